@@ -1,0 +1,129 @@
+"""Initial load: both flows of p2c against a fresh sandbox seeded large:N, in its own process.
+
+    .venv/bin/python bench/initial_load.py [--seed large:20000]
+
+Starts `p2c sandbox up` (20 000 CRM accounts, 5 000 ERP products), writes the project `p2c init`
+would, provisions it (`p2c setup`), then runs, in this process, Accounts and then Products with
+ProductPriceListItems exactly as `p2c run` does (same connectors, store, settings) and prints per
+flow: wall time, records written per second, HTTP requests per record written, this process's CPU
+seconds per 1 000 records and the sandbox process's CPU seconds; then peak memory, and the time of
+a second run with no change at the source.
+
+Targets: <= 0.02 requests per record written on the initial load; a no-change run <= 2 s; the
+engine's own CPU well under the sandbox's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from p2c.engine import Engine, RunReport, open_project
+from p2c.project import write_sandbox_project
+from p2c.settings import System
+from p2c.setup import provision
+from sandbox import start  # bench/sandbox.py: starts `p2c sandbox up` and waits for it
+
+REQUESTS_PER_RECORD, NO_CHANGE_SECONDS = 0.02, 2.0
+FLOWS = {"Accounts": ["Accounts"], "Products": ["Products", "ProductPriceListItems"]}
+
+
+def cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) of another process, from /proc (psutil is not installed)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSES TARGET"
+
+
+def line(label: str, report: RunReport, wall: float, cpu: float, sandbox_cpu: float) -> int:
+    written = sum(t.written for t in report.tasks)
+    failed = sum(t.failed + t.waiting for t in report.tasks)
+    requests = sum(report.requests.values())
+    per_record = requests / written if written else float("inf")
+    print(
+        f"{label:<10} {written:>6} written {failed:>3} failed  {wall:6.2f} s  {written / wall:8,.0f} records/s  "
+        f"{requests:>4} requests ({', '.join(f'{k} {v}' for k, v in report.requests.items())}) = "
+        f"{per_record:.4f}/record ({verdict(per_record <= REQUESTS_PER_RECORD)})"
+    )
+    print(
+        f"{'':<10} p2c CPU {cpu:6.2f} s = {cpu / written * 1000 if written else 0:.3f} s per 1 000 records;"
+        f" sandbox CPU {sandbox_cpu:6.2f} s ({verdict(cpu < sandbox_cpu)})"
+    )
+    return written
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", default="large:20000")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        proc, _conns = start(args.seed, work / "sandbox")
+        try:
+            connections = work / "sandbox" / "connections.yaml"
+            path = write_sandbox_project(work, connections, templates=["accounts", "products"])
+            with open_project(path) as session:
+                project, store, conns, redactor = (
+                    session.project,
+                    session.store,
+                    session.connectors,
+                    session.redactor,
+                )
+                started = time.perf_counter()
+                setup = provision(project, conns.crm, wait_seconds=120)
+                assert setup.ok, setup.failed
+                print(f"setup (provisioning): {time.perf_counter() - started:.1f} s")
+                print(
+                    f"project: batch_size {project.settings.batch_size}, concurrency {project.settings.concurrency}"
+                )
+                engine = Engine(
+                    project, store, {System.CRM: conns.crm, System.ERP: conns.erp}, redactor=redactor
+                )
+                total_written, total_wall, total_cpu, total_sandbox = 0, 0.0, 0.0, 0.0
+                for label, tasks in FLOWS.items():
+                    cpu0, sb0, t0 = time.process_time(), cpu_of(proc.proc.pid), time.perf_counter()
+                    report = engine.run(tasks)
+                    wall = time.perf_counter() - t0
+                    cpu, sandbox_cpu = time.process_time() - cpu0, cpu_of(proc.proc.pid) - sb0
+                    total_written += line(label, report, wall, cpu, sandbox_cpu)
+                    total_wall, total_cpu, total_sandbox = (
+                        total_wall + wall,
+                        total_cpu + cpu,
+                        total_sandbox + sandbox_cpu,
+                    )
+                print(
+                    f"initial load: {total_written} records in {total_wall:.1f} s "
+                    f"({total_written / total_wall:,.0f} records/s); p2c CPU {total_cpu:.1f} s, "
+                    f"sandbox CPU {total_sandbox:.1f} s"
+                )
+                peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                print(f"peak memory of the p2c process: {peak:,.0f} MiB")
+                for label in ("second run (no change at the source)", "third run"):
+                    t0, cpu0 = time.perf_counter(), time.process_time()
+                    report = engine.run()
+                    wall = time.perf_counter() - t0
+                    counts = ", ".join(
+                        f"{t.task} read {t.read} skipped {t.skipped} written {t.written}"
+                        for t in report.tasks
+                    )
+                    print(
+                        f"{label}: {wall:.2f} s, p2c CPU {time.process_time() - cpu0:.2f} s, "
+                        f"{sum(report.requests.values())} requests ({verdict(wall <= NO_CHANGE_SECONDS)}): {counts}"
+                    )
+        finally:
+            proc.stop()
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()

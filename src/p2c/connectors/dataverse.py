@@ -1,0 +1,279 @@
+"""The Dataverse (Dynamics 365 Sales) connector: Web API v9.2 over an injected ``httpx.Client``.
+
+* Reads page with ``Prefer: odata.maxpagesize`` and follow ``@odata.nextLink`` verbatim.
+* :meth:`~DataverseConnector.changes` uses change tracking: a first read with
+  ``Prefer: odata.track-changes`` returns every row and a delta link; the delta link (the cursor)
+  later returns changed rows and ``$deletedEntity`` ids. A refused or expired cursor gives a full
+  read flagged ``resync``; a table without change tracking raises :class:`PrerequisiteError`.
+* Writes: see :mod:`.dataverse_write` (``UpsertMultiple`` by alternate key, split on failure,
+  ``$batch`` otherwise), run on ``concurrency`` worker threads; a 429 pauses every worker.
+* Metadata for setup/doctor: :class:`~.dataverse_meta.DataverseMetadata`.
+
+Entities are named by entity set (``accounts``); the logical name, primary key and whether the
+table has ``UpsertMultiple`` are read once from ``EntityDefinitions``/``sdkmessagefilters``.
+
+Example::
+
+    crm = DataverseConnector.from_settings(
+        url="https://contoso.crm4.dynamics.com", authority="https://login.microsoftonline.com/<tenant>",
+        client_id="<app id>", client_secret=secret)
+    for page in crm.read("accounts", select=["name", "accountnumber"]):
+        ...
+    crm.write("accounts", [WriteOp(OpKind.UPSERT, {"accountnumber": "A1"}, {"name": "Contoso"})])
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
+from typing import Any
+
+import httpx
+
+from p2c.connectors.auth import Redactor, TokenProvider
+from p2c.connectors.base import (
+    ChangeFeed,
+    Changes,
+    OpKind,
+    WriteOp,
+    WriteResult,
+)
+from p2c.connectors.dataverse_meta import DataverseMetadata
+from p2c.connectors.dataverse_write import BATCH_LIMIT, DataverseWriter, TableInfo
+from p2c.connectors.lifecycle import ConnectorLifecycle
+from p2c.connectors.protocol import Pager, RetryPolicy
+from p2c.connectors.protocol_errors import Service
+from p2c.connectors.protocol_json import loads
+from p2c.connectors.protocol_odata import entity_path, literal
+from p2c.connectors.protocol_session import Task, run_tasks
+from p2c.errors import NotFoundError, P2CError, PrerequisiteError, RecordError
+
+__all__ = ["DataverseConnector", "TableInfo"]
+
+log = logging.getLogger("p2c.connectors")
+
+API_PATH = "/api/data/v9.2"
+MAX_CONCURRENCY = 52  # DATAVERSE.md §2.12: the 52nd concurrent request is refused
+_TRACKING_DISABLED = "0x80072491"
+
+
+def _is_deleted(row: Mapping[str, Any]) -> bool:
+    return str(row.get("@odata.context", "")).endswith("$deletedEntity") or (
+        row.get("reason") == "deleted" and "id" in row
+    )
+
+
+class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
+    """Reads and writes one Dataverse environment. Thread-safe; ``close()`` closes an owned client."""
+
+    def __init__(
+        self,
+        api_url: str,
+        tokens: TokenProvider,
+        client: httpx.Client,
+        *,
+        batch_size: int = 1000,
+        concurrency: int = 4,
+        page_size: int = 5000,
+        retry: RetryPolicy | None = None,
+        redactor: Redactor | None = None,
+        isolate_at: int = 64,
+        distinguish_created: bool = True,
+        owns_client: bool = False,
+    ) -> None:
+        if not 1 <= concurrency <= MAX_CONCURRENCY:
+            raise ValueError(f"concurrency must be between 1 and {MAX_CONCURRENCY}, not {concurrency}")
+        if not 1 <= page_size <= 5000:
+            raise ValueError(f"page_size must be between 1 and 5000, not {page_size}")
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        api_url = api_url.rstrip("/")
+        if "/api/data/" not in api_url:
+            api_url += API_PATH
+        self.api_url = api_url
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.page_size = page_size
+        self.isolate_at = isolate_at
+        self.distinguish_created = distinguish_created
+        # DATAVERSE.md §2.1: If-None-Match: null on every request
+        self._open_session(
+            client,
+            tokens,
+            Service.DATAVERSE,
+            api_url,
+            retry,
+            redactor,
+            owns_client,
+            {"If-None-Match": "null"},
+        )
+        self._tables: dict[str, TableInfo] = {}
+        self._lock = threading.Lock()
+
+    # -- tables ---------------------------------------------------------------------------------
+
+    def table(self, entity: str) -> TableInfo:
+        """Logical name, entity set and primary key of a table named by entity set or logical name."""
+        with self._lock:
+            if entity in self._tables:
+                return self._tables[entity]
+        select = "LogicalName,EntitySetName,PrimaryIdAttribute"
+        for prop in ("EntitySetName", "LogicalName"):
+            params = {"$select": select, "$filter": f"{prop} eq {literal(entity)}"}
+            found = self._session.get_json("EntityDefinitions", params=params, entity=entity)["value"]
+            if found:
+                d = found[0]
+                info = TableInfo(d["LogicalName"], d["EntitySetName"], d["PrimaryIdAttribute"])
+                with self._lock:
+                    return self._tables.setdefault(entity, info)
+        raise NotFoundError("no table has this entity set or logical name", entity=entity)
+
+    def _bulk(self, info: TableInfo) -> bool:
+        if info.bulk is None:
+            supported = self.supports_message("UpsertMultiple", info.logical_name)
+            if supported is not None:
+                info.bulk = supported
+        return info.bulk is not False
+
+    def _mark_unsupported(self, info: TableInfo) -> None:
+        info.bulk = False
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def _prefer(self, page_size: int | None, *extra: str) -> dict[str, str]:
+        size = min(page_size or self.page_size, 5000)
+        return {"Prefer": ",".join((*extra, f"odata.maxpagesize={size}"))}
+
+    def read(
+        self,
+        entity: str,
+        *,
+        select: Sequence[str] | None = None,
+        filter: str | None = None,
+        page_size: int | None = None,
+        orderby: str | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Pages of rows (``$select``, ``$filter``, ``$orderby`` passed through)."""
+        params: dict[str, str] = {}
+        if select:
+            params["$select"] = ",".join(select)
+        if filter:
+            params["$filter"] = filter
+        if orderby:
+            params["$orderby"] = orderby
+        yield from self._session.pages(Pager(entity, params), headers=self._prefer(page_size), entity=entity)
+
+    def get(
+        self, entity: str, key: Mapping[str, Any], *, select: Sequence[str] | None = None
+    ) -> dict[str, Any] | None:
+        """One row by primary or alternate key; ``None`` when it does not exist."""
+        info = self.table(entity)
+        path = (
+            entity_path(info.set_name, uuid.UUID(str(key[info.pk])))
+            if len(key) == 1 and info.pk in key
+            else entity_path(info.set_name, key)
+        )
+        params = {"$select": ",".join(select)} if select else None
+        found = self._session.get_json(path, params=params, entity=entity, missing_ok=True)
+        return dict(found) if found is not None else None
+
+    def changes(
+        self, entity: str, *, select: Sequence[str] | None = None, cursor: str | None = None
+    ) -> ChangeFeed:
+        """Changed rows and deleted ids since ``cursor`` (a delta link); ``None``: everything, and a first cursor."""
+        headers = self._prefer(None, "odata.track-changes")
+        resync = False
+        if cursor:
+            pager = Pager(cursor)
+            try:
+                first = self._first_page(entity, pager, headers)
+                return ChangeFeed(self._change_pages(entity, pager, first, headers), full=False)
+            except PrerequisiteError:
+                raise
+            except (RecordError, NotFoundError) as exc:  # an expired or unknown delta token
+                log.warning(
+                    "%s: the change-tracking cursor was refused (%s); reading everything", entity, exc
+                )
+                resync = True
+        pager = Pager(entity, {"$select": ",".join(select)} if select else None)
+        first = self._first_page(entity, pager, headers)
+        return ChangeFeed(self._change_pages(entity, pager, first, headers), full=True, resync=resync)
+
+    def _first_page(self, entity: str, pager: Pager, headers: Mapping[str, str]) -> Changes:
+        request = pager.next_request
+        assert request is not None
+        response = self._session.send(
+            "GET", request.url, params=request.params, headers=headers, entity=entity
+        )
+        r = response.response
+        if r.status_code >= 400:
+            error = self._session.error(r, entity=entity)
+            if isinstance(error, RecordError) and (
+                error.code == _TRACKING_DISABLED
+                or ("change tracking" in error.reason.lower() and "not enabled" in error.reason.lower())
+            ):
+                logical = self._logical_name(entity)
+                raise PrerequisiteError(
+                    f"change tracking is not enabled for table '{logical}'; enable it with `p2c setup` or "
+                    f"set ChangeTrackingEnabled on EntityDefinitions(LogicalName='{logical}') ({error.reason})",
+                    entity=entity,
+                    status=error.status,
+                    code=error.code,
+                )
+            raise error
+        return self._page(pager, pager.feed(loads(r.content)))
+
+    def _logical_name(self, entity: str) -> str:
+        try:
+            return self.table(entity).logical_name
+        except P2CError:
+            return entity
+
+    @staticmethod
+    def _page(pager: Pager, rows: list[dict[str, Any]]) -> Changes:
+        changed = [r for r in rows if not _is_deleted(r)]
+        deleted = [str(r["id"]) for r in rows if _is_deleted(r)]
+        return Changes(changed, deleted, pager.delta_link if pager.done else None)
+
+    def _change_pages(
+        self, entity: str, pager: Pager, first: Changes, headers: Mapping[str, str]
+    ) -> Iterator[Changes]:
+        yield first
+        for rows in self._session.pages(pager, headers=headers, entity=entity):
+            yield self._page(pager, rows)
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def write(self, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """One result per op, in order. Upserts by alternate key go through ``UpsertMultiple``."""
+        if not ops:
+            return []
+        info = self.table(entity)
+        writer = DataverseWriter(
+            self._session,
+            info,
+            isolate_at=self.isolate_at,
+            distinguish_created=self.distinguish_created,
+            mark_unsupported=self._mark_unsupported,
+        )
+        bulk = self._bulk(info)
+        groups: dict[tuple[str, ...], list[int]] = {}
+        singles: list[int] = []
+        for i, op in enumerate(ops):
+            if bulk and op.kind is OpKind.UPSERT and op.etag is None and op.key and info.pk not in op.key:
+                groups.setdefault(tuple(op.key), []).append(i)
+            else:
+                singles.append(i)
+        tasks: list[tuple[list[int], Task]] = []
+        for idx in groups.values():
+            for start in range(0, len(idx), self.batch_size):
+                chunk = idx[start : start + self.batch_size]
+                tasks.append((chunk, partial(writer.upsert_multiple, ops, chunk)))
+        size = min(self.batch_size, BATCH_LIMIT)
+        for start in range(0, len(singles), size):
+            chunk = singles[start : start + size]
+            tasks.append((chunk, partial(writer.singles, ops, chunk)))
+        return run_tasks(tasks, ops, self.concurrency, "p2c-dataverse")

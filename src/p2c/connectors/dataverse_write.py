@@ -1,0 +1,241 @@
+"""Writing Dataverse rows in bulk: ``UpsertMultiple`` by alternate key, ``$batch`` for everything else.
+
+Plan for one batch of upserts (DATAVERSE.md §2.5, §2.9, §2.10):
+
+1. Which keys exist already: one query (or one ``$batch`` of queries) on the key columns, so each
+   result says *created* or *updated* — ``UpsertMultiple`` itself answers 204 for both.
+2. ``POST <set>/Microsoft.Dynamics.CRM.UpsertMultiple`` with ``@odata.type`` and
+   ``@odata.id: <set>(<key>)`` per target. All-or-nothing: when the service refuses the batch
+   because of some row, :func:`~p2c.connectors.protocol.split_failed` halves it until the failing
+   part is small, then sends those rows singly in one ``$batch`` — each bad row gets its own
+   error, every good row is written.
+3. Tables without ``UpsertMultiple``, create-only (``If-None-Match: *``), update-only
+   (``If-Match: *`` or the row's ETag) and deletes go as single operations in a
+   ``Prefer: odata.continue-on-error`` ``$batch`` (no change sets: one bad row rolls back nothing).
+   Each PATCH asks ``Prefer: return=representation`` so 201/200 tell created from updated.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from p2c.connectors.base import OpKind as K
+from p2c.connectors.base import WriteAction, WriteOp, WriteResult, with_key
+from p2c.connectors.multipart import HttpPart
+from p2c.connectors.protocol import Bisect, split_failed
+from p2c.connectors.protocol_json import dumps, loads
+from p2c.connectors.protocol_odata import entity_path
+from p2c.connectors.protocol_session import HttpSession
+from p2c.errors import P2CError, RecordError, TransientError
+
+__all__ = ["DataverseWriter", "TableInfo"]
+
+JSON = "application/json"
+# UpsertMultiple refused as such (not because of a row): the table lacks the message
+_UNSUPPORTED_STATUSES = frozenset({404, 405, 501})
+_UNSUPPORTED_CODES = frozenset({"0x80040800", "0x8004800d"})
+BATCH_LIMIT = 1000  # DATAVERSE.md §2.9
+
+
+@dataclass
+class TableInfo:
+    """A table's names, from ``EntityDefinitions``; ``bulk`` = UpsertMultiple supported (None: unknown)."""
+
+    logical_name: str
+    set_name: str
+    pk: str
+    bulk: bool | None = None
+
+    @property
+    def type_name(self) -> str:
+        return f"Microsoft.Dynamics.CRM.{self.logical_name}"
+
+
+def _norm(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value
+
+
+def _norm_key(key: Mapping[str, Any], names: Sequence[str]) -> tuple[Any, ...]:
+    return tuple(_norm(key.get(n)) for n in names)
+
+
+class DataverseWriter:
+    """Executes one table's :class:`WriteOp` chunks; the connector runs chunks on its worker pool."""
+
+    def __init__(
+        self,
+        session: HttpSession,
+        info: TableInfo,
+        *,
+        isolate_at: int,
+        distinguish_created: bool,
+        mark_unsupported: Callable[[TableInfo], None],
+    ) -> None:
+        self.session = session
+        self.info = info
+        self.isolate_at = isolate_at
+        self.distinguish_created = distinguish_created
+        self.mark_unsupported = mark_unsupported
+
+    # -- keys and URLs --------------------------------------------------------------------------
+
+    def _path(self, key: Mapping[str, Any], encode: bool = True) -> str:
+        if len(key) == 1 and self.info.pk in key:
+            return entity_path(self.info.set_name, uuid.UUID(str(key[self.info.pk])))
+        return entity_path(self.info.set_name, key, encode=encode)
+
+    def _target(self, op: WriteOp, pk: Any = None) -> dict[str, Any]:
+        out = dict(op.key)
+        if pk:
+            out[self.info.pk] = str(pk)
+        return out
+
+    def _body(self, op: WriteOp, with_key: bool) -> dict[str, Any]:
+        if with_key:
+            return {**op.key, **op.payload} if self.info.pk not in op.key else dict(op.payload)
+        return {k: v for k, v in op.payload.items() if k not in op.key}
+
+    # -- UpsertMultiple -------------------------------------------------------------------------
+
+    def existing(self, ops: Sequence[WriteOp]) -> dict[tuple[Any, ...], Any]:
+        """Normalised key → primary key of the rows that exist already."""
+        names = list(ops[0].key)
+        rows = self.session.find_by_keys(
+            self.info.set_name, [op.key for op in ops], select=[self.info.pk, *names]
+        )
+        return {_norm_key(row, names): row.get(self.info.pk) for row in rows}
+
+    def upsert_multiple(
+        self,
+        ops: Sequence[WriteOp],
+        idx: list[int],
+        known: dict[tuple[Any, ...], Any] | None = None,
+        failed: P2CError | None = None,
+    ) -> dict[int, WriteResult]:
+        """Upsert ``ops[i] for i in idx`` in one request; on a refused row, split and isolate.
+
+        ``failed`` says the chunk is already known to fail (its sibling half succeeded), so it is
+        split without being sent again.
+        """
+        if self.info.bulk is False:
+            return self.singles(ops, idx)
+        if known is None and self.distinguish_created:
+            known = self.existing([ops[i] for i in idx])
+        error = failed or self._send_bulk([ops[i] for i in idx])
+        if error is None:
+            return {i: self._bulk_result(ops[i], known) for i in idx}
+        if self.info.bulk is False:  # learnt just now: the table has no UpsertMultiple
+            return self.singles(ops, idx)
+        if not isinstance(error, RecordError):
+            return {i: WriteResult.failed(ops[i], self._keyed(error, ops[i])) for i in idx}
+        if len(idx) == 1:
+            return {idx[0]: WriteResult.failed(ops[idx[0]], self._keyed(error, ops[idx[0]]))}
+        plan = split_failed(idx, isolate_at=self.isolate_at)
+        if not isinstance(plan, Bisect):
+            return self.singles(ops, plan.items)
+        first, second = plan.halves
+        results = self.upsert_multiple(ops, first, known)
+        # all-or-nothing: when the first half went through, the bad row is in the second
+        first_ok = all(results[i].ok for i in first)
+        results.update(self.upsert_multiple(ops, second, known, error if first_ok else None))
+        return results
+
+    def _send_bulk(self, chunk: Sequence[WriteOp]) -> P2CError | None:
+        targets = []
+        for op in chunk:
+            target = {"@odata.type": self.info.type_name, "@odata.id": self._path(op.key, encode=False)}
+            target.update(self._body(op, with_key=True))
+            targets.append(target)
+        path = f"{self.info.set_name}/Microsoft.Dynamics.CRM.UpsertMultiple"
+        body = dumps({"Targets": targets})
+        response = self.session.send(
+            "POST", path, headers={"Content-Type": JSON}, body=body, entity=self.info.set_name
+        ).response
+        if response.status_code < 400:
+            self.info.bulk = True
+            return None
+        error = self.session.error(response, entity=self.info.set_name)
+        if self.info.bulk is not True and (
+            response.status_code in _UNSUPPORTED_STATUSES or (error.code or "").lower() in _UNSUPPORTED_CODES
+        ):
+            self.mark_unsupported(self.info)
+        return error
+
+    def _bulk_result(self, op: WriteOp, known: dict[tuple[Any, ...], Any] | None) -> WriteResult:
+        if known is None:
+            return WriteResult(op, True, WriteAction.UPSERTED, self._target(op))
+        nk = _norm_key(op.key, list(op.key))
+        if nk in known:
+            return WriteResult(op, True, WriteAction.UPDATED, self._target(op, known[nk]))
+        return WriteResult(op, True, WriteAction.CREATED, self._target(op))
+
+    def _keyed(self, error: P2CError, op: WriteOp) -> P2CError:
+        """The error of a whole request, as the error of one of its records."""
+        return with_key(error, op.key)
+
+    # -- single operations in one $batch ---------------------------------------------------------
+
+    def _part(self, op: WriteOp, content_id: str) -> HttpPart:
+        headers: dict[str, str] = {}
+        select = {"$select": self.info.pk}
+        if op.kind is K.DELETE:
+            if op.etag:
+                headers["If-Match"] = op.etag
+            return HttpPart.request(
+                "DELETE", self.session.url(self._path(op.key)), headers, content_id=content_id
+            )
+        headers["Content-Type"] = JSON
+        headers["Prefer"] = "return=representation"
+        if op.kind is K.CREATE and not op.key:
+            url = self.session.url(self.info.set_name, select)
+            return HttpPart.request("POST", url, headers, dumps(op.payload), content_id)
+        if op.kind is K.CREATE:
+            headers["If-None-Match"] = "*"
+        elif op.kind is K.UPDATE:
+            headers["If-Match"] = op.etag or "*"
+        elif op.etag:
+            headers["If-Match"] = op.etag
+        url = self.session.url(self._path(op.key), select)
+        return HttpPart.request("PATCH", url, headers, dumps(self._body(op, with_key=False)), content_id)
+
+    def singles(self, ops: Sequence[WriteOp], idx: list[int]) -> dict[int, WriteResult]:
+        """Each op as its own request inside continue-on-error ``$batch`` requests (≤ 1000 each)."""
+        results: dict[int, WriteResult] = {}
+        for start in range(0, len(idx), BATCH_LIMIT):
+            results.update(self._singles(ops, idx[start : start + BATCH_LIMIT]))
+        return results
+
+    def _singles(self, ops: Sequence[WriteOp], idx: list[int]) -> dict[int, WriteResult]:
+        return self.session.batch_ops(
+            ops,
+            idx,
+            lambda i, content_id: self._part(ops[i], content_id),
+            lambda i, part: self._part_result(ops[i], part),
+            headers={"Prefer": "odata.continue-on-error"},
+            entity=self.info.set_name,
+        )
+
+    def _part_result(self, op: WriteOp, part: HttpPart) -> WriteResult | None:
+        """The result of one part, or ``None`` when it is worth sending again (429, 5xx)."""
+        status = part.status or 0
+        if status < 400:
+            if op.kind is K.DELETE:
+                return WriteResult(op, True, WriteAction.DELETED, self._target(op))
+            body = loads(part.body) if part.body.strip() else {}
+            pk = body.get(self.info.pk) if isinstance(body, dict) else None
+            if status == 201 or (op.kind is K.CREATE and status == 204):
+                action = WriteAction.CREATED
+            elif status == 200 or op.kind is K.UPDATE:
+                action = WriteAction.UPDATED
+            else:  # 204 to an upsert: the service ignored return=representation and did not say
+                action = WriteAction.UPSERTED
+            return WriteResult(op, True, action, self._target(op, pk))
+        if op.kind is K.DELETE and status == 404:
+            return WriteResult(op, True, WriteAction.UNCHANGED, self._target(op))
+        error = self.session.error(part, entity=self.info.set_name, key=op.key)
+        if isinstance(error, TransientError):
+            return None
+        return WriteResult.failed(op, error)

@@ -1,0 +1,143 @@
+"""Writing F&O data entities: read-by-key in bulk, then POST or PATCH in ``$batch`` change sets.
+
+F&O has no upsert (FNO.md §1.6). For one batch of ops:
+
+1. the keys of the upserts are looked up in one query (or one ``$batch`` of queries, each a
+   ``$filter`` of ``or``-ed key equalities), ``cross-company=true``;
+2. each op becomes its own change set in one ``$batch``: POST (new), PATCH (existing), DELETE.
+   One op per change set, so one refused record cannot roll back the others; F&O answers a
+   failed change set with a single 500 part whose Infolog text is the record's error;
+3. an upsert whose POST was refused is looked up again: if the row exists now (a concurrent
+   writer, or our own earlier attempt whose answer was lost), it is PATCHed instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from p2c.connectors.base import OpKind, WriteAction, WriteOp, WriteResult
+from p2c.connectors.multipart import ChangeSet, HttpPart
+from p2c.connectors.protocol_json import dumps
+from p2c.connectors.protocol_odata import COMPANY, entity_path, literal
+from p2c.connectors.protocol_session import HttpSession
+from p2c.errors import RecordError, TransientError
+
+__all__ = ["FnoWriter", "norm_key"]
+
+CROSS = {"cross-company": "true"}
+_HEADERS = {"Content-Type": "application/json", "OData-Version": "4.0", "Accept": "application/json"}
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.casefold()
+    if value is None or isinstance(value, int | bool):
+        return value
+    return literal(value).casefold()
+
+
+def norm_key(key: Mapping[str, Any], names: Sequence[str]) -> tuple[Any, ...]:
+    """A key as F&O compares it: strings case-insensitively, dates by their literal."""
+    return tuple(_norm(key.get(n)) for n in names)
+
+
+class FnoWriter:
+    """Writes one entity set's ops; one instance per :meth:`FnoConnector.write` call."""
+
+    def __init__(self, session: HttpSession, entity: str) -> None:
+        self.session = session
+        self.entity = entity
+        # op index -> "create" | "update", decided from the existence read
+        self.plan: dict[int, OpKind] = {}
+
+    def existing(self, ops: Sequence[WriteOp]) -> set[tuple[Any, ...]]:
+        if not ops:
+            return set()
+        names = list(ops[0].key)
+        rows = self.session.find_by_keys(
+            self.entity, [op.key for op in ops], select=names, params=CROSS, company_first=True
+        )
+        return {norm_key(row, names) for row in rows}
+
+    def write(self, ops: Sequence[WriteOp], idx: list[int]) -> dict[int, WriteResult]:
+        upserts = [i for i in idx if ops[i].kind is OpKind.UPSERT]
+        found = self._existing_by_names(ops, upserts)
+        for i in idx:
+            op = ops[i]
+            if op.kind is OpKind.UPSERT:
+                exists = norm_key(op.key, list(op.key)) in found
+                self.plan[i] = OpKind.UPDATE if exists else OpKind.CREATE
+            else:
+                self.plan[i] = op.kind
+        results = self._send(ops, idx)
+        # an upsert refused on create: maybe the row exists by now, then it is an update
+        refused = [
+            i
+            for i in upserts
+            if self.plan[i] is OpKind.CREATE
+            and not results[i].ok
+            and isinstance(results[i].error, RecordError)
+        ]
+        if refused:
+            now = self._existing_by_names(ops, refused)
+            again = [i for i in refused if norm_key(ops[i].key, list(ops[i].key)) in now]
+            for i in again:
+                self.plan[i] = OpKind.UPDATE
+            if again:
+                results.update(self._send(ops, again))
+        return results
+
+    def _existing_by_names(self, ops: Sequence[WriteOp], idx: list[int]) -> set[tuple[Any, ...]]:
+        groups: dict[tuple[str, ...], list[WriteOp]] = {}
+        for i in idx:
+            groups.setdefault(tuple(ops[i].key), []).append(ops[i])
+        found: set[tuple[Any, ...]] = set()
+        for group in groups.values():
+            found |= self.existing(group)
+        return found
+
+    def _send(self, ops: Sequence[WriteOp], idx: list[int]) -> dict[int, WriteResult]:
+        def item(i: int, content_id: str) -> ChangeSet:
+            return ChangeSet([self._part(ops[i], self.plan[i], content_id)])
+
+        def read(i: int, part: HttpPart) -> WriteResult | None:
+            return self._result(ops[i], self.plan[i], part)
+
+        return self.session.batch_ops(ops, idx, item, read, entity=self.entity)
+
+    def _part(self, op: WriteOp, kind: OpKind, content_id: str) -> HttpPart:
+        headers = dict(_HEADERS)
+        if kind is OpKind.CREATE:
+            # the 201 answer repeats the whole entity (~300 fields); ask for none where honoured
+            headers["Prefer"] = "return=minimal"
+            body = {**op.payload, **op.key}
+            url = self.session.url(self.entity, CROSS)
+            return HttpPart.request("POST", url, headers, dumps(body), content_id)
+        url = self.session.url(entity_path(self.entity, op.key, company_first=True), CROSS)
+        if op.etag:
+            headers["If-Match"] = op.etag
+        if kind is OpKind.DELETE:
+            headers.pop("Content-Type")
+            return HttpPart.request("DELETE", url, headers, b"", content_id)
+        body = {k: v for k, v in op.payload.items() if k not in op.key}
+        return HttpPart.request("PATCH", url, headers, dumps(body), content_id)
+
+    def _result(self, op: WriteOp, kind: OpKind, part: HttpPart) -> WriteResult | None:
+        status = part.status or 0
+        target = (
+            {**op.key, COMPANY: op.key[COMPANY].lower()} if isinstance(op.key.get(COMPANY), str) else op.key
+        )
+        if status < 400:
+            action = {
+                OpKind.CREATE: WriteAction.CREATED,
+                OpKind.UPDATE: WriteAction.UPDATED,
+                OpKind.DELETE: WriteAction.DELETED,
+            }[kind]
+            return WriteResult(op, True, action, dict(target))
+        if kind is OpKind.DELETE and status == 404:
+            return WriteResult(op, True, WriteAction.UNCHANGED, dict(target))
+        error = self.session.error(part, entity=self.entity, key=op.key)
+        if isinstance(error, TransientError):
+            return None
+        return WriteResult.failed(op, error)

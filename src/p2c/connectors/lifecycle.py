@@ -1,0 +1,128 @@
+"""What both connectors share around their protocol work: building from settings, stats, closing.
+
+Example::
+
+    crm = DataverseConnector.from_settings(url=api, authority=authority, client_id=cid,
+                                           client_secret=secret, ca_bundle="ca.pem")
+    with crm:
+        ...
+    crm.stats["requests"]
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+import httpx
+
+from p2c.connectors.auth import MsalTokenProvider, Redactor, TokenProvider
+from p2c.connectors.protocol import RetryPolicy
+from p2c.connectors.protocol_errors import Service
+from p2c.connectors.protocol_session import HttpSession, make_client
+
+__all__ = ["ConnectorLifecycle"]
+
+
+class ConnectorLifecycle:
+    """Mixin: ``from_settings``, ``stats``, ``close`` and the context manager, over ``_session``/``_client``."""
+
+    _session: HttpSession
+    _client: httpx.Client
+    _owns_client: bool
+
+    redactor: Redactor
+
+    def __init__(self, url: str, tokens: TokenProvider, client: httpx.Client, **options: Any) -> None:
+        raise NotImplementedError  # each connector defines its own constructor
+
+    def _open_session(
+        self,
+        client: httpx.Client,
+        tokens: TokenProvider,
+        service: Service,
+        api_url: str,
+        retry: RetryPolicy | None,
+        redactor: Redactor | None,
+        owns_client: bool,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """The connector's one send loop, with the OData headers both services want (and ``extra_headers``)."""
+        self.redactor = redactor or Redactor()
+        headers = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
+        self._session = HttpSession(
+            client,
+            tokens,
+            service=service,
+            root=api_url,
+            headers={**headers, **(extra_headers or {})},
+            retry=retry or RetryPolicy.for_service(service),
+            redactor=self.redactor,
+        )
+        self._client = client
+        self._owns_client = owns_client
+
+    @classmethod
+    def from_settings(
+        cls,
+        *,
+        url: str,
+        authority: str,
+        client_id: str,
+        client_secret: str | None = None,
+        certificate: tuple[str, str] | None = None,
+        ca_bundle: str | None = None,
+        timeout: float = 120.0,
+        **options: Any,
+    ) -> Self:
+        """Build the client, msal token provider and connector from plain connection values."""
+        redactor = options.pop("redactor", None) or Redactor()
+        client = make_client(ca_bundle, timeout, int(options.get("concurrency", 4)))
+        parts = urlsplit(url)
+        tokens = MsalTokenProvider(
+            authority,
+            client_id,
+            client_secret=client_secret,
+            certificate=certificate,
+            # the resource is the environment's root, without a trailing slash (FNO.md §1.10)
+            resource=f"{parts.scheme}://{parts.netloc}",
+            http_client=client,
+            redactor=redactor,
+        )
+        return cls(url, tokens, client, redactor=redactor, owns_client=True, **options)
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Requests, retries, throttled answers and bytes so far (for requests-per-record figures)."""
+        return self._session.stats
+
+    def probe(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """One GET of ``path`` with exactly ``params`` (``$top=1``, ``$count``): the JSON body; p2c errors raised.
+
+        The reads page through whole tables; checks want one small answer.
+        """
+        found = self._session.get_json(path, params=dict(params or {}), entity=path.split("(", 1)[0])
+        return dict(found or {})
+
+    @contextlib.contextmanager
+    def impatient(self) -> Iterator[None]:
+        """Give up on an unreachable host after one retry (for checks), not after a run's patient back-off."""
+        patient = self._session.retry
+        self._session.retry = replace(patient, max_attempts=2, base=0.2, cap=1.0)
+        try:
+            yield
+        finally:
+            self._session.retry = patient
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

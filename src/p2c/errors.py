@@ -1,0 +1,139 @@
+"""The one exception tree of p2c. Retry-or-give-up is a type, never a message test.
+
+::
+
+    P2CError                         every error p2c raises on purpose; carries structured fields
+    ├── ConfigError                  a project, template, connection or setting is invalid (nothing ran)
+    ├── TransientError               worth retrying later: the same request may succeed
+    │   ├── ThrottledError           429 / service protection; ``retry_after`` seconds
+    │   ├── ServiceUnavailableError  5xx, timeouts, dropped connections
+    │   └── WaitingForParentError    a record's parent is not synchronised yet
+    └── TerminalError                retrying the same input fails the same way
+        ├── AuthError                credentials refused, token not granted, 401/403 after a refresh
+        ├── RecordError              the target refused one record (validation, duplicate key, unknown unit)
+        ├── NotFoundError            an entity set, key or record does not exist
+        └── PrerequisiteError        the environment lacks what a flow needs (doctor finds these)
+
+Every error builds its message from its fields (entity, record key, field, reason, status), so the
+history and the CLI can show them without parsing text.
+
+Example::
+
+    >>> e = RecordError(entity="CustomersV3", key="ACC-1", field="CustomerGroupId", reason="group 99 does not exist")
+    >>> str(e)
+    "CustomersV3 'ACC-1' field CustomerGroupId: group 99 does not exist"
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AuthError",
+    "ConfigError",
+    "NotFoundError",
+    "P2CError",
+    "PrerequisiteError",
+    "RecordError",
+    "ServiceUnavailableError",
+    "TerminalError",
+    "ThrottledError",
+    "TransientError",
+    "WaitingForParentError",
+]
+
+
+class P2CError(Exception):
+    """Base of all p2c errors. Subclasses add no behaviour, only a place in the tree."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        entity: str | None = None,
+        key: str | None = None,
+        field: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        detail: Any = None,
+    ) -> None:
+        self.reason = reason
+        self.entity = entity
+        self.key = key
+        self.field = field
+        self.status = status
+        self.code = code
+        self.detail = detail
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        where = []
+        if self.entity:
+            where.append(self.entity)
+        if self.key is not None:
+            where.append(f"'{self.key}'")
+        if self.field:
+            where.append(f"field {self.field}")
+        prefix = " ".join(where)
+        status = f" (HTTP {self.status})" if self.status else ""
+        return f"{prefix}: {self.reason}{status}" if prefix else f"{self.reason}{status}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "error": type(self).__name__,
+            "transient": isinstance(self, TransientError),
+            "entity": self.entity,
+            "key": self.key,
+            "field": self.field,
+            "status": self.status,
+            "code": self.code,
+            "reason": self.reason,
+        }
+
+
+class ConfigError(P2CError):
+    """Invalid configuration: ``entity`` is the file, ``field`` the key path."""
+
+    def _message(self) -> str:
+        where = self.entity or ""
+        if self.field:
+            where = f"{where}: {self.field}" if where else self.field
+        return f"{where}: {self.reason}" if where else self.reason
+
+
+class TransientError(P2CError):
+    def __init__(self, reason: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(reason, **kw)
+
+
+class ThrottledError(TransientError):
+    pass
+
+
+class ServiceUnavailableError(TransientError):
+    pass
+
+
+class WaitingForParentError(TransientError):
+    pass
+
+
+class TerminalError(P2CError):
+    pass
+
+
+class AuthError(TerminalError):
+    pass
+
+
+class RecordError(TerminalError):
+    pass
+
+
+class NotFoundError(TerminalError):
+    pass
+
+
+class PrerequisiteError(TerminalError):
+    pass

@@ -1,0 +1,561 @@
+"""Field expressions of a task mapping: parsed once at load time into small immutable nodes.
+
+The YAML forms (``docs/templates.md`` has the full story)::
+
+    OrganizationName: name                              # a source field
+    PartyType: {const: Organization}                    # a constant
+    dataAreaId: {context: company}                      # filled by the engine per legal entity
+    AddressCountryRegionISOCode: {source: address1_country, value_map: country}
+    SalesCurrencyCode:                                  # the key of a related record
+      lookup: {source: _transactioncurrencyid_value, entity: transactioncurrencies, field: isocurrencycode}
+      default: USD                                      # used when the value is empty
+    AddressStreet: {concat: [address1_line1, address1_line2], sep: "\\n"}
+    AddressCity: {split: {source: address1_composite, sep: ",", index: 1}}
+    LineAmount: {expr: "round(quantity * priceperunit - manualdiscountamount, 2)"}
+
+``value_map`` and ``default`` are modifiers applied, in that order, to what the one producer
+(``source``, ``const``, ``context``, ``concat``, ``split``, ``expr``, ``lookup``) yields.
+
+Example::
+
+    >>> e = parse_expression({"source": "address1_country", "value_map": "country", "default": "US"})
+    >>> e
+    Defaulted(input=ValueMapped(input=Source(field='address1_country'), map='country'), default='US')
+    >>> sorted(source_fields(parse_expression({"expr": "round(qty * price, 2)"})))
+    ['price', 'qty']
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_UP, Context, Decimal
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "CONTEXT_NAMES",
+    "DECIMAL_CONTEXT",
+    "Arithmetic",
+    "Concat",
+    "Const",
+    "ContextValue",
+    "Defaulted",
+    "Expr",
+    "ExpressionError",
+    "Lookup",
+    "LookupSpec",
+    "Missing",
+    "Source",
+    "Split",
+    "ValueMapped",
+    "arithmetic_names",
+    "evaluate_arithmetic",
+    "iter_nodes",
+    "lookups",
+    "parse_arithmetic",
+    "parse_expression",
+    "replace_lookups",
+    "source_fields",
+    "value_maps_used",
+]
+
+# What the engine fills per run: the ERP company (dataAreaId) and the CRM business unit of the
+# legal entity being synchronised.
+CONTEXT_NAMES = ("company", "business_unit")
+PRODUCERS = ("source", "const", "context", "concat", "split", "expr", "lookup")
+MODIFIERS = ("value_map", "default")
+_FIELD_NAME = re.compile(r"^\$?[A-Za-z_][A-Za-z0-9_]*$")
+_SCALARS = (str, int, Decimal, bool, dt.date, dt.datetime)
+# Decimal arithmetic of p2c: 28 significant digits, banker's rounding inside operations (as
+# Python's default context); round() in expressions rounds half away from zero, as money does.
+DECIMAL_CONTEXT = Context(prec=28)
+
+
+class ExpressionError(ValueError):
+    """A malformed expression. ``path`` is the key path inside it, ``position`` the offset in ``expr`` text."""
+
+    def __init__(self, message: str, path: tuple[str | int, ...] = (), position: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.position = position
+
+
+class Missing(StrEnum):
+    """What a lookup does when the related record is not in the table the engine handed over."""
+
+    WAIT = "wait"  # WaitingForParentError: retried on a later run (the parent is not synced yet)
+    FAIL = "fail"  # RecordError: the record fails with the reason
+    NULL = "null"  # the value is empty (a default may apply)
+
+
+@dataclass(frozen=True, slots=True)
+class LookupSpec:
+    """A related record's value, resolved by the engine in bulk before mapping.
+
+    The engine reads ``entity`` in ``system`` where ``by`` is one of the input values and hands
+    the mapper ``related[spec.key][input value] = record[field]``. ``value_map`` maps the input
+    first (an ERP unit symbol → the CRM unit name to look up).
+    """
+
+    source: str
+    entity: str
+    field: str
+    by: str | None = None
+    system: str | None = None
+    missing: Missing = Missing.WAIT
+    value_map: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """``(entity, by, field)``: where the engine puts this lookup's table in ``related``."""
+        return (self.entity, self.by or "", self.field)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    field: str
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ContextValue:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Concat:
+    items: tuple[Expr, ...]
+    sep: str = " "
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    input: Expr
+    sep: str
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Arithmetic:
+    text: str
+    tree: ANode
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    spec: LookupSpec
+
+
+@dataclass(frozen=True, slots=True)
+class ValueMapped:
+    input: Expr
+    map: str
+
+
+@dataclass(frozen=True, slots=True)
+class Defaulted:
+    input: Expr | None
+    default: Any
+
+
+Expr = Source | Const | ContextValue | Concat | Split | Arithmetic | Lookup | ValueMapped | Defaulted
+
+
+# -- YAML value -> Expr ------------------------------------------------------------------------
+
+
+def parse_expression(raw: Any, path: tuple[str | int, ...] = ()) -> Expr:
+    """Parse one field expression; ExpressionError names the key path inside it and why."""
+    if isinstance(raw, str):
+        return Source(_field_name(raw, path))
+    if raw is None:
+        raise ExpressionError("empty expression; write {const: null} to send an empty value", path)
+    if not isinstance(raw, Mapping):
+        raise ExpressionError(
+            f"a bare value must be a source field name; write {{const: {raw}}} for a constant", path
+        )
+    allowed = (*PRODUCERS, *MODIFIERS, "sep")
+    for key in raw:
+        if key not in allowed:
+            raise ExpressionError(
+                f"unknown key '{key}'; an expression has one of {', '.join(PRODUCERS)}"
+                f" and optionally {', '.join(MODIFIERS)}",
+                (*path, str(key)),
+            )
+    producers = [k for k in PRODUCERS if k in raw]
+    if len(producers) > 1:
+        raise ExpressionError(f"an expression has one producer, not {' and '.join(producers)}", path)
+    if "sep" in raw and producers != ["concat"]:
+        raise ExpressionError("'sep' belongs to concat", (*path, "sep"))
+    if not producers:
+        if "value_map" in raw:
+            raise ExpressionError("value_map needs a source: {source: field, value_map: name}", path)
+        return Defaulted(None, _scalar(raw["default"], (*path, "default")))
+    node = _producer(producers[0], raw, path)
+    if "value_map" in raw:
+        node = ValueMapped(node, _name(raw["value_map"], (*path, "value_map"), "value map"))
+    if "default" in raw:
+        node = Defaulted(node, _scalar(raw["default"], (*path, "default")))
+    return node
+
+
+def _producer(kind: str, raw: Mapping[str, Any], path: tuple[str | int, ...]) -> Expr:
+    value = raw[kind]
+    sub = (*path, kind)
+    if kind == "source":
+        if not isinstance(value, str):
+            raise ExpressionError("source must be a field name", sub)
+        return Source(_field_name(value, sub))
+    if kind == "const":
+        return Const(_scalar(value, sub))
+    if kind == "context":
+        if value not in CONTEXT_NAMES:
+            raise ExpressionError(f"unknown context value {value!r}; known: {', '.join(CONTEXT_NAMES)}", sub)
+        return ContextValue(str(value))
+    if kind == "concat":
+        if not isinstance(value, list) or not value:
+            raise ExpressionError("concat takes a list of source fields or expressions", sub)
+        sep = raw.get("sep", " ")
+        if not isinstance(sep, str):
+            raise ExpressionError("sep must be text", (*path, "sep"))
+        return Concat(tuple(parse_expression(item, (*sub, i)) for i, item in enumerate(value)), sep)
+    if kind == "split":
+        return _split(value, sub)
+    if kind == "expr":
+        if not isinstance(value, str):
+            raise ExpressionError("expr takes arithmetic text such as 'quantity * priceperunit'", sub)
+        try:
+            return Arithmetic(value, parse_arithmetic(value))
+        except ExpressionError as exc:
+            raise ExpressionError(exc.message, sub, exc.position) from None
+    return Lookup(_lookup(value, sub))
+
+
+def _split(value: Any, path: tuple[str | int, ...]) -> Split:
+    if not isinstance(value, Mapping):
+        raise ExpressionError("split takes {source: field, sep: ',', index: 0}", path)
+    _only(value, ("source", "sep", "index"), path)
+    if "source" not in value:
+        raise ExpressionError("split needs a source", path)
+    sep = value.get("sep", " ")
+    if not isinstance(sep, str) or not sep:
+        raise ExpressionError("sep must be non-empty text", (*path, "sep"))
+    index = value.get("index", 0)
+    if not isinstance(index, int) or isinstance(index, bool):
+        raise ExpressionError("index must be a whole number (negative counts from the end)", (*path, "index"))
+    return Split(parse_expression(value["source"], (*path, "source")), sep, index)
+
+
+def _lookup(value: Any, path: tuple[str | int, ...]) -> LookupSpec:
+    if not isinstance(value, Mapping):
+        raise ExpressionError("lookup takes {source: field, entity: set, field: name}", path)
+    _only(value, ("source", "entity", "field", "by", "system", "missing", "value_map"), path)
+    for req in ("source", "entity", "field"):
+        if req not in value:
+            raise ExpressionError(f"lookup needs '{req}'", path)
+    missing = value.get("missing", "wait")
+    try:
+        how = Missing(missing)
+    except ValueError:
+        raise ExpressionError("missing must be wait, fail or null", (*path, "missing")) from None
+    system = value.get("system")
+    if system is not None and system not in ("crm", "erp"):
+        raise ExpressionError("system must be crm or erp", (*path, "system"))
+    vmap = value.get("value_map")
+    return LookupSpec(
+        source=_field_name(value["source"], (*path, "source")),
+        entity=_name(value["entity"], (*path, "entity"), "entity"),
+        field=_field_name(value["field"], (*path, "field")),
+        by=_field_name(value["by"], (*path, "by")) if value.get("by") is not None else None,
+        system=system,
+        missing=how,
+        value_map=_name(vmap, (*path, "value_map"), "value map") if vmap is not None else None,
+    )
+
+
+def _only(value: Mapping[str, Any], keys: tuple[str, ...], path: tuple[str | int, ...]) -> None:
+    for key in value:
+        if key not in keys:
+            raise ExpressionError(f"unknown key '{key}'; allowed: {', '.join(keys)}", (*path, str(key)))
+
+
+def _field_name(value: Any, path: tuple[str | int, ...]) -> str:
+    if not isinstance(value, str) or not _FIELD_NAME.match(value):
+        raise ExpressionError(f"{value!r} is not a field name", path)
+    return value
+
+
+def _name(value: Any, path: tuple[str | int, ...], what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ExpressionError(f"{what} must be a name", path)
+    return value
+
+
+def _scalar(value: Any, path: tuple[str | int, ...]) -> Any:
+    if value is None or isinstance(value, _SCALARS):
+        return value
+    raise ExpressionError("a constant must be a single value (text, number, true/false or null)", path)
+
+
+# -- walking -----------------------------------------------------------------------------------
+
+
+def iter_nodes(expr: Expr) -> Iterator[Expr]:
+    """Every node of ``expr``, outermost first."""
+    yield expr
+    if isinstance(expr, Concat):
+        for item in expr.items:
+            yield from iter_nodes(item)
+    elif isinstance(expr, Split | ValueMapped | Defaulted) and expr.input is not None:
+        yield from iter_nodes(expr.input)
+
+
+def source_fields(expr: Expr) -> set[str]:
+    """The source fields ``expr`` reads (``$`` pseudo-fields of rules included)."""
+    out: set[str] = set()
+    for node in iter_nodes(expr):
+        if isinstance(node, Source):
+            out.add(node.field)
+        elif isinstance(node, Arithmetic):
+            out.update(arithmetic_names(node.tree))
+        elif isinstance(node, Lookup):
+            out.add(node.spec.source)
+    return out
+
+
+def value_maps_used(expr: Expr) -> set[str]:
+    out: set[str] = set()
+    for node in iter_nodes(expr):
+        if isinstance(node, ValueMapped):
+            out.add(node.map)
+        elif isinstance(node, Lookup) and node.spec.value_map:
+            out.add(node.spec.value_map)
+    return out
+
+
+def lookups(expr: Expr) -> list[LookupSpec]:
+    return [node.spec for node in iter_nodes(expr) if isinstance(node, Lookup)]
+
+
+def replace_lookups(expr: Expr, fn: Callable[[LookupSpec], LookupSpec]) -> Expr:
+    """``expr`` with every lookup spec replaced by ``fn(spec)`` (load time fills ``by``/``system``)."""
+    if isinstance(expr, Lookup):
+        return Lookup(fn(expr.spec))
+    if isinstance(expr, Concat):
+        return replace(expr, items=tuple(replace_lookups(i, fn) for i in expr.items))
+    if isinstance(expr, Split | ValueMapped):
+        return replace(expr, input=replace_lookups(expr.input, fn))
+    if isinstance(expr, Defaulted) and expr.input is not None:
+        return replace(expr, input=replace_lookups(expr.input, fn))
+    return expr
+
+
+# -- arithmetic ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Num:
+    value: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Var:
+    name: str
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class BinOp:
+    op: str
+    left: ANode
+    right: ANode
+
+
+@dataclass(frozen=True, slots=True)
+class Neg:
+    operand: ANode
+
+
+@dataclass(frozen=True, slots=True)
+class Func:
+    name: str
+    args: tuple[ANode, ...]
+
+
+ANode = Num | Var | BinOp | Neg | Func
+FUNCTIONS = {"round": (2, 2), "abs": (1, 1), "min": (2, 99), "max": (2, 99)}
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>\d+(?:\.\d+)?|\.\d+)|(?P<name>\$?[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[-+*/(),]))"
+)
+_MAX_DEPTH = 100
+
+
+def parse_arithmetic(text: str) -> ANode:
+    """Parse ``+ - * /``, parentheses, numbers, field names and round/abs/min/max.
+
+    >>> parse_arithmetic("2 * (a + 1)")
+    BinOp(op='*', left=Num(value=Decimal('2')), right=BinOp(op='+', left=Var(name='a', position=5), right=Num(value=Decimal('1'))))
+    """
+    return _ArithParser(text).parse()
+
+
+class _ArithParser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens: list[tuple[str, str, int]] = []
+        pos = 0
+        while pos < len(text):
+            if text[pos:].strip() == "":
+                break
+            m = _TOKEN.match(text, pos)
+            if m is None or m.end() == pos:
+                bad = len(text) - len(text[pos:].lstrip())
+                raise self.error(f"unexpected character {text[bad]!r}", bad)
+            kind = m.lastgroup or ""
+            start = m.start(kind)
+            self.tokens.append((kind, m.group(kind), start))
+            pos = m.end()
+        self.i = 0
+        self.depth = 0
+
+    def error(self, what: str, position: int) -> ExpressionError:
+        return ExpressionError(f"{what} at position {position} in {self.text!r}", position=position)
+
+    def peek(self) -> tuple[str, str, int] | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def take(self, value: str) -> bool:
+        tok = self.peek()
+        if tok is not None and tok[0] == "op" and tok[1] == value:
+            self.i += 1
+            return True
+        return False
+
+    def expect(self, value: str) -> None:
+        if not self.take(value):
+            tok = self.peek()
+            where = tok[2] if tok else len(self.text)
+            found = repr(tok[1]) if tok else "the end"
+            raise self.error(f"expected {value!r} but found {found}", where)
+
+    def parse(self) -> ANode:
+        if not self.tokens:
+            raise self.error("empty expression", 0)
+        node = self.additive()
+        tok = self.peek()
+        if tok is not None:
+            raise self.error(f"unexpected {tok[1]!r}", tok[2])
+        return node
+
+    def additive(self) -> ANode:
+        node = self.multiplicative()
+        while (tok := self.peek()) is not None and tok[0] == "op" and tok[1] in "+-":
+            self.i += 1
+            node = BinOp(tok[1], node, self.multiplicative())
+        return node
+
+    def multiplicative(self) -> ANode:
+        node = self.unary()
+        while (tok := self.peek()) is not None and tok[0] == "op" and tok[1] in "*/":
+            self.i += 1
+            node = BinOp(tok[1], node, self.unary())
+        return node
+
+    def unary(self) -> ANode:
+        self.depth += 1
+        if self.depth > _MAX_DEPTH:
+            tok = self.peek()
+            raise self.error("expression nested too deeply", tok[2] if tok else len(self.text))
+        try:
+            if self.take("-"):
+                return Neg(self.unary())
+            if self.take("+"):
+                return self.unary()
+            return self.primary()
+        finally:
+            self.depth -= 1
+
+    def primary(self) -> ANode:
+        tok = self.peek()
+        if tok is None:
+            raise self.error("expected a number, a field or '(' but found the end", len(self.text))
+        kind, value, pos = tok
+        self.i += 1
+        if kind == "num":
+            return Num(Decimal(value))
+        if kind == "name":
+            if self.take("("):
+                return self.call(value, pos)
+            return Var(value, pos)
+        if value == "(":
+            node = self.additive()
+            self.expect(")")
+            return node
+        raise self.error(f"unexpected {value!r}", pos)
+
+    def call(self, name: str, pos: int) -> ANode:
+        if name not in FUNCTIONS:
+            raise self.error(f"unknown function {name!r} (known: {', '.join(FUNCTIONS)})", pos)
+        args: list[ANode] = []
+        if not self.take(")"):
+            args.append(self.additive())
+            while self.take(","):
+                args.append(self.additive())
+            self.expect(")")
+        lo, hi = FUNCTIONS[name]
+        if not lo <= len(args) <= hi:
+            count = str(lo) if lo == hi else f"{lo} or more"
+            raise self.error(f"{name}() takes {count} arguments, not {len(args)}", pos)
+        if name == "round" and not isinstance(args[1], Num):
+            raise self.error("round() takes a number of decimals, e.g. round(x, 2)", pos)
+        return Func(name, tuple(args))
+
+
+def arithmetic_names(node: ANode) -> set[str]:
+    if isinstance(node, Var):
+        return {node.name}
+    if isinstance(node, BinOp):
+        return arithmetic_names(node.left) | arithmetic_names(node.right)
+    if isinstance(node, Neg):
+        return arithmetic_names(node.operand)
+    if isinstance(node, Func):
+        return set().union(*(arithmetic_names(a) for a in node.args))
+    return set()
+
+
+def evaluate_arithmetic(node: ANode, value_of: Callable[[str], Decimal]) -> Decimal:
+    """Evaluate with Decimal only; raises ``decimal.DecimalException`` (e.g. division by zero)."""
+    ctx = DECIMAL_CONTEXT
+    if isinstance(node, Num):
+        return node.value
+    if isinstance(node, Var):
+        return value_of(node.name)
+    if isinstance(node, Neg):
+        return ctx.minus(evaluate_arithmetic(node.operand, value_of))
+    if isinstance(node, BinOp):
+        a = evaluate_arithmetic(node.left, value_of)
+        b = evaluate_arithmetic(node.right, value_of)
+        if node.op == "+":
+            return ctx.add(a, b)
+        if node.op == "-":
+            return ctx.subtract(a, b)
+        if node.op == "*":
+            return ctx.multiply(a, b)
+        return ctx.divide(a, b)
+    args = [evaluate_arithmetic(a, value_of) for a in node.args]
+    if node.name == "abs":
+        return ctx.abs(args[0])
+    if node.name == "min":
+        return min(args)
+    if node.name == "max":
+        return max(args)
+    places = int(args[1])
+    return args[0].quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=ctx)

@@ -1,0 +1,313 @@
+"""The mapper: one task's field expressions applied to one source row. Pure: dicts in, dicts out.
+
+Create and update payloads come from the same definition. Related records' keys are never fetched
+here: the engine resolves every :meth:`Mapper.lookups` in bulk first and hands the results in as
+``related[spec.key][input value] -> value``. A record the mapping cannot handle raises
+``RecordError`` (terminal) or, for a related record not synchronised yet, ``WaitingForParentError``
+(transient), both naming the target entity, the source key and the target field.
+
+Example::
+
+    >>> from p2c.mapping.expression import parse_expression as p
+    >>> task = SimpleTask("Accounts", "CustomersV3", ("accountnumber",), {
+    ...     "CustomerAccount": p("accountnumber"),
+    ...     "AddressCountryRegionISOCode": p({"source": "address1_country", "value_map": "country"}),
+    ...     "SalesCurrencyCode": p({"lookup": {"source": "_transactioncurrencyid_value",
+    ...         "entity": "transactioncurrencies", "by": "transactioncurrencyid", "field": "isocurrencycode"}}),
+    ... })
+    >>> m = Mapper(task, {"country": {"": "US", "Canada": "CA"}}, {"CustomerGroupId": "10"})
+    >>> related = {("transactioncurrencies", "transactioncurrencyid", "isocurrencycode"): {"c1": "CAD"}}
+    >>> m.map({"accountnumber": "ACC-1", "address1_country": "canada", "_transactioncurrencyid_value": "c1"}, related)
+    {'CustomerAccount': 'ACC-1', 'AddressCountryRegionISOCode': 'CA', 'SalesCurrencyCode': 'CAD', 'CustomerGroupId': '10'}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, DecimalException
+from typing import Any, Protocol
+
+from p2c.catalog import EntitySpec, FieldSpec, FieldType
+from p2c.errors import RecordError, WaitingForParentError
+from p2c.mapping.expression import (
+    Arithmetic,
+    Concat,
+    Const,
+    ContextValue,
+    Defaulted,
+    Expr,
+    Lookup,
+    LookupSpec,
+    Missing,
+    Source,
+    Split,
+    ValueMapped,
+    evaluate_arithmetic,
+    iter_nodes,
+    source_fields,
+)
+from p2c.mapping.expression import lookups as expr_lookups
+from p2c.mapping.transforms import TransformError, ValueMap, coerce, concat, is_empty, split, to_decimal
+
+__all__ = ["Mapper", "MappingTask", "Related", "SimpleTask", "to_wire"]
+
+Related = Mapping[tuple[str, str, str], Mapping[Any, Any]]
+
+
+class MappingTask(Protocol):
+    """What a mapper needs of a task (``p2c.project.Task`` is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def target_entity(self) -> str: ...
+
+    @property
+    def source_key(self) -> tuple[str, ...]: ...
+
+    @property
+    def fields(self) -> Mapping[str, Expr]: ...
+
+    @property
+    def extra_source_fields(self) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True)
+class SimpleTask:
+    """A minimal :class:`MappingTask` for tests and tools."""
+
+    name: str
+    target_entity: str
+    source_key: tuple[str, ...]
+    fields: Mapping[str, Expr]
+    extra_source_fields: tuple[str, ...] = field(default=())
+
+
+class _Waiting(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class Mapper:
+    """Maps source rows of one task to target payloads.
+
+    ``value_maps`` are ValueMap objects or plain ``{from: to}`` mappings; ``defaults`` fill target
+    fields left empty; ``context`` holds the engine's per-run values (``company``,
+    ``business_unit``); ``target_fields`` (from the catalog) make each value the target's type.
+    """
+
+    def __init__(
+        self,
+        task: MappingTask,
+        value_maps: Mapping[str, ValueMap | Mapping[Any, Any]] | None = None,
+        defaults: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+        *,
+        target_fields: Mapping[str, FieldSpec] | None = None,
+        enums: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        self.task = task
+        self.entity = task.target_entity
+        self.fields = dict(task.fields)
+        self.value_maps = {
+            name: vm if isinstance(vm, ValueMap) else ValueMap(name, vm)
+            for name, vm in (value_maps or {}).items()
+        }
+        self.defaults = dict(defaults or {})
+        self.context = dict(context or {})
+        self.types = dict(target_fields or {})
+        self.enums = dict(enums or {})
+        self._folded: dict[int, tuple[Mapping[Any, Any], dict[str, Any]]] = {}
+        for target, expr in self.fields.items():
+            for node in iter_nodes(expr):
+                if isinstance(node, ContextValue) and node.name not in self.context:
+                    raise ValueError(
+                        f"field {target}: context value {node.name!r} was not given to the mapper"
+                    )
+                maps = [node.map] if isinstance(node, ValueMapped) else []
+                if isinstance(node, Lookup) and node.spec.value_map:
+                    maps.append(node.spec.value_map)
+                for name in maps:
+                    if name not in self.value_maps:
+                        raise ValueError(f"field {target}: value map {name!r} was not given to the mapper")
+
+    # -- what the engine asks before mapping --------------------------------------------------------
+
+    def source_fields(self) -> set[str]:
+        """The source fields to ``$select``: every field read, the key, and what the rules need."""
+        out = set(self.task.source_key) | set(self.task.extra_source_fields)
+        for expr in self.fields.values():
+            out |= source_fields(expr)
+        return {f for f in out if not f.startswith("$")}
+
+    def lookups(self) -> list[LookupSpec]:
+        """The related values the engine must resolve in bulk, one spec per distinct lookup."""
+        seen: dict[LookupSpec, None] = {}
+        for expr in self.fields.values():
+            for spec in expr_lookups(expr):
+                seen.setdefault(spec, None)
+        return list(seen)
+
+    def lookup_values(self, rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str, str], set[Any]]:
+        """For each lookup, the distinct input values ``rows`` need (after the lookup's value map)."""
+        specs = self.lookups()
+        out: dict[tuple[str, str, str], set[Any]] = {s.key: set() for s in specs}
+        for row in rows:
+            for spec in specs:
+                try:
+                    value = self._lookup_input(spec, row)
+                except TransformError:
+                    continue  # the mapping of this row reports it
+                if not is_empty(value):
+                    out[spec.key].add(value)
+        return out
+
+    def key_of(self, row: Mapping[str, Any]) -> str:
+        return ",".join("" if is_empty(row.get(k)) else str(row.get(k)) for k in self.task.source_key)
+
+    # -- mapping ----------------------------------------------------------------------------------------
+
+    def map(self, row: Mapping[str, Any], related: Related | None = None) -> dict[str, Any]:
+        """The target payload for ``row``; raises RecordError or WaitingForParentError."""
+        rel: Related = related or {}
+        out: dict[str, Any] = {}
+        for target, expr in self.fields.items():
+            out[target] = self._field(target, expr, row, rel)
+        for target, value in self.defaults.items():
+            if is_empty(out.get(target)):
+                out[target] = self._typed(target, value, row)
+        return out
+
+    def _field(self, target: str, expr: Expr, row: Mapping[str, Any], related: Related) -> Any:
+        try:
+            value = self._typed(target, self._eval(expr, row, related), row)
+            spec = self.types.get(target)
+            if value is not None and spec is not None and len(spec.targets) > 1:
+                # a polymorphic lookup (customerid): the related entity tells which one
+                inner = expr.input if isinstance(expr, Defaulted) else expr
+                if isinstance(inner, Lookup):
+                    value = (inner.spec.entity, value)
+            return value
+        except _Waiting as w:
+            raise WaitingForParentError(
+                w.reason, entity=self.entity, key=self.key_of(row), field=target
+            ) from None
+        except TransformError as e:
+            raise RecordError(e.reason, entity=self.entity, key=self.key_of(row), field=target) from None
+
+    def _typed(self, target: str, value: Any, row: Mapping[str, Any]) -> Any:
+        spec = self.types.get(target)
+        if spec is None:
+            return value
+        try:
+            return coerce(value, spec, self.enums.get(spec.enum or "", ()))
+        except TransformError as e:
+            raise RecordError(e.reason, entity=self.entity, key=self.key_of(row), field=target) from None
+
+    def _eval(self, expr: Expr, row: Mapping[str, Any], related: Related) -> Any:
+        if isinstance(expr, Source):
+            return row.get(expr.field)
+        if isinstance(expr, Const):
+            return expr.value
+        if isinstance(expr, ContextValue):
+            return self.context[expr.name]
+        if isinstance(expr, Defaulted):
+            value = None if expr.input is None else self._eval(expr.input, row, related)
+            return expr.default if is_empty(value) else value
+        if isinstance(expr, ValueMapped):
+            value = self._eval(expr.input, row, related)
+            where = expr.input.field if isinstance(expr.input, Source) else ""
+            return self.value_maps[expr.map].apply(value, where)
+        if isinstance(expr, Concat):
+            return concat((self._eval(item, row, related) for item in expr.items), expr.sep)
+        if isinstance(expr, Split):
+            return split(self._eval(expr.input, row, related), expr.sep, expr.index)
+        if isinstance(expr, Arithmetic):
+            return self._arithmetic(expr, row)
+        assert isinstance(expr, Lookup)
+        return self._lookup(expr.spec, row, related)
+
+    def _arithmetic(self, expr: Arithmetic, row: Mapping[str, Any]) -> Decimal:
+        def value_of(name: str) -> Decimal:
+            value = row.get(name)
+            if is_empty(value):
+                return Decimal(0)  # an empty money or quantity column counts as zero
+            try:
+                return to_decimal(value)
+            except TransformError as e:
+                raise TransformError(f"{name}: {e.reason} (in {expr.text!r})") from None
+
+        try:
+            return evaluate_arithmetic(expr.tree, value_of)
+        except DecimalException as e:
+            what = "division by zero" if "Division" in type(e).__name__ else type(e).__name__
+            raise TransformError(f"arithmetic failed ({what}) in {expr.text!r}") from None
+
+    def _lookup_input(self, spec: LookupSpec, row: Mapping[str, Any]) -> Any:
+        value = row.get(spec.source)
+        if spec.value_map:
+            value = self.value_maps[spec.value_map].apply(value, spec.source)
+        return value
+
+    def _lookup(self, spec: LookupSpec, row: Mapping[str, Any], related: Related) -> Any:
+        value = self._lookup_input(spec, row)
+        if is_empty(value):
+            return None
+        table = related.get(spec.key)
+        if table is None:
+            raise ValueError(f"the engine did not resolve lookup {spec.key} (see Mapper.lookups())")
+        found, result = self._find(table, value)
+        if found:
+            return result
+        by = spec.by or "key"
+        if spec.missing is Missing.WAIT:
+            raise _Waiting(f"{spec.entity} with {by} {value!r} (from {spec.source}) is not synchronised yet")
+        if spec.missing is Missing.FAIL:
+            raise TransformError(f"no {spec.entity} has {by} {value!r} (from {spec.source})")
+        return None
+
+    def _find(self, table: Mapping[Any, Any], value: Any) -> tuple[bool, Any]:
+        if value in table:
+            return True, table[value]
+        if not isinstance(value, str):
+            return False, None
+        # Dataverse and F&O compare keys case-insensitively; so does the mapper
+        cached = self._folded.get(id(table))
+        if cached is None or cached[0] is not table:
+            cached = (table, {str(k).casefold(): v for k, v in table.items()})
+            self._folded[id(table)] = cached
+        folded = value.casefold()
+        return (True, cached[1][folded]) if folded in cached[1] else (False, None)
+
+
+def to_wire(payload: Mapping[str, Any], entity: EntitySpec) -> dict[str, Any]:
+    """A Dataverse payload: lookup fields become ``nav@odata.bind`` references.
+
+    A lookup value is a record id (``/set(id)``) or a mapping of alternate-key values
+    (``/set(k='v')``); polymorphic lookups (``customerid``) take ``(entity set, id)``.
+    """
+    from p2c.mapping.odata_filter import quote_string
+
+    out: dict[str, Any] = {}
+    for name, value in payload.items():
+        spec = entity.field(name)
+        if spec is None or spec.type is not FieldType.LOOKUP:
+            out[name] = value
+            continue
+        targets = dict(spec.targets)
+        if isinstance(value, tuple):
+            set_name, value = value
+            targets = {set_name: targets[set_name]}
+        if len(targets) != 1:
+            raise ValueError(f"{name} is polymorphic ({', '.join(targets)}): give (entity set, id)")
+        ((set_name, nav),) = targets.items()
+        if value is None:
+            out[f"{nav}@odata.bind"] = None
+        elif isinstance(value, Mapping):
+            keys = ",".join(f"{k}={quote_string(v) if isinstance(v, str) else v}" for k, v in value.items())
+            out[f"{nav}@odata.bind"] = f"/{set_name}({keys})"
+        else:
+            out[f"{nav}@odata.bind"] = f"/{set_name}({value})"
+    return out

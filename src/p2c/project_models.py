@@ -1,0 +1,96 @@
+"""The raw shapes of template and project files (pydantic), before expressions and the catalog.
+
+Unknown keys are errors everywhere (a typo must not be silently ignored). Field expressions stay
+raw here; :mod:`p2c.project` parses them with :mod:`p2c.mapping.expression` and checks them
+against the catalog.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from p2c.settings import System
+
+__all__ = [
+    "EndpointModel",
+    "KeyModel",
+    "ProjectModel",
+    "ProjectSettings",
+    "TaskModel",
+    "TaskOverrideModel",
+    "TemplateModel",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EndpointModel(_Model):
+    system: System
+    entity: str = Field(min_length=1)
+
+
+class KeyModel(_Model):
+    source: list[str] = Field(min_length=1)
+    target: list[str] = Field(min_length=1)
+
+
+class TaskModel(_Model):
+    """One task of a template: source → target, key, built-in filter, dependencies, rules, fields."""
+
+    title: str = ""
+    description: str = ""
+    source: EndpointModel
+    target: EndpointModel
+    key: KeyModel
+    filter: str | None = None
+    depends_on: list[str] = []
+    rules: list[str] = []
+    defaults: dict[str, Any] = {}
+    fields: dict[str, Any] = Field(min_length=1)
+
+
+class TemplateModel(_Model):
+    name: str = Field(min_length=1)
+    title: str = ""
+    description: str = ""
+    value_maps: dict[str, dict[Any, Any]] = {}
+    tasks: dict[str, TaskModel] = Field(min_length=1)
+
+
+class TaskOverrideModel(_Model):
+    """A project's changes to one task: an extra filter (ANDed), defaults and fields merged over."""
+
+    filter: str | None = None
+    defaults: dict[str, Any] = {}
+    fields: dict[str, Any] = {}
+    disabled: bool = False
+
+
+class ProjectSettings(_Model):
+    """Run settings of a project (``settings:``); an unknown setting is an error."""
+
+    batch_size: int = Field(default=200, ge=1, le=1000)
+    concurrency: int = Field(default=4, ge=1, le=52)
+    page_size: int | None = Field(default=None, ge=1, le=10000)
+    products_created_active: bool = True
+    price_list: str | None = None
+    account_number_prefix: str = Field(default="ACC", min_length=1, max_length=8)
+    contact_number_prefix: str = Field(default="CON", min_length=1, max_length=8)
+    number_start: int = Field(default=1000, ge=0, le=99999)
+
+
+class ProjectModel(_Model):
+    name: str = Field(min_length=1)
+    connections: Any
+    legal_entities: dict[str, str] | None = None
+    templates: list[str] = Field(min_length=1)
+    state: str | None = None
+    settings: ProjectSettings = ProjectSettings()
+    custom_fields: dict[str, dict[str, Any]] = {}
+    value_maps: dict[str, dict[Any, Any]] = {}
+    tasks: dict[str, TaskOverrideModel] = {}
+    schedule: str | None = None

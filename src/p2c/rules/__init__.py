@@ -1,0 +1,188 @@
+"""The Prospect-to-cash business rules: pure functions the engine applies around mapping.
+
+A task names its rules (``rules: [generate_account_number]``); :data:`RULES` says what each one
+reads (``requires``: source fields the engine must select) and what it adds to every source row
+(``provides``: ``$`` pseudo-fields that expressions may read, e.g. ``$price_list``). The engine
+dispatches on the name; the functions live in the modules below::
+
+    >>> RULES["choose_price_list"].provides
+    ('$price_list',)
+    >>> RULES["split_line_discount"].requires
+    ('quantity', 'manualdiscountamount')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from p2c.rules.contacts import ContactRoute, Routing, customer_contact_ids, is_active_customer, route_contact
+from p2c.rules.discounts import restore_line_discount, split_line_discount
+from p2c.rules.duplicates import find_duplicates
+from p2c.rules.freight import FREIGHT_TAX_SEQUENCE, freight_tax_line, is_freight_tax_line
+from p2c.rules.invoices import invoice_header_tax_excluding_charges, invoice_line_tax, invoice_order_update
+from p2c.rules.lines import LineDiff, diff_lines, index_lines, next_sequence_number, number_lines
+from p2c.rules.numbering import NumberGenerator, generate_number, next_sequence
+from p2c.rules.pricelist import choose_price_list
+from p2c.rules.status import (
+    ErpProcessingStatus,
+    ProcessingStatus,
+    active_order_state,
+    invoiced_order_state,
+    is_confirmed_or_later,
+    processing_status_from_erp,
+)
+
+__all__ = [
+    "FREIGHT_TAX_SEQUENCE",
+    "RULES",
+    "ContactRoute",
+    "ErpProcessingStatus",
+    "LineDiff",
+    "NumberGenerator",
+    "ProcessingStatus",
+    "Routing",
+    "Rule",
+    "active_order_state",
+    "choose_price_list",
+    "customer_contact_ids",
+    "diff_lines",
+    "find_duplicates",
+    "freight_tax_line",
+    "generate_number",
+    "index_lines",
+    "invoice_header_tax_excluding_charges",
+    "invoice_line_tax",
+    "invoice_order_update",
+    "invoiced_order_state",
+    "is_active_customer",
+    "is_confirmed_or_later",
+    "is_freight_tax_line",
+    "next_sequence",
+    "next_sequence_number",
+    "number_lines",
+    "processing_status_from_erp",
+    "restore_line_discount",
+    "route_contact",
+    "split_line_discount",
+]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named business rule as templates refer to it."""
+
+    name: str
+    summary: str
+    function: Callable[..., Any] | None = None
+    requires: tuple[str, ...] = ()
+    provides: tuple[str, ...] = ()
+
+
+def _rules(*rules: Rule) -> Mapping[str, Rule]:
+    return MappingProxyType({r.name: r for r in rules})
+
+
+RULES: Mapping[str, Rule] = _rules(
+    Rule(
+        "generate_account_number",
+        "An account without an account number gets ACC-<5-digit sequence>-<6 capitals>, written back to the CRM.",
+        generate_number,
+        requires=("accountid", "accountnumber"),
+    ),
+    Rule(
+        "report_duplicate_numbers",
+        "Account numbers used by several CRM accounts fail every account involved; nothing is merged.",
+        find_duplicates,
+        requires=("accountid", "accountnumber"),
+    ),
+    Rule(
+        "choose_price_list",
+        "$price_list = the first price list (by name) in the product's currency, or the project's price_list.",
+        choose_price_list,
+        requires=("CurrencyCode",),
+        provides=("$price_list",),
+    ),
+    Rule(
+        "set_product_state",
+        "A product the sync creates is left Draft or activated, per the products_created_active setting.",
+    ),
+    Rule(
+        "generate_contact_number",
+        "A contact without a contact number gets CON-<5-digit sequence>-<6 capitals>, written back to the CRM.",
+        generate_number,
+        requires=("contactid", "p2c_contactnumber"),
+    ),
+    Rule(
+        "derive_is_active_customer",
+        "$is_active_customer = Yes exactly when the contact is the customer of a quote, order or invoice;"
+        " p2c_isactivecustomer is kept in step in the CRM.",
+        is_active_customer,
+        requires=("contactid", "p2c_isactivecustomer"),
+        provides=("$is_active_customer",),
+    ),
+    Rule(
+        "route_contact",
+        "Active customer → ERP customer (PartyType Person); else parent account → contact person of its"
+        " customer; else not synced, with the reason.",
+        route_contact,
+        requires=("contactid", "_parentcustomerid_value"),
+        provides=("$contact_route", "$parent_account_id"),
+    ),
+    Rule(
+        "split_line_discount",
+        "CRM whole-line discount → ERP per-unit discount (rounded half up to the currency precision)"
+        " + a line charge holding the exact remainder (quantity 3, discount 10.00 → 3.33 and −0.01).",
+        split_line_discount,
+        requires=("quantity", "manualdiscountamount"),
+        provides=("$discount_per_unit", "$discount_charge"),
+    ),
+    Rule(
+        "restore_line_discount",
+        "ERP per-unit discount and line charge → the CRM's whole-line discount, exactly"
+        " (3 × 3.33 + 0.01 = 10.00).",
+        restore_line_discount,
+        requires=("OrderedSalesQuantity", "LineDiscountAmount", "FixedPriceCharges"),
+        provides=("$line_discount",),
+    ),
+    Rule(
+        "map_processing_status",
+        "$processing_status = the CRM processing status option for the ERP's SalesOrderProcessingStatus.",
+        processing_status_from_erp,
+        requires=("SalesOrderProcessingStatus",),
+        provides=("$processing_status",),
+    ),
+    Rule(
+        "keep_order_active",
+        "An order from the ERP stays Active in the CRM (statecode 0) so later ERP updates can be written.",
+        active_order_state,
+    ),
+    Rule(
+        "freight_tax_line",
+        "Header-level tax from the ERP becomes a write-in CRM order line 'Freight Tax' (quantity 1, price = tax).",
+        freight_tax_line,
+        requires=("OrderHeaderTaxAmount",),
+    ),
+    Rule(
+        "invoice_marks_order",
+        "An arriving invoice makes its CRM order Invoiced (statecode 4, statuscode 100003) and gives"
+        " the order the invoice's owner.",
+        invoice_order_update,
+        requires=("SalesOrderNumber",),
+    ),
+    Rule(
+        "invoice_line_tax",
+        "$line_tax = the ERP line's LineTotalTaxAmount (line charge tax included); header charge tax is not synced.",
+        invoice_line_tax,
+        requires=("LineTotalTaxAmount",),
+        provides=("$line_tax",),
+    ),
+    Rule(
+        "lines_follow_headers",
+        "Lines added, changed or removed at the source are added, changed or removed at the target,"
+        " matched by sequence number.",
+        diff_lines,
+    ),
+)

@@ -1,0 +1,95 @@
+"""Invoices from the ERP: what they do to their CRM order, and which tax travels (P2C.md, invoices).
+
+When an invoice arrives, its sales order in the CRM becomes Invoiced (statecode 4, statuscode
+100003, see :mod:`p2c.rules.status`) and the order's owner becomes the invoice's owner.
+:func:`invoice_order_update` gives the order's PATCH, holding only what is not so already (an
+empty dict: nothing to write, so a rerun writes nothing)::
+
+    >>> order = {"salesorderid": "o1", "statecode": 0, "statuscode": 1, "_ownerid_value": "u-sales"}
+    >>> invoice_order_update(order, {"invoiceid": "i1", "_ownerid_value": "U-BILLING"})
+    {'ownerid': 'u-billing', 'statecode': 4, 'statuscode': 100003}
+    >>> invoice_order_update({**order, "statecode": 4, "statuscode": 100003, "_ownerid_value": "u-billing"},
+    ...                      {"_ownerid_value": "u-billing"})
+    {}
+
+The owner comes first in the payload: an Invoiced order is read-only, so an engine that splits the
+PATCH in two must assign the owner before it changes the state. ``ownerid`` is given as the
+owner's record id, as the mapper's payloads give lookups (``to_wire`` binds it to
+``/systemusers(<id>)``).
+
+Tax (FNO.md §2.7; S4 "tax on header charges is not synchronised; tax on line charges is"):
+
+- A line's ``LineTotalTaxAmount`` is all of the line's tax, the tax on its line charges included:
+  it is the CRM invoice line's ``tax`` as it is (:func:`invoice_line_tax`).
+- The header's ``TotalTaxAmount`` is the whole invoice's tax; ``InvoiceHeaderTaxAmount`` the part
+  on header charges [inf from the field names and OrderHeaderTaxAmount's role on orders]. That
+  part is not synchronised (no Freight Tax line on invoices), so the CRM invoice's ``totaltax``
+  (the sum of its line taxes) should equal ``TotalTaxAmount − InvoiceHeaderTaxAmount``
+  (:func:`invoice_header_tax_excluding_charges`), which reconciliation can check::
+
+    >>> header = {"TotalTaxAmount": "12.50", "InvoiceHeaderTaxAmount": "2.50"}
+    >>> invoice_header_tax_excluding_charges(header)
+    Decimal('10.00')
+    >>> invoice_line_tax({"LineTotalTaxAmount": Decimal("10.00"), "LineTotalChargeAmount": Decimal("5")})
+    Decimal('10.00')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from p2c.errors import RecordError
+from p2c.rules.status import ORDER_STATECODE_INVOICED, ORDER_STATUSCODE_INVOICED, invoiced_order_state
+
+__all__ = ["invoice_header_tax_excluding_charges", "invoice_line_tax", "invoice_order_update"]
+
+
+def _id(value: Any) -> str | None:
+    text = str(value).strip().lower() if value is not None else ""
+    return text or None
+
+
+def invoice_order_update(order: Mapping[str, Any], invoice: Mapping[str, Any]) -> dict[str, Any]:
+    """The PATCH for ``order`` (a CRM salesorder row) now that ``invoice`` (its CRM invoice) exists.
+
+    Reads ``_ownerid_value`` of both and the order's ``statecode``/``statuscode``. An invoice
+    without an owner leaves the order's owner alone.
+    """
+    out: dict[str, Any] = {}
+    owner = _id(invoice.get("_ownerid_value"))
+    if owner is not None and owner != _id(order.get("_ownerid_value")):
+        out["ownerid"] = owner
+    if (order.get("statecode"), order.get("statuscode")) != (
+        ORDER_STATECODE_INVOICED,
+        ORDER_STATUSCODE_INVOICED,
+    ):
+        out.update(invoiced_order_state())
+    return out
+
+
+def _amount(row: Mapping[str, Any], field: str, entity: str) -> Decimal:
+    value = row.get(field)
+    if value is None or value == "":
+        return Decimal(0)
+    if isinstance(value, float | bool):
+        raise TypeError(f"{field} must be a Decimal, int or str, not {type(value).__name__}")
+    try:
+        out = Decimal(value)
+    except (InvalidOperation, ValueError, TypeError):
+        out = Decimal("NaN")
+    if not out.is_finite():
+        raise RecordError(f"{value!r} is not an amount", entity=entity, field=field)
+    return out
+
+
+def invoice_line_tax(line: Mapping[str, Any]) -> Decimal:
+    """The CRM invoice line's ``tax``: the ERP line's LineTotalTaxAmount, line charge tax included."""
+    return _amount(line, "LineTotalTaxAmount", "ExternallyMaintainedCustomerSalesInvoiceLines")
+
+
+def invoice_header_tax_excluding_charges(header: Mapping[str, Any]) -> Decimal:
+    """The invoice's tax without the tax on header charges: TotalTaxAmount − InvoiceHeaderTaxAmount."""
+    entity = "ExternallyMaintainedCustomerSalesInvoiceHeaders"
+    return _amount(header, "TotalTaxAmount", entity) - _amount(header, "InvoiceHeaderTaxAmount", entity)

@@ -1,0 +1,133 @@
+"""Write side of the store: one batch of outcomes, links and cursor as one unit of work.
+
+:func:`write_batch` runs inside the caller's transaction (see
+:meth:`p2c.store.StateStore.commit_batch`) and issues few statements whatever the batch size:
+an ``executemany`` insert of the outcome rows, one ``UPDATE`` of the task run's counters, one
+upsert of the cursor, an ``executemany`` delete and upsert of links, plus one indexed query per
+5 000 silently skipped records to find those that clear a pending failure.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, Table, bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from p2c.store import history
+from p2c.store.jsontext import dumps
+from p2c.store.model import Action, Link, Outcome
+from p2c.store.schema import cursors, links, record_outcomes, task_runs
+
+__all__ = ["LINK_COLUMNS", "UNCHANGED", "bump", "select_links", "write_batch"]
+
+#: Message of the outcome row that clears a pending record found unchanged on its retry.
+UNCHANGED = "unchanged since the last write"
+
+
+def _outcome_row(o: Outcome, action: Action, message: str | None = None) -> dict[str, Any]:
+    return {
+        "task": o.task,
+        "source_key": o.source_key,
+        "action": action.value,
+        "target_key": o.target_key,
+        "error_class": o.error_class,
+        "field": o.field,
+        "message": o.message if message is None else message,
+        "transient": bool(o.transient),
+        "source_row": dumps(o.source_row),
+        "target_payload": dumps(o.target_payload),
+    }
+
+
+def _link_row(lk: Link) -> dict[str, Any]:
+    return {
+        "task": lk.task,
+        "source_key": lk.source_key,
+        "target_key": lk.target_key,
+        "hash": lk.hash,
+        "source_hash": lk.source_hash,
+        "target_etag": lk.target_etag,
+        "synced_at": lk.synced_at,
+    }
+
+
+#: The columns of ``links`` in the order of :class:`Link`'s fields: ``Link(*row)`` builds one.
+LINK_COLUMNS = (
+    links.c.task,
+    links.c.source_key,
+    links.c.target_key,
+    links.c.hash,
+    links.c.synced_at,
+    links.c.source_hash,
+    links.c.target_etag,
+)
+
+
+def select_links() -> Select[Any]:
+    return select(*LINK_COLUMNS)
+
+
+def _upsert(conn: Connection, table: Table, keys: list[str], rows: list[dict[str, Any]]) -> None:
+    stmt = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(table)
+    fresh = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=fresh), rows)
+
+
+def bump(conn: Connection, task_run_id: int, counts: Mapping[str, int], at: datetime) -> None:
+    """Add ``counts`` to a task run's counters and set its heartbeat to ``at``."""
+    c = task_runs.c
+    values: dict[str, Any] = {name: c[name] + n for name, n in counts.items() if n}
+    values["heartbeat_at"] = at
+    if conn.execute(update(task_runs).where(c.id == task_run_id).values(**values)).rowcount != 1:
+        raise LookupError(f"no task run {task_run_id}")
+
+
+def write_batch(
+    conn: Connection,
+    *,
+    run_id: int,
+    task_run_id: int,
+    outcomes: Sequence[Outcome],
+    links_: Sequence[Link],
+    deleted_links: Sequence[tuple[str, str]],
+    cursor: tuple[str, str | None] | None,
+    read: int,
+    at: datetime,
+    chunk: int,
+) -> None:
+    """Write one batch on ``conn`` (inside a transaction the caller owns)."""
+    tally: Counter[str] = Counter({"read": read})
+    rows: list[dict[str, Any]] = []
+    silent: dict[str, list[Outcome]] = {}
+    for o in outcomes:
+        action = Action(o.action)
+        tally[action.value] += 1
+        if action is Action.SKIPPED and o.message is None:
+            silent.setdefault(o.task, []).append(o)
+        else:
+            rows.append(_outcome_row(o, action))
+    for task, skipped in silent.items():
+        # A record retried after a failure and found unchanged gets a row, so pending() clears.
+        cleared = history.pending_keys(conn, task, [o.source_key for o in skipped], chunk)
+        rows.extend(_outcome_row(o, Action.SKIPPED, UNCHANGED) for o in skipped if o.source_key in cleared)
+    if rows:
+        for row in rows:
+            row.update(run_id=run_id, task_run_id=task_run_id, at=at)
+        conn.execute(insert(record_outcomes), rows)
+    bump(conn, task_run_id, tally, at)
+    if cursor is not None:
+        _upsert(conn, cursors, ["task"], [{"task": cursor[0], "value": cursor[1], "updated_at": at}])
+    if deleted_links:
+        lc = links.c
+        conn.execute(
+            delete(links).where(lc.task == bindparam("t"), lc.source_key == bindparam("k")),
+            [{"t": t, "k": k} for t, k in dict.fromkeys(deleted_links)],
+        )
+    if links_:
+        latest = {(lk.task, lk.source_key): lk for lk in links_}  # one row per key: the last one wins
+        _upsert(conn, links, ["task", "source_key"], [_link_row(lk) for lk in latest.values()])

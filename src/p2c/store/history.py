@@ -1,0 +1,152 @@
+"""Read side of the store: runs, task runs and record outcomes as the history shows them.
+
+Plain functions over an open :class:`~sqlalchemy.engine.Connection`; :class:`~p2c.store.StateStore`
+wraps each in one read transaction, so a run and its task runs come from one snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, Text, and_, any_, bindparam, exists, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql import ColumnElement, Select
+
+from p2c.store.jsontext import loads
+from p2c.store.model import Action, Counts, OutcomeRecord, RunInfo, RunStatus, TaskRunInfo
+from p2c.store.schema import COUNTER_COLUMNS, record_outcomes, task_runs
+
+__all__ = ["among", "chunks", "outcomes", "pending", "pending_keys", "run_infos", "task_run_infos"]
+
+PENDING = (Action.FAILED.value, Action.WAITING.value)
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def among(column: ColumnElement[str], keys: Sequence[str], sqlite: bool) -> ColumnElement[bool]:
+    """``column IN keys``: one parameter per key on SQLite, one array parameter on PostgreSQL
+    (cheaper to compile and to send for thousands of keys)."""
+    if sqlite:
+        return column.in_(keys)
+    return column == any_(bindparam(None, list(keys), type_=ARRAY(Text)))
+
+
+def _task_run(row: Row[Any]) -> TaskRunInfo:
+    m = row._mapping
+    return TaskRunInfo(
+        id=m["id"],
+        run_id=m["run_id"],
+        task=m["task"],
+        status=RunStatus(m["status"]),
+        started_at=m["started_at"],
+        finished_at=m["finished_at"],
+        counts=Counts(*(int(m[c]) for c in COUNTER_COLUMNS)),
+        message=m["message"],
+        heartbeat_at=m["heartbeat_at"],
+    )
+
+
+def task_run_infos(conn: Connection, run_ids: Collection[int]) -> dict[int, list[TaskRunInfo]]:
+    """Task runs of ``run_ids``, grouped by run, in start order."""
+    grouped: dict[int, list[TaskRunInfo]] = {rid: [] for rid in run_ids}
+    if not run_ids:
+        return grouped
+    q = select(task_runs).where(task_runs.c.run_id.in_(list(run_ids))).order_by(task_runs.c.id)
+    for row in conn.execute(q):
+        grouped[row.run_id].append(_task_run(row))
+    return grouped
+
+
+def run_infos(conn: Connection, query: Select[Any]) -> list[RunInfo]:
+    """The runs ``query`` (a select of ``runs``) returns, each with its task runs."""
+    rows = conn.execute(query).all()
+    trs = task_run_infos(conn, [r.id for r in rows])
+    return [
+        RunInfo(
+            id=r.id,
+            project=r.project,
+            tasks=tuple(json.loads(r.tasks)),
+            trigger=r.trigger,
+            full=bool(r.full),
+            status=RunStatus(r.status),
+            started_at=r.started_at,
+            finished_at=r.finished_at,
+            message=r.message,
+            host=r.host,
+            pid=r.pid,
+            task_runs=tuple(trs[r.id]),
+        )
+        for r in rows
+    ]
+
+
+def _outcome(row: Row[Any]) -> OutcomeRecord:
+    m = row._mapping
+    return OutcomeRecord(
+        id=m["id"],
+        run_id=m["run_id"],
+        task_run_id=m["task_run_id"],
+        at=m["at"],
+        task=m["task"],
+        source_key=m["source_key"],
+        action=Action(m["action"]),
+        target_key=m["target_key"],
+        error_class=m["error_class"],
+        field=m["field"],
+        message=m["message"],
+        source_row=loads(m["source_row"]),
+        target_payload=loads(m["target_payload"]),
+        transient=bool(m["transient"]),
+    )
+
+
+def outcomes(
+    conn: Connection,
+    run_id: int,
+    actions: Collection[Action] | None,
+    task: str | None,
+    limit: int | None,
+) -> list[OutcomeRecord]:
+    o = record_outcomes.c
+    q = select(record_outcomes).where(o.run_id == run_id)
+    if actions is not None:
+        q = q.where(o.action.in_([Action(a).value for a in actions]))
+    if task is not None:
+        q = q.where(o.task == task)
+    q = q.order_by(o.id)
+    if limit is not None:
+        q = q.limit(limit)
+    return [_outcome(r) for r in conn.execute(q)]
+
+
+def _latest_is_pending(task: str, keys: Sequence[str] | None = None, sqlite: bool = True) -> Select[Any]:
+    """Outcomes of ``task`` that are FAILED or WAITING with no later outcome for the same record
+    (restricted to ``keys`` when given, and then only the ``source_key`` column)."""
+    o = record_outcomes.alias("o")
+    later = record_outcomes.alias("later")
+    newer = exists().where(
+        and_(later.c.task == o.c.task, later.c.source_key == o.c.source_key, later.c.id > o.c.id)
+    )
+    q = select(o) if keys is None else select(o.c.source_key).where(among(o.c.source_key, keys, sqlite))
+    return q.where(o.c.task == task, o.c.action.in_(PENDING), ~newer).order_by(o.c.id)
+
+
+def pending(conn: Connection, task: str) -> list[OutcomeRecord]:
+    return [_outcome(r) for r in conn.execute(_latest_is_pending(task))]
+
+
+def pending_keys(conn: Connection, task: str, keys: Iterable[str], chunk: int) -> set[str]:
+    """Which of ``keys`` are pending in ``task`` (one indexed query per chunk of keys)."""
+    found: set[str] = set()
+    oc = record_outcomes.c
+    ever = select(oc.id).where(oc.task == task, oc.action.in_(PENDING)).limit(1)
+    if conn.scalar(ever) is None:  # the usual case: nothing of this task ever failed or waited
+        return found
+    for part in chunks(sorted(set(keys)), chunk):
+        found.update(conn.scalars(_latest_is_pending(task, part, conn.dialect.name == "sqlite")))
+    return found

@@ -1,0 +1,189 @@
+"""The store's vocabulary: run and record statuses, what the engine hands in, what history gives back.
+
+Everything here is a frozen value; the store turns database rows into these and nothing else
+leaves it. ``Outcome`` and ``Link`` are what the engine writes (through
+:meth:`~p2c.store.StateStore.commit_batch`); ``OutcomeRecord``, ``RunInfo``, ``TaskRunInfo`` and
+``Counts`` are what the history (CLI, web console, ``p2c retry``) reads.
+
+Example::
+
+    >>> o = Outcome("accounts", "A-1", Action.FAILED, error_class="RecordError", field="CustomerGroupId")
+    >>> o.action, o.action == "failed"
+    (<Action.FAILED: 'failed'>, True)
+    >>> Counts(created=2, skipped=5) + Counts(created=1, failed=1)
+    Counts(read=0, created=3, updated=0, deleted=0, skipped=5, waiting=0, failed=1)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "COUNTERS",
+    "Action",
+    "Counts",
+    "Link",
+    "Outcome",
+    "OutcomeRecord",
+    "RunInfo",
+    "RunStatus",
+    "TaskRunInfo",
+]
+
+
+class RunStatus(StrEnum):
+    """Status of a run or of one task within it."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"  # finished, but some records failed
+    FAILED = "failed"  # could not run (or gave up) as a whole
+    CRASHED = "crashed"  # found RUNNING after its process died
+
+
+class Action(StrEnum):
+    """What happened to one source record in one task run."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+    SKIPPED = "skipped"  # unchanged since the last write, or filtered out by a rule
+    FAILED = "failed"
+    WAITING = "waiting"  # a parent is not synchronised yet; retried later, never dropped
+
+
+#: The counters of a task run, in display order. ``read`` counts source rows read; the others
+#: count outcomes by :class:`Action`.
+COUNTERS: tuple[str, ...] = ("read", "created", "updated", "deleted", "skipped", "waiting", "failed")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one source record. ``source_row`` and ``target_payload`` must be redacted
+    by the caller; the store keeps them as JSON (Decimal as a string, datetimes ISO 8601), capped
+    in size. A ``SKIPPED`` outcome without a ``message`` is only counted, not stored as a row.
+    """
+
+    task: str
+    source_key: str
+    action: Action
+    target_key: str | None = None
+    error_class: str | None = None
+    field: str | None = None
+    message: str | None = None
+    source_row: Mapping[str, Any] | None = None
+    target_payload: Mapping[str, Any] | None = None
+    transient: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutcomeRecord(Outcome):
+    """An :class:`Outcome` as stored: with its id, run, task run and time of recording.
+    ``source_row`` and ``target_payload`` are the decoded JSON (Decimals come back as strings; a
+    payload over the cap comes back as ``{"_truncated": true, "_bytes": N, "_head": "..."}``).
+    """
+
+    id: int
+    run_id: int
+    task_run_id: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Link:
+    """Identity of one synchronised record: source key ↔ target key, and what was last written.
+
+    ``hash`` is the hash of the payload last written to the target (skip when unchanged, and
+    recognise our own writes in two-way flows); ``source_hash`` the hash of the source row last
+    read (for sources without change tracking); ``target_etag`` the target's ETag after the write.
+    """
+
+    task: str
+    source_key: str
+    target_key: str
+    hash: str
+    synced_at: datetime
+    source_hash: str | None = None
+    target_etag: str | None = None
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Counters of a task run (or the sum over a run)."""
+
+    read: int = 0
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    skipped: int = 0
+    waiting: int = 0
+    failed: int = 0
+
+    @property
+    def written(self) -> int:
+        return self.created + self.updated + self.deleted
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(*(getattr(self, n) + getattr(other, n) for n in COUNTERS))
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _seconds(started: datetime, finished: datetime | None) -> float | None:
+    return None if finished is None else (finished - started).total_seconds()
+
+
+@dataclass(frozen=True)
+class TaskRunInfo:
+    """One task within a run, with its counters."""
+
+    id: int
+    run_id: int
+    task: str
+    status: RunStatus
+    started_at: datetime
+    finished_at: datetime | None
+    counts: Counts
+    message: str | None = None
+    heartbeat_at: datetime | None = None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish; ``None`` while running."""
+        return _seconds(self.started_at, self.finished_at)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One run of a project: what was asked, how it ended, and its task runs (in start order)."""
+
+    id: int
+    project: str
+    tasks: tuple[str, ...]
+    trigger: str
+    full: bool
+    status: RunStatus
+    started_at: datetime
+    finished_at: datetime | None
+    message: str | None = None
+    host: str | None = None
+    pid: int | None = None
+    task_runs: tuple[TaskRunInfo, ...] = ()
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish; ``None`` while running."""
+        return _seconds(self.started_at, self.finished_at)
+
+    @property
+    def counts(self) -> Counts:
+        """The counters summed over the run's task runs."""
+        total = Counts()
+        for tr in self.task_runs:
+            total = total + tr.counts
+        return total

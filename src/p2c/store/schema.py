@@ -1,0 +1,172 @@
+"""The tables of the state store (SQLAlchemy Core). Migrations create them; this module queries them.
+
+``migrations/versions/0001_initial.py`` is the frozen history of this schema; a test compares the
+migrated database with :data:`metadata` so the two cannot drift. Times are UTC, always
+timezone-aware in Python (SQLite stores them naive, PostgreSQL as ``timestamptz``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+
+from p2c.store.model import COUNTERS
+
+__all__ = [
+    "COUNTER_COLUMNS",
+    "Id",
+    "UTCDateTime",
+    "cursors",
+    "links",
+    "metadata",
+    "record_outcomes",
+    "runs",
+    "schedules",
+    "task_runs",
+]
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+#: Auto-increment key: BIGINT on PostgreSQL, the rowid alias ``INTEGER PRIMARY KEY`` on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC ``datetime`` on every backend; naive values are refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the store needs timezone-aware times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("project", Text, nullable=False),
+    Column("trigger", String(32), nullable=False),
+    Column("tasks", Text, nullable=False),  # JSON list of task names asked for
+    Column("full", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("message", Text),
+    Column("host", Text),  # host and pid of the process: tells a live run from a crashed one
+    Column("pid", Integer),
+    Index(None, "project", "id"),
+    Index(None, "status", "project"),
+)
+
+#: The counter columns of ``task_runs``: one per name in :data:`p2c.store.COUNTERS`.
+COUNTER_COLUMNS = COUNTERS
+
+task_runs = Table(
+    "task_runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("run_id", Id, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("task", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("heartbeat_at", UTCDateTime, nullable=False),  # last commit: liveness across hosts
+    Column("message", Text),
+    *(Column(name, BigInteger, nullable=False, server_default=text("0")) for name in COUNTER_COLUMNS),
+    Index(None, "run_id", "id"),
+)
+
+record_outcomes = Table(
+    "record_outcomes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("run_id", Id, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("task_run_id", Id, ForeignKey("task_runs.id", ondelete="CASCADE"), nullable=False),
+    Column("task", Text, nullable=False),
+    Column("source_key", Text, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("target_key", Text),
+    Column("error_class", Text),
+    Column("field", Text),
+    Column("message", Text),
+    Column("transient", Boolean, nullable=False),
+    Column("source_row", Text),  # JSON, capped (see jsontext)
+    Column("target_payload", Text),  # JSON, capped
+    Column("at", UTCDateTime, nullable=False),
+    Index(None, "task", "source_key", "id"),  # latest outcome of a record
+    Index(None, "task", "action", "id"),  # pending(): failed / waiting records of a task
+    Index(None, "run_id", "action", "id"),  # history of a run, its errors
+    Index(None, "task_run_id"),
+)
+
+links = Table(
+    "links",
+    metadata,
+    Column("task", Text, primary_key=True),
+    Column("source_key", Text, primary_key=True),
+    Column("target_key", Text, nullable=False),
+    Column("hash", Text, nullable=False),
+    Column("source_hash", Text),
+    Column("target_etag", Text),
+    Column("synced_at", UTCDateTime, nullable=False),
+    Index(None, "task", "target_key"),  # not unique: duplicates are the engine's to report
+)
+
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("task", Text, primary_key=True),
+    Column("value", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("project", Text, nullable=False),
+    Column("tasks", Text),  # JSON list; NULL = every task of the project
+    Column("cron", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("next_run_at", UTCDateTime),
+    Column("last_run_id", Id, ForeignKey("runs.id", ondelete="SET NULL")),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "enabled", "next_run_at"),
+    Index(None, "project"),
+)

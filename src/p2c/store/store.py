@@ -1,0 +1,412 @@
+"""The state store: run history, links, cursors — one SQLite file or one PostgreSQL database.
+
+Tables (``schema.py``; created and upgraded by the alembic migrations in ``migrations/``):
+
+``runs``            one row per run of a project: tasks asked for, trigger, ``full``, status,
+                    start/finish, message, host and pid of the process that ran it.
+``task_runs``       one row per task within a run: status, start/finish, ``heartbeat_at`` (last
+                    commit) and the counters read, created, updated, deleted, skipped, waiting,
+                    failed.
+``record_outcomes`` one row per record written, failed, waiting or skipped with a reason: action,
+                    target key, error class, field, message, transient flag, source row and
+                    target payload (JSON, capped at 16 KB). Indexed by (task, source_key, id) for
+                    a record's latest outcome, (task, action, id) for pending records and
+                    (run_id, action, id) for a run's history.
+``links``           identity: (task, source_key) → target_key, hash of what was last written,
+                    source hash, target ETag, synced_at. Indexed on (task, target_key).
+``cursors``         one incremental cursor per task (a delta link, a modified-time bound...).
+``schedules``       recurring runs of a project (cron, enabled, next_run_at); for the scheduler.
+
+Crash safety lives in :meth:`StateStore.commit_batch`: a batch's outcomes, links, link deletions,
+cursor and counters are written in one transaction, so after a crash the store holds every
+committed batch whole and nothing of the others; the cursor never runs ahead of the work.
+
+Example::
+
+    >>> store = StateStore("sqlite://")  # in memory; a path or postgresql+psycopg://... in real use
+    >>> run = store.start_run("demo", ["accounts"])
+    >>> tr = store.start_task(run, "accounts")
+    >>> store.commit_batch(tr, [Outcome("accounts", "A-1", Action.CREATED, target_key="C-1")],
+    ...                    [Link("accounts", "A-1", "C-1", "h1", now())], cursor=("accounts", "d1"))
+    >>> store.finish_task(tr, RunStatus.SUCCEEDED)
+    >>> store.finish_run(run, RunStatus.SUCCEEDED)
+    >>> store.cursor("accounts"), store.runs()[0].counts.created
+    ('d1', 1)
+    >>> store.close()
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, CursorResult, delete, func, insert, select, update
+
+from p2c.store import history
+from p2c.store.batch import bump, select_links, write_batch
+from p2c.store.database import WRITE, create_store_engine, resolve_url, upgrade
+from p2c.store.model import (
+    COUNTERS,
+    Action,
+    Counts,
+    Link,
+    Outcome,
+    OutcomeRecord,
+    RunInfo,
+    RunStatus,
+    TaskRunInfo,
+)
+from p2c.store.schema import cursors, task_runs
+from p2c.store.schema import links as link_table
+from p2c.store.schema import runs as run_table
+
+__all__ = ["StateStore", "now"]
+
+_LINK_PAGE = 5000
+
+
+def now() -> datetime:
+    """The current time, as the store records it (UTC, timezone-aware)."""
+    return datetime.now(UTC)
+
+
+def _new_id(res: CursorResult[Any]) -> int:
+    pk = res.inserted_primary_key
+    assert pk is not None
+    return int(pk[0])
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+class StateStore:
+    """Open (and migrate to head) the store at ``url``: a file path or an SQLAlchemy URL.
+
+    Thread-safe (each call checks out its own connection). Use as a context manager or call
+    :meth:`close`.
+    """
+
+    def __init__(self, url: str | os.PathLike[str]) -> None:
+        self.url = resolve_url(url)
+        self.engine = create_store_engine(self.url)
+        try:
+            upgrade(self.engine)
+        except BaseException:
+            self.engine.dispose()
+            raise
+        self._sqlite = self.engine.dialect.name == "sqlite"
+        # Keys per query. PostgreSQL takes them as one array parameter; SQLite as one parameter
+        # each, and before 3.32 allows only 999 of them.
+        old_sqlite = self._sqlite and sqlite3.sqlite_version_info < (3, 32)
+        self._chunk = 900 if old_sqlite else 5000 if self._sqlite else 50_000
+        self._host = socket.gethostname()
+        self._run_of: dict[int, int] = {}  # task_run id -> run id (immutable once created)
+
+    def __repr__(self) -> str:
+        return f"StateStore({self.url.render_as_string(hide_password=True)!r})"
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn.execution_options(**{WRITE: True})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    # -- runs and task runs ------------------------------------------------------------------
+
+    def start_run(self, project: str, tasks: Sequence[str], trigger: str = "cli", full: bool = False) -> int:
+        """Record a new RUNNING run; returns its id."""
+        with self._write() as conn:
+            res = conn.execute(
+                insert(run_table).values(
+                    project=project,
+                    tasks=json.dumps(list(tasks)),
+                    trigger=trigger,
+                    full=full,
+                    status=RunStatus.RUNNING.value,
+                    started_at=now(),
+                    host=self._host,
+                    pid=os.getpid(),
+                )
+            )
+            return _new_id(res)
+
+    def finish_run(self, run_id: int, status: RunStatus, message: str | None = None) -> None:
+        """End a run; task runs still RUNNING in it end with the same status."""
+        status = RunStatus(status)
+        if status is RunStatus.RUNNING:
+            raise ValueError("finish_run needs a final status")
+        at = now()
+        with self._write() as conn:
+            res = conn.execute(
+                update(run_table)
+                .where(run_table.c.id == run_id)
+                .values(status=status.value, finished_at=at, message=message)
+            )
+            if res.rowcount != 1:
+                raise LookupError(f"no run {run_id}")
+            conn.execute(
+                update(task_runs)
+                .where(task_runs.c.run_id == run_id, task_runs.c.status == RunStatus.RUNNING.value)
+                .values(status=status.value, finished_at=at)
+            )
+
+    def mark_crashed_runs(self, project: str, stale_after: timedelta = timedelta(minutes=10)) -> list[int]:
+        """Mark CRASHED the RUNNING runs of ``project`` whose process is gone; returns their ids.
+
+        A run started on this host is gone when its pid no longer exists. A run started on another
+        host is taken as gone when it has committed nothing for ``stale_after``. Its finish time
+        becomes its last sign of life; its RUNNING task runs become CRASHED too.
+        """
+        at = now()
+        last = func.max(task_runs.c.heartbeat_at)
+        q = (
+            select(
+                run_table.c.id, run_table.c.host, run_table.c.pid, run_table.c.started_at, last.label("last")
+            )
+            .select_from(run_table.outerjoin(task_runs, task_runs.c.run_id == run_table.c.id))
+            .where(run_table.c.project == project, run_table.c.status == RunStatus.RUNNING.value)
+            .group_by(run_table.c.id, run_table.c.host, run_table.c.pid, run_table.c.started_at)
+        )
+        crashed: list[int] = []
+        with self._write() as conn:
+            for row in conn.execute(q).all():
+                seen = max(row.started_at, row.last) if row.last is not None else row.started_at
+                if row.host == self._host and row.pid is not None:
+                    gone = row.pid != os.getpid() and not _pid_alive(row.pid)
+                else:
+                    gone = at - seen > stale_after
+                if not gone:
+                    continue
+                conn.execute(
+                    update(run_table)
+                    .where(run_table.c.id == row.id, run_table.c.status == RunStatus.RUNNING.value)
+                    .values(
+                        status=RunStatus.CRASHED.value,
+                        finished_at=seen,
+                        message="the process running it died",
+                    )
+                )
+                conn.execute(
+                    update(task_runs)
+                    .where(task_runs.c.run_id == row.id, task_runs.c.status == RunStatus.RUNNING.value)
+                    .values(status=RunStatus.CRASHED.value, finished_at=task_runs.c.heartbeat_at)
+                )
+                crashed.append(row.id)
+        return crashed
+
+    def start_task(self, run_id: int, task: str) -> int:
+        """Record a RUNNING task run of ``task`` in ``run_id``; returns its id."""
+        at = now()
+        with self._write() as conn:
+            res = conn.execute(
+                insert(task_runs).values(
+                    run_id=run_id, task=task, status=RunStatus.RUNNING.value, started_at=at, heartbeat_at=at
+                )
+            )
+            task_run_id = _new_id(res)
+        self._run_of[task_run_id] = run_id
+        return task_run_id
+
+    def finish_task(
+        self,
+        task_run_id: int,
+        status: RunStatus,
+        counts: Mapping[str, int] | Counts | None = None,
+        message: str | None = None,
+    ) -> None:
+        """End a task run. ``counts`` sets the named counters to final values (a :class:`Counts`
+        sets all of them); counters not named keep what :meth:`commit_batch` accumulated."""
+        status = RunStatus(status)
+        if status is RunStatus.RUNNING:
+            raise ValueError("finish_task needs a final status")
+        values: dict[str, Any] = dict(counts.as_dict() if isinstance(counts, Counts) else counts or {})
+        unknown = set(values) - set(COUNTERS)
+        if unknown:
+            raise ValueError(f"unknown counters {sorted(unknown)}; known: {', '.join(COUNTERS)}")
+        at = now()
+        values.update(status=status.value, finished_at=at, heartbeat_at=at, message=message)
+        with self._write() as conn:
+            res = conn.execute(update(task_runs).where(task_runs.c.id == task_run_id).values(**values))
+            if res.rowcount != 1:
+                raise LookupError(f"no task run {task_run_id}")
+
+    def add_read(self, task_run_id: int, n: int) -> None:
+        """Count ``n`` source rows read (also a heartbeat for :meth:`mark_crashed_runs`)."""
+        with self._write() as conn:
+            bump(conn, task_run_id, {"read": n}, now())
+
+    # -- the unit of work ----------------------------------------------------------------------
+
+    def commit_batch(
+        self,
+        task_run_id: int,
+        outcomes: Sequence[Outcome],
+        links: Sequence[Link] = (),
+        deleted_links: Sequence[tuple[str, str]] = (),
+        cursor: tuple[str, str | None] | None = None,
+        *,
+        read: int = 0,
+    ) -> None:
+        """Record one batch in ONE transaction: all of it or, on any error, none of it.
+
+        Outcomes are inserted and counted (a SKIPPED outcome without a message is only counted,
+        unless it clears a pending record); ``deleted_links`` ((task, source_key) pairs) are
+        removed, then ``links`` upserted by (task, source_key), the ``cursor`` (task, value)
+        upserted, and ``read`` added to the read counter.
+        """
+        with self._write() as conn:
+            write_batch(
+                conn,
+                run_id=self._run_id(conn, task_run_id),
+                task_run_id=task_run_id,
+                outcomes=outcomes,
+                links_=links,
+                deleted_links=deleted_links,
+                cursor=cursor,
+                read=read,
+                at=now(),
+                chunk=self._chunk,
+            )
+
+    def _run_id(self, conn: Connection, task_run_id: int) -> int:
+        run_id = self._run_of.get(task_run_id)
+        if run_id is None:
+            run_id = conn.scalar(select(task_runs.c.run_id).where(task_runs.c.id == task_run_id))
+            if run_id is None:
+                raise LookupError(f"no task run {task_run_id}")
+            self._run_of[task_run_id] = run_id
+        return run_id
+
+    # -- links and cursors ---------------------------------------------------------------------
+
+    def links(self, task: str, source_keys: Iterable[str]) -> dict[str, Link]:
+        """The links of ``source_keys`` that exist, by source key (bulk: a query per 5 000 keys)."""
+        keys = sorted(set(source_keys))
+        found: dict[str, Link] = {}
+        lc = link_table.c
+        with self._read() as conn:
+            for part in history.chunks(keys, self._chunk):
+                q = select_links().where(lc.task == task, history.among(lc.source_key, part, self._sqlite))
+                for row in conn.execute(q).all():
+                    link = Link(*row)
+                    found[link.source_key] = link
+        return found
+
+    def all_links(self, task: str) -> Iterator[Link]:
+        """Every link of ``task`` in source-key order, read in pages (no transaction held)."""
+        lc = link_table.c
+        after: str | None = None
+        while True:
+            q = select_links().where(lc.task == task).order_by(lc.source_key).limit(_LINK_PAGE)
+            if after is not None:
+                q = q.where(lc.source_key > after)
+            with self._read() as conn:
+                page = [Link(*r) for r in conn.execute(q)]
+            yield from page
+            if len(page) < _LINK_PAGE:
+                return
+            after = page[-1].source_key
+
+    def link_by_target(self, task: str, target_key: str) -> Link | None:
+        """The link to ``target_key`` (the most recently synced one if several sources claim it)."""
+        lc = link_table.c
+        q = (
+            select_links()
+            .where(lc.task == task, lc.target_key == target_key)
+            .order_by(lc.synced_at.desc(), lc.source_key)
+            .limit(1)
+        )
+        with self._read() as conn:
+            row = conn.execute(q).first()
+        return None if row is None else Link(*row)
+
+    def links_by_target(self, task: str, target_keys: Iterable[str]) -> dict[str, Link]:
+        """:meth:`link_by_target` for many target keys at once (bulk, like :meth:`links`), by target key."""
+        keys = sorted(set(target_keys))
+        found: dict[str, Link] = {}
+        lc = link_table.c
+        with self._read() as conn:
+            for part in history.chunks(keys, self._chunk):
+                q = (
+                    select_links()
+                    .where(lc.task == task, history.among(lc.target_key, part, self._sqlite))
+                    .order_by(lc.synced_at, lc.source_key.desc())  # the latest sync wins, as above
+                )
+                for row in conn.execute(q).all():
+                    link = Link(*row)
+                    found[link.target_key] = link
+        return found
+
+    def cursor(self, task: str) -> str | None:
+        with self._read() as conn:
+            return conn.scalar(select(cursors.c.value).where(cursors.c.task == task))
+
+    def reset_cursor(self, task: str) -> None:
+        """Forget the cursor of ``task``: its next run reads everything."""
+        with self._write() as conn:
+            conn.execute(delete(cursors).where(cursors.c.task == task))
+
+    # -- history -------------------------------------------------------------------------------
+
+    def runs(self, project: str | None = None, limit: int = 20) -> list[RunInfo]:
+        """The latest runs (of ``project``, or all), newest first, with their task runs."""
+        q = select(run_table).order_by(run_table.c.id.desc()).limit(limit)
+        if project is not None:
+            q = q.where(run_table.c.project == project)
+        with self._read() as conn:
+            return history.run_infos(conn, q)
+
+    def run(self, run_id: int) -> RunInfo | None:
+        with self._read() as conn:
+            found = history.run_infos(conn, select(run_table).where(run_table.c.id == run_id))
+        return found[0] if found else None
+
+    def task_runs(self, run_id: int) -> list[TaskRunInfo]:
+        with self._read() as conn:
+            return history.task_run_infos(conn, [run_id])[run_id]
+
+    def outcomes(
+        self,
+        run_id: int,
+        *,
+        actions: Collection[Action] | None = None,
+        task: str | None = None,
+        limit: int | None = None,
+    ) -> list[OutcomeRecord]:
+        """Stored outcomes of a run in the order recorded, optionally only some actions or a task."""
+        with self._read() as conn:
+            return history.outcomes(conn, run_id, actions, task, limit)
+
+    def pending(self, task: str) -> list[OutcomeRecord]:
+        """Records of ``task`` whose latest outcome is FAILED or WAITING, oldest first: what a
+        retry must read again. Any later outcome of the record (including a SKIPPED) clears it."""
+        with self._read() as conn:
+            return history.pending(conn, task)

@@ -1,0 +1,319 @@
+"""The emulator's data: stored tables behind the entity sets, key indexes, views, number sequences, caches.
+
+Each stored row carries two persisted internal fields: ``_recid`` (its RecId, also its primary key
+in the store) and ``_ver`` (its record version, bumped on every write; the ETag is derived from
+both). Rows are never changed in place: :meth:`Data.update` copies, changes and puts, so a row
+object's identity stands for its content and the per-row JSON cache can check it with ``is``.
+
+Example::
+
+    >>> from p2c_sandbox.store import Store
+    >>> from p2c_sandbox.fno.releases import release
+    >>> data = Data(Store(None), release("10.0.40"), "usmf")
+    >>> es = data.sets["CustomerGroups"]
+    >>> with data.transaction():
+    ...     _ = data.insert(es.table, {"dataAreaId": "usmf", "CustomerGroupId": "10"})
+    >>> data.find(es, {"dataAreaId": "USMF", "CustomerGroupId": "10"})["CustomerGroupId"]
+    '10'
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from operator import itemgetter
+from typing import Any
+
+import orjson
+
+from p2c_sandbox.fno.entities import ENTITY_SETS, EntitySet, Kind
+from p2c_sandbox.fno.releases import Release
+from p2c_sandbox.fno.values import to_wire
+from p2c_sandbox.store import Row, Store, Table
+
+__all__ = ["Data", "key_part"]
+
+RECID = "_recid"
+VERSION = "_ver"
+_FIRST_RECID = 5637144576  # RecIds in a real database start here
+
+
+def key_part(value: Any) -> Any:
+    """Key values compare case-insensitively (SQL Server collation), numbers as numbers."""
+    return value.casefold() if isinstance(value, str) else value
+
+
+class Data:
+    """All rows of one emulated F&O environment, with the lookups the service and actions need."""
+
+    def __init__(self, store: Store, rel: Release, default_company: str) -> None:
+        self.store = store
+        self.release = rel
+        self.default_company = default_company.lower()
+        self.sets: dict[str, EntitySet] = {n: es for n, es in ENTITY_SETS.items() if rel.has_set(n)}
+        # per-table change counters (bumped by every write, and for all tables by a rollback): the
+        # sorted-rows cache keys on them; the group indexes are maintained by the writes themselves
+        self._tv: dict[str, int] = defaultdict(int)
+        self._sorted: dict[tuple[str, str | None], tuple[tuple[int, ...], list[Row]]] = {}
+        self._groups: dict[tuple[str, str], dict[tuple[str, str], dict[str, Row]]] = {}
+        self._queries: dict[tuple[Any, ...], tuple[tuple[int, ...], list[Row]]] = {}
+        self._json: dict[str, dict[str, tuple[Row, bytes]]] = {n: {} for n in ENTITY_SETS}
+        self._wire_defaults: dict[str, dict[str, Any]] = {}
+        self._wire_kinds: dict[str, dict[str, bool]] = {}
+        for es in ENTITY_SETS.values():
+            hidden = rel.hidden_props(es.name)
+            self._wire_defaults[es.name] = {
+                p.name: to_wire(p.default) for p in es.props if p.name not in hidden
+            }
+            self._wire_kinds[es.name] = {
+                p.name: p.kind is Kind.DECIMAL for p in es.props if p.name not in hidden
+            }
+            table = store.table(es.table)
+            name = index_name(es)
+            if name not in table._index_fns:
+                table.add_index(name, _key_fn(es))
+
+    # -- structure ---------------------------------------------------------------------------------
+
+    def table(self, name: str) -> Table:
+        return self.store.table(name)
+
+    def visible_props(self, es: EntitySet) -> list[str]:
+        return list(self._wire_defaults[es.name])
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The store's transaction; a rollback restores rows behind our back, so caches are dropped."""
+        try:
+            with self.store.transaction():
+                yield
+        except BaseException:
+            self._invalidate()
+            raise
+
+    def _invalidate(self) -> None:
+        for name in list(self.store.tables):
+            self._tv[name] += 1
+        self._groups.clear()
+
+    def _versions(self, es: EntitySet) -> tuple[int, ...]:
+        if es.view == "external_invoice":
+            return (self._tv[es.table], self._tv["CustTable"])
+        return (self._tv[es.table],)
+
+    # -- lookups -----------------------------------------------------------------------------------
+
+    def find(self, es: EntitySet, key: dict[str, Any], *, visible: bool = True) -> Row | None:
+        """The row of ``es`` with these key values (dataAreaId and strings case-insensitive), if visible."""
+        values = tuple(key_part(key[k]) for k in es.keys)
+        table = self.store.table(es.table)
+        pk = table.lookup(index_name(es), values)
+        row = table.get(pk) if pk is not None else None
+        if row is None or (visible and not self.visible(es, row)):
+            return None
+        return row
+
+    def get(self, set_name: str, company: str | None, *values: Any, visible: bool = True) -> Row | None:
+        """Shortcut for :meth:`find` by positional key values after dataAreaId."""
+        es = ENTITY_SETS[set_name]
+        names = es.keys[1:] if es.company else es.keys
+        key = dict(zip(names, values, strict=True))
+        if es.company:
+            key["dataAreaId"] = company
+        return self.find(es, key, visible=visible)
+
+    def visible(self, es: EntitySet, row: Row) -> bool:
+        if es.view is None:
+            return True
+        if es.view == "sellable":
+            return bool(row.get("SalesUnitSymbol")) and bool(row.get("_distinct", True))
+        if es.view == "external_invoice":
+            account = row.get("InvoiceCustomerAccountNumber") or row.get("_customer", "")
+            customer = self.get("CustomersV3", row["dataAreaId"], account)
+            return customer is not None and customer.get("IsExternallyMaintained") == "Yes"
+        raise AssertionError(es.view)
+
+    def rows(self, es: EntitySet, company: str | None) -> list[Row]:
+        """Visible rows of ``es`` (of one company, or all when ``company`` is None) in key order."""
+        scope = company if es.company else None
+        cache_key = (es.name, scope)
+        versions = self._versions(es)
+        cached = self._sorted.get(cache_key)
+        if cached is not None and cached[0] == versions:
+            return cached[1]
+        table = self.store.table(es.table)
+        source: Iterator[Row] | list[Row] = iter(table.rows.values())
+        if scope is not None:
+            source = [r for r in table.rows.values() if r["dataAreaId"] == scope]
+        if es.view is not None:
+            source = [r for r in source if self.visible(es, r)]
+        try:
+            # key fields are always stored, so a C-level getter sorts 250 000 lines in a blink; the
+            # order is then case-sensitive where SQL's collation is not (only mixed-case keys differ)
+            out = sorted(source, key=itemgetter(*es.keys))
+        except (KeyError, TypeError):
+            keys = es.keys
+            out = sorted(source, key=lambda r: tuple(key_part(r.get(k, "")) for k in keys))
+        self._sorted[cache_key] = (versions, out)
+        return out
+
+    def query_cache(self, es: EntitySet, key: tuple[Any, ...], compute: Callable[[], list[Row]]) -> list[Row]:
+        """Filtered and sorted rows of ``es`` for one query shape, until the set's tables change.
+
+        Clients page with the same ``$filter``/``$orderby`` and growing ``$skip``; without this each
+        page would filter and sort the whole table again.
+        """
+        versions = self._versions(es)
+        hit = self._queries.get(key)
+        if hit is not None and hit[0] == versions:
+            return hit[1]
+        if len(self._queries) > 64:
+            self._queries.clear()
+        rows = compute()
+        self._queries[key] = (versions, rows)
+        return rows
+
+    def children(self, table: str, company: str, field: str, value: str) -> list[Row]:
+        """Rows of ``table`` whose ``field`` equals ``value`` (case-insensitive), e.g. an order's lines.
+
+        Served by a group index built on first use and kept current by :meth:`insert`/:meth:`update`/
+        :meth:`delete`, so a batch of line writes does not rescan the table.
+        """
+        groups = self._groups.get((table, field))
+        if groups is None:
+            groups = defaultdict(dict)
+            for pk, r in self.store.table(table).rows.items():
+                groups[_group_key(r, field)][pk] = r
+            self._groups[(table, field)] = groups
+        found = groups.get((company, value.casefold()))
+        return list(found.values()) if found else []
+
+    def _regroup(self, table: str, pk: str, old: Row | None, new: Row | None) -> None:
+        for (tbl, field), groups in self._groups.items():
+            if tbl != table:
+                continue
+            if old is not None:
+                bucket = groups.get(_group_key(old, field))
+                if bucket is not None:
+                    bucket.pop(pk, None)
+            if new is not None:
+                groups.setdefault(_group_key(new, field), {})[pk] = new
+
+    # -- writes ------------------------------------------------------------------------------------
+
+    def insert(self, table: str, row: Row) -> Row:
+        recid = int(self.store.get_meta("recid", _FIRST_RECID)) + 1
+        self.store.set_meta("recid", recid)
+        row[RECID] = recid
+        row[VERSION] = 1
+        self._tv[table] += 1
+        self._regroup(table, str(recid), None, row)
+        return self.store.table(table).put(str(recid), row)
+
+    def update(self, table: str, row: Row, changes: dict[str, Any]) -> Row:
+        new = {k: v for k, v in row.items() if not k.startswith("@")}
+        new.update(changes)
+        new[VERSION] = int(row.get(VERSION, 0)) + 1
+        self._tv[table] += 1
+        pk = str(row[RECID])
+        self._regroup(table, pk, row, new)
+        return self.store.table(table).put(pk, new)
+
+    def delete(self, table: str, row: Row) -> None:
+        self._tv[table] += 1
+        pk = str(row[RECID])
+        self._regroup(table, pk, row, None)
+        self.store.table(table).delete(pk)
+
+    def next_number(self, company: str, sequence: str, render: Callable[[int], str]) -> str:
+        """The next value of a per-company number sequence, skipping values already taken."""
+        meta_key = f"numseq:{company}:{sequence}"
+        number = int(self.store.get_meta(meta_key, 0)) + 1
+        self.store.set_meta(meta_key, number)
+        return render(number)
+
+    def set_counter(self, company: str, sequence: str, value: int) -> None:
+        self.store.set_meta(f"numseq:{company}:{sequence}", value)
+
+    # -- wire form -------------------------------------------------------------------------------
+
+    def wire(self, es: EntitySet, row: Row) -> dict[str, Any]:
+        """The full JSON object of a row: the ETag, then every property in $metadata order."""
+        out: dict[str, Any] = {"@odata.etag": etag(row)}
+        out.update(self._wire_defaults[es.name])
+        kinds = self._wire_kinds[es.name]
+        for name, value in row.items():
+            is_decimal = kinds.get(name)
+            if is_decimal is None:
+                continue
+            out[name] = to_wire(value) if is_decimal else value
+        return out
+
+    def row_json(self, es: EntitySet, row: Row) -> bytes:
+        cache = self._json[es.name]
+        pk = str(row[RECID])
+        hit = cache.get(pk)
+        if hit is not None and hit[0] is row:
+            return hit[1]
+        body = orjson.dumps(self.wire(es, row))
+        cache[pk] = (row, body)
+        return body
+
+    def forget_caches(self) -> None:
+        """After rows were loaded or wiped behind the write methods (seeding, loading)."""
+        self._sorted.clear()
+        self._queries.clear()
+        for cache in self._json.values():
+            cache.clear()
+        self._invalidate()
+
+
+def _group_key(row: Row, field: str) -> tuple[str, str]:
+    return (row.get("dataAreaId", ""), str(row.get(field, "")).casefold())
+
+
+def etag(row: Row) -> str:
+    """A weak ETag from the record version and RecId, shaped like F&O's (base64 of ``'ver,recid'``)."""
+    raw = f"'{row.get(VERSION, 1)},{row.get(RECID, 0)}'".encode()
+    return 'W/"' + base64.b64encode(raw).decode() + '"'
+
+
+def index_name(es: EntitySet) -> str:
+    return "key:" + ",".join(es.keys)
+
+
+def _key_fn(es: EntitySet) -> Callable[[Row], Any]:
+    keys = es.keys
+
+    def fn(row: Row) -> Any:
+        try:
+            return tuple(key_part(row[k]) for k in keys)
+        except KeyError:
+            return None
+
+    return fn
+
+
+def decode_row(kinds: dict[str, dict[str, Kind]]) -> Callable[[str, Row], Row]:
+    """The Store ``decode`` hook: persisted JSON numbers back to Decimal for decimal properties."""
+
+    def decode(table: str, row: Row) -> Row:
+        table_kinds = kinds.get(table, {})
+        for name, value in row.items():
+            if table_kinds.get(name) is Kind.DECIMAL and not isinstance(value, Decimal):
+                row[name] = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        return row
+
+    return decode
+
+
+def table_kinds() -> dict[str, dict[str, Kind]]:
+    out: dict[str, dict[str, Kind]] = {}
+    for es in ENTITY_SETS.values():
+        kinds = out.setdefault(es.table, {})
+        for p in es.props:
+            kinds[p.name] = p.kind
+    return out

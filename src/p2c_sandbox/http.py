@@ -1,0 +1,123 @@
+"""Transport-neutral request and response objects for the emulated services.
+
+Every emulator is a function ``handle(Request) -> Response``. The same function serves a request
+that arrived on a socket (through :mod:`p2c_sandbox.app`) and one that arrived inside a ``$batch``
+body, so batch parts behave exactly like single requests.
+
+Example::
+
+    >>> req = Request("GET", "accounts", query=[("$top", "1")], base_url="https://127.0.0.1:8441")
+    >>> req.param("$top")
+    '1'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+__all__ = ["Request", "Response", "dumps", "json_response", "loads"]
+
+
+@dataclass
+class Request:
+    """One OData request, relative to the service root.
+
+    ``path`` is the percent-decoded path below the service root (``accounts(accountnumber='A1')``),
+    ``query`` the decoded query pairs in order, ``headers`` with lower-case names.
+    """
+
+    method: str
+    path: str
+    query: list[tuple[str, str]] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    base_url: str = ""
+    service_root: str = ""
+    in_batch: bool = False
+    raw_query: str = ""
+
+    def param(self, name: str) -> str | None:
+        for key, value in self.query:
+            if key == name:
+                return value
+        return None
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def prefer(self) -> dict[str, str]:
+        """The ``Prefer`` header as ``{name: value}`` (value ``""`` for bare tokens)."""
+        out: dict[str, str] = {}
+        raw = self.headers.get("prefer", "")
+        for part in _split_prefer(raw):
+            name, _, value = part.partition("=")
+            out[name.strip().lower()] = value.strip().strip('"')
+        return out
+
+    def json(self) -> Any:
+        return loads(self.body)
+
+
+def _split_prefer(raw: str) -> list[str]:
+    parts: list[str] = []
+    buf: list[str] = []
+    quoted = False
+    for ch in raw:
+        if ch == '"':
+            quoted = not quoted
+        if ch == "," and not quoted:
+            parts.append("".join(buf).strip())
+            buf = []
+        else:
+            buf.append(ch)
+    if buf:
+        parts.append("".join(buf).strip())
+    return [p for p in parts if p]
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        # A float prints the shortest text that round-trips; money in the emulators has at most
+        # 15 significant digits, so the JSON number is the exact decimal value.
+        return float(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=_default)
+
+
+def loads(body: bytes | str) -> Any:
+    """Parse JSON keeping numbers exact: non-integral numbers become :class:`Decimal`."""
+    import json
+
+    text = body.decode("utf-8") if isinstance(body, bytes | bytearray) else body
+    return json.loads(text, parse_float=Decimal)
+
+
+JSON_TYPE = "application/json; odata.metadata=minimal"
+
+
+def json_response(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
+    hdrs = {"content-type": JSON_TYPE, "odata-version": "4.0"}
+    if headers:
+        hdrs.update(headers)
+    return Response(status, hdrs, dumps(payload))

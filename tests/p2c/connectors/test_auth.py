@@ -1,0 +1,169 @@
+"""Tokens from the sandbox's identity server through msal, refresh on 401, and redaction of secrets."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+import pytest
+
+from p2c.connectors import (
+    DataverseConnector,
+    FnoConnector,
+    MsalTokenProvider,
+    OpKind,
+    RedactingFilter,
+    Redactor,
+    StaticTokenProvider,
+    WriteOp,
+)
+from p2c.errors import AuthError, RecordError
+
+JWT = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJhdWQiOiJodHRwczovL3gifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+
+
+def test_redactor_masks_registered_secrets_bearer_tokens_and_jwts() -> None:
+    r = Redactor(["p2c~very-secret-value"])
+    text = f"secret=p2c~very-secret-value auth=Authorization: Bearer abcdefghijklmnop123 token {JWT}"
+    assert r.text(text) == "secret=*** auth=Authorization: Bearer *** token ***"
+    assert r.text("the bearer token is missing") == "the bearer token is missing"
+    data = {
+        "headers": {"Authorization": "Bearer x", "Accept": "application/json"},
+        "client_secret": "anything",
+        "rows": [{"note": "p2c~very-secret-value"}],
+    }
+    assert r.data(data) == {
+        "headers": {"Authorization": "***", "Accept": "application/json"},
+        "client_secret": "***",
+        "rows": [{"note": "***"}],
+    }
+
+
+def test_redacting_filter_cleans_log_records(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("p2c.test.redaction")
+    flt = RedactingFilter(Redactor(["hunter2-secret"]))
+    logger.addFilter(flt)
+    try:
+        with caplog.at_level(logging.INFO, logger="p2c.test.redaction"):
+            logger.info("connecting with %s and %s", "hunter2-secret", JWT)
+    finally:
+        logger.removeFilter(flt)
+    assert caplog.messages == ["connecting with *** and ***"]
+
+
+def msal_provider(sandbox: Any, http: httpx.Client, **kw: Any) -> MsalTokenProvider:
+    args: dict[str, Any] = {
+        "client_secret": sandbox.credentials.client_secret,
+        "resource": sandbox.crm_url,
+        "http_client": http,
+    }
+    args.update(kw)
+    return MsalTokenProvider(sandbox.authority, sandbox.credentials.client_id, **args)
+
+
+def test_msal_token_is_cached_then_refreshed_before_expiry(sandbox: Any, http: httpx.Client) -> None:
+    now = [1000.0]
+    tokens = msal_provider(sandbox, http, clock=lambda: now[0])
+    first = tokens.token()
+    assert tokens.token() == first  # cached
+    now[0] += 3600 - 200  # within five minutes of expiry
+    second = tokens.token()
+    assert second != first
+    assert tokens.token(force_refresh=True) not in (first, second)
+    sandbox.sb.issuer.verify(second, sandbox.crm_url)  # a real token for the CRM
+
+
+def test_a_wrong_secret_is_an_auth_error_without_the_secret(sandbox: Any, http: httpx.Client) -> None:
+    wrong = "p2c~not-the-right-secret-at-all"
+    tokens = msal_provider(sandbox, http, client_secret=wrong)
+    with pytest.raises(AuthError) as info:
+        tokens.token()
+    text = str(info.value)
+    assert "invalid_client" in text and "AADSTS7000215" in text
+    assert info.value.code == "AADSTS7000215"
+    assert wrong not in text and wrong not in repr(info.value.as_dict())
+
+
+def test_an_unknown_resource_is_refused(sandbox: Any, http: httpx.Client) -> None:
+    tokens = msal_provider(sandbox, http, resource="https://elsewhere.example.com")
+    with pytest.raises(AuthError, match="AADSTS500011"):
+        tokens.token()
+
+
+class ExpiredFirst:
+    """Gives an expired token until asked to refresh (a token that expired between two calls)."""
+
+    def __init__(self, sandbox: Any, resource: str) -> None:
+        self.sandbox, self.resource, self.refreshes = sandbox, resource, 0
+
+    def token(self, force_refresh: bool = False) -> str:
+        if force_refresh:
+            self.refreshes += 1
+            return str(self.sandbox.sb.issuer.issue(self.resource))
+        return str(self.sandbox.sb.issuer.issue(self.resource, lifetime=-1))
+
+
+def test_a_401_refreshes_the_token_once_and_retries(sandbox: Any, http: httpx.Client) -> None:
+    tokens = ExpiredFirst(sandbox, sandbox.crm_url)
+    crm = DataverseConnector(sandbox.crm_url, tokens, http)
+    assert crm.whoami()["UserId"]
+    assert tokens.refreshes == 1
+    erp_tokens = ExpiredFirst(sandbox, sandbox.erp_url)
+    erp = FnoConnector(sandbox.erp_url, erp_tokens, http)
+    assert erp.get("CustomerGroups", {"dataAreaId": "usmf", "CustomerGroupId": "10"}) is not None
+    assert erp_tokens.refreshes == 1
+
+
+def test_a_token_refused_after_refresh_is_an_auth_error_without_the_token(
+    sandbox: Any, http: httpx.Client
+) -> None:
+    expired = sandbox.sb.issuer.issue(sandbox.erp_url, lifetime=-1)
+    erp = FnoConnector(sandbox.erp_url, StaticTokenProvider(expired), http)
+    with pytest.raises(AuthError) as info:
+        erp.write("CustomersV3", [WriteOp(OpKind.UPSERT, {"dataAreaId": "usmf", "CustomerAccount": "X"}, {})])
+    assert info.value.status == 401
+    assert expired not in str(info.value) and expired not in str(info.value.detail)
+
+
+def test_no_secret_or_token_in_logs_or_errors(
+    sandbox: Any, crm: DataverseConnector, erp: FnoConnector, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = sandbox.credentials.client_secret
+    with caplog.at_level(logging.DEBUG):
+        crm.whoami()
+        results = erp.write(
+            "CustomersV3",
+            [
+                WriteOp(
+                    OpKind.UPSERT,
+                    {"dataAreaId": "usmf", "CustomerAccount": "LOG-1"},
+                    {"CustomerGroupId": "99"},
+                )
+            ],
+        )
+        with pytest.raises(RecordError) as refused:
+            list(crm.read("accounts", select=["name"], filter="bogus eq 1"))
+    assert results[0].error is not None
+    error_text = str(results[0].error) + repr(results[0].error.as_dict()) + str(refused.value)
+    tokens = {crm._session.tokens.token(), erp._session.tokens.token()}
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert caplog.records, "expected request logs"
+    for value in (secret, *tokens):
+        assert value not in logged
+        assert value not in error_text
+
+
+def test_from_settings_builds_client_tokens_and_connector(sandbox: Any) -> None:
+    settings = {
+        "authority": sandbox.authority,
+        "client_id": sandbox.credentials.client_id,
+        "client_secret": sandbox.credentials.client_secret,
+        "ca_bundle": str(sandbox.ca_path),
+    }
+    with DataverseConnector.from_settings(url=sandbox.crm_url, page_size=10, **settings) as crm:
+        assert crm.api_url == f"{sandbox.crm_url}/api/data/v9.2"
+        assert crm.whoami()["UserId"]
+    with FnoConnector.from_settings(url=sandbox.erp_url, batch_size=50, **settings) as erp:
+        assert erp.api_url == f"{sandbox.erp_url}/data"
+        assert erp.get("CustomerGroups", {"dataAreaId": "usmf", "CustomerGroupId": "10"})

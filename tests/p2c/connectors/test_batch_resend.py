@@ -1,0 +1,65 @@
+"""One protocol corner the sandbox does not show: a ``$batch`` that stops at its first failure.
+
+Without ``odata.continue-on-error`` honoured, Dataverse answers 400 with the parts up to the
+failing one (DATAVERSE.md §2.9); the operations after it were never tried and must be sent again,
+not reported as failures. A mock transport plays that service.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from p2c.connectors import DataverseConnector, HttpPart, OpKind, StaticTokenProvider, WriteAction, WriteOp
+from p2c.connectors.multipart import parse_batch, render_batch
+from p2c.errors import RecordError
+
+GUIDS = [f"00000000-0000-0000-0000-00000000000{n}" for n in range(1, 5)]
+
+
+def test_operations_after_the_first_failure_are_sent_again() -> None:
+    batches: list[list[str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/EntityDefinitions"):
+            row = {"LogicalName": "account", "EntitySetName": "accounts", "PrimaryIdAttribute": "accountid"}
+            return httpx.Response(200, json={"value": [row]})
+        if request.url.path.endswith("/sdkmessagefilters"):
+            return httpx.Response(200, json={"value": [{"sdkmessagefilterid": GUIDS[0]}]})
+        assert request.url.path.endswith("/$batch")
+        assert request.headers["prefer"] == "odata.continue-on-error"
+        parts = parse_batch(request.headers["content-type"], request.content)
+        urls = [p.url or "" for p in parts if isinstance(p, HttpPart)]
+        batches.append(urls)
+        answers = []
+        for part in parts:
+            assert isinstance(part, HttpPart)
+            if GUIDS[1] in (part.url or ""):  # the service refuses this one, then stops
+                error = {"error": {"code": "0x80040217", "message": "account With Id = x Does Not Exist"}}
+                answers.append(
+                    HttpPart.response(
+                        404, {"Content-Type": "application/json"}, json.dumps(error).encode(), part.content_id
+                    )
+                )
+                break
+            answers.append(HttpPart.response(204, {}, b"", part.content_id))
+        ctype, body = render_batch(answers, kind="response")
+        return httpx.Response(200 if len(batches) > 1 else 400, headers={"Content-Type": ctype}, content=body)
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    crm = DataverseConnector("https://org.example.com", StaticTokenProvider("t0ken-for-the-mock"), client)
+    ops = [WriteOp(OpKind.DELETE, {"accountid": g}) for g in GUIDS]
+    ops[1] = WriteOp(OpKind.UPDATE, {"accountid": GUIDS[1]}, {"name": "x"})
+    results = crm.write("accounts", ops)
+
+    assert [r.action for r in results] == [
+        WriteAction.DELETED,
+        WriteAction.FAILED,
+        WriteAction.DELETED,
+        WriteAction.DELETED,
+    ]
+    assert not isinstance(results[1].error, RecordError)  # a 404 is NotFoundError
+    assert results[1].error is not None and results[1].error.status == 404
+    assert [len(b) for b in batches] == [4, 2]
+    assert GUIDS[2] in batches[1][0] and GUIDS[3] in batches[1][1]

@@ -1,0 +1,96 @@
+"""Sales invoices, header and lines (P2C.md flow 6), over HTTPS against the sandbox."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from engine_helpers import crm_rows, erp_rows
+from test_engine_p2c_orders import new_order
+from test_engine_p2c_quotes import BEFORE, external_products
+from test_engine_p2c_two_way import FROM_ERP, TO_ERP, erp_action
+
+from p2c.store import RunStatus
+
+INVOICES = ("SalesInvoiceHeader", "SalesInvoiceLine")
+
+
+@pytest.fixture
+def invoices_project(provisioned_project: Any) -> Any:
+    world = provisioned_project
+    templates = ["accounts", "products", "contacts", "quotes", "orders_to_erp", "orders_from_erp", "invoices"]
+    world.write(templates=templates)
+    world.provision()
+    with world.open() as h:
+        assert h.run(*BEFORE).status is RunStatus.SUCCEEDED
+    return world
+
+
+def test_an_invoiced_order_brings_its_invoice_and_marks_the_order(invoices_project: Any) -> None:
+    world = invoices_project
+    crm = world.crm()
+    products = external_products(crm)
+    order, number = new_order(
+        crm,
+        [
+            {"product": products[0], "quantity": 3, "manualdiscountamount": 10},
+            {"product": products[1], "quantity": 2},
+        ],
+    )
+    users = crm_rows(crm, "systemusers", ["systemuserid", "fullname"])
+    other = next(u["systemuserid"] for u in users if not str(u["fullname"]).startswith("#"))
+    assert (
+        crm.patch(f"salesorders({order})", json={"ownerid@odata.bind": f"/systemusers({other})"}).status_code
+        == 204
+    )
+    with world.open() as h:
+        assert h.run(*TO_ERP).status is RunStatus.SUCCEEDED
+    erp_action(world, number, "confirm")
+    erp_action(world, number, "lines/2/charge", {"amount": "5.00", "tax": "0.50"})
+    erp_action(world, number, "lines/2/tax", {"amount": "2.00"})
+    erp_action(world, number, "header-charge", {"amount": "15.00", "tax": "1.50"})
+    erp_action(world, number, "calculate-totals")
+    erp_action(world, number, "invoice")
+    [erp_invoice] = erp_rows(
+        world.erp(),
+        "ExternallyMaintainedCustomerSalesInvoiceHeaders",
+        ["InvoiceNumber", "SalesOrderNumber"],
+        f"dataAreaId eq 'usmf' and SalesOrderNumber eq '{number}'",
+    )
+    erp_lines = erp_rows(
+        world.erp(),
+        "ExternallyMaintainedCustomerSalesInvoiceLines",
+        ["LineCreationSequenceNumber", "LineTotalTaxAmount"],
+        f"dataAreaId eq 'usmf' and InvoiceNumber eq '{erp_invoice['InvoiceNumber']}'",
+    )
+    with world.open() as h:
+        report = h.run(*FROM_ERP, *INVOICES)
+    assert report.status is RunStatus.SUCCEEDED, report.tasks
+    assert (report.tasks[2].created, report.tasks[3].created) == (1, 2), report.tasks
+
+    [invoice] = crm_rows(
+        crm,
+        "invoices",
+        ["invoiceid", "invoicenumber", "_ownerid_value", "_salesorderid_value", "p2c_isexternallymaintained"],
+        f"invoicenumber eq '{erp_invoice['InvoiceNumber']}'",
+    )
+    assert str(invoice["_salesorderid_value"]) == order and invoice["p2c_isexternallymaintained"] is True
+    [crm_order] = crm_rows(
+        crm, "salesorders", ["statecode", "statuscode", "_ownerid_value"], f"salesorderid eq {order}"
+    )
+    assert (crm_order["statecode"], crm_order["statuscode"]) == (4, 100003)
+    assert crm_order["_ownerid_value"] == invoice["_ownerid_value"] != other
+    lines = {
+        int(r["sequencenumber"]): r
+        for r in crm_rows(
+            crm, "invoicedetails", ["sequencenumber", "tax"], f"_invoiceid_value eq {invoice['invoiceid']}"
+        )
+    }
+    taxes = {int(r["LineCreationSequenceNumber"]): Decimal(str(r["LineTotalTaxAmount"])) for r in erp_lines}
+    # the line's tax with its charge's tax (2.00 + 0.50); the header charge's 1.50 is not synced
+    assert taxes[2] == Decimal("2.50")
+    assert {k: Decimal(str(v["tax"] or 0)) for k, v in lines.items()} == taxes
+    with world.open() as h:
+        again = h.run(*FROM_ERP, *INVOICES)
+    assert sum(t.written for t in again.tasks) == 0, again.tasks

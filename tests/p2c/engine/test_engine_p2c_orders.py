@@ -1,0 +1,139 @@
+"""Sales orders CRM → ERP (P2C.md flow 5): activated orders, create-only, lines follow, split discount."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from engine_helpers import crm_rows, erp_rows
+from test_engine_p2c_quotes import BEFORE, external_products
+
+from p2c.store import RunStatus
+
+ACTIVE = 100000001  # p2c_processingstatus Active: the user activated the order
+
+
+@pytest.fixture
+def orders_project(provisioned_project: Any) -> Any:
+    world = provisioned_project
+    world.write(templates=["accounts", "products", "contacts", "quotes", "orders_to_erp"])
+    world.provision()
+    with world.open() as h:
+        assert h.run(*BEFORE).status is RunStatus.SUCCEEDED
+    return world
+
+
+def new_order(crm: Any, lines: list[dict[str, Any]], *, activate: bool = True) -> tuple[str, str]:
+    account = crm_rows(crm, "accounts", ["accountid"], "accountnumber ne null")[1]
+    price_list = crm_rows(crm, "pricelevels", ["pricelevelid"], "name eq 'CRM Service USA (sample)'")[0]
+    response = crm.post(
+        "salesorders",
+        json={
+            "name": "Engine test order",
+            "customerid_account@odata.bind": f"/accounts({account['accountid']})",
+            "pricelevelid@odata.bind": f"/pricelevels({price_list['pricelevelid']})",
+        },
+        headers={"Prefer": "return=representation"},
+    )
+    assert response.status_code == 201, response.text
+    order = response.json()
+    for line in lines:
+        add_line(crm, order["salesorderid"], line)
+    if activate:
+        r = crm.patch(f"salesorders({order['salesorderid']})", json={"p2c_processingstatus": ACTIVE})
+        assert r.status_code == 204, r.text
+    return order["salesorderid"], order["ordernumber"]
+
+
+def add_line(crm: Any, order: str, line: dict[str, Any]) -> str:
+    p = line["product"]
+    body = {
+        "salesorderid@odata.bind": f"/salesorders({order})",
+        "productid@odata.bind": f"/products({p['productid']})",
+        "uomid@odata.bind": f"/uoms({p['_defaultuomid_value']})",
+        **{k: v for k, v in line.items() if k != "product"},
+    }
+    response = crm.post("salesorderdetails", json=body, headers={"Prefer": "return=representation"})
+    assert response.status_code == 201, response.text
+    return str(response.json()["salesorderdetailid"])
+
+
+def erp_order(world: Any, number: str) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
+    flt = f"dataAreaId eq 'usmf' and SalesOrderNumber eq '{number}'"
+    headers = erp_rows(
+        world.erp(), "CDSSalesOrderHeaders", ["SalesOrderName", "OrderingCustomerAccountNumber"], flt
+    )
+    lines = erp_rows(
+        world.erp(),
+        "CDSSalesOrderLines",
+        [
+            "LineCreationSequenceNumber",
+            "ProductNumber",
+            "OrderedSalesQuantity",
+            "LineDiscountAmount",
+            "FixedPriceCharges",
+        ],
+        flt,
+    )
+    return headers, {int(r["LineCreationSequenceNumber"]): r for r in lines}
+
+
+def test_activated_order_goes_once_with_split_discount_and_lines_follow(orders_project: Any) -> None:
+    world = orders_project
+    crm = world.crm()
+    products = external_products(crm)
+    order, number = new_order(
+        crm,
+        [
+            {"product": products[0], "quantity": 3, "manualdiscountamount": 10},
+            {"product": products[1], "quantity": 2},
+        ],
+    )
+    _, draft = new_order(crm, [{"product": products[0], "quantity": 1}], activate=False)
+    with world.open() as h:
+        report = h.run("OrderHeader", "OrderLine")
+    assert report.status is RunStatus.SUCCEEDED, report.tasks
+    headers, lines = erp_order(world, number)
+    assert [h["SalesOrderName"] for h in headers] == ["Engine test order"]
+    assert sorted(lines) == [1, 2]
+    assert (Decimal(str(lines[1]["LineDiscountAmount"])), Decimal(str(lines[1]["FixedPriceCharges"]))) == (
+        Decimal("3.33"),
+        Decimal("-0.01"),
+    )
+    assert erp_order(world, draft) == ([], {})  # not activated: not sent
+
+    # lines follow: one changed, one removed, one added; the header's own change is not sent
+    crm_lines = {
+        r["sequencenumber"]: r["salesorderdetailid"]
+        for r in crm_rows(
+            crm,
+            "salesorderdetails",
+            ["salesorderdetailid", "sequencenumber"],
+            f"_salesorderid_value eq {order}",
+        )
+    }
+    assert crm.patch(f"salesorderdetails({crm_lines[1]})", json={"quantity": 4}).status_code == 204
+    assert crm.delete(f"salesorderdetails({crm_lines[2]})").status_code == 204
+    add_line(crm, order, {"product": products[2], "quantity": 5})
+    assert crm.patch(f"salesorders({order})", json={"name": "Renamed in the CRM"}).status_code == 204
+    with world.open() as h:
+        report = h.run("OrderHeader", "OrderLine")
+    line_task = report.tasks[1]
+    assert (line_task.created, line_task.updated, line_task.deleted) == (1, 1, 1), line_task
+    headers, lines = erp_order(world, number)
+    assert [h["SalesOrderName"] for h in headers] == ["Engine test order"]  # create-only: the ERP owns it
+    # the CRM numbered the new line 2 again (the highest number + 1): the old line 2 went first
+    assert sorted(lines) == [1, 2]
+    assert Decimal(str(lines[1]["OrderedSalesQuantity"])) == 4
+    assert (Decimal(str(lines[1]["LineDiscountAmount"])), Decimal(str(lines[1]["FixedPriceCharges"]))) == (
+        Decimal("2.50"),
+        Decimal("0.00"),
+    )
+    assert (lines[2]["ProductNumber"], Decimal(str(lines[2]["OrderedSalesQuantity"]))) == (
+        products[2]["productnumber"],
+        5,
+    )
+    with world.open() as h:
+        again = h.run("OrderHeader", "OrderLine")
+    assert sum(t.written for t in again.tasks) == 0

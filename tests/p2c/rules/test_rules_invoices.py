@@ -1,0 +1,57 @@
+"""An arriving invoice marks its CRM order Invoiced and hands it the invoice's owner; tax rules."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from p2c.errors import RecordError
+from p2c.rules.invoices import invoice_header_tax_excluding_charges, invoice_line_tax, invoice_order_update
+
+ORDER = {"salesorderid": "o1", "statecode": 0, "statuscode": 1, "_ownerid_value": "u-sales"}
+
+
+def test_order_becomes_invoiced_with_the_invoices_owner() -> None:
+    update = invoice_order_update(ORDER, {"invoiceid": "i1", "_ownerid_value": "U-Billing"})
+    assert update == {"ownerid": "u-billing", "statecode": 4, "statuscode": 100003}
+    assert list(update) == ["ownerid", "statecode", "statuscode"]  # the owner before the read-only state
+
+
+def test_only_what_is_not_so_already() -> None:
+    same_owner = {"_ownerid_value": "U-SALES"}
+    assert invoice_order_update(ORDER, same_owner) == {"statecode": 4, "statuscode": 100003}
+    assert invoice_order_update(ORDER, {}) == {"statecode": 4, "statuscode": 100003}  # no owner: leave it
+    invoiced = {**ORDER, "statecode": 4, "statuscode": 100003}
+    assert invoice_order_update(invoiced, same_owner) == {}
+    assert invoice_order_update(invoiced, {"_ownerid_value": "u-2"}) == {"ownerid": "u-2"}
+    pending = {**ORDER, "statuscode": 2}
+    assert invoice_order_update(pending, same_owner) == {"statecode": 4, "statuscode": 100003}
+
+
+def test_line_tax_includes_line_charge_tax() -> None:
+    line = {
+        "LineTotalTaxAmount": Decimal("8.25"),
+        "LineTotalChargeAmount": Decimal("10.00"),
+        "LineAmount": 100,
+    }
+    assert invoice_line_tax(line) == Decimal("8.25")
+    assert invoice_line_tax({}) == 0 and invoice_line_tax({"LineTotalTaxAmount": None}) == 0
+    assert invoice_line_tax({"LineTotalTaxAmount": "1.5"}) == Decimal("1.5")
+
+
+def test_header_tax_without_header_charge_tax() -> None:
+    header = {"TotalTaxAmount": Decimal("20.63"), "InvoiceHeaderTaxAmount": Decimal("0.63")}
+    assert invoice_header_tax_excluding_charges(header) == Decimal("20.00")
+    assert invoice_header_tax_excluding_charges({"TotalTaxAmount": Decimal("5")}) == Decimal("5")
+    assert invoice_header_tax_excluding_charges({}) == 0
+
+
+def test_bad_amounts() -> None:
+    with pytest.raises(RecordError) as e:
+        invoice_line_tax({"LineTotalTaxAmount": "n/a"})
+    assert e.value.field == "LineTotalTaxAmount"
+    with pytest.raises(RecordError):
+        invoice_header_tax_excluding_charges({"TotalTaxAmount": "Infinity"})
+    with pytest.raises(TypeError):
+        invoice_line_tax({"LineTotalTaxAmount": 1.5})

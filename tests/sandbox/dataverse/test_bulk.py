@@ -1,0 +1,84 @@
+"""CreateMultiple, UpdateMultiple, UpsertMultiple (DATAVERSE.md §2.10)."""
+
+from __future__ import annotations
+
+import httpx
+from dv_helpers import error_of, make_key
+
+T = "Microsoft.Dynamics.CRM."
+ACCOUNT = {"@odata.type": "Microsoft.Dynamics.CRM.account"}
+
+
+def test_create_multiple_returns_ids(crm: httpx.Client) -> None:
+    resp = crm.post(
+        f"accounts/{T}CreateMultiple", json={"Targets": [{**ACCOUNT, "name": f"Bulk {i}"} for i in range(3)]}
+    )
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["@odata.context"].endswith("$metadata#Microsoft.Dynamics.CRM.CreateMultipleResponse")
+    assert len(body["Ids"]) == 3
+    assert crm.get(f"accounts({body['Ids'][2]})?$select=name").json()["name"] == "Bulk 2"
+
+
+def test_update_multiple(crm: httpx.Client) -> None:
+    ids = crm.post(
+        f"accounts/{T}CreateMultiple", json={"Targets": [{**ACCOUNT, "name": "U"} for _ in range(2)]}
+    ).json()["Ids"]
+    resp = crm.post(
+        f"accounts/{T}UpdateMultiple",
+        json={"Targets": [{**ACCOUNT, "accountid": i, "telephone1": "9"} for i in ids]},
+    )
+    assert resp.status_code == 204
+    assert all(crm.get(f"accounts({i})?$select=telephone1").json()["telephone1"] == "9" for i in ids)
+
+
+def test_upsert_multiple_by_odata_id_and_key_fields(crm: httpx.Client) -> None:
+    make_key(crm, "account", ["accountnumber"])
+    targets = [
+        {**ACCOUNT, "@odata.id": "accounts(accountnumber='C10100')", "name": "Renamed by bulk"},
+        {**ACCOUNT, "@odata.id": "accounts(accountnumber='BULK-NEW')", "name": "Created by bulk"},
+        {**ACCOUNT, "accountnumber": "BULK-FIELDS", "name": "Key in body"},
+    ]
+    resp = crm.post(f"accounts/{T}UpsertMultiple", json={"Targets": targets})
+    assert resp.status_code == 204
+    assert crm.get("accounts(accountnumber='C10100')?$select=name").json()["name"] == "Renamed by bulk"
+    assert crm.get("accounts(accountnumber='BULK-NEW')?$select=name").json()["name"] == "Created by bulk"
+    assert crm.get("accounts(accountnumber='BULK-FIELDS')?$select=name").json()["name"] == "Key in body"
+    again = crm.post(
+        f"accounts/{T}UpsertMultiple",
+        json={"Targets": [{**ACCOUNT, "accountnumber": "BULK-FIELDS", "name": "Once"}]},
+    )
+    assert again.status_code == 204
+    assert crm.get("accounts?$filter=accountnumber eq 'BULK-FIELDS'&$count=true").json()["@odata.count"] == 1
+
+
+def test_all_or_nothing(crm: httpx.Client) -> None:
+    targets = [{**ACCOUNT, "name": "Good"}, {**ACCOUNT, "name": "Bad", "bogus": True}]
+    resp = crm.post(f"accounts/{T}CreateMultiple", json={"Targets": targets})
+    assert resp.status_code == 400
+    assert "bogus" in error_of(resp)[1]
+    assert crm.get("accounts?$filter=name eq 'Good'").json()["value"] == []
+
+
+def test_odata_type_is_mandatory(crm: httpx.Client) -> None:
+    resp = crm.post(f"accounts/{T}CreateMultiple", json={"Targets": [{"name": "No type"}]})
+    assert resp.status_code == 400
+    assert "@odata.type" in error_of(resp)[1]
+    wrong = crm.post(
+        f"accounts/{T}CreateMultiple",
+        json={"Targets": [{"@odata.type": "Microsoft.Dynamics.CRM.contact", "lastname": "x"}]},
+    )
+    assert wrong.status_code == 400
+
+
+def test_line_tables_do_not_support_multiple_and_the_probe_says_so(crm: httpx.Client) -> None:
+    resp = crm.post(
+        f"salesorderdetails/{T}CreateMultiple",
+        json={"Targets": [{"@odata.type": "Microsoft.Dynamics.CRM.salesorderdetail", "quantity": 1}]},
+    )
+    assert resp.status_code == 400
+    assert "does not support entities of type 'salesorderdetail'" in error_of(resp)[1]
+    probe = "sdkmessagefilters?$select=sdkmessagefilterid&$filter=sdkmessageid/name eq @m and primaryobjecttypecode eq @t"
+    assert crm.get(f"{probe}&@m='CreateMultiple'&@t='salesorderdetail'").json()["value"] == []
+    assert len(crm.get(f"{probe}&@m='CreateMultiple'&@t='account'").json()["value"]) == 1
+    assert len(crm.get(f"{probe}&@m='UpsertMultiple'&@t='salesorder'").json()["value"]) == 1

@@ -1,0 +1,96 @@
+"""Change tracking (DATAVERSE.md §2.8): track-changes, delta links, deleted rows, refusals."""
+
+from __future__ import annotations
+
+import httpx
+from dv_helpers import entity_id, error_of
+
+TRACK = {"Prefer": "odata.track-changes"}
+
+
+def enable(crm: httpx.Client, table: str) -> None:
+    resp = crm.put(f"EntityDefinitions(LogicalName='{table}')", json={"ChangeTrackingEnabled": True})
+    assert resp.status_code == 204
+
+
+def test_refused_while_disabled(crm: httpx.Client) -> None:
+    resp = crm.get("accounts?$select=name", headers=TRACK)
+    assert resp.status_code == 400
+    assert "Change tracking is not enabled for the entity 'account'" in error_of(resp)[1]
+
+
+def test_initial_then_delta_with_changes_and_deletes(crm: httpx.Client, dv) -> None:
+    enable(crm, "account")
+    first = crm.get("accounts?$select=name,accountnumber", headers=TRACK)
+    assert first.status_code == 200
+    assert first.headers["Preference-Applied"] == "odata.track-changes"
+    body = first.json()
+    assert len(body["value"]) == 30
+    delta = body["@odata.deltaLink"]
+    assert delta.startswith(dv.root + "accounts?$select=name,accountnumber&$deltatoken=")
+
+    nothing = crm.get(delta).json()
+    assert nothing["value"] == []
+    assert nothing["@odata.context"].endswith("$metadata#accounts(name,accountnumber)/$delta")
+
+    existing = body["value"][0]["accountid"]
+    crm.patch(f"accounts({existing})", json={"name": "Changed"})
+    created = entity_id(crm.post("accounts", json={"name": "Brand new"}))
+    doomed = body["value"][1]["accountid"]
+    crm.delete(f"accounts({doomed})")
+    ephemeral = entity_id(crm.post("accounts", json={"name": "Here and gone"}))
+    crm.delete(f"accounts({ephemeral})")
+
+    changes = crm.get(nothing["@odata.deltaLink"]).json()
+    upserts = [r for r in changes["value"] if "@odata.etag" in r]
+    deleted = [r for r in changes["value"] if r.get("reason") == "deleted"]
+    assert {r["accountid"] for r in upserts} == {existing, created}
+    assert {r["id"] for r in deleted} == {doomed, ephemeral}
+    assert changes["value"][-len(deleted) :] == deleted  # deletes come last
+    assert deleted[0]["@odata.context"] == f"{dv.root}$metadata#accounts/$deletedEntity"
+    assert set(upserts[0]) == {"@odata.etag", "name", "accountnumber", "accountid"}
+    assert crm.get(changes["@odata.deltaLink"]).json()["value"] == []
+
+
+def test_paged_initial_read_only_last_page_has_delta_link(crm: httpx.Client) -> None:
+    enable(crm, "contact")
+    headers = {"Prefer": "odata.track-changes,odata.maxpagesize=15"}
+    page = crm.get("contacts?$select=fullname", headers=headers).json()
+    seen = len(page["value"])
+    assert "@odata.deltaLink" not in page
+    # a change while paging is delivered by the next delta read
+    crm.patch(f"contacts({page['value'][0]['contactid']})", json={"jobtitle": "Changed mid-read"})
+    while "@odata.nextLink" in page:
+        page = crm.get(page["@odata.nextLink"], headers=headers).json()
+        seen += len(page["value"])
+    assert seen == 40
+    delta = crm.get(page["@odata.deltaLink"]).json()
+    assert [r["contactid"] for r in delta["value"]] == [delta["value"][0]["contactid"]]
+
+
+def test_query_options_refused_with_tracking(crm: httpx.Client) -> None:
+    enable(crm, "account")
+    for option in ("$filter=name eq 'x'", "$orderby=name", "$top=1", "$expand=primarycontactid"):
+        resp = crm.get(f"accounts?$select=name&{option}", headers=TRACK)
+        assert resp.status_code == 400
+        name = option.split("=")[0]
+        assert (
+            error_of(resp)[1]
+            == f"The {name} query parameter isn't supported when Change Tracking is enabled."
+        )
+
+
+def test_metadata_lists_tracked_tables_and_cannot_disable(crm: httpx.Client) -> None:
+    enable(crm, "salesorder")
+    tracked = crm.get("EntityDefinitions?$select=LogicalName&$filter=ChangeTrackingEnabled eq true").json()
+    assert [e["LogicalName"] for e in tracked["value"]] == ["salesorder"]
+    off = crm.put("EntityDefinitions(LogicalName='salesorder')", json={"ChangeTrackingEnabled": False})
+    assert off.status_code == 400
+
+
+def test_delta_count(crm: httpx.Client) -> None:
+    enable(crm, "account")
+    link = crm.get("accounts?$select=name", headers=TRACK).json()["@odata.deltaLink"]
+    crm.post("accounts", json={"name": "Counted"})
+    token = link.split("$deltatoken=")[1]
+    assert crm.get(f"accounts/$count?$deltatoken={token}").text == "1"

@@ -1,0 +1,190 @@
+"""Query options and server paging (FNO.md §1.4)."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+ENUM = "Microsoft.Dynamics.DataEntities"
+
+
+def _values(r) -> list[dict]:  # type: ignore[no-untyped-def]
+    assert r.status_code == 200, r.text
+    return r.json()["value"]
+
+
+def test_filter_select_top_skip_orderby(erp) -> None:
+    rows = _values(
+        erp.get(
+            "SellableReleasedProducts",
+            params={
+                "$filter": "SalesPrice ge 100 and SalesPrice lt 1000",
+                "$select": "ProductNumber,SalesPrice",
+                "$orderby": "SalesPrice desc,ProductNumber",
+                "$top": "3",
+                "$skip": "1",
+            },
+        )
+    )
+    assert [r["ProductNumber"] for r in rows] == ["T0002-WHT", "T0002-BLK", "T0002-SLV"]
+    assert set(rows[0]) == {"@odata.etag", "ProductNumber", "SalesPrice"}
+
+
+def test_wildcards_in_eq_are_contains_and_startswith(erp) -> None:
+    names = {
+        r["ProductNumber"]
+        for r in _values(
+            erp.get("SellableReleasedProducts", params={"$filter": "ProductName eq '*speaker*'"})
+        )
+    }
+    assert names == {"D0001", "D0003", "D0004", "L0001", "L0002"}
+    starts = _values(erp.get("SellableReleasedProducts", params={"$filter": "ProductNumber eq 'T0002*'"}))
+    assert {r["ProductNumber"] for r in starts} == {"T0002-BLK", "T0002-SLV", "T0002-WHT"}
+
+
+def test_enum_literals_with_eq_and_ne(erp) -> None:
+    confirmed = _values(
+        erp.get(
+            "CDSSalesOrderHeaders",
+            params={
+                "$filter": f"SalesOrderProcessingStatus ne {ENUM}.SalesOrderProcessingStatus'Active' and "
+                f"AreTotalsUpdated eq {ENUM}.NoYes'Yes'"
+            },
+        )
+    )
+    assert [r["SalesOrderNumber"] for r in confirmed] == ["000002"]
+
+
+def test_date_time_offset_literals(erp) -> None:
+    rows = _values(
+        erp.get("CDSSalesOrderHeaders", params={"$filter": "OrderCreationDateTime gt 2000-01-01T00:00:00Z"})
+    )
+    assert len(rows) == 2
+    assert _values(
+        erp.get("CDSSalesOrderHeaders", params={"$filter": "ConfirmedShippingDate eq 1900-01-01T12:00:00Z"})
+    )
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "CustomerGroupId in ('10','20')",
+        "contains(CustomerGroupId,'1')",
+        "Nope eq 1",
+        "CustomerGroupId eq",
+        f"IsSalesTaxIncludedInPrice gt {ENUM}.NoYes'No'",
+    ],
+)
+def test_bad_filters_are_400(erp, bad: str) -> None:
+    r = erp.get("CustomerGroups", params={"$filter": bad})
+    assert r.status_code == 400
+    assert r.json()["error"]["innererror"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("$select", "Nope"),
+        ("$orderby", "Nope desc"),
+        ("$top", "-1"),
+        ("$skip", "x"),
+        ("$count", "maybe"),
+        ("$expand", "Nope"),
+        ("$search", "x"),
+        ("$skiptoken", "1"),
+    ],
+)
+def test_bad_options_are_400(erp, option: str, value: str) -> None:
+    assert erp.get("CDSSalesOrderHeaders", params={option: value}).status_code == 400
+
+
+def test_count_ignores_top_and_count_segment_is_plain_text(erp) -> None:
+    body = erp.get("SellableReleasedProducts", params={"$count": "true", "$top": "2"}).json()
+    assert body["@odata.count"] == 18 and len(body["value"]) == 2
+    r = erp.get(
+        "SellableReleasedProducts/$count",
+        params={"$filter": "ProductType eq Microsoft.Dynamics.DataEntities.EcoResProductType'Service'"},
+    )
+    assert r.text == "1" and r.headers["content-type"].startswith("text/plain")
+
+
+def test_expand_first_level_with_nested_select(erp) -> None:
+    rows = _values(
+        erp.get(
+            "CDSSalesOrderHeaders",
+            params={
+                "$select": "SalesOrderNumber",
+                "$expand": "SalesOrderLines($select=ProductNumber,LineAmount)",
+            },
+        )
+    )
+    second = next(r for r in rows if r["SalesOrderNumber"] == "000002")
+    assert [ln["ProductNumber"] for ln in second["SalesOrderLines"]] == [
+        "D0001",
+        "L0001",
+        "P0001",
+        "D0003",
+        "D0004",
+    ]
+    assert set(second["SalesOrderLines"][0]) == {"@odata.etag", "ProductNumber", "LineAmount"}
+    nested = erp.get("CDSSalesOrderHeaders", params={"$expand": "SalesOrderLines($expand=SalesOrderHeader)"})
+    assert nested.status_code == 400
+    quote = _values(erp.get("CDSSalesQuotationHeaders", params={"$expand": "SalesQuotationLines"}))[0]
+    assert len(quote["SalesQuotationLines"]) == 2
+
+
+def test_format_json(erp) -> None:
+    assert erp.get("CustomerGroups", params={"$format": "json"}).status_code == 200
+    assert erp.get("CustomerGroups", params={"$format": "atom"}).status_code == 400
+
+
+def test_server_paging_emits_skip_top_next_links(erp, erp_env) -> None:
+    erp_env.service.config.erp_page_size = 4
+    r = erp.get("SellableReleasedProducts", params={"cross-company": "true", "$select": "ProductNumber"})
+    body = r.json()
+    assert len(body["value"]) == 4
+    link = body["@odata.nextLink"]
+    assert link.startswith(erp_env.root + "SellableReleasedProducts?")
+    assert link.endswith("&$skip=4&$top=4")
+    assert dict(parse_qsl(urlsplit(link).query))["cross-company"] == "true"
+    seen = [p["ProductNumber"] for p in body["value"]]
+    pages = 1
+    while "@odata.nextLink" in body:
+        body = erp.get(body["@odata.nextLink"]).json()
+        seen += [p["ProductNumber"] for p in body["value"]]
+        pages += 1
+    assert len(seen) == 18 + 5 and pages == 6
+
+
+def test_paging_respects_a_client_top(erp, erp_env) -> None:
+    erp_env.service.config.erp_page_size = 4
+    body = erp.get("SellableReleasedProducts", params={"$top": "6", "$select": "ProductNumber"}).json()
+    assert body["@odata.nextLink"].endswith("$skip=4&$top=2")
+    rest = erp.get(body["@odata.nextLink"]).json()
+    assert len(rest["value"]) == 2 and "@odata.nextLink" not in rest
+
+
+def test_default_order_is_by_key(erp) -> None:
+    rows = _values(
+        erp.get("CustomersV3", params={"cross-company": "true", "$select": "dataAreaId,CustomerAccount"})
+    )
+    keys = [(r["dataAreaId"], r["CustomerAccount"]) for r in rows]
+    assert keys == sorted(keys)
+
+
+def test_paged_filtered_reads_see_writes_between_pages(erp, erp_env) -> None:
+    erp_env.service.config.erp_page_size = 2
+    params = {
+        "cross-company": "true",
+        "$filter": "CustomerGroupId eq '10'",
+        "$orderby": "dataAreaId,CustomerAccount",
+    }
+    first = erp.get("CustomersV3", params=params).json()
+    assert [r["CustomerAccount"] for r in first["value"]] == ["DE-001", "US-001"]
+    assert (
+        erp.post("CustomersV3", json={"CustomerAccount": "US-900", "CustomerGroupId": "10"}).status_code
+        == 201
+    )
+    rest = erp.get(first["@odata.nextLink"]).json()
+    assert [r["CustomerAccount"] for r in rest["value"]] == ["US-002", "US-900"]
