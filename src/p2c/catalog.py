@@ -102,6 +102,19 @@ class EntitySpec:
     primary_key: str = ""
     primary_name: str = ""
     alternate_keys: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _EMPTY)
+    #: CRM documents: the states (statecode) a record never leaves and in which the CRM refuses
+    #: changes to it and to its lines (an Invoiced order)
+    closed_states: tuple[int, ...] = ()
+    #: CRM document lines: the lookup to the document whose closed state locks the line
+    closed_with: str | None = None
+
+    def state_label(self, state: Any) -> str:
+        """The label of a ``statecode`` value (``Invoiced``), or the value as text."""
+        spec = self.fields.get("statecode")
+        try:
+            return spec.options.get(int(state), str(state)) if spec is not None else str(state)
+        except (TypeError, ValueError):
+            return str(state)
 
     def field(self, name: str) -> FieldSpec | None:
         """The field ``name``; CRM lookups are found by ``x`` and by ``_x_value``."""
@@ -239,6 +252,8 @@ def _build(data: Mapping[str, Any]) -> Catalog:
                 alternate_keys=MappingProxyType(
                     {k: tuple(v) for k, v in (raw.get("alternate_keys") or {}).items()}
                 ),
+                closed_states=tuple(int(s) for s in raw.get("closed_states") or ()),
+                closed_with=raw.get("closed_with"),
             )
     enums = {str(k): tuple(str(m) for m in v) for k, v in (data.get("enums") or {}).items()}
     return Catalog(MappingProxyType(entities), MappingProxyType(enums))

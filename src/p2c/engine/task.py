@@ -202,6 +202,17 @@ class TaskRunner:
                     message=f"deleted in the source; the {task.target.entity} record is kept",
                 )
             )
+        # a line of a closed CRM document cannot be deleted: it is kept, and says why
+        parent = self.tgt_spec.closed_with if self.task.target.system is System.CRM else None
+        closed = self._closed_parents([self._target_key(lk.target_key) for lk in links.values()])
+        for key, link in list(links.items()):
+            reason = closed.get(_fold_key(self._target_key(link.target_key).get(parent))) if parent else None
+            if reason:
+                del links[key]
+                dropped.append((task.name, key))
+                self.report.skipped += 1
+                message = f"deleted in the source, but {reason}, which refuses changes: it is kept"
+                out.append(Outcome(task.name, key, Action.SKIPPED, message=message))
         if not links:
             return out, dropped
         ops = self._delete_ops(links)
@@ -233,7 +244,7 @@ class TaskRunner:
         existing = self._existing_by_lookups(lookups, list(keys.values()))
         ops = []
         for key, k in keys.items():
-            pk = existing.get(tuple(_fold_key(k.get(n)) for n in self.task.key_target))
+            pk, _state = existing.get(tuple(_fold_key(k.get(n)) for n in self.task.key_target), (None, None))
             # a row already gone is deleted too: 404 counts as done
             ops.append(
                 WriteOp(
@@ -354,12 +365,17 @@ class TaskRunner:
     ) -> tuple[list[Outcome], list[Link]]:
         task = self.task
         ops = self._ops(ready)
-        results = self.tgt.write(task.target.entity, [op for op in ops if op is not None]) if any(ops) else []
-        it = iter(results)
+        writes = [op for op in ops if isinstance(op, WriteOp)]
+        it = iter(self.tgt.write(task.target.entity, writes) if writes else [])
         new_links: list[Link] = []
         written: list[tuple[str, dict[str, Any], dict[str, Any], str, WriteResult]] = []
         for (key, row, payload, digest), op in zip(ready, ops, strict=True):
-            if op is None:
+            if isinstance(op, str):
+                # a closed document stays as it is: linked with this content, so the skip (and its
+                # reason) is recorded once, not again on every run
+                self.report.skipped += 1
+                outcomes.append(Outcome(task.name, key, Action.SKIPPED, message=op))
+                new_links.append(Link(task.name, key, self._target_text(payload), digest, now()))
                 continue
             res = next(it)
             if not res.ok:
@@ -388,7 +404,8 @@ class TaskRunner:
             )
         return outcomes, new_links
 
-    def _ops(self, ready: list[tuple[str, dict[str, Any], dict[str, Any], str]]) -> list[WriteOp | None]:
+    def _ops(self, ready: list[tuple[str, dict[str, Any], dict[str, Any], str]]) -> list[WriteOp | str]:
+        """One write per record, or the reason it is not written (its CRM document is closed)."""
         task, spec = self.task, self.tgt_spec
         if task.target.system is System.ERP:
             return [
@@ -399,7 +416,7 @@ class TaskRunner:
             k for k in task.key_target if (f := spec.field(k)) is not None and f.type is FieldType.LOOKUP
         ]
         fixed = any((f := spec.field(k)) is not None and not f.update for k in task.key_target)
-        if not lookup_keys and not fixed:
+        if not lookup_keys and not fixed and not spec.closed_states:
             return [
                 WriteOp(OpKind.UPSERT, {k: p.get(k) for k in task.key_target}, to_wire(p, spec), ref=key)
                 for key, _r, p, _d in ready
@@ -408,9 +425,16 @@ class TaskRunner:
         # alternate key everywhere, and a key the CRM sets itself (an order number) may be given on
         # create but not on update: find existing rows by their key, then update or create.
         existing = self._existing_by_lookups(lookup_keys, [p for _k, _r, p, _d in ready])
-        ops: list[WriteOp | None] = []
+        closed = self._closed_parents([p for _k, _r, p, _d in ready])
+        ops: list[WriteOp | str] = []
         for key, _r, p, _d in ready:
-            pk = existing.get(tuple(_fold_key(p.get(k)) for k in task.key_target))
+            pk, state = existing.get(tuple(_fold_key(p.get(k)) for k in task.key_target), (None, None))
+            reason = closed.get(_fold_key(p.get(spec.closed_with))) if spec.closed_with else None
+            if pk and state in spec.closed_states:
+                reason = f"{spec.name} {self._target_text(p)} is {spec.state_label(state)} in the CRM"
+            if reason:
+                ops.append(f"{reason}, which refuses changes from then on; this change is not synchronised")
+                continue
             wire = to_wire(p, spec)
             if pk:
                 ops.append(
@@ -420,22 +444,44 @@ class TaskRunner:
                 ops.append(WriteOp(OpKind.CREATE, {}, wire, ref=key))
         return ops
 
+    def _closed_parents(self, payloads: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        """Document lines: the documents (by folded id) in a closed state, with the reason."""
+        name = self.tgt_spec.closed_with
+        lookup = self.tgt_spec.field(name) if name else None
+        if lookup is None or not lookup.targets:
+            return {}
+        parent = self.project.catalog.entity(System.CRM, next(iter(lookup.targets)))
+        ids = sorted({str(p.get(lookup.name)) for p in payloads if p.get(lookup.name)})
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), 200):
+            flt = in_filter(parent.primary_key, ids[i : i + 200])
+            for page in self.tgt.read(parent.name, select=[parent.primary_key, "statecode"], filter=flt):
+                for row in page:
+                    if row.get("statecode") in parent.closed_states:
+                        label = parent.state_label(row.get("statecode"))
+                        out[_fold_key(row[parent.primary_key])] = (
+                            f"its {parent.name} record is {label} in the CRM"
+                        )
+        return out
+
     def _existing_by_lookups(
         self, names: list[str], payloads: list[dict[str, Any]]
-    ) -> dict[tuple[str, ...], str]:
-        """Primary keys of existing target rows by their whole key (lookups and plain fields, e.g. an
-        order line's order and sequence number), read by the last lookup's values."""
+    ) -> dict[tuple[str, ...], tuple[str, Any]]:
+        """Existing target rows by their whole key (lookups and plain fields, e.g. an order line's
+        order and sequence number), read by the last lookup's values: (primary key, statecode —
+        read for documents that can be closed, else None)."""
         spec = self.tgt_spec
         last = names[-1] if names else self.task.key_target[0]
         values = sorted({str(p.get(last)) for p in payloads if p.get(last)})
-        out: dict[tuple[str, ...], str] = {}
+        out: dict[tuple[str, ...], tuple[str, Any]] = {}
         columns = [f"_{n}_value" if n in names else n for n in self.task.key_target]
-        select = [spec.primary_key, *columns]
+        select = [spec.primary_key, *columns, *(["statecode"] if spec.closed_states else [])]
         for i in range(0, len(values), 200):
             flt = in_filter(f"_{last}_value" if names else last, values[i : i + 200])
             for page in self.tgt.read(self.task.target.entity, select=select, filter=flt):
                 for row in page:
-                    out[tuple(_fold_key(row.get(c)) for c in columns)] = str(row[spec.primary_key])
+                    key = tuple(_fold_key(row.get(c)) for c in columns)
+                    out[key] = (str(row[spec.primary_key]), row.get("statecode"))
         return out
 
     # -- outcomes --------------------------------------------------------------------------------

@@ -94,3 +94,47 @@ def test_an_invoiced_order_brings_its_invoice_and_marks_the_order(invoices_proje
     with world.open() as h:
         again = h.run(*FROM_ERP, *INVOICES)
     assert sum(t.written for t in again.tasks) == 0, again.tasks
+
+
+def test_an_order_invoiced_in_two_parts_ends_invoiced_without_failures(invoices_project: Any) -> None:
+    """The first partial invoice makes the CRM order Invoiced (read-only in Dataverse); the ERP
+    keeps changing the order until the rest is invoiced. Those changes are skipped with the
+    reason, once, not failed on every run; the second invoice still arrives."""
+    world = invoices_project
+    crm = world.crm()
+    products = external_products(crm)
+    order, number = new_order(
+        crm, [{"product": products[0], "quantity": 3}, {"product": products[1], "quantity": 2}]
+    )
+    with world.open() as h:
+        assert h.run(*TO_ERP).status is RunStatus.SUCCEEDED
+    erp_action(world, number, "confirm")
+    erp_action(world, number, "invoice", {"lines": {"1": "3"}})
+    erp_action(world, number, "calculate-totals")
+    with world.open() as h:
+        first = h.run(*FROM_ERP, *INVOICES)
+    assert first.status is RunStatus.SUCCEEDED, first.tasks
+    [crm_order] = crm_rows(crm, "salesorders", ["statecode"], f"salesorderid eq {order}")
+    assert crm_order["statecode"] == 4
+
+    erp_action(world, number, "lines/2/tax", {"amount": "7.00"})  # a line changes too
+    erp_action(world, number, "invoice")  # the rest: the ERP order becomes Invoiced
+    erp_action(world, number, "calculate-totals")
+    with world.open() as h:
+        second = h.run(*FROM_ERP, *INVOICES)
+    assert second.status is RunStatus.SUCCEEDED, second.tasks
+    header, lines, inv_header, _inv_lines = second.tasks
+    assert (header.failed, lines.failed) == (0, 0), second.tasks
+    assert inv_header.created == 1, second.tasks
+    with world.open() as h:
+        skips = {o.task: o for o in h.store.outcomes(second.run_id) if o.message}
+    header_skip, line_skip = skips["OrderHeaderFromERP"], skips["OrderLineFromERP"]
+    assert header_skip.source_key.endswith(number) and "is Invoiced" in (header_skip.message or "")
+    assert line_skip.source_key.endswith(",2") and "salesorders record is Invoiced" in (
+        line_skip.message or ""
+    )
+    invoices = crm_rows(crm, "invoices", ["invoicenumber"], f"_salesorderid_value eq {order}")
+    assert len(invoices) == 2
+    with world.open() as h:
+        again = h.run(*FROM_ERP, *INVOICES)
+    assert again.status is RunStatus.SUCCEEDED and sum(t.written + t.failed for t in again.tasks) == 0
