@@ -69,6 +69,8 @@ def _is_deleted(row: Mapping[str, Any]) -> bool:
 class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
     """Reads and writes one Dataverse environment. Thread-safe; ``close()`` closes an owned client."""
 
+    _PING = ("WhoAmI", {})
+
     def __init__(
         self,
         api_url: str,

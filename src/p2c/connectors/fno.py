@@ -105,6 +105,9 @@ def entity_keys_from_metadata(xml: bytes, entity: str) -> tuple[str, ...] | None
 class FnoConnector(ConnectorLifecycle):
     """Reads and writes one F&O environment. Thread-safe; ``close()`` closes an owned client."""
 
+    # a small standard entity every F&O environment has (the service document lists them all)
+    _PING = ("CustomerGroups", {"$top": "1", "$select": "CustomerGroupId", "cross-company": "true"})
+
     def __init__(
         self,
         api_url: str,

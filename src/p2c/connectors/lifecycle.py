@@ -23,6 +23,7 @@ from p2c.connectors.auth import MsalTokenProvider, Redactor, TokenProvider
 from p2c.connectors.protocol import RetryPolicy
 from p2c.connectors.protocol_errors import Service
 from p2c.connectors.protocol_session import HttpSession, make_client
+from p2c.errors import ServiceUnavailableError, TransientError
 
 __all__ = ["ConnectorLifecycle"]
 
@@ -106,6 +107,24 @@ class ConnectorLifecycle:
         """
         found = self._session.get_json(path, params=dict(params or {}), entity=path.split("(", 1)[0])
         return dict(found or {})
+
+    #: the cheapest authorised GET of each service: proves the host answers and the token works
+    _PING: tuple[str, Mapping[str, str]] = ("", {})
+
+    def reachable(self) -> None:
+        """Fail within a second or two when the service cannot be reached at all (connection
+        refused, unknown host, TLS) or refuses the credentials; a run checks this first instead
+        of spending its patient back-off (about a minute) on every task. A throttled or busy
+        answer (429, 5xx) passes: the run's own retries deal with those."""
+        path, params = self._PING
+        with self.impatient():
+            try:
+                self._session.get_json(path, params=dict(params), entity=path)
+            except TransientError as exc:
+                if exc.status is None:  # no HTTP answer at all
+                    raise ServiceUnavailableError(
+                        f"no answer from {self._session.root}: {exc}", entity=path
+                    ) from None
 
     @contextlib.contextmanager
     def impatient(self) -> Iterator[None]:

@@ -90,6 +90,13 @@ class Engine:
                     field=f"tasks.{task.name}.rules",
                 )
 
+    def check_reachable(self, tasks: Sequence[Task]) -> None:
+        """Refuse quickly, before a run is recorded, when a service the tasks use cannot be reached
+        at all or refuses the credentials (ServiceUnavailableError / AuthError)."""
+        systems = {t.source.system for t in tasks} | {t.target.system for t in tasks}
+        for system in sorted(systems):
+            self.connectors[system].reachable()
+
     def run(
         self,
         tasks: Sequence[str] | None = None,
@@ -101,6 +108,7 @@ class Engine:
     ) -> RunReport:
         selected = self.select(tasks)
         self.check_rules(selected)
+        self.check_reachable(selected)
         started = time.perf_counter()
         store = self.store
         only: dict[str, set[str]] = {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,27 @@ def test_exit_code_3_when_the_crm_cannot_be_reached(provisioned_project: Any, tm
     assert result.returncode == EXIT_CANNOT_RUN, result.stdout + result.stderr
     assert f"127.0.0.1:{closed}" in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_run_refuses_within_seconds_when_the_crm_does_not_answer(provisioned_project: Any) -> None:
+    """Entra issues tokens, the CRM cuts every connection without an HTTP answer (as a host that is
+    down): the run says so after a quick check instead of backing off for a minute in every task,
+    and records no run."""
+    world = provisioned_project
+    with StateStore(world.project().state_url) as store:
+        runs_before = len(store.runs(limit=100))
+    assert world.sandbox.admin("crm").put("faults", json={"drop_every": 1}).status_code == 200
+    started = time.monotonic()
+    result = p2c("run", cwd=world.dir, timeout=120)
+    elapsed = time.monotonic() - started
+    world.sandbox.admin("crm").put("faults", json={})
+    assert result.returncode == EXIT_CANNOT_RUN, result.stdout + result.stderr
+    crm_api = yaml.safe_load(world.connections.read_text())["crm"]["api"]
+    assert f"no answer from {crm_api}" in " ".join(result.stderr.split()), result.stderr
+    assert "Traceback" not in result.stderr
+    assert elapsed < 15, elapsed  # one quick retry, not the run's minute of back-off
+    with StateStore(world.project().state_url) as store:
+        assert len(store.runs(limit=100)) == runs_before
 
 
 def test_exit_code_2_for_a_bad_project_file(provisioned_project: Any) -> None:
