@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,8 +28,10 @@ from p2c.settings import System
 
 __all__ = ["register"]
 
-console = Console()
-err = Console(stderr=True)
+# Piped into a log or CI, rich assumes 80 columns and cuts task names to "Order…"; a log has no
+# width, so tables get room there (COLUMNS still wins when set).
+console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 132)
+err = Console(stderr=True, width=None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 132)
 ProjectOpt = typer.Option(Path("p2c.yaml"), "--project", "-p", help="The project file.")
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
