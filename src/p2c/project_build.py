@@ -19,6 +19,7 @@ from p2c.mapping.expression import (
     Defaulted,
     Expr,
     ExpressionError,
+    First,
     Lookup,
     LookupSpec,
     Source,
@@ -26,7 +27,7 @@ from p2c.mapping.expression import (
     arithmetic_names,
     iter_nodes,
     parse_expression,
-    replace_lookups,
+    replace_lookups_at,
     source_fields,
 )
 from p2c.mapping.transforms import TransformError, ValueMap, coerce
@@ -246,7 +247,7 @@ class _Builder:
             expr = parse_expression(raw)
         except ExpressionError as e:
             raise origin.error(e.message, *e.path) from None
-        expr = replace_lookups(expr, lambda s: self._lookup(s, origin))
+        expr = replace_lookups_at(expr, lambda s, at: self._lookup(s, origin, *at))
         for node in iter_nodes(expr):
             if isinstance(node, Source):
                 self._source(node.field, origin, "source" if isinstance(raw, Mapping) else None)
@@ -257,7 +258,7 @@ class _Builder:
         self._types(expr, spec, origin)
         return expr
 
-    def _source(self, name: str, origin: Origin, *sub: str | None) -> FieldSpec | None:
+    def _source(self, name: str, origin: Origin, *sub: str | int | None) -> FieldSpec | None:
         path = [s for s in sub if s is not None]
         if name.startswith("$"):
             if name in self.provided:
@@ -274,7 +275,7 @@ class _Builder:
             raise origin.error(self._unknown(name, self.src, "source field"), *path)
         return spec
 
-    def _value_map(self, name: str, origin: Origin, *sub: str) -> ValueMap:
+    def _value_map(self, name: str, origin: Origin, *sub: str | int) -> ValueMap:
         vm = self.value_maps.get(name)
         if vm is None:
             hint = suggest(name, list(self.value_maps))
@@ -282,7 +283,9 @@ class _Builder:
             raise origin.error(f"unknown value map '{name}'{hint}; defined: {known}", *sub)
         return vm
 
-    def _lookup(self, spec: LookupSpec, origin: Origin) -> LookupSpec:
+    def _lookup(self, spec: LookupSpec, origin: Origin, *at: str | int) -> LookupSpec:
+        """``spec`` checked against the catalog, ``by`` and ``system`` filled; ``at`` is where it
+        sits in the expression (``first[1]``), so an error points at that lookup."""
         if spec.system:
             related = self.catalog.get(spec.system, spec.entity)
         else:
@@ -290,16 +293,16 @@ class _Builder:
                 self.tgt.system, spec.entity
             )
         if related is None:
-            raise origin.error(f"unknown entity '{spec.entity}' in lookup", "lookup", "entity")
+            raise origin.error(f"unknown entity '{spec.entity}' in lookup", *at, "lookup", "entity")
         by = spec.by or related.primary_key
         if not by:
-            raise origin.error(f"a lookup into {related.name} needs 'by': the field to match", "lookup")
+            raise origin.error(f"a lookup into {related.name} needs 'by': the field to match", *at, "lookup")
         for attr, name in (("by", by), ("field", spec.field)):
             if related.field(name) is None:
-                raise origin.error(self._unknown(name, related, "field"), "lookup", attr)
-        self._source(spec.source, origin, "lookup", "source")
+                raise origin.error(self._unknown(name, related, "field"), *at, "lookup", attr)
+        self._source(spec.source, origin, *at, "lookup", "source")
         if spec.value_map:
-            self._value_map(spec.value_map, origin, "lookup", "value_map")
+            self._value_map(spec.value_map, origin, *at, "lookup", "value_map")
         return replace(spec, by=by, system=related.system.value)
 
     def _arithmetic(self, node: Arithmetic, spec: FieldSpec, origin: Origin) -> None:
@@ -310,7 +313,7 @@ class _Builder:
             if source is not None and source.type not in NUMERIC_TYPES:
                 raise origin.error(f"'{name}' in expr is {source.type.value}, not a number", "expr")
 
-    def _types(self, expr: Expr, spec: FieldSpec, origin: Origin) -> None:
+    def _types(self, expr: Expr, spec: FieldSpec, origin: Origin, *at: str | int) -> None:
         members = self.catalog.enum_members(spec.enum) if spec.enum else ()
 
         def fits(value: Any, what: str, *sub: str) -> None:
@@ -320,27 +323,30 @@ class _Builder:
                 coerce(value, spec, members)
             except TransformError as e:
                 raise origin.error(
-                    f"{what} does not fit {spec.name} ({spec.type.value}): {e.reason}", *sub
+                    f"{what} does not fit {spec.name} ({spec.type.value}): {e.reason}", *at, *sub
                 ) from None
 
         if isinstance(expr, Defaulted):
             fits(expr.default, f"default {expr.default!r}", "default")
             if expr.input is not None:
-                self._types(expr.input, spec, origin)
+                self._types(expr.input, spec, origin, *at)
         elif isinstance(expr, Const):
             fits(expr.value, f"constant {expr.value!r}", "const")
         elif isinstance(expr, ValueMapped):
             for key, out in self.value_maps[expr.map].entries.items():
                 fits(out, f"value map '{expr.map}' entry {key!r} → {out!r}", "value_map")
+        elif isinstance(expr, First):
+            for i, item in enumerate(expr.items):  # each item may be the value: each must fit
+                self._types(item, spec, origin, *at, "first", i)
         elif isinstance(expr, Lookup) and spec.type is FieldType.LOOKUP:
             related = self.catalog.entity(expr.spec.system or "", expr.spec.entity)
             rfield = related.field(expr.spec.field)
             if spec.targets and related.name not in spec.targets:
                 reason = f"{spec.name} refers to {', '.join(spec.targets)}, not {related.name}"
-                raise origin.error(reason, "lookup", "entity")
+                raise origin.error(reason, *at, "lookup", "entity")
             if rfield is not None and rfield.type is not FieldType.GUID:
                 reason = f"{spec.name} is a lookup: the lookup must give the id of a {related.name} record"
-                raise origin.error(reason, "lookup", "field")
+                raise origin.error(reason, *at, "lookup", "field")
 
     def _default(self, target: str, value: Any, origin: Origin) -> Any:
         spec = self._target(target, origin)

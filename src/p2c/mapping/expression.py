@@ -12,9 +12,10 @@ The YAML forms (``docs/templates.md`` has the full story)::
     AddressStreet: {concat: [address1_line1, address1_line2], sep: "\\n"}
     AddressCity: {split: {source: address1_composite, sep: ",", index: 1}}
     LineAmount: {expr: "round(quantity * priceperunit - manualdiscountamount, 2)"}
+    telephone1: {first: [Phone, {lookup: {...}}]}       # the first item with a value wins
 
 ``value_map`` and ``default`` are modifiers applied, in that order, to what the one producer
-(``source``, ``const``, ``context``, ``concat``, ``split``, ``expr``, ``lookup``) yields.
+(``source``, ``const``, ``context``, ``concat``, ``split``, ``expr``, ``lookup``, ``first``) yields.
 
 Example::
 
@@ -45,6 +46,7 @@ __all__ = [
     "Defaulted",
     "Expr",
     "ExpressionError",
+    "First",
     "Lookup",
     "LookupSpec",
     "Missing",
@@ -58,6 +60,7 @@ __all__ = [
     "parse_arithmetic",
     "parse_expression",
     "replace_lookups",
+    "replace_lookups_at",
     "source_fields",
     "value_maps_used",
 ]
@@ -65,13 +68,14 @@ __all__ = [
 # What the engine fills per run: the ERP company (dataAreaId) and the CRM business unit of the
 # legal entity being synchronised.
 CONTEXT_NAMES = ("company", "business_unit")
-PRODUCERS = ("source", "const", "context", "concat", "split", "expr", "lookup")
+PRODUCERS = ("source", "const", "context", "concat", "split", "expr", "lookup", "first")
 MODIFIERS = ("value_map", "default")
 _FIELD_NAME = re.compile(r"^\$?[A-Za-z_][A-Za-z0-9_]*$")
 _SCALARS = (str, int, Decimal, bool, dt.date, dt.datetime)
 # Decimal arithmetic of p2c: 28 significant digits, banker's rounding inside operations (as
 # Python's default context); round() in expressions rounds half away from zero, as money does.
 DECIMAL_CONTEXT = Context(prec=28)
+_Path = tuple[str | int, ...]  # a key path inside a YAML expression: ("first", 1, "lookup")
 
 
 class ExpressionError(ValueError):
@@ -155,6 +159,15 @@ class Lookup:
 
 
 @dataclass(frozen=True, slots=True)
+class First:
+    """The first item whose value is not empty: one key looked up in several entities (an ERP
+    customer is a CRM account or a CRM contact). A lookup finding nothing is only empty here; when
+    no item gives a value, a ``wait`` (then a ``fail``) among them decides the outcome."""
+
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ValueMapped:
     input: Expr
     map: str
@@ -166,7 +179,7 @@ class Defaulted:
     default: Any
 
 
-Expr = Source | Const | ContextValue | Concat | Split | Arithmetic | Lookup | ValueMapped | Defaulted
+Expr = Source | Const | ContextValue | Concat | Split | Arithmetic | Lookup | First | ValueMapped | Defaulted
 
 
 # -- YAML value -> Expr ------------------------------------------------------------------------
@@ -229,6 +242,8 @@ def _producer(kind: str, raw: Mapping[str, Any], path: tuple[str | int, ...]) ->
         return Concat(tuple(parse_expression(item, (*sub, i)) for i, item in enumerate(value)), sep)
     if kind == "split":
         return _split(value, sub)
+    if kind == "first":
+        return _first(value, sub)
     if kind == "expr":
         if not isinstance(value, str):
             raise ExpressionError("expr takes arithmetic text such as 'quantity * priceperunit'", sub)
@@ -237,6 +252,16 @@ def _producer(kind: str, raw: Mapping[str, Any], path: tuple[str | int, ...]) ->
         except ExpressionError as exc:
             raise ExpressionError(exc.message, sub, exc.position) from None
     return Lookup(_lookup(value, sub))
+
+
+def _first(value: Any, path: tuple[str | int, ...]) -> First:
+    if not isinstance(value, list):
+        raise ExpressionError(
+            "first takes a list of source fields or expressions; the first non-empty value wins", path
+        )
+    if not value:
+        raise ExpressionError("first needs at least one source field or expression", path)
+    return First(tuple(parse_expression(item, (*path, i)) for i, item in enumerate(value)))
 
 
 def _split(value: Any, path: tuple[str | int, ...]) -> Split:
@@ -311,7 +336,7 @@ def _scalar(value: Any, path: tuple[str | int, ...]) -> Any:
 def iter_nodes(expr: Expr) -> Iterator[Expr]:
     """Every node of ``expr``, outermost first."""
     yield expr
-    if isinstance(expr, Concat):
+    if isinstance(expr, Concat | First):
         for item in expr.items:
             yield from iter_nodes(item)
     elif isinstance(expr, Split | ValueMapped | Defaulted) and expr.input is not None:
@@ -347,14 +372,26 @@ def lookups(expr: Expr) -> list[LookupSpec]:
 
 def replace_lookups(expr: Expr, fn: Callable[[LookupSpec], LookupSpec]) -> Expr:
     """``expr`` with every lookup spec replaced by ``fn(spec)`` (load time fills ``by``/``system``)."""
+    return replace_lookups_at(expr, lambda spec, _path: fn(spec))
+
+
+def replace_lookups_at(expr: Expr, fn: Callable[[LookupSpec, _Path], LookupSpec], path: _Path = ()) -> Expr:
+    """As :func:`replace_lookups`, and ``fn`` is told where the lookup sits in the YAML expression
+    (``("first", 1)`` for ``{first: [..., {lookup: ...}]}``) so load-time errors point at it."""
     if isinstance(expr, Lookup):
-        return Lookup(fn(expr.spec))
+        return Lookup(fn(expr.spec, path))
     if isinstance(expr, Concat):
-        return replace(expr, items=tuple(replace_lookups(i, fn) for i in expr.items))
-    if isinstance(expr, Split | ValueMapped):
-        return replace(expr, input=replace_lookups(expr.input, fn))
+        items = (replace_lookups_at(e, fn, (*path, "concat", i)) for i, e in enumerate(expr.items))
+        return replace(expr, items=tuple(items))
+    if isinstance(expr, First):
+        items = (replace_lookups_at(e, fn, (*path, "first", i)) for i, e in enumerate(expr.items))
+        return replace(expr, items=tuple(items))
+    if isinstance(expr, Split):
+        return replace(expr, input=replace_lookups_at(expr.input, fn, (*path, "split", "source")))
+    if isinstance(expr, ValueMapped):
+        return replace(expr, input=replace_lookups_at(expr.input, fn, path))
     if isinstance(expr, Defaulted) and expr.input is not None:
-        return replace(expr, input=replace_lookups(expr.input, fn))
+        return replace(expr, input=replace_lookups_at(expr.input, fn, path))
     return expr
 
 

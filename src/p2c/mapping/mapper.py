@@ -37,6 +37,7 @@ from p2c.mapping.expression import (
     ContextValue,
     Defaulted,
     Expr,
+    First,
     Lookup,
     LookupSpec,
     Missing,
@@ -88,6 +89,10 @@ class SimpleTask:
 class _Waiting(Exception):
     def __init__(self, reason: str) -> None:
         self.reason = reason
+
+
+class _NotFound(TransformError):
+    """A ``missing: fail`` lookup found nothing: ``first`` tries its next item before failing."""
 
 
 class Mapper:
@@ -182,13 +187,12 @@ class Mapper:
 
     def _field(self, target: str, expr: Expr, row: Mapping[str, Any], related: Related) -> Any:
         try:
-            value = self._typed(target, self._eval(expr, row, related), row)
+            raw, entity = self._tagged(expr, row, related)
+            value = self._typed(target, raw, row)
             spec = self.types.get(target)
-            if value is not None and spec is not None and len(spec.targets) > 1:
+            if value is not None and entity is not None and spec is not None and len(spec.targets) > 1:
                 # a polymorphic lookup (customerid): the related entity tells which one
-                inner = expr.input if isinstance(expr, Defaulted) else expr
-                if isinstance(inner, Lookup):
-                    value = (inner.spec.entity, value)
+                value = (entity, value)
             return value
         except _Waiting as w:
             raise WaitingForParentError(
@@ -226,8 +230,59 @@ class Mapper:
             return split(self._eval(expr.input, row, related), expr.sep, expr.index)
         if isinstance(expr, Arithmetic):
             return self._arithmetic(expr, row)
+        if isinstance(expr, First):
+            return self._first(expr, row, related)[0]
         assert isinstance(expr, Lookup)
         return self._lookup(expr.spec, row, related)
+
+    def _tagged(self, expr: Expr, row: Mapping[str, Any], related: Related) -> tuple[Any, str | None]:
+        """The value of ``expr`` and the entity of the lookup that gave it (None when no lookup
+        did): a polymorphic CRM lookup (customerid → accounts or contacts) binds by that entity."""
+        if isinstance(expr, Lookup):
+            return self._lookup(expr.spec, row, related), expr.spec.entity
+        if isinstance(expr, First):
+            return self._first(expr, row, related)
+        if isinstance(expr, Defaulted) and expr.input is not None:
+            value, entity = self._tagged(expr.input, row, related)
+            return (expr.default if is_empty(value) else value), entity
+        return self._eval(expr, row, related), None
+
+    def _first(self, expr: First, row: Mapping[str, Any], related: Related) -> tuple[Any, str | None]:
+        """The first item with a value. A lookup that finds nothing is only empty here; when no
+        item gives a value, a waiting item makes the record wait (its parent may come later), else
+        a failing one fails it, naming every lookup tried either way."""
+        outcome: type[Exception] | None = None
+        for item in expr.items:
+            try:
+                value, entity = self._tagged(item, row, related)
+            except _Waiting:
+                outcome = _Waiting
+                continue
+            except _NotFound:
+                outcome = outcome or _NotFound
+                continue
+            if not is_empty(value):
+                return value, entity
+        if outcome is None:
+            return None, None
+        misses = " and ".join(dict.fromkeys(self._misses(expr.items, row, related)))
+        if outcome is _Waiting:
+            raise _Waiting(f"{misses} yet")
+        raise _NotFound(misses)
+
+    def _misses(self, items: Iterable[Expr], row: Mapping[str, Any], related: Related) -> list[str]:
+        """``no <entity> with <by> <value>`` for each lookup of ``items`` that finds no record."""
+        out: list[str] = []
+        for item in items:
+            for spec in expr_lookups(item):
+                try:
+                    value = self._lookup_input(spec, row)
+                except TransformError:
+                    continue  # a lookup its item never reached (after one that waited)
+                table = related.get(spec.key)
+                if not is_empty(value) and (table is None or not self._find(table, value)[0]):
+                    out.append(f"no {spec.entity} with {spec.by or 'key'} {value!r}")
+        return out
 
     def _arithmetic(self, expr: Arithmetic, row: Mapping[str, Any]) -> Decimal:
         def value_of(name: str) -> Decimal:
@@ -265,7 +320,7 @@ class Mapper:
         if spec.missing is Missing.WAIT:
             raise _Waiting(f"{spec.entity} with {by} {value!r} (from {spec.source}) is not synchronised yet")
         if spec.missing is Missing.FAIL:
-            raise TransformError(f"no {spec.entity} has {by} {value!r} (from {spec.source})")
+            raise _NotFound(f"no {spec.entity} has {by} {value!r} (from {spec.source})")
         return None
 
     def _find(self, table: Mapping[Any, Any], value: Any) -> tuple[bool, Any]:

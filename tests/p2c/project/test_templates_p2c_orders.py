@@ -30,6 +30,7 @@ PRODUCT_NUMBER = ("products", "productid", "productnumber")
 UNIT_NAME = ("uoms", "uomid", "name")
 # ERP → CRM lookups (by the ERP's value)
 ACCOUNT_ID = ("accounts", "accountnumber", "accountid")
+CONTACT_ID = ("contacts", "p2c_contactnumber", "contactid")
 CURRENCY_ID = ("transactioncurrencies", "isocurrencycode", "transactioncurrencyid")
 PRICE_LIST_ID = ("pricelevels", "name", "pricelevelid")
 ORDER_ID = ("salesorders", "ordernumber", "salesorderid")
@@ -38,6 +39,7 @@ UNIT_ID = ("uoms", "name", "uomid")
 
 FROM_ERP_HEADER_RELATED = {
     ACCOUNT_ID: {"ACC-01000-ABCDEF": "a1"},
+    CONTACT_ID: {},
     CURRENCY_ID: {"USD": "c-usd", "EUR": "c-eur"},
     PRICE_LIST_ID: {"CRM Service USA (sample)": "pl-usa"},
 }
