@@ -63,6 +63,7 @@ IMPLEMENTED = frozenset(
         "restore_line_discount",
         "invoice_marks_order",
         "invoice_line_tax",
+        "invoice_line_discount",
     }
 )
 
@@ -99,8 +100,8 @@ class EngineRules:
         }:
             self.orders = OrderRules(connectors[System.CRM], self.names, self.shared)
         self.invoices: InvoiceRules | None = None
-        if self.names & {"invoice_marks_order", "invoice_line_tax"}:
-            self.invoices = InvoiceRules(connectors[System.CRM], self.names)
+        if self.names & {"invoice_marks_order", "invoice_line_tax", "invoice_line_discount"}:
+            self.invoices = InvoiceRules(connectors[System.CRM], self.names, self.shared)
         crm_source = task.source.system is System.CRM
         if "lines_follow_headers" in self.names and crm_source and task.source.entity in DOCUMENTS:
             pk = project.catalog.entity(System.CRM, task.source.entity).primary_key or ""

@@ -1,4 +1,5 @@
-"""The engine's side of the invoice rules: ``invoice_marks_order`` and ``invoice_line_tax``.
+"""The engine's side of the invoice rules: ``invoice_marks_order``, ``invoice_line_tax`` and
+``invoice_line_discount``.
 
 - ``invoice_line_tax``: ``$line_tax`` = the ERP line's ``LineTotalTaxAmount`` (tax on the line's
   charges included); the header's charge tax is not synchronised.
@@ -10,30 +11,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
 
 from p2c.connectors.base import Connector, OpKind, WriteOp
 from p2c.engine.related import in_filter
+from p2c.engine.rules_orders import currency_precisions
 from p2c.errors import P2CError, RecordError
-from p2c.rules import invoice_line_tax, invoice_order_update
+from p2c.rules import invoice_line_discount, invoice_line_tax, invoice_order_update
 
 __all__ = ["InvoiceRules"]
 
 
 class InvoiceRules:
-    def __init__(self, crm: Connector, names: set[str]) -> None:
+    def __init__(self, crm: Connector, names: set[str], shared: MutableMapping[str, Any]) -> None:
         self.crm = crm
         self.names = names
+        self.shared = shared
 
     def prepare(self, rows: Sequence[dict[str, Any]]) -> dict[int, P2CError]:
         errors: dict[int, P2CError] = {}
-        if "invoice_line_tax" in self.names:
-            for row in rows:
-                try:
+        currencies = (
+            currency_precisions(self.crm, self.shared) if "invoice_line_discount" in self.names else {}
+        )
+        for row in rows:
+            try:
+                if "invoice_line_tax" in self.names:
                     row["$line_tax"] = invoice_line_tax(row)
-                except RecordError as exc:
-                    errors[id(row)] = exc
+                if "invoice_line_discount" in self.names:
+                    precision = currencies.get(str(row.get("CurrencyCode") or "").upper(), ("", None))[1]
+                    row["$invoice_line_discount"] = invoice_line_discount(row, precision=precision)
+            except RecordError as exc:
+                errors[id(row)] = exc
         return errors
 
     def after_headers(self, written: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, P2CError]:

@@ -22,7 +22,12 @@ from p2c.rules.contacts import ContactRoute, Routing, customer_contact_ids, is_a
 from p2c.rules.discounts import restore_line_discount, split_line_discount
 from p2c.rules.duplicates import find_duplicates
 from p2c.rules.freight import FREIGHT_TAX_SEQUENCE, freight_tax_line, is_freight_tax_line
-from p2c.rules.invoices import invoice_header_tax_excluding_charges, invoice_line_tax, invoice_order_update
+from p2c.rules.invoices import (
+    invoice_header_tax_excluding_charges,
+    invoice_line_discount,
+    invoice_line_tax,
+    invoice_order_update,
+)
 from p2c.rules.lines import LineDiff, diff_lines, index_lines, next_sequence_number, number_lines
 from p2c.rules.numbering import NumberGenerator, generate_number, next_sequence
 from p2c.rules.pricelist import choose_price_list
@@ -54,6 +59,7 @@ __all__ = [
     "generate_number",
     "index_lines",
     "invoice_header_tax_excluding_charges",
+    "invoice_line_discount",
     "invoice_line_tax",
     "invoice_order_update",
     "invoiced_order_state",
@@ -178,6 +184,14 @@ RULES: Mapping[str, Rule] = _rules(
         invoice_line_tax,
         requires=("LineTotalTaxAmount",),
         provides=("$line_tax",),
+    ),
+    Rule(
+        "invoice_line_discount",
+        "$invoice_line_discount = the ERP line's discount with a split discount's rounding remainder charge folded"
+        " back (9.99 + 0.01 = 10.00); a real line charge is not synced.",
+        invoice_line_discount,
+        requires=("InvoicedQuantity", "LineTotalDiscountAmount", "LineTotalChargeAmount", "CurrencyCode"),
+        provides=("$invoice_line_discount",),
     ),
     Rule(
         "lines_follow_headers",

@@ -41,9 +41,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from p2c.errors import RecordError
+from p2c.rules.discounts import max_remainder
 from p2c.rules.status import ORDER_STATECODE_INVOICED, ORDER_STATUSCODE_INVOICED, invoiced_order_state
 
-__all__ = ["invoice_header_tax_excluding_charges", "invoice_line_tax", "invoice_order_update"]
+__all__ = [
+    "invoice_header_tax_excluding_charges",
+    "invoice_line_discount",
+    "invoice_line_tax",
+    "invoice_order_update",
+]
 
 
 def _id(value: Any) -> str | None:
@@ -82,6 +88,33 @@ def _amount(row: Mapping[str, Any], field: str, entity: str) -> Decimal:
     if not out.is_finite():
         raise RecordError(f"{value!r} is not an amount", entity=entity, field=field)
     return out
+
+
+def invoice_line_discount(line: Mapping[str, Any], *, precision: int | None) -> Decimal:
+    """The CRM invoice line's ``manualdiscountamount``: the ERP line's discount with the rounding
+    remainder of a split discount folded back, so the CRM line totals what the ERP line does.
+
+    An order line's CRM discount of 10.00 over quantity 3 went to the ERP as 3.33 per unit and a
+    −0.01 line charge; the ERP invoice line shows LineTotalDiscountAmount 9.99 and
+    LineTotalChargeAmount −0.01, and the CRM invoice line gets 10.00 back. A charge larger than a
+    rounding remainder (:func:`p2c.rules.discounts.max_remainder`) is a real ERP charge, which a CRM
+    line has no column for: the discount is then the ERP's as it is.
+
+    >>> line = {"InvoicedQuantity": "3", "LineTotalDiscountAmount": "9.99", "LineTotalChargeAmount": "-0.01"}
+    >>> invoice_line_discount(line, precision=2)
+    Decimal('10.00')
+    >>> invoice_line_discount({**line, "LineTotalChargeAmount": "5.00"}, precision=2)
+    Decimal('9.99')
+    """
+    entity = "ExternallyMaintainedCustomerSalesInvoiceLines"
+    discount = _amount(line, "LineTotalDiscountAmount", entity)
+    charge = _amount(line, "LineTotalChargeAmount", entity)
+    quantity = _amount(line, "InvoicedQuantity", entity)
+    if not charge or not discount or precision is None:
+        return discount
+    if abs(charge) <= max_remainder(quantity, precision) and discount - charge >= 0:
+        return discount - charge
+    return discount
 
 
 def invoice_line_tax(line: Mapping[str, Any]) -> Decimal:

@@ -84,9 +84,16 @@ def test_an_invoiced_order_brings_its_invoice_and_marks_the_order(invoices_proje
     lines = {
         int(r["sequencenumber"]): r
         for r in crm_rows(
-            crm, "invoicedetails", ["sequencenumber", "tax"], f"_invoiceid_value eq {invoice['invoiceid']}"
+            crm,
+            "invoicedetails",
+            ["sequencenumber", "tax", "manualdiscountamount"],
+            f"_invoiceid_value eq {invoice['invoiceid']}",
         )
     }
+    # the order line's 10.00 went to the ERP as 3 × 3.33 and a −0.01 charge: it comes back whole;
+    # line 2's 5.00 charge is a real charge, not a remainder, and leaves its (zero) discount alone
+    assert Decimal(str(lines[1]["manualdiscountamount"])) == Decimal("10.00")
+    assert Decimal(str(lines[2]["manualdiscountamount"] or 0)) == 0
     taxes = {int(r["LineCreationSequenceNumber"]): Decimal(str(r["LineTotalTaxAmount"])) for r in erp_lines}
     # the line's tax with its charge's tax (2.00 + 0.50); the header charge's 1.50 is not synced
     assert taxes[2] == Decimal("2.50")

@@ -10,7 +10,7 @@ import pytest
 
 from p2c.errors import RecordError
 from p2c.project import Project, load_project, load_template
-from p2c.rules import invoice_line_tax
+from p2c.rules import invoice_line_discount, invoice_line_tax
 from p2c.settings import System
 
 ACCOUNT_ID = ("accounts", "accountnumber", "accountid")
@@ -55,7 +55,7 @@ def test_invoices_template_follows_p2c() -> None:
         "SalesInvoiceLine", "ExternallyMaintainedCustomerSalesInvoiceLines", "invoicedetails",
     )  # fmt: skip
     assert line.key_target == ("invoiceid", "sequencenumber")
-    assert line.rules == ("invoice_line_tax", "lines_follow_headers")
+    assert line.rules == ("invoice_line_tax", "invoice_line_discount", "lines_follow_headers")
     # header charge tax is not synchronised; the line's tax (with its charges' tax) is
     assert "InvoiceHeaderTaxAmount" not in header.source_fields()
     assert "LineTotalTaxAmount" in line.source_fields()
@@ -105,6 +105,7 @@ def test_invoice_line_payload(project: Project) -> None:
         "LineTotalChargeAmount": Decimal("5.00"), "LineTotalTaxAmount": Decimal("19.50"),
     }  # fmt: skip
     row["$line_tax"] = invoice_line_tax(row)
+    row["$invoice_line_discount"] = invoice_line_discount(row, precision=2)  # 5.00: a real charge
     assert project.mapper("SalesInvoiceLine", "usmf").map(row, LINE_RELATED) == {
         "invoiceid": "i1",
         "sequencenumber": 3,

@@ -7,7 +7,12 @@ from decimal import Decimal
 import pytest
 
 from p2c.errors import RecordError
-from p2c.rules.invoices import invoice_header_tax_excluding_charges, invoice_line_tax, invoice_order_update
+from p2c.rules.invoices import (
+    invoice_header_tax_excluding_charges,
+    invoice_line_discount,
+    invoice_line_tax,
+    invoice_order_update,
+)
 
 ORDER = {"salesorderid": "o1", "statecode": 0, "statuscode": 1, "_ownerid_value": "u-sales"}
 
@@ -55,3 +60,33 @@ def test_bad_amounts() -> None:
         invoice_header_tax_excluding_charges({"TotalTaxAmount": "Infinity"})
     with pytest.raises(TypeError):
         invoice_line_tax({"LineTotalTaxAmount": 1.5})
+
+
+@pytest.mark.parametrize(
+    ("quantity", "discount", "charge", "precision", "expected"),
+    [
+        ("3", "9.99", "-0.01", 2, "10.00"),  # 10.00 split as 3 × 3.33 and −0.01: restored exactly
+        ("3", "10.02", "0.01", 2, "10.01"),  # 10.01 split as 3 × 3.34 and +0.01
+        ("3", "9.99", "0", 2, "9.99"),  # no charge
+        ("3", "9.99", "5.00", 2, "9.99"),  # a real charge: no CRM column for it, discount as it is
+        ("1", "0", "0.01", 2, "0"),  # no discount: a charge cannot be its remainder
+        ("3", "0.01", "0.015", 2, "0.01"),  # would turn the discount negative: left alone
+        ("2", "9.99", "-0.01", None, "9.99"),  # currency unknown: nothing folded back
+        ("0.3", "0.999", "-0.001", 2, "1.000"),  # fractional quantity, exact remainder
+    ],
+)
+def test_line_discount_folds_back_only_a_rounding_remainder(
+    quantity: str, discount: str, charge: str, precision: int | None, expected: str
+) -> None:
+    line = {
+        "InvoicedQuantity": quantity,
+        "LineTotalDiscountAmount": discount,
+        "LineTotalChargeAmount": charge,
+    }
+    assert invoice_line_discount(line, precision=precision) == Decimal(expected)
+
+
+def test_line_discount_names_a_bad_amount() -> None:
+    with pytest.raises(RecordError) as e:
+        invoice_line_discount({"InvoicedQuantity": "1", "LineTotalChargeAmount": "x"}, precision=2)
+    assert e.value.field == "LineTotalChargeAmount"
