@@ -25,7 +25,9 @@ from p2c.mapping.odata_filter import Dialect, compile_filter, parse_filter
 from p2c.project import Task
 from p2c.settings import System
 
-__all__ = ["SourceBatch", "SourceReader", "source_key"]
+__all__ = ["EMPTY_ERP_DATE", "SourceBatch", "SourceReader", "source_key"]
+
+EMPTY_ERP_DATE = "1900-01-01"  # F&O's value for an empty date or UTC date-time (FNO.md §1.5)
 
 
 @dataclass
@@ -71,6 +73,34 @@ class SourceReader:
         if text and self.crm:
             schema = self.spec.filter_schema(catalog.enums)
             self._local = compile_filter(parse_filter(text, Dialect.DATAVERSE), schema, Dialect.DATAVERSE)
+        # F&O dates (FNO.md §1.5): never null, 1900-01-01 means empty; date-only fields come at noon
+        # UTC. Key fields stay as read: they name the record in links and filters.
+        keys = set(task.key_source)
+        self._erp_dates = (
+            {}
+            if self.crm
+            else {
+                f.name: f.type is FieldType.DATE
+                for f in self.spec.fields.values()
+                if f.type in (FieldType.DATE, FieldType.DATETIME) and f.name not in keys
+            }
+        )
+
+    def _erp_values(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """ERP rows with F&O's empty date (1900-01-01) as None and date-only values as
+        ``YYYY-MM-DD``, so a mapping to a CRM date column writes nothing, or the date, not 1900."""
+        if not self._erp_dates or not rows:
+            return rows
+        present = [(n, d) for n, d in self._erp_dates.items() if n in rows[0]]
+        for row in rows:
+            for name, date_only in present:
+                value = row.get(name)
+                if isinstance(value, str):
+                    if value.startswith(EMPTY_ERP_DATE):
+                        row[name] = None
+                    elif date_only and len(value) > 10 and value[10] == "T":
+                        row[name] = value[:10]
+        return rows
 
     def key(self, row: Mapping[str, Any]) -> str:
         return source_key(self.task, self.spec, row)
@@ -106,7 +136,7 @@ class SourceReader:
                 self.task.source.entity, select=select, filter=flt, orderby=",".join(self.task.key_source)
             ):
                 out.read += len(rows)
-                out.rows.extend(rows)
+                out.rows.extend(self._erp_values(rows))
         return out
 
     def by_keys(self, select: Sequence[str], keys: Iterable[str]) -> list[dict[str, Any]]:
@@ -129,7 +159,7 @@ class SourceReader:
             for page in self.conn.read(
                 self.task.source.entity, select=select, filter=_and(flt, self.filter_text)
             ):
-                rows.extend(page)
+                rows.extend(self._erp_values(page))
         return rows
 
     def existing(self, keys: Iterable[str]) -> set[str]:

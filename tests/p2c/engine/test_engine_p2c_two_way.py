@@ -167,3 +167,65 @@ def test_an_order_created_in_the_erp_arrives_and_its_lines_follow(two_way_projec
         kept = h.run(*FROM_ERP)
         assert kept.tasks[1].deleted == 0, kept.tasks
         assert sorted(crm_order(world, order["salesorderid"])[1]) == [1]
+
+
+def test_erp_dates_arrive_as_dates_and_the_erp_empty_date_as_nothing(two_way_project: Any) -> None:
+    """F&O never sends null dates: an empty one is 1900-01-01, a date-only one comes at noon UTC
+    (FNO.md §1.5). Mapped onto CRM date columns by a project, they arrive as the date, or empty."""
+    world = two_way_project
+    world.write(
+        tasks={
+            "OrderHeaderFromERP": {
+                "fields": {"requestdeliveryby": "RequestedReceiptDate", "datefulfilled": "DeliveryValidTo"}
+            }
+        }
+    )
+    crm, erp = world.crm(), world.erp()
+    products = external_products(crm)
+    customer = crm_rows(crm, "accounts", ["accountnumber"], "accountnumber ne null")[2]["accountnumber"]
+    numbers = []
+    for requested in ("2026-12-01T12:00:00Z", None):
+        body = {"dataAreaId": "usmf", "OrderingCustomerAccountNumber": customer, "SalesOrderName": "Dated"}
+        if requested:
+            body["RequestedReceiptDate"] = requested
+        response = erp.post("CDSSalesOrderHeaders", json=body)
+        assert response.status_code == 201, response.text
+        number = response.json()["SalesOrderNumber"]
+        line = {
+            "dataAreaId": "usmf",
+            "SalesOrderNumber": number,
+            "LineCreationSequenceNumber": 1,
+            "ProductNumber": products[0]["productnumber"],
+            "OrderedSalesQuantity": 1,
+        }
+        assert erp.post("CDSSalesOrderLines", json=line).status_code == 201
+        erp_action(world, number, "confirm")
+        erp_action(world, number, "calculate-totals")
+        numbers.append(number)
+    dated, undated = (
+        erp.get(
+            f"CDSSalesOrderHeaders(dataAreaId='usmf',SalesOrderNumber='{n}')",
+            params={"cross-company": "true"},
+        ).json()
+        for n in numbers
+    )
+    assert dated["RequestedReceiptDate"] == "2026-12-01T12:00:00Z"
+    assert undated["RequestedReceiptDate"].startswith("1900-01-01")  # the ERP's empty date
+    assert undated["DeliveryValidTo"].startswith("1900-01-01")
+    with world.open() as h:
+        report = h.run("OrderHeaderFromERP")
+    assert report.status is RunStatus.SUCCEEDED and report.tasks[0].created == 2, report.tasks
+    orders = {
+        o["ordernumber"]: o
+        for o in crm_rows(
+            crm,
+            "salesorders",
+            ["ordernumber", "requestdeliveryby", "datefulfilled"],
+            f"ordernumber eq '{numbers[0]}' or ordernumber eq '{numbers[1]}'",
+        )
+    }
+    assert orders[numbers[0]]["requestdeliveryby"] == "2026-12-01"
+    assert orders[numbers[1]]["requestdeliveryby"] is None
+    assert orders[numbers[1]]["datefulfilled"] is None
+    with world.open() as h:
+        assert h.run("OrderHeaderFromERP").tasks[0].written == 0
