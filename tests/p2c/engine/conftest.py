@@ -24,7 +24,7 @@ from p2c.connectors import DataverseConnector, FnoConnector, Redactor, RetryPoli
 from p2c.engine import Engine, RunReport
 from p2c.project import Project, load_project, write_sandbox_project
 from p2c.settings import System
-from p2c.store import StateStore
+from p2c.store import RunStatus, StateStore
 
 # quick backoff for 5xx and network errors; a 429 still waits what its Retry-After says
 FAST_RETRY = {"base": 0.02, "cap": 0.2, "max_attempts": 12}
@@ -167,4 +167,21 @@ def provisioned_project(sandbox: Any, tmp_path: Path) -> EngineWorld:
     """The demo sandbox with a fresh ``p2c init`` project in ``tmp_path``, provisioned."""
     world = EngineWorld(sandbox, tmp_path)
     world.provision()
+    return world
+
+
+ALL_TEMPLATES = ["accounts", "products", "contacts", "quotes", "orders_to_erp", "orders_from_erp", "invoices"]
+REFERENCE_TASKS = ("Accounts", "Products", "ProductPriceListItems", "Contacts", "ContactToCustomer")
+
+
+@pytest.fixture
+def every_flow_project(provisioned_project: EngineWorld) -> EngineWorld:
+    """Every shipped template, provisioned, with the reference data (accounts, products, contacts)
+    synchronised: ready for documents in either direction."""
+    world = provisioned_project
+    world.write(templates=ALL_TEMPLATES)
+    world.provision()
+    with world.open() as h:
+        report = h.run(*REFERENCE_TASKS)
+    assert report.status is RunStatus.SUCCEEDED, report.tasks
     return world

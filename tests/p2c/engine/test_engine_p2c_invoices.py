@@ -5,10 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from engine_helpers import crm_rows, erp_rows
 from test_engine_p2c_orders import new_order
-from test_engine_p2c_quotes import BEFORE, external_products
+from test_engine_p2c_quotes import external_products
 from test_engine_p2c_two_way import FROM_ERP, TO_ERP, erp_action
 
 from p2c.store import RunStatus
@@ -16,19 +15,8 @@ from p2c.store import RunStatus
 INVOICES = ("SalesInvoiceHeader", "SalesInvoiceLine")
 
 
-@pytest.fixture
-def invoices_project(provisioned_project: Any) -> Any:
-    world = provisioned_project
-    templates = ["accounts", "products", "contacts", "quotes", "orders_to_erp", "orders_from_erp", "invoices"]
-    world.write(templates=templates)
-    world.provision()
-    with world.open() as h:
-        assert h.run(*BEFORE).status is RunStatus.SUCCEEDED
-    return world
-
-
-def test_an_invoiced_order_brings_its_invoice_and_marks_the_order(invoices_project: Any) -> None:
-    world = invoices_project
+def test_an_invoiced_order_brings_its_invoice_and_marks_the_order(every_flow_project: Any) -> None:
+    world = every_flow_project
     crm = world.crm()
     products = external_products(crm)
     order, number = new_order(
@@ -103,11 +91,11 @@ def test_an_invoiced_order_brings_its_invoice_and_marks_the_order(invoices_proje
     assert sum(t.written for t in again.tasks) == 0, again.tasks
 
 
-def test_an_order_invoiced_in_two_parts_ends_invoiced_without_failures(invoices_project: Any) -> None:
+def test_an_order_invoiced_in_two_parts_ends_invoiced_without_failures(every_flow_project: Any) -> None:
     """The first partial invoice makes the CRM order Invoiced (read-only in Dataverse); the ERP
     keeps changing the order until the rest is invoiced. Those changes are skipped with the
     reason, once, not failed on every run; the second invoice still arrives."""
-    world = invoices_project
+    world = every_flow_project
     crm = world.crm()
     products = external_products(crm)
     order, number = new_order(

@@ -24,14 +24,22 @@ def orders_project(provisioned_project: Any) -> Any:
     return world
 
 
-def new_order(crm: Any, lines: list[dict[str, Any]], *, activate: bool = True) -> tuple[str, str]:
-    account = crm_rows(crm, "accounts", ["accountid"], "accountnumber ne null")[1]
+def new_order(
+    crm: Any, lines: list[dict[str, Any]], *, activate: bool = True, contact: str | None = None
+) -> tuple[str, str]:
+    """A CRM order (activated unless told) for a numbered account, or for the contact ``contact``:
+    (order id, order number)."""
+    if contact is None:
+        account = crm_rows(crm, "accounts", ["accountid"], "accountnumber ne null")[1]["accountid"]
+        customer = {"customerid_account@odata.bind": f"/accounts({account})"}
+    else:
+        customer = {"customerid_contact@odata.bind": f"/contacts({contact})"}
     price_list = crm_rows(crm, "pricelevels", ["pricelevelid"], "name eq 'CRM Service USA (sample)'")[0]
     response = crm.post(
         "salesorders",
         json={
             "name": "Engine test order",
-            "customerid_account@odata.bind": f"/accounts({account['accountid']})",
+            **customer,
             "pricelevelid@odata.bind": f"/pricelevels({price_list['pricelevelid']})",
         },
         headers={"Prefer": "return=representation"},

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from engine_helpers import crm_rows, erp_rows
-from test_engine_p2c_orders import ACTIVE, add_line
-from test_engine_p2c_quotes import BEFORE, external_products
-from test_engine_p2c_two_way import FROM_ERP, TO_ERP, erp_action
+from test_engine_p2c_orders import new_order
+from test_engine_p2c_quotes import external_products
+from test_engine_p2c_two_way import FROM_ERP, TO_ERP, confirmed_erp_order, erp_action
 
 from p2c.store import Action, RunStatus
 
@@ -18,18 +17,6 @@ CONTACTS = ("Contacts", "ContactToCustomer")
 INVOICED = 100000004  # p2c_processingstatus Invoiced
 ANNOTATIONS = {"Prefer": 'odata.include-annotations="*"'}
 LOGICAL_NAME = "_customerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"
-
-
-@pytest.fixture
-def person_project(provisioned_project: Any) -> Any:
-    """Every flow from accounts to invoices, the reference data synchronised."""
-    world = provisioned_project
-    templates = ["accounts", "products", "contacts", "quotes", "orders_to_erp", "orders_from_erp", "invoices"]
-    world.write(templates=templates)
-    world.provision()
-    with world.open() as h:
-        assert h.run(*BEFORE).status is RunStatus.SUCCEEDED
-    return world
 
 
 def new_contact(crm: Any, lastname: str, **fields: Any) -> str:
@@ -42,34 +29,15 @@ def new_contact(crm: Any, lastname: str, **fields: Any) -> str:
     return str(response.json()["contactid"])
 
 
-def new_contact_order(crm: Any, contact: str, lines: list[dict[str, Any]]) -> tuple[str, str]:
-    """An activated CRM order whose customer is the contact ``contact``: (order id, order number)."""
-    price_list = crm_rows(crm, "pricelevels", ["pricelevelid"], "name eq 'CRM Service USA (sample)'")[0]
-    response = crm.post(
-        "salesorders",
-        json={
-            "name": "Order of a person",
-            "customerid_contact@odata.bind": f"/contacts({contact})",
-            "pricelevelid@odata.bind": f"/pricelevels({price_list['pricelevelid']})",
-        },
-        headers={"Prefer": "return=representation"},
-    )
-    assert response.status_code == 201, response.text
-    order = response.json()
-    for line in lines:
-        add_line(crm, order["salesorderid"], line)
-    r = crm.patch(f"salesorders({order['salesorderid']})", json={"p2c_processingstatus": ACTIVE})
-    assert r.status_code == 204, r.text
-    return order["salesorderid"], order["ordernumber"]
-
-
-def test_a_person_customers_order_and_invoice_come_back_onto_the_contact(person_project: Any) -> None:
-    world = person_project
+def test_a_person_customers_order_and_invoice_come_back_onto_the_contact(every_flow_project: Any) -> None:
+    world = every_flow_project
     crm = world.crm()
     products = external_products(crm)
     contact = new_contact(crm, "Person-Customer")
-    order, number = new_contact_order(
-        crm, contact, [{"product": products[0], "quantity": 3}, {"product": products[1], "quantity": 2}]
+    order, number = new_order(
+        crm,
+        [{"product": products[0], "quantity": 3}, {"product": products[1], "quantity": 2}],
+        contact=contact,
     )
     # the order makes the contact an active customer: it becomes an ERP customer (a person), then
     # the order goes to the ERP under the contact's number
@@ -143,10 +111,10 @@ def test_a_person_customers_order_and_invoice_come_back_onto_the_contact(person_
         assert sum(t.written for t in echo.tasks) == 0, echo.tasks
 
 
-def test_an_erp_order_of_an_unknown_customer_waits_naming_both_lookups(person_project: Any) -> None:
+def test_an_erp_order_of_an_unknown_customer_waits_naming_both_lookups(every_flow_project: Any) -> None:
     """A customer typed in the ERP that is neither a CRM account nor a CRM contact: its order waits
     with the reason, and arrives once a contact with that number exists."""
-    world = person_project
+    world = every_flow_project
     crm, erp = world.crm(), world.erp()
     products = external_products(crm)
     number_of_customer = "CON-09999-NOBODY"
@@ -162,26 +130,9 @@ def test_an_erp_order_of_an_unknown_customer_waits_naming_both_lookups(person_pr
     }
     response = erp.post("CustomersV3", json=customer)
     assert response.status_code == 201, response.text
-    response = erp.post(
-        "CDSSalesOrderHeaders",
-        json={
-            "dataAreaId": "usmf",
-            "OrderingCustomerAccountNumber": number_of_customer,
-            "SalesOrderName": "Nobody's",
-        },
+    number = confirmed_erp_order(
+        world, number_of_customer, [products[0]["productnumber"]], SalesOrderName="Nobody's"
     )
-    assert response.status_code == 201, response.text
-    number = response.json()["SalesOrderNumber"]
-    line = {
-        "dataAreaId": "usmf",
-        "SalesOrderNumber": number,
-        "LineCreationSequenceNumber": 1,
-        "ProductNumber": products[0]["productnumber"],
-        "OrderedSalesQuantity": 1,
-    }
-    assert erp.post("CDSSalesOrderLines", json=line).status_code == 201
-    erp_action(world, number, "confirm")
-    erp_action(world, number, "calculate-totals")
 
     with world.open() as h:
         report = h.run(*FROM_ERP)

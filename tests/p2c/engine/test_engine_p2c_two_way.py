@@ -32,6 +32,31 @@ def erp_action(world: Any, number: str, action: str, body: dict[str, Any] | None
     assert response.status_code == 200, response.text
 
 
+def confirmed_erp_order(
+    world: Any, customer: str, products: list[str], *, quantity: int = 1, **header: Any
+) -> str:
+    """An order typed in the ERP for ``customer``, one line of ``quantity`` per product number,
+    confirmed and with its totals calculated (as ERP → CRM orders need): its order number."""
+    erp = world.erp()
+    body = {"dataAreaId": "usmf", "OrderingCustomerAccountNumber": customer, **header}
+    response = erp.post("CDSSalesOrderHeaders", json=body)
+    assert response.status_code == 201, response.text
+    number = str(response.json()["SalesOrderNumber"])
+    for seq, product in enumerate(products, start=1):
+        line = {
+            "dataAreaId": "usmf",
+            "SalesOrderNumber": number,
+            "LineCreationSequenceNumber": seq,
+            "ProductNumber": product,
+            "OrderedSalesQuantity": quantity,
+        }
+        r = erp.post("CDSSalesOrderLines", json=line)
+        assert r.status_code == 201, r.text
+    erp_action(world, number, "confirm")
+    erp_action(world, number, "calculate-totals")
+    return number
+
+
 def crm_order(world: Any, order: str) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
     crm = world.crm()
     [header] = crm_rows(
@@ -111,28 +136,13 @@ def test_an_order_created_in_the_erp_arrives_and_its_lines_follow(two_way_projec
     crm, erp = world.crm(), world.erp()
     products = external_products(crm)
     customer = crm_rows(crm, "accounts", ["accountnumber"], "accountnumber ne null")[2]["accountnumber"]
-    response = erp.post(
-        "CDSSalesOrderHeaders",
-        json={
-            "dataAreaId": "usmf",
-            "OrderingCustomerAccountNumber": customer,
-            "SalesOrderName": "Typed in the ERP",
-        },
+    number = confirmed_erp_order(
+        world,
+        customer,
+        [products[0]["productnumber"], products[1]["productnumber"]],
+        quantity=2,
+        SalesOrderName="Typed in the ERP",
     )
-    assert response.status_code == 201, response.text
-    number = response.json()["SalesOrderNumber"]
-    for seq, product in ((1, products[0]), (2, products[1])):
-        line = {
-            "dataAreaId": "usmf",
-            "SalesOrderNumber": number,
-            "LineCreationSequenceNumber": seq,
-            "ProductNumber": product["productnumber"],
-            "OrderedSalesQuantity": 2,
-        }
-        r = erp.post("CDSSalesOrderLines", json=line)
-        assert r.status_code == 201, r.text
-    erp_action(world, number, "confirm")
-    erp_action(world, number, "calculate-totals")
     with world.open() as h:
         report = h.run(*FROM_ERP)
         assert (report.tasks[0].created, report.tasks[1].created) == (1, 2), report.tasks
@@ -183,25 +193,10 @@ def test_erp_dates_arrive_as_dates_and_the_erp_empty_date_as_nothing(two_way_pro
     crm, erp = world.crm(), world.erp()
     products = external_products(crm)
     customer = crm_rows(crm, "accounts", ["accountnumber"], "accountnumber ne null")[2]["accountnumber"]
-    numbers = []
-    for requested in ("2026-12-01T12:00:00Z", None):
-        body = {"dataAreaId": "usmf", "OrderingCustomerAccountNumber": customer, "SalesOrderName": "Dated"}
-        if requested:
-            body["RequestedReceiptDate"] = requested
-        response = erp.post("CDSSalesOrderHeaders", json=body)
-        assert response.status_code == 201, response.text
-        number = response.json()["SalesOrderNumber"]
-        line = {
-            "dataAreaId": "usmf",
-            "SalesOrderNumber": number,
-            "LineCreationSequenceNumber": 1,
-            "ProductNumber": products[0]["productnumber"],
-            "OrderedSalesQuantity": 1,
-        }
-        assert erp.post("CDSSalesOrderLines", json=line).status_code == 201
-        erp_action(world, number, "confirm")
-        erp_action(world, number, "calculate-totals")
-        numbers.append(number)
+    numbers = [
+        confirmed_erp_order(world, customer, [products[0]["productnumber"]], **dated)
+        for dated in ({"RequestedReceiptDate": "2026-12-01T12:00:00Z"}, {})
+    ]
     dated, undated = (
         erp.get(
             f"CDSSalesOrderHeaders(dataAreaId='usmf',SalesOrderNumber='{n}')",
