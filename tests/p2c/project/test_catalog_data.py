@@ -131,7 +131,10 @@ def test_customers_v3_has_every_property_fno_md_names() -> None:
     assert spec.field("AddressValidFrom").type is FieldType.DATETIME  # type: ignore[union-attr]
 
 
-@pytest.mark.skipif(not FNO_MD.exists(), reason="shared/FNO.md is beside the repository in CI and here")
+@pytest.mark.skipif(
+    not FNO_MD.exists(),
+    reason="needs ../shared/FNO.md beside the repository (there in CI and on developer machines)",
+)
 def test_erp_property_lists_are_fno_md_section_2_8_verbatim() -> None:
     text = FNO_MD.read_text()
     section = text[text.index("### 2.8") : text.index("## 3. Enumerations")]
