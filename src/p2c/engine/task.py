@@ -10,6 +10,7 @@ skipped.
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from p2c.store import Action, Link, Outcome, RunStatus, StateStore, now
 __all__ = ["PlannedRecord", "TaskReport", "TaskRunner"]
 
 SOURCE_ROW_FIELDS = 60  # keep stored source rows readable
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 @dataclass
@@ -322,7 +324,16 @@ class TaskRunner:
         if not ready:
             return outcomes, []
         if self.dry_run:
-            for key, _row, payload, _d in ready:
+            # only closed CRM documents make the plan read the target: the run would skip them
+            closable = self.tgt_spec.closed_states or self.tgt_spec.closed_with
+            plans = self._ops(ready) if closable else [None] * len(ready)
+            for (key, _row, payload, _d), op in zip(ready, plans, strict=True):
+                if isinstance(op, str):  # its CRM document is closed: the run would skip it
+                    self.report.skipped += 1
+                    self.report.planned.append(
+                        PlannedRecord(key, Action.SKIPPED, self._target_text(payload), message=op)
+                    )
+                    continue
                 action = Action.UPDATED if key in links else Action.CREATED
                 self.report.add(action)
                 self.report.planned.append(
@@ -451,7 +462,7 @@ class TaskRunner:
         if lookup is None or not lookup.targets:
             return {}
         parent = self.project.catalog.entity(System.CRM, next(iter(lookup.targets)))
-        ids = sorted({str(p.get(lookup.name)) for p in payloads if p.get(lookup.name)})
+        ids = sorted({str(p.get(lookup.name)) for p in payloads if _GUID.fullmatch(str(p.get(lookup.name)))})
         out: dict[str, str] = {}
         for i in range(0, len(ids), 200):
             flt = in_filter(parent.primary_key, ids[i : i + 200])
@@ -473,6 +484,8 @@ class TaskRunner:
         spec = self.tgt_spec
         last = names[-1] if names else self.task.key_target[0]
         values = sorted({str(p.get(last)) for p in payloads if p.get(last)})
+        if names:  # a plan's records to be created have no id yet, so nothing exists under them
+            values = [v for v in values if _GUID.fullmatch(v)]
         out: dict[tuple[str, ...], tuple[str, Any]] = {}
         columns = [f"_{n}_value" if n in names else n for n in self.task.key_target]
         select = [spec.primary_key, *columns, *(["statecode"] if spec.closed_states else [])]

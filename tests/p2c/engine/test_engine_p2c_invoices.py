@@ -10,7 +10,7 @@ from test_engine_p2c_orders import new_order
 from test_engine_p2c_quotes import external_products
 from test_engine_p2c_two_way import FROM_ERP, TO_ERP, erp_action
 
-from p2c.store import RunStatus
+from p2c.store import Action, RunStatus
 
 INVOICES = ("SalesInvoiceHeader", "SalesInvoiceLine")
 
@@ -116,7 +116,12 @@ def test_an_order_invoiced_in_two_parts_ends_invoiced_without_failures(every_flo
     erp_action(world, number, "invoice")  # the rest: the ERP order becomes Invoiced
     erp_action(world, number, "calculate-totals")
     with world.open() as h:
+        plan = h.run(*FROM_ERP, dry_run=True)
         second = h.run(*FROM_ERP, *INVOICES)
+    # the plan says what the run then does: the closed order and its line are skipped
+    assert [(t.updated, t.skipped) for t in plan.tasks] == [(0, 1), (0, 2)], plan.tasks
+    [planned] = plan.tasks[0].planned
+    assert planned.action is Action.SKIPPED and "is Invoiced in the CRM" in (planned.message or "")
     assert second.status is RunStatus.SUCCEEDED, second.tasks
     header, lines, inv_header, _inv_lines = second.tasks
     assert (header.failed, lines.failed) == (0, 0), second.tasks
