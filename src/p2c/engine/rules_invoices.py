@@ -16,7 +16,7 @@ from typing import Any
 
 from p2c.connectors.base import Connector, OpKind, WriteOp
 from p2c.engine.related import in_filter
-from p2c.engine.rules_orders import currency_precisions
+from p2c.engine.rules_orders import currency_precisions, precision_of
 from p2c.errors import P2CError, RecordError
 from p2c.rules import invoice_line_discount, invoice_line_tax, invoice_order_update
 
@@ -39,7 +39,7 @@ class InvoiceRules:
                 if "invoice_line_tax" in self.names:
                     row["$line_tax"] = invoice_line_tax(row)
                 if "invoice_line_discount" in self.names:
-                    precision = currencies.get(str(row.get("CurrencyCode") or "").upper(), ("", None))[1]
+                    precision = precision_of(currencies, row.get("CurrencyCode"))
                     row["$invoice_line_discount"] = invoice_line_discount(row, precision=precision)
             except RecordError as exc:
                 errors[id(row)] = exc

@@ -30,7 +30,7 @@ from p2c.rules import (
     restore_line_discount,
 )
 
-__all__ = ["OrderRules", "currency_precisions"]
+__all__ = ["OrderRules", "currency_precisions", "precision_of"]
 
 ACTIVE = 0
 
@@ -50,6 +50,13 @@ def currency_precisions(crm: Connector, shared: MutableMapping[str, Any]) -> dic
     return dict(found)
 
 
+def precision_of(currencies: Mapping[str, tuple[str, int]], code: Any) -> int | None:
+    """The precision of the ISO currency ``code`` (from :func:`currency_precisions`), or None when
+    the CRM does not know the currency."""
+    found = currencies.get(str(code or "").upper())
+    return found[1] if found else None
+
+
 class OrderRules:
     def __init__(self, crm: Connector, names: set[str], shared: MutableMapping[str, Any]) -> None:
         self.crm = crm
@@ -67,7 +74,7 @@ class OrderRules:
                     status = processing_status_from_erp(row.get("SalesOrderProcessingStatus") or "")
                     row["$processing_status"] = status.option
                 if "restore_line_discount" in self.names:
-                    precision = currencies.get(str(row.get("CurrencyCode") or "").upper(), ("", None))[1]
+                    precision = precision_of(currencies, row.get("CurrencyCode"))
                     row["$line_discount"] = restore_line_discount(
                         Decimal(str(row.get("OrderedSalesQuantity") or 0)),
                         Decimal(str(row.get("LineDiscountAmount") or 0)),
