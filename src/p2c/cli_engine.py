@@ -28,10 +28,15 @@ from p2c.settings import System
 
 __all__ = ["register"]
 
-# Piped into a log or CI, rich assumes 80 columns and cuts task names to "Order…"; a log has no
-# width, so tables get room there (COLUMNS still wins when set).
-console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 132)
-err = Console(stderr=True, width=None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 132)
+
+def _width(stream: Any) -> int | None:
+    """Piped into a log or CI, rich assumes 80 columns and cuts task names to "Order…"; a log has
+    no width, so tables get room there (a terminal, or COLUMNS when set, still decides)."""
+    return None if stream.isatty() or os.environ.get("COLUMNS") else 132
+
+
+console = Console(width=_width(sys.stdout))
+err = Console(stderr=True, width=_width(sys.stderr))
 ProjectOpt = typer.Option(Path("p2c.yaml"), "--project", "-p", help="The project file.")
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
