@@ -25,8 +25,8 @@ from types import MappingProxyType
 from typing import Any
 
 from p2c.errors import ConfigError
-from p2c.project_yaml import parse_yaml
 from p2c.settings import System
+from p2c.yaml_doc import parse_yaml
 
 __all__ = [
     "NUMERIC_TYPES",
@@ -140,8 +140,8 @@ class EntitySpec:
         return replace(self, fields=MappingProxyType(merged))
 
     def filter_schema(self, enums: Mapping[str, tuple[str, ...]]) -> Any:
-        """A ``p2c.mapping.odata_filter.DictSchema`` of this entity's rows, for ``$filter``."""
-        from p2c.mapping.odata_filter import DictSchema, FieldInfo, FieldKind
+        """A ``p2c.odata.filter.DictSchema`` of this entity's rows, for ``$filter``."""
+        from p2c.odata.filter import DictSchema, FieldInfo, FieldKind
 
         kinds = {
             FieldType.STRING: FieldKind.STRING,

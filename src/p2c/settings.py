@@ -48,7 +48,7 @@ from pydantic import (
 from pydantic_core import core_schema
 
 from p2c.errors import ConfigError
-from p2c.project_yaml import KeyPath, YamlDoc, load_yaml, validation_error
+from p2c.yaml_doc import KeyPath, YamlDoc, load_yaml, validation_error
 
 __all__ = [
     "MASK",
@@ -159,7 +159,7 @@ def mask_secrets(
                 if text.startswith("env:"):
                     var = text[4:].strip()
                     if var not in environ:
-                        from p2c.project_yaml import config_error
+                        from p2c.yaml_doc import config_error
 
                         raise config_error(f"environment variable {var} is not set", doc_name, sub, None)
                     text = environ[var]

@@ -21,7 +21,7 @@ from p2c.catalog import Catalog, EntitySpec, FieldType
 from p2c.connectors.base import Connector
 from p2c.connectors.protocol_odata import key_filters
 from p2c.engine.related import in_filter
-from p2c.mapping.odata_filter import Dialect, compile_filter, parse_filter
+from p2c.odata.filter import Dialect, compile_filter, parse_filter
 from p2c.project import Task
 from p2c.settings import System
 

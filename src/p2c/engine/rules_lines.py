@@ -33,7 +33,7 @@ from p2c.connectors.base import Connector, OpKind, WriteOp
 from p2c.engine.reading import filter_fields
 from p2c.engine.related import in_filter
 from p2c.errors import P2CError, RecordError, WaitingForParentError
-from p2c.mapping.odata_filter import Dialect, compile_filter, parse_filter
+from p2c.odata.filter import Dialect, compile_filter, parse_filter
 from p2c.project import Project, Task
 from p2c.rules import number_lines, split_line_discount
 from p2c.settings import System

@@ -1,8 +1,6 @@
-"""Pure mapping helpers: OData query parsing and evaluation shared by the engine and the sandbox.
+"""Pure mapping: field expressions, transforms and value maps, dicts in and dicts out (STYLE habit 5).
 
->>> from p2c.mapping import Dialect, parse_filter, quote_string
->>> parse_filter("name eq " + quote_string("O'Brien"), Dialect.DATAVERSE).right
-Literal(value="O'Brien")
+>>> from p2c.mapping import ValueMap   # doctest: +SKIP
 """
 
 from p2c.mapping.expression import (
@@ -13,92 +11,20 @@ from p2c.mapping.expression import (
     parse_expression,
 )
 from p2c.mapping.mapper import Mapper, MappingTask, Related, SimpleTask, to_wire
-from p2c.mapping.odata_filter import (
-    Arith,
-    ArithOp,
-    BoolOp,
-    BoolOperator,
-    Call,
-    Compare,
-    CompareOp,
-    CrmCall,
-    Dialect,
-    DictSchema,
-    EnumLiteral,
-    FieldInfo,
-    FieldKind,
-    FilterError,
-    FilterSchema,
-    InList,
-    Lambda,
-    LambdaKind,
-    Literal,
-    Node,
-    Not,
-    Predicate,
-    Property,
-    compile_filter,
-    parse_filter,
-    quote_string,
-)
-from p2c.mapping.odata_query import (
-    Expand,
-    OrderBy,
-    QueryOption,
-    QueryOptionError,
-    parse_expand,
-    parse_orderby,
-    parse_select,
-    sort_rows,
-)
 from p2c.mapping.transforms import TransformError, ValueMap, coerce
 
 __all__ = [
-    "Arith",
-    "ArithOp",
-    "BoolOp",
-    "BoolOperator",
-    "Call",
-    "Compare",
-    "CompareOp",
-    "CrmCall",
-    "Dialect",
-    "DictSchema",
-    "EnumLiteral",
-    "Expand",
     "ExpressionError",
-    "FieldInfo",
-    "FieldKind",
-    "FilterError",
-    "FilterSchema",
-    "InList",
-    "Lambda",
-    "LambdaKind",
-    "Literal",
     "LookupSpec",
     "Mapper",
     "MappingTask",
     "Missing",
-    "Node",
-    "Not",
-    "OrderBy",
-    "Predicate",
-    "Property",
-    "QueryOption",
-    "QueryOptionError",
     "Related",
     "SimpleTask",
     "TransformError",
     "ValueMap",
     "coerce",
-    "compile_filter",
     "parse_arithmetic",
-    "parse_expand",
     "parse_expression",
-    "parse_filter",
-    "parse_orderby",
-    "parse_select",
-    "quote_string",
-    "sort_rows",
     "to_wire",
 ]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from p2c.mapping import DictSchema, FieldInfo, FieldKind, parse_expand, parse_select
+from p2c.odata import DictSchema, FieldInfo, FieldKind, parse_expand, parse_select
 from p2c_sandbox.dataverse.catalog import KEYABLE, KeyDef, KeyStatus, metadata_id
 from p2c_sandbox.dataverse.entities import not_allowed, read_json
 from p2c_sandbox.dataverse.errors import Code, DataverseError, bad_request

@@ -129,7 +129,7 @@ class Projector:
                 if plan.predicate is not None:
                     children = [c for c in children if plan.predicate(c)]
                 if plan.orderby:
-                    from p2c.mapping import sort_rows
+                    from p2c.odata import sort_rows
                     from p2c_sandbox.dataverse.query import RowSchema
 
                     schema = RowSchema(org, plan.target)

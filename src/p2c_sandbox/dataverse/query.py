@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from p2c.mapping import (
+from p2c.odata import (
     Dialect,
     Expand,
     FieldInfo,

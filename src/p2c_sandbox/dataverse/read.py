@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import quote
 
-from p2c.mapping import sort_rows
+from p2c.odata import sort_rows
 from p2c_sandbox.dataverse.errors import bad_request
 from p2c_sandbox.dataverse.org import Org
 from p2c_sandbox.dataverse.project import Annotations, Projector

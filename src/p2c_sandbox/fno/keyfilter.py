@@ -19,8 +19,8 @@ from itertools import product
 from operator import itemgetter
 from typing import Any
 
-from p2c.mapping import Node
-from p2c.mapping.odata_filter_ast import BoolOp, BoolOperator, Compare, CompareOp, Literal, Property, flatten
+from p2c.odata import Node
+from p2c.odata.ast import BoolOp, BoolOperator, Compare, CompareOp, Literal, Property, flatten
 from p2c_sandbox.fno.data import Data, key_part
 from p2c_sandbox.fno.entities import EntitySet
 from p2c_sandbox.store import Row

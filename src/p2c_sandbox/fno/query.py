@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from p2c.mapping import Dialect, FieldInfo, FieldKind, FilterError, Node, compile_filter, parse_filter
+from p2c.odata import Dialect, FieldInfo, FieldKind, FilterError, Node, compile_filter, parse_filter
 from p2c_sandbox.fno.entities import ENTITY_SETS, EntitySet, Kind, Navigation
 from p2c_sandbox.fno.enums import ENUMS
 from p2c_sandbox.fno.errors import FnoError, bad_request

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from p2c.demo import ERP_ORDERS, TEMPLATES, run_demo
+from p2c.cli.demo import ERP_ORDERS, TEMPLATES, run_demo
 from p2c.store import RunStatus
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from p2c.catalog import FieldType, load_catalog
-from p2c.mapping.odata_filter import Dialect, FilterError, compile_filter, parse_filter
+from p2c.odata.filter import Dialect, FilterError, compile_filter, parse_filter
 from p2c.settings import System
 
 CRM = [

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from p2c.errors import ConfigError
-from p2c.project_yaml import format_path, load_yaml, parse_yaml
+from p2c.yaml_doc import format_path, load_yaml, parse_yaml
 
 
 def test_yes_and_no_stay_text_and_true_is_a_boolean() -> None:

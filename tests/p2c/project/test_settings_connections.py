@@ -150,7 +150,7 @@ def test_credentials_are_required(connections_file: Path) -> None:
 
 
 def test_connection_set_from_inline_data(connections_file: Path) -> None:
-    from p2c.project_yaml import parse_yaml
+    from p2c.yaml_doc import parse_yaml
 
     doc = parse_yaml(CONNECTIONS.format(secret=SECRET), "inline.yaml", connections_file)
     cs = ConnectionSet.from_data(doc.data, doc)

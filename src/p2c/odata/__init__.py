@@ -1,0 +1,83 @@
+"""The OData query language, pure: `$filter` lexing, parsing, compiling and evaluating in both dialects
+(Dataverse and F&O), and the query options `$select`, `$expand`, `$orderby`.
+
+>>> from p2c.odata import Dialect, parse_filter, quote_string
+>>> parse_filter("name eq " + quote_string("O'Brien"), Dialect.DATAVERSE).right
+Literal(value="O'Brien")
+"""
+
+from p2c.odata.filter import (
+    Arith,
+    ArithOp,
+    BoolOp,
+    BoolOperator,
+    Call,
+    Compare,
+    CompareOp,
+    CrmCall,
+    Dialect,
+    DictSchema,
+    EnumLiteral,
+    FieldInfo,
+    FieldKind,
+    FilterError,
+    FilterSchema,
+    InList,
+    Lambda,
+    LambdaKind,
+    Literal,
+    Node,
+    Not,
+    Predicate,
+    Property,
+    compile_filter,
+    parse_filter,
+    quote_string,
+)
+from p2c.odata.options import (
+    Expand,
+    OrderBy,
+    QueryOption,
+    QueryOptionError,
+    parse_expand,
+    parse_orderby,
+    parse_select,
+    sort_rows,
+)
+
+__all__ = [
+    "Arith",
+    "ArithOp",
+    "BoolOp",
+    "BoolOperator",
+    "Call",
+    "Compare",
+    "CompareOp",
+    "CrmCall",
+    "Dialect",
+    "DictSchema",
+    "EnumLiteral",
+    "Expand",
+    "FieldInfo",
+    "FieldKind",
+    "FilterError",
+    "FilterSchema",
+    "InList",
+    "Lambda",
+    "LambdaKind",
+    "Literal",
+    "Node",
+    "Not",
+    "OrderBy",
+    "Predicate",
+    "Property",
+    "QueryOption",
+    "QueryOptionError",
+    "compile_filter",
+    "parse_expand",
+    "parse_filter",
+    "parse_orderby",
+    "parse_select",
+    "quote_string",
+    "sort_rows",
+]
