@@ -11,6 +11,7 @@
     └── TerminalError                retrying the same input fails the same way
         ├── AuthError                credentials refused, token not granted, 401/403 after a refresh
         ├── RecordError              the target refused one record (validation, duplicate key, unknown unit)
+        │   └── ParentMissingError   ...because a record it refers to does not exist there (``value``)
         ├── NotFoundError            an entity set, key or record does not exist
         └── PrerequisiteError        the environment lacks what a flow needs (doctor finds these)
 
@@ -33,6 +34,7 @@ __all__ = [
     "ConfigError",
     "NotFoundError",
     "P2CError",
+    "ParentMissingError",
     "PrerequisiteError",
     "RecordError",
     "ServiceUnavailableError",
@@ -129,6 +131,17 @@ class AuthError(TerminalError):
 
 class RecordError(TerminalError):
     pass
+
+
+class ParentMissingError(RecordError):
+    """The target refused a record because a record it refers to (``value`` in ``field``) does not
+    exist there. The connector raises it from the service's structured answer; the engine makes
+    the record *wait* when ``field`` names a parent that p2c itself synchronises, and keeps it a
+    failure otherwise (a customer group nobody created is not worth waiting for)."""
+
+    def __init__(self, reason: str, *, value: str | None = None, **kw: Any) -> None:
+        self.value = value
+        super().__init__(reason, **kw)
 
 
 class NotFoundError(TerminalError):

@@ -16,13 +16,13 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from p2c.connectors.protocol_errors import field_named
-from p2c.errors import P2CError, TransientError
+from p2c.errors import P2CError, ParentMissingError, TransientError
 
 __all__ = [
     "ChangeFeed",
@@ -138,6 +138,20 @@ class Connector(Protocol):
         self, entity: str, *, select: Sequence[str] | None = None, cursor: str | None = None
     ) -> ChangeFeed: ...
 
+    def read_by_values(
+        self,
+        entity: str,
+        field: str,
+        values: Iterable[Any],
+        *,
+        select: Sequence[str],
+        filter: str | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Pages of the rows whose ``field`` is one of ``values`` (and that match ``filter``), in as
+        few requests as the service allows: existence reads, lookups, parents. Empty values are
+        never asked for; an empty ``values`` reads nothing."""
+        ...
+
     def write(self, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]: ...
 
     def get(
@@ -173,6 +187,8 @@ def _copy(error: P2CError, **changes: Any) -> P2CError:
     }
     if isinstance(error, TransientError):
         kwargs["retry_after"] = error.retry_after
+    if isinstance(error, ParentMissingError):
+        kwargs["value"] = error.value
     return type(error)(error.reason, **kwargs)
 
 

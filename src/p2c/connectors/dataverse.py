@@ -25,9 +25,10 @@ Example::
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -47,7 +48,7 @@ from p2c.connectors.lifecycle import ConnectorLifecycle
 from p2c.connectors.protocol import Pager, RetryPolicy
 from p2c.connectors.protocol_errors import Service
 from p2c.connectors.protocol_json import loads
-from p2c.connectors.protocol_odata import entity_path, literal
+from p2c.connectors.protocol_odata import distinct_values, entity_path, in_filter, literal
 from p2c.connectors.protocol_session import Task, run_tasks
 from p2c.errors import NotFoundError, P2CError, PrerequisiteError, RecordError
 
@@ -58,6 +59,11 @@ log = logging.getLogger("p2c.connectors")
 API_PATH = "/api/data/v9.2"
 MAX_CONCURRENCY = 52  # DATAVERSE.md §2.12: the 52nd concurrent request is refused
 _TRACKING_DISABLED = "0x80072491"
+
+
+#: values per ``In`` query: long enough to be few requests, short enough for any URL limit
+IN_CHUNK = 200
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def _is_deleted(row: Mapping[str, Any]) -> bool:
@@ -167,6 +173,25 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
         if orderby:
             params["$orderby"] = orderby
         yield from self._session.pages(Pager(entity, params), headers=self._prefer(page_size), entity=entity)
+
+    def read_by_values(
+        self,
+        entity: str,
+        field: str,
+        values: Iterable[Any],
+        *,
+        select: Sequence[str],
+        filter: str | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Rows whose ``field`` (a lookup as ``_x_value``) is one of ``values``: one ``In`` query per
+        :data:`IN_CHUNK` values. A lookup value that is not a GUID names no row (a plan's record
+        still to be created): it is not sent, since the service would refuse the whole filter."""
+        wanted = distinct_values(values)
+        if field.startswith("_") and field.endswith("_value"):
+            wanted = [v for v in wanted if _GUID.fullmatch(str(v))]
+        for i in range(0, len(wanted), IN_CHUNK):
+            flt = in_filter(field, wanted[i : i + IN_CHUNK])
+            yield from self.read(entity, select=select, filter=f"({flt}) and ({filter})" if filter else flt)
 
     def get(
         self, entity: str, key: Mapping[str, Any], *, select: Sequence[str] | None = None

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -35,7 +35,7 @@ from p2c.connectors.fno_write import CROSS, FnoWriter
 from p2c.connectors.lifecycle import ConnectorLifecycle
 from p2c.connectors.protocol import Pager, RetryPolicy
 from p2c.connectors.protocol_errors import Service
-from p2c.connectors.protocol_odata import entity_path
+from p2c.connectors.protocol_odata import distinct_values, entity_path, key_filters
 from p2c.connectors.protocol_session import Task, run_tasks
 from p2c.errors import NotFoundError
 
@@ -179,6 +179,26 @@ class FnoConnector(ConnectorLifecycle):
         # the server decides the page size (10,000); the preference is a hint it may ignore
         headers = {"Prefer": f"odata.maxpagesize={page_size or self.page_size}"}
         yield from self._session.pages(Pager(entity, params), headers=headers, entity=entity)
+
+    def read_by_values(
+        self,
+        entity: str,
+        field: str,
+        values: Iterable[Any],
+        *,
+        select: Sequence[str],
+        filter: str | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Rows of every company whose ``field`` is one of ``values``: or-ed equalities, as few
+        queries as the URL length allows, sent together in one ``$batch`` when there are several."""
+        keys = [{field: v} for v in distinct_values(values)]
+        if not keys:
+            return
+        if filter is None:
+            yield self._session.find_by_keys(entity, keys, select=select, params=CROSS)
+            return
+        for flt in key_filters(keys):  # and-ed with the caller's own filter
+            yield from self.read(entity, select=select, filter=f"({flt}) and ({filter})")
 
     def get(
         self, entity: str, key: Mapping[str, Any], *, select: Sequence[str] | None = None

@@ -16,6 +16,7 @@ Classification (status → class) is where retry-or-give-up is decided, once::
     429                               → ThrottledError   (transient; retry_after)
     5xx                               → ServiceUnavailableError (transient)
     F&O 500 whose body is an Infolog   → RecordError      (a write refused inside a $batch)
+    F&O relation check in the Infolog  → ParentMissingError (a RecordError naming the missing value)
 
 Example::
 
@@ -42,6 +43,7 @@ from p2c.errors import (
     AuthError,
     NotFoundError,
     P2CError,
+    ParentMissingError,
     RecordError,
     ServiceUnavailableError,
     ThrottledError,
@@ -65,8 +67,14 @@ class ServiceError:
     raw: str = ""  # the service's own text (e.g. the whole Infolog message), for details
     type: str | None = None  # the .NET exception type F&O names, if any
     infolog: bool = False  # an F&O write refused by business validation
+    missing: str | None = None  # the value an F&O relation check did not find (a parent not there)
 
 
+# F&O's relation check (label @SYS112224 in every release): it names the value and the field's label.
+# F&O gives write errors no code, so this label is the structured part of its answer.
+_NOT_IN_RELATING_TABLE = re.compile(
+    r"The value '([^']*)' in field '[^']+' is not found in the relating table", re.IGNORECASE
+)
 _INFOLOG = re.compile(r"\bInfolog:\s*", re.IGNORECASE)
 _LEVEL = re.compile(r"^\s*(?:Warning|Error|Info)\s*:\s*", re.IGNORECASE)
 _LINE_SPLIT = re.compile(r";\s*(?=(?:Warning|Error|Info)\s*:)", re.IGNORECASE)
@@ -116,7 +124,9 @@ def parse_error(status: int, body: bytes | str | Mapping[str, Any] | None) -> Se
         raw = inner_msg or message
         reason = infolog_reason(raw)
         if reason is not None:
-            return ServiceError(status, reason, code, raw, inner_type, infolog=True)
+            found = _NOT_IN_RELATING_TABLE.search(raw)
+            missing = found.group(1) if found else None
+            return ServiceError(status, reason, code, raw, inner_type, infolog=True, missing=missing)
         # F&O answers "An error has occurred." on top and the real text inside
         best = inner_msg if inner_msg and message in ("", "An error has occurred.") else message
         is_write = bool(inner_type and inner_type.endswith("AxODataWriteException"))
@@ -145,10 +155,10 @@ def classify(
         return AuthError(err.message, **fields)
     if s == 404:
         return NotFoundError(err.message, **fields)
-    if s >= 500:
-        if service is Service.FNO and err.infolog:
-            return RecordError(err.message, **fields)
+    if s >= 500 and not (service is Service.FNO and err.infolog):
         return ServiceUnavailableError(err.message, retry_after=retry_after, **fields)
+    if err.missing is not None:
+        return ParentMissingError(err.message, value=err.missing, **fields)
     return RecordError(err.message, **fields)
 
 

@@ -31,7 +31,9 @@ from urllib.parse import quote as _pct
 
 __all__ = [
     "EnumLiteral",
+    "distinct_values",
     "entity_path",
+    "in_filter",
     "key_filter",
     "key_filters",
     "key_predicate",
@@ -167,6 +169,29 @@ def key_filters(
     if chunk:
         out.append(key_filter(chunk, company_first=company_first))
     return out
+
+
+def in_filter(field: str, values: Iterable[Any]) -> str:
+    """Dataverse ``Microsoft.Dynamics.CRM.In`` over ``values`` (strings quoted JSON-style, as the docs show)::
+
+        >>> print(in_filter("accountnumber", ["A1", 'say "hi"']))
+        Microsoft.Dynamics.CRM.In(PropertyName='accountnumber',PropertyValues=["A1","say \\"hi\\""])
+    """
+    items = []
+    for v in values:
+        text = str(v).replace("\\", "\\\\").replace('"', '\\"')
+        items.append(f'"{text}"')
+    return f"Microsoft.Dynamics.CRM.In(PropertyName='{field}',PropertyValues=[{','.join(items)}])"
+
+
+def distinct_values(values: Iterable[Any]) -> list[Any]:
+    """``values`` without empties and repeats (strings compared case-insensitively), in first-seen order."""
+    seen: dict[Any, Any] = {}
+    for v in values:
+        if v is None or v == "":
+            continue
+        seen.setdefault(v.casefold() if isinstance(v, str) else v, v)
+    return list(seen.values())
 
 
 def odata_bind(entity_set: str, key: Mapping[str, Any] | uuid.UUID) -> str:
