@@ -132,6 +132,11 @@ def _junction(node: BoolOp, scope: _Scope) -> Predicate:
     preds += [_predicate(operand, scope) for operand in operands]
     if len(preds) == 1:
         return preds[0]
+    if len(preds) == 2:  # the common case, without a generator per row
+        first, second = preds
+        if node.op is BoolOperator.AND:
+            return lambda row: first(row) and second(row)
+        return lambda row: first(row) or second(row)
     if node.op is BoolOperator.AND:
         return lambda row: all(p(row) for p in preds)
     return lambda row: any(p(row) for p in preds)
