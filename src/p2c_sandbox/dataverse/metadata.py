@@ -24,7 +24,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from p2c.odata import DictSchema, FieldInfo, FieldKind, parse_expand, parse_select
 from p2c_sandbox.dataverse.catalog import KEYABLE, KeyDef, KeyStatus, metadata_id
 from p2c_sandbox.dataverse.entities import not_allowed, read_json
 from p2c_sandbox.dataverse.errors import Code, DataverseError, bad_request
@@ -36,51 +35,53 @@ from p2c_sandbox.dataverse.read import service_root
 from p2c_sandbox.dataverse.schema import TableDef
 from p2c_sandbox.dataverse.urls import KeySpec, parse_segment
 from p2c_sandbox.http import Request, Response, json_response
+from p2c_sandbox.odata.filter import Field, FieldKind, MappingSchema
+from p2c_sandbox.odata.options import parse_expand, parse_select
 
 __all__ = ["Metadata"]
 
 CAST_PREFIX = "Microsoft.Dynamics.CRM."
-_ENTITY_FIELDS = DictSchema(
+_ENTITY_FIELDS = MappingSchema(
     "EntityMetadata",
     [
-        FieldInfo("LogicalName", FieldKind.STRING),
-        FieldInfo("SchemaName", FieldKind.STRING),
-        FieldInfo("EntitySetName", FieldKind.STRING),
-        FieldInfo("LogicalCollectionName", FieldKind.STRING),
-        FieldInfo("PrimaryIdAttribute", FieldKind.STRING),
-        FieldInfo("PrimaryNameAttribute", FieldKind.STRING),
-        FieldInfo("ChangeTrackingEnabled", FieldKind.BOOL),
-        FieldInfo("IsCustomEntity", FieldKind.BOOL),
-        FieldInfo("ObjectTypeCode", FieldKind.INT),
-        FieldInfo("MetadataId", FieldKind.GUID),
-        FieldInfo("OwnershipType", FieldKind.STRING),
-        FieldInfo("IsActivity", FieldKind.BOOL),
+        Field("LogicalName", FieldKind.STRING),
+        Field("SchemaName", FieldKind.STRING),
+        Field("EntitySetName", FieldKind.STRING),
+        Field("LogicalCollectionName", FieldKind.STRING),
+        Field("PrimaryIdAttribute", FieldKind.STRING),
+        Field("PrimaryNameAttribute", FieldKind.STRING),
+        Field("ChangeTrackingEnabled", FieldKind.BOOL),
+        Field("IsCustomEntity", FieldKind.BOOL),
+        Field("ObjectTypeCode", FieldKind.INT),
+        Field("MetadataId", FieldKind.GUID),
+        Field("OwnershipType", FieldKind.STRING),
+        Field("IsActivity", FieldKind.BOOL),
     ],
 )
-_ATTRIBUTE_FIELDS = DictSchema(
+_ATTRIBUTE_FIELDS = MappingSchema(
     "AttributeMetadata",
     [
-        FieldInfo("LogicalName", FieldKind.STRING),
-        FieldInfo("SchemaName", FieldKind.STRING),
-        FieldInfo("AttributeType", FieldKind.STRING),
-        FieldInfo("IsCustomAttribute", FieldKind.BOOL),
-        FieldInfo("IsValidForCreate", FieldKind.BOOL),
-        FieldInfo("IsValidForUpdate", FieldKind.BOOL),
-        FieldInfo("IsValidForRead", FieldKind.BOOL),
-        FieldInfo("IsPrimaryId", FieldKind.BOOL),
-        FieldInfo("IsPrimaryName", FieldKind.BOOL),
-        FieldInfo("MetadataId", FieldKind.GUID),
-        FieldInfo("EntityLogicalName", FieldKind.STRING),
-        FieldInfo("AttributeOf", FieldKind.STRING),
+        Field("LogicalName", FieldKind.STRING),
+        Field("SchemaName", FieldKind.STRING),
+        Field("AttributeType", FieldKind.STRING),
+        Field("IsCustomAttribute", FieldKind.BOOL),
+        Field("IsValidForCreate", FieldKind.BOOL),
+        Field("IsValidForUpdate", FieldKind.BOOL),
+        Field("IsValidForRead", FieldKind.BOOL),
+        Field("IsPrimaryId", FieldKind.BOOL),
+        Field("IsPrimaryName", FieldKind.BOOL),
+        Field("MetadataId", FieldKind.GUID),
+        Field("EntityLogicalName", FieldKind.STRING),
+        Field("AttributeOf", FieldKind.STRING),
     ],
 )
-_KEY_FIELDS = DictSchema(
+_KEY_FIELDS = MappingSchema(
     "EntityKeyMetadata",
     [
-        FieldInfo("LogicalName", FieldKind.STRING),
-        FieldInfo("SchemaName", FieldKind.STRING),
-        FieldInfo("EntityKeyIndexStatus", FieldKind.STRING),
-        FieldInfo("MetadataId", FieldKind.GUID),
+        Field("LogicalName", FieldKind.STRING),
+        Field("SchemaName", FieldKind.STRING),
+        Field("EntityKeyIndexStatus", FieldKind.STRING),
+        Field("MetadataId", FieldKind.GUID),
     ],
 )
 _MAX_KEYS = 10
@@ -169,7 +170,9 @@ class Metadata:
                     )
         return shape
 
-    def _filter(self, rows: list[dict[str, Any]], req: Request, schema: DictSchema) -> list[dict[str, Any]]:
+    def _filter(
+        self, rows: list[dict[str, Any]], req: Request, schema: MappingSchema
+    ) -> list[dict[str, Any]]:
         text = req.param("$filter")
         if text is None:
             return rows

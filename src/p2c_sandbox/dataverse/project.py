@@ -22,6 +22,7 @@ from p2c_sandbox.dataverse.org import Org
 from p2c_sandbox.dataverse.query import ExpandPlan
 from p2c_sandbox.dataverse.schema import Kind, TableDef
 from p2c_sandbox.dataverse.values import format_value
+from p2c_sandbox.odata.options import sort_rows
 from p2c_sandbox.store import Row
 
 __all__ = ["Annotations", "Projector", "etag"]
@@ -129,7 +130,6 @@ class Projector:
                 if plan.predicate is not None:
                     children = [c for c in children if plan.predicate(c)]
                 if plan.orderby:
-                    from p2c.odata import sort_rows
                     from p2c_sandbox.dataverse.query import RowSchema
 
                     schema = RowSchema(org, plan.target)

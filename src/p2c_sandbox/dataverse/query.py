@@ -3,7 +3,7 @@
 :func:`parse_query` turns ``$select``, ``$filter`` (with ``@p`` parameter aliases), ``$orderby``,
 ``$top``, ``$expand`` and ``$count`` into a :class:`QuerySpec`; anything unsupported (``$skip``,
 ``$search``, ``$format``, unknown ``$`` options) is a 400 like the real service's.
-:class:`RowSchema` lets the shared ``$filter`` compiler (:mod:`p2c.mapping`) read stored rows,
+:class:`RowSchema` lets the sandbox's ``$filter`` compiler (:mod:`p2c_sandbox.odata.filter`) read stored rows,
 follow single-valued navigation (``primarycontactid/fullname``) and collection navigation in
 ``any``/``all`` lambdas.
 
@@ -24,23 +24,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from p2c.odata import (
-    Dialect,
-    Expand,
-    FieldInfo,
-    FieldKind,
-    FilterError,
-    OrderBy,
-    compile_filter,
-    parse_expand,
-    parse_filter,
-    parse_orderby,
-    parse_select,
-)
 from p2c_sandbox.dataverse.errors import Code, DataverseError, bad_request, unknown_property
 from p2c_sandbox.dataverse.org import Org
 from p2c_sandbox.dataverse.schema import Column, Kind, TableDef
 from p2c_sandbox.http import Request
+from p2c_sandbox.odata.filter import Dialect, Field, FieldKind, FilterError, compile_filter, parse_filter
+from p2c_sandbox.odata.options import Expand, OrderBy, parse_expand, parse_orderby, parse_select
 from p2c_sandbox.store import Row
 
 __all__ = ["ExpandPlan", "QuerySpec", "RowSchema", "parse_query"]
@@ -94,9 +83,9 @@ class RowSchema:
             return None
         return hops, last
 
-    def field(self, path: tuple[str, ...]) -> FieldInfo | None:
+    def field(self, path: tuple[str, ...]) -> Field | None:
         found = self._resolve(path)
-        return None if found is None else FieldInfo("/".join(path), field_kind(found[1]))
+        return None if found is None else Field("/".join(path), field_kind(found[1]))
 
     def getter(self, path: tuple[str, ...]) -> Callable[[Mapping[str, Any]], Any]:
         found = self._resolve(path)

@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import quote
 
-from p2c.odata import sort_rows
 from p2c_sandbox.dataverse.errors import bad_request
 from p2c_sandbox.dataverse.org import Org
 from p2c_sandbox.dataverse.project import Annotations, Projector
 from p2c_sandbox.dataverse.query import QuerySpec, RowSchema
 from p2c_sandbox.dataverse.schema import TableDef
 from p2c_sandbox.http import Request, Response, json_response
+from p2c_sandbox.odata.options import sort_rows
 from p2c_sandbox.store import Row
 
 __all__ = ["COUNT_LIMIT", "Cookie", "Page", "Reader", "context_url", "link"]

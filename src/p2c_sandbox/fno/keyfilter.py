@@ -19,10 +19,9 @@ from itertools import product
 from operator import itemgetter
 from typing import Any
 
-from p2c.odata import Node
-from p2c.odata.ast import BoolOp, BoolOperator, Compare, CompareOp, Literal, Property, flatten
 from p2c_sandbox.fno.data import Data, key_part
 from p2c_sandbox.fno.entities import EntitySet
+from p2c_sandbox.odata.filter import BoolOp, BoolOperator, Compare, CompareOp, Literal, Node, Property
 from p2c_sandbox.store import Row
 
 __all__ = ["key_lookup"]
@@ -50,7 +49,7 @@ def _bindings(node: Node, keys: frozenset[str]) -> list[dict[str, Any]] | None:
         return None
     out: list[dict[str, Any]] = []
     if node.op == BoolOperator.OR:
-        for part in flatten(node):
+        for part in node.operands:
             found = _bindings(part, keys)
             if found is None:
                 return None
@@ -59,7 +58,7 @@ def _bindings(node: Node, keys: frozenset[str]) -> list[dict[str, Any]] | None:
                 return None
         return out
     alternatives = []
-    for part in flatten(node):
+    for part in node.operands:
         found = _bindings(part, keys)
         if found is None:
             return None

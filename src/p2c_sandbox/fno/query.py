@@ -1,6 +1,6 @@
 """Query options of an F&O read (FNO.md §1.4): parse and check them against an entity set.
 
-``$filter`` goes through p2c's shared parser and compiler in the F&O dialect (wildcards in ``eq``,
+``$filter`` goes through the sandbox's own parser and compiler in the F&O dialect (wildcards in ``eq``,
 enum literals with eq/ne only, no ``in``/``has``/functions); the other options are small enough
 to parse here. Every mistake is a 400 in the F&O error shape.
 
@@ -19,10 +19,18 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from p2c.odata import Dialect, FieldInfo, FieldKind, FilterError, Node, compile_filter, parse_filter
 from p2c_sandbox.fno.entities import ENTITY_SETS, EntitySet, Kind, Navigation
 from p2c_sandbox.fno.enums import ENUMS
 from p2c_sandbox.fno.errors import FnoError, bad_request
+from p2c_sandbox.odata.filter import (
+    Dialect,
+    Field,
+    FieldKind,
+    FilterError,
+    Node,
+    compile_filter,
+    parse_filter,
+)
 from p2c_sandbox.odata.text import split_top_level
 from p2c_sandbox.store import Row
 
@@ -41,19 +49,19 @@ _KNOWN = {"$filter", "$select", "$top", "$skip", "$orderby", "$count", "$expand"
 
 
 class SetSchema:
-    """The ``FilterSchema`` of an entity set: its visible properties, read from sparse rows."""
+    """The filter schema of an entity set: its visible properties, read from sparse rows."""
 
     def __init__(self, es: EntitySet, visible: Iterable[str]) -> None:
         self.type_name = es.type_name
         self._defaults: dict[str, Any] = {}
-        self._fields: dict[str, FieldInfo] = {}
+        self._fields: dict[str, Field] = {}
         for name in visible:
             p = es.prop(name)
             members = tuple(ENUMS[p.enum]) if p.enum else ()
-            self._fields[name] = FieldInfo(name, _FIELD_KINDS[p.kind], p.enum, members)
+            self._fields[name] = Field(name, _FIELD_KINDS[p.kind], p.enum, members)
             self._defaults[name] = p.default
 
-    def field(self, path: tuple[str, ...]) -> FieldInfo | None:
+    def field(self, path: tuple[str, ...]) -> Field | None:
         return self._fields.get(path[0]) if len(path) == 1 else None
 
     def get(self, row: Mapping[str, Any], path: tuple[str, ...]) -> Any:
@@ -63,9 +71,6 @@ class SetSchema:
         name = path[0]
         default = self._defaults.get(name)
         return lambda row: row.get(name, default)
-
-    def collection(self, row: Mapping[str, Any], path: tuple[str, ...]) -> Iterable[Mapping[str, Any]]:
-        raise FilterError("Lambda operators (any/all) are not supported.")
 
 
 @dataclass

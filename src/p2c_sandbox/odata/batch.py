@@ -21,10 +21,10 @@ failed part     its own status                                  400 inside a cha
 
 Example::
 
-    >>> from p2c.connectors.multipart import HttpPart, parse_batch, render_batch
+    >>> from p2c_sandbox.odata.multipart import HttpPart, parse_batch, render_batch
     >>> from p2c_sandbox.http import Request, Response, json_response
     >>> from contextlib import nullcontext
-    >>> ct, body = render_batch([HttpPart.request("DELETE", "accounts(1)")], kind="request")
+    >>> ct, body = render_batch([HttpPart("DELETE", "accounts(1)")], kind="request")
     >>> outer = Request("POST", "$batch", headers={"content-type": ct}, body=body,
     ...                 base_url="https://h", service_root="https://h/api/data/v9.2/")
     >>> resp = execute_batch(outer, lambda r: Response(204), nullcontext, BatchDialect.DATAVERSE,
@@ -41,7 +41,8 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from p2c.connectors.multipart import (
+from p2c_sandbox.http import Request, Response, dumps, loads
+from p2c_sandbox.odata.multipart import (
     BatchItem,
     ChangeSet,
     HttpPart,
@@ -49,7 +50,6 @@ from p2c.connectors.multipart import (
     parse_batch,
     render_batch,
 )
-from p2c_sandbox.http import Request, Response, dumps, loads
 
 __all__ = ["BatchDialect", "ErrorFactory", "execute_batch"]
 
