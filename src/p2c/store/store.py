@@ -46,10 +46,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, delete, func, insert, select, update
+from sqlalchemy import Connection, CursorResult, delete, insert, select, update
 
 from p2c.store import history
 from p2c.store.batch import bump, select_links, write_batch
+from p2c.store.crashed import mark_crashed
 from p2c.store.database import WRITE, create_store_engine, resolve_url, upgrade
 from p2c.store.model import (
     COUNTERS,
@@ -80,16 +81,6 @@ def _new_id(res: CursorResult[Any]) -> int:
     pk = res.inserted_primary_key
     assert pk is not None
     return int(pk[0])
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
 
 
 class StateStore:
@@ -185,42 +176,8 @@ class StateStore:
         host is taken as gone when it has committed nothing for ``stale_after``. Its finish time
         becomes its last sign of life; its RUNNING task runs become CRASHED too.
         """
-        at = now()
-        last = func.max(task_runs.c.heartbeat_at)
-        q = (
-            select(
-                run_table.c.id, run_table.c.host, run_table.c.pid, run_table.c.started_at, last.label("last")
-            )
-            .select_from(run_table.outerjoin(task_runs, task_runs.c.run_id == run_table.c.id))
-            .where(run_table.c.project == project, run_table.c.status == RunStatus.RUNNING.value)
-            .group_by(run_table.c.id, run_table.c.host, run_table.c.pid, run_table.c.started_at)
-        )
-        crashed: list[int] = []
         with self._write() as conn:
-            for row in conn.execute(q).all():
-                seen = max(row.started_at, row.last) if row.last is not None else row.started_at
-                if row.host == self._host and row.pid is not None:
-                    gone = row.pid != os.getpid() and not _pid_alive(row.pid)
-                else:
-                    gone = at - seen > stale_after
-                if not gone:
-                    continue
-                conn.execute(
-                    update(run_table)
-                    .where(run_table.c.id == row.id, run_table.c.status == RunStatus.RUNNING.value)
-                    .values(
-                        status=RunStatus.CRASHED.value,
-                        finished_at=seen,
-                        message="the process running it died",
-                    )
-                )
-                conn.execute(
-                    update(task_runs)
-                    .where(task_runs.c.run_id == row.id, task_runs.c.status == RunStatus.RUNNING.value)
-                    .values(status=RunStatus.CRASHED.value, finished_at=task_runs.c.heartbeat_at)
-                )
-                crashed.append(row.id)
-        return crashed
+            return mark_crashed(conn, project, self._host, stale_after, now())
 
     def start_task(self, run_id: int, task: str) -> int:
         """Record a RUNNING task run of ``task`` in ``run_id``; returns its id."""
