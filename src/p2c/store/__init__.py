@@ -1,8 +1,13 @@
-"""The state store of p2c: run history, record outcomes, links, cursors and schedules.
+"""The state store of p2c: run history, record outcomes, links, cursors, number sequences, schedules.
 
 SQLAlchemy Core over one SQLite file (the default, next to the project) or PostgreSQL (by URL),
 with the schema migrated to head by alembic when a store is opened. See :mod:`p2c.store.store`
 for the tables and the crash-safety contract of :meth:`StateStore.commit_batch`.
+
+Record outcomes include the engine's side writes for a record (``Outcome.operation`` set: a
+number written back to the CRM, a Freight Tax line...): kept in the history, not counted, never
+pending. Number sequences (the highest generated account/contact number per prefix) have their
+own table, raised only, in the same transaction as the batch that used the numbers.
 
 Example::
 

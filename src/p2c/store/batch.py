@@ -1,10 +1,11 @@
-"""Write side of the store: one batch of outcomes, links and cursor as one unit of work.
+"""Write side of the store: one batch of outcomes, links, cursor and sequence as one unit of work.
 
 :func:`write_batch` runs inside the caller's transaction (see
 :meth:`p2c.store.StateStore.commit_batch`) and issues few statements whatever the batch size:
 an ``executemany`` insert of the outcome rows, one ``UPDATE`` of the task run's counters, one
-upsert of the cursor, an ``executemany`` delete and upsert of links, plus one indexed query per
-5 000 silently skipped records to find those that clear a pending failure.
+upsert of the cursor, one of the number sequence, an ``executemany`` delete and upsert of links,
+plus one indexed query per 5 000 silently skipped records to find those that clear a pending
+failure.
 """
 
 from __future__ import annotations
@@ -14,19 +15,22 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Select, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from p2c.store import history
 from p2c.store.jsontext import dumps
 from p2c.store.model import Action, Link, Outcome
-from p2c.store.schema import cursors, links, record_outcomes, task_runs
+from p2c.store.schema import cursors, links, record_outcomes, sequences, task_runs
 
 __all__ = ["LINK_COLUMNS", "UNCHANGED", "bump", "select_links", "write_batch"]
 
 #: Message of the outcome row that clears a pending record found unchanged on its retry.
 UNCHANGED = "unchanged since the last write"
+#: Longest name of a side write (``record_outcomes.operation``); checked here so SQLite, which does
+#: not enforce the column's length, refuses what PostgreSQL refuses.
+OPERATION_MAX = 40
 
 
 def _outcome_row(o: Outcome, action: Action, message: str | None = None) -> dict[str, Any]:
@@ -41,6 +45,7 @@ def _outcome_row(o: Outcome, action: Action, message: str | None = None) -> dict
         "transient": bool(o.transient),
         "source_row": dumps(o.source_row),
         "target_payload": dumps(o.target_payload),
+        "operation": o.operation,
     }
 
 
@@ -78,6 +83,17 @@ def _upsert(conn: Connection, table: Table, keys: list[str], rows: list[dict[str
     conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=fresh), rows)
 
 
+def _raise_sequence(conn: Connection, name: str, value: int, at: datetime) -> None:
+    """Upsert the sequence ``name`` to ``max(stored, value)``: a batch that used lower numbers (an
+    older run finishing late) never lets the next run reuse a number already given out."""
+    sqlite = conn.dialect.name == "sqlite"
+    stmt = (sqlite_insert if sqlite else pg_insert)(sequences).values(name=name, value=value, updated_at=at)
+    highest = (func.max if sqlite else func.greatest)(sequences.c.value, stmt.excluded.value)
+    conn.execute(
+        stmt.on_conflict_do_update(index_elements=["name"], set_={"value": highest, "updated_at": at})
+    )
+
+
 def bump(conn: Connection, task_run_id: int, counts: Mapping[str, int], at: datetime) -> None:
     """Add ``counts`` to a task run's counters and set its heartbeat to ``at``."""
     c = task_runs.c
@@ -96,6 +112,7 @@ def write_batch(
     links_: Sequence[Link],
     deleted_links: Sequence[tuple[str, str]],
     cursor: tuple[str, str | None] | None,
+    sequence: tuple[str, int] | None,
     read: int,
     at: datetime,
     chunk: int,
@@ -106,6 +123,11 @@ def write_batch(
     silent: dict[str, list[Outcome]] = {}
     for o in outcomes:
         action = Action(o.action)
+        if o.operation is not None:  # a side write: always a row, never a counter (they count records)
+            if len(o.operation) > OPERATION_MAX:
+                raise ValueError(f"operation {o.operation!r} is longer than {OPERATION_MAX} characters")
+            rows.append(_outcome_row(o, action))
+            continue
         tally[action.value] += 1
         if action is Action.SKIPPED and o.message is None:
             silent.setdefault(o.task, []).append(o)
@@ -122,6 +144,8 @@ def write_batch(
     bump(conn, task_run_id, tally, at)
     if cursor is not None:
         _upsert(conn, cursors, ["task"], [{"task": cursor[0], "value": cursor[1], "updated_at": at}])
+    if sequence is not None:
+        _raise_sequence(conn, sequence[0], int(sequence[1]), at)
     if deleted_links:
         lc = links.c
         conn.execute(

@@ -1,7 +1,9 @@
 """Read side of the store: runs, task runs and record outcomes as the history shows them.
 
 Plain functions over an open :class:`~sqlalchemy.engine.Connection`; :class:`~p2c.store.StateStore`
-wraps each in one read transaction, so a run and its task runs come from one snapshot.
+wraps each in one read transaction, so a run and its task runs come from one snapshot. Whether a
+record is pending looks only at the record's own outcomes (``operation IS NULL``): a side write
+that failed is in the history, but the record's own outcome is what says the record failed.
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ def _outcome(row: Row[Any]) -> OutcomeRecord:
         source_row=loads(m["source_row"]),
         target_payload=loads(m["target_payload"]),
         transient=bool(m["transient"]),
+        operation=m["operation"],
     )
 
 
@@ -111,11 +114,16 @@ def outcomes(
     actions: Collection[Action] | None,
     task: str | None,
     limit: int | None,
+    operations: bool | None = None,
 ) -> list[OutcomeRecord]:
+    """Outcomes of a run in recording order; ``operations``: None = all, False = the records' own
+    outcomes, True = side writes only."""
     o = record_outcomes.c
     q = select(record_outcomes).where(o.run_id == run_id)
     if actions is not None:
         q = q.where(o.action.in_([Action(a).value for a in actions]))
+    if operations is not None:
+        q = q.where(o.operation.is_not(None) if operations else o.operation.is_(None))
     if task is not None:
         q = q.where(o.task == task)
     q = q.order_by(o.id)
@@ -125,15 +133,22 @@ def outcomes(
 
 
 def _latest_is_pending(task: str, keys: Sequence[str] | None = None, sqlite: bool = True) -> Select[Any]:
-    """Outcomes of ``task`` that are FAILED or WAITING with no later outcome for the same record
-    (restricted to ``keys`` when given, and then only the ``source_key`` column)."""
+    """Own outcomes of ``task``'s records that are FAILED or WAITING with no later own outcome for
+    the same record (restricted to ``keys`` when given, and then only the ``source_key`` column).
+    Side writes are left out on both sides: they neither are pending nor clear a pending record."""
     o = record_outcomes.alias("o")
     later = record_outcomes.alias("later")
     newer = exists().where(
-        and_(later.c.task == o.c.task, later.c.source_key == o.c.source_key, later.c.id > o.c.id)
+        and_(
+            later.c.task == o.c.task,
+            later.c.source_key == o.c.source_key,
+            later.c.id > o.c.id,
+            later.c.operation.is_(None),
+        )
     )
     q = select(o) if keys is None else select(o.c.source_key).where(among(o.c.source_key, keys, sqlite))
-    return q.where(o.c.task == task, o.c.action.in_(PENDING), ~newer).order_by(o.c.id)
+    own = o.c.operation.is_(None)
+    return q.where(o.c.task == task, o.c.action.in_(PENDING), own, ~newer).order_by(o.c.id)
 
 
 def pending(conn: Connection, task: str) -> list[OutcomeRecord]:
@@ -144,7 +159,7 @@ def pending_keys(conn: Connection, task: str, keys: Iterable[str], chunk: int) -
     """Which of ``keys`` are pending in ``task`` (one indexed query per chunk of keys)."""
     found: set[str] = set()
     oc = record_outcomes.c
-    ever = select(oc.id).where(oc.task == task, oc.action.in_(PENDING)).limit(1)
+    ever = select(oc.id).where(oc.task == task, oc.action.in_(PENDING), oc.operation.is_(None)).limit(1)
     if conn.scalar(ever) is None:  # the usual case: nothing of this task ever failed or waited
         return found
     for part in chunks(sorted(set(keys)), chunk):

@@ -66,6 +66,12 @@ class Outcome:
     """What happened to one source record. ``source_row`` and ``target_payload`` must be redacted
     by the caller; the store keeps them as JSON (Decimal as a string, datetimes ISO 8601), capped
     in size. A ``SKIPPED`` outcome without a ``message`` is only counted, not stored as a row.
+
+    ``operation`` is ``None`` for the outcome of the source record itself. Otherwise it names a
+    side write the engine made for that record (a generated number or a derived flag written back
+    to the CRM, a Freight Tax line, an order marked Invoiced...): always stored as a row, never
+    counted in the task run's counters (they count source records), and never pending (the
+    record's own outcome says whether the record failed).
     """
 
     task: str
@@ -78,6 +84,7 @@ class Outcome:
     source_row: Mapping[str, Any] | None = None
     target_payload: Mapping[str, Any] | None = None
     transient: bool = False
+    operation: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

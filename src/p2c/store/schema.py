@@ -1,7 +1,7 @@
 """The tables of the state store (SQLAlchemy Core). Migrations create them; this module queries them.
 
-``migrations/versions/0001_initial.py`` is the frozen history of this schema; a test compares the
-migrated database with :data:`metadata` so the two cannot drift. Times are UTC, always
+``migrations/versions/`` (``0001_initial.py``, ``0002_sequences.py``...) is the frozen history of
+this schema; a test compares the migrated database with :data:`metadata` so the two cannot drift. Times are UTC, always
 timezone-aware in Python (SQLite stores them naive, PostgreSQL as ``timestamptz``).
 """
 
@@ -39,6 +39,7 @@ __all__ = [
     "record_outcomes",
     "runs",
     "schedules",
+    "sequences",
     "task_runs",
 ]
 
@@ -129,6 +130,9 @@ record_outcomes = Table(
     Column("source_row", Text),  # JSON, capped (see jsontext)
     Column("target_payload", Text),  # JSON, capped
     Column("at", UTCDateTime, nullable=False),
+    # NULL: the outcome of the source record itself. Otherwise the name of a side write made for
+    # the record (a number written back, a Freight Tax line...): stored, never counted or pending.
+    Column("operation", String(40)),
     Index(None, "task", "source_key", "id"),  # latest outcome of a record
     Index(None, "task", "action", "id"),  # pending(): failed / waiting records of a task
     Index(None, "run_id", "action", "id"),  # history of a run, its errors
@@ -153,6 +157,16 @@ cursors = Table(
     metadata,
     Column("task", Text, primary_key=True),
     Column("value", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+#: The highest number used by each number sequence (generated account/contact numbers, by prefix).
+#: Only ever raised, in the transaction of the batch that used the numbers.
+sequences = Table(
+    "sequences",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("value", BigInteger, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
 

@@ -1,4 +1,4 @@
-"""The state store: run history, links, cursors — one SQLite file or one PostgreSQL database.
+"""The state store: run history, links, cursors, sequences — one SQLite file or one PostgreSQL database.
 
 Tables (``schema.py``; created and upgraded by the alembic migrations in ``migrations/``):
 
@@ -9,17 +9,21 @@ Tables (``schema.py``; created and upgraded by the alembic migrations in ``migra
                     failed.
 ``record_outcomes`` one row per record written, failed, waiting or skipped with a reason: action,
                     target key, error class, field, message, transient flag, source row and
-                    target payload (JSON, capped at 16 KB). Indexed by (task, source_key, id) for
-                    a record's latest outcome, (task, action, id) for pending records and
-                    (run_id, action, id) for a run's history.
+                    target payload (JSON, capped at 16 KB), and ``operation``: NULL for the
+                    record's own outcome, else the name of a side write made for the record (a
+                    number written back, a Freight Tax line...), which is stored but neither
+                    counted nor pending. Indexed by (task, source_key, id) for a record's latest
+                    outcome, (task, action, id) for pending records and (run_id, action, id) for
+                    a run's history.
 ``links``           identity: (task, source_key) → target_key, hash of what was last written,
                     source hash, target ETag, synced_at. Indexed on (task, target_key).
 ``cursors``         one incremental cursor per task (a delta link, a modified-time bound...).
+``sequences``       the highest number used per number sequence (name → value); only raised.
 ``schedules``       recurring runs of a project (cron, enabled, next_run_at); for the scheduler.
 
 Crash safety lives in :meth:`StateStore.commit_batch`: a batch's outcomes, links, link deletions,
-cursor and counters are written in one transaction, so after a crash the store holds every
-committed batch whole and nothing of the others; the cursor never runs ahead of the work.
+cursor, sequence and counters are written in one transaction, so after a crash the store holds
+every committed batch whole and nothing of the others; the cursor never runs ahead of the work.
 
 Example::
 
@@ -27,11 +31,12 @@ Example::
     >>> run = store.start_run("demo", ["accounts"])
     >>> tr = store.start_task(run, "accounts")
     >>> store.commit_batch(tr, [Outcome("accounts", "A-1", Action.CREATED, target_key="C-1")],
-    ...                    [Link("accounts", "A-1", "C-1", "h1", now())], cursor=("accounts", "d1"))
+    ...                    [Link("accounts", "A-1", "C-1", "h1", now())], cursor=("accounts", "d1"),
+    ...                    sequence=("ACC", 1042))
     >>> store.finish_task(tr, RunStatus.SUCCEEDED)
     >>> store.finish_run(run, RunStatus.SUCCEEDED)
-    >>> store.cursor("accounts"), store.runs()[0].counts.created
-    ('d1', 1)
+    >>> store.cursor("accounts"), store.sequence("ACC"), store.runs()[0].counts.created
+    ('d1', 1042, 1)
     >>> store.close()
 """
 
@@ -46,10 +51,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, delete, func, insert, select, update
+from sqlalchemy import Connection, CursorResult, delete, insert, select, update
 
 from p2c.store import history
 from p2c.store.batch import bump, select_links, write_batch
+from p2c.store.crashed import mark_crashed
 from p2c.store.database import WRITE, create_store_engine, resolve_url, upgrade
 from p2c.store.model import (
     COUNTERS,
@@ -62,7 +68,7 @@ from p2c.store.model import (
     RunStatus,
     TaskRunInfo,
 )
-from p2c.store.schema import cursors, task_runs
+from p2c.store.schema import cursors, sequences, task_runs
 from p2c.store.schema import links as link_table
 from p2c.store.schema import runs as run_table
 
@@ -80,16 +86,6 @@ def _new_id(res: CursorResult[Any]) -> int:
     pk = res.inserted_primary_key
     assert pk is not None
     return int(pk[0])
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
 
 
 class StateStore:
@@ -185,42 +181,8 @@ class StateStore:
         host is taken as gone when it has committed nothing for ``stale_after``. Its finish time
         becomes its last sign of life; its RUNNING task runs become CRASHED too.
         """
-        at = now()
-        last = func.max(task_runs.c.heartbeat_at)
-        q = (
-            select(
-                run_table.c.id, run_table.c.host, run_table.c.pid, run_table.c.started_at, last.label("last")
-            )
-            .select_from(run_table.outerjoin(task_runs, task_runs.c.run_id == run_table.c.id))
-            .where(run_table.c.project == project, run_table.c.status == RunStatus.RUNNING.value)
-            .group_by(run_table.c.id, run_table.c.host, run_table.c.pid, run_table.c.started_at)
-        )
-        crashed: list[int] = []
         with self._write() as conn:
-            for row in conn.execute(q).all():
-                seen = max(row.started_at, row.last) if row.last is not None else row.started_at
-                if row.host == self._host and row.pid is not None:
-                    gone = row.pid != os.getpid() and not _pid_alive(row.pid)
-                else:
-                    gone = at - seen > stale_after
-                if not gone:
-                    continue
-                conn.execute(
-                    update(run_table)
-                    .where(run_table.c.id == row.id, run_table.c.status == RunStatus.RUNNING.value)
-                    .values(
-                        status=RunStatus.CRASHED.value,
-                        finished_at=seen,
-                        message="the process running it died",
-                    )
-                )
-                conn.execute(
-                    update(task_runs)
-                    .where(task_runs.c.run_id == row.id, task_runs.c.status == RunStatus.RUNNING.value)
-                    .values(status=RunStatus.CRASHED.value, finished_at=task_runs.c.heartbeat_at)
-                )
-                crashed.append(row.id)
-        return crashed
+            return mark_crashed(conn, project, self._host, stale_after, now())
 
     def start_task(self, run_id: int, task: str) -> int:
         """Record a RUNNING task run of ``task`` in ``run_id``; returns its id."""
@@ -274,13 +236,15 @@ class StateStore:
         cursor: tuple[str, str | None] | None = None,
         *,
         read: int = 0,
+        sequence: tuple[str, int] | None = None,
     ) -> None:
         """Record one batch in ONE transaction: all of it or, on any error, none of it.
 
         Outcomes are inserted and counted (a SKIPPED outcome without a message is only counted,
-        unless it clears a pending record); ``deleted_links`` ((task, source_key) pairs) are
-        removed, then ``links`` upserted by (task, source_key), the ``cursor`` (task, value)
-        upserted, and ``read`` added to the read counter.
+        unless it clears a pending record; a side write, ``operation`` set, is stored and not
+        counted); ``deleted_links`` ((task, source_key) pairs) are removed, then ``links`` upserted
+        by (task, source_key), the ``cursor`` (task, value) upserted, the ``sequence`` (name,
+        highest number used) raised to at least that value, and ``read`` added to the read counter.
         """
         with self._write() as conn:
             write_batch(
@@ -291,6 +255,7 @@ class StateStore:
                 links_=links,
                 deleted_links=deleted_links,
                 cursor=cursor,
+                sequence=sequence,
                 read=read,
                 at=now(),
                 chunk=self._chunk,
@@ -374,6 +339,12 @@ class StateStore:
         with self._write() as conn:
             conn.execute(delete(cursors).where(cursors.c.task == task))
 
+    def sequence(self, name: str) -> int | None:
+        """The highest number stored for the sequence ``name`` (``None`` if it never ran)."""
+        with self._read() as conn:
+            value = conn.scalar(select(sequences.c.value).where(sequences.c.name == name))
+        return None if value is None else int(value)
+
     # -- history -------------------------------------------------------------------------------
 
     def runs(self, project: str | None = None, limit: int = 20) -> list[RunInfo]:
@@ -400,13 +371,16 @@ class StateStore:
         actions: Collection[Action] | None = None,
         task: str | None = None,
         limit: int | None = None,
+        operations: bool | None = None,
     ) -> list[OutcomeRecord]:
-        """Stored outcomes of a run in the order recorded, optionally only some actions or a task."""
+        """Stored outcomes of a run in the order recorded, optionally only some actions or a task;
+        ``operations`` None = all, False = the records' own outcomes, True = only side writes."""
         with self._read() as conn:
-            return history.outcomes(conn, run_id, actions, task, limit)
+            return history.outcomes(conn, run_id, actions, task, limit, operations)
 
     def pending(self, task: str) -> list[OutcomeRecord]:
         """Records of ``task`` whose latest outcome is FAILED or WAITING, oldest first: what a
-        retry must read again. Any later outcome of the record (including a SKIPPED) clears it."""
+        retry must read again. Any later outcome of the record (including a SKIPPED) clears it.
+        Side writes (outcomes with an ``operation``) are ignored on both counts."""
         with self._read() as conn:
             return history.pending(conn, task)

@@ -1,0 +1,157 @@
+"""Number sequences: raised only, in the batch's transaction; moved out of ``cursors`` by migration 0002."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, insert, inspect, select
+from sqlalchemy.exc import IntegrityError
+
+from p2c.store import Action, Link, Outcome, RunStatus, StateStore, now
+from p2c.store.database import MIGRATIONS, WRITE, create_store_engine, resolve_url
+from p2c.store.schema import cursors, record_outcomes, runs, sequences, task_runs
+
+T = "accounts"
+
+
+@pytest.fixture
+def task_run(store: StateStore) -> int:
+    return store.start_task(store.start_run("p", [T]), T)
+
+
+def test_sequence_is_stored_and_upserted_by_commit_batch(store: StateStore, task_run: int) -> None:
+    assert store.sequence("ACC") is None
+    store.commit_batch(task_run, [Outcome(T, "A1", Action.CREATED)], sequence=("ACC", 1041))
+    assert store.sequence("ACC") == 1041
+    store.commit_batch(task_run, [], sequence=("ACC", 1042))
+    store.commit_batch(task_run, [], sequence=("CON", 2**40))  # BIGINT: beyond 32 bits
+    store.commit_batch(task_run, [Outcome(T, "A2", Action.CREATED)])  # no sequence given: unchanged
+    assert (store.sequence("ACC"), store.sequence("CON"), store.sequence("none")) == (1042, 2**40, None)
+    # Sequences are not cursors: the cursor API neither sees nor resets them.
+    assert store.cursor("ACC") is None and store.cursor("~sequence:ACC") is None
+    store.reset_cursor("ACC")
+    assert store.sequence("ACC") == 1042
+
+
+def test_sequence_is_never_lowered(store: StateStore, task_run: int) -> None:
+    store.commit_batch(task_run, [], sequence=("ACC", 1050))
+    store.commit_batch(task_run, [], sequence=("ACC", 1003))  # an older batch finishing late
+    assert store.sequence("ACC") == 1050
+    store.commit_batch(task_run, [], sequence=("ACC", 1050))
+    store.commit_batch(task_run, [], sequence=("ACC", 1051))
+    assert store.sequence("ACC") == 1051
+
+
+def test_sequence_moves_only_with_its_batch(store: StateStore, task_run: int) -> None:
+    store.commit_batch(task_run, [Outcome(T, "A1", Action.CREATED)], sequence=("ACC", 7))
+    bad = Link(T, "A9", "C-A9", None, now())  # type: ignore[arg-type]  # hash NOT NULL
+    for name in ("ACC", "NEW"):
+        with pytest.raises(IntegrityError):
+            store.commit_batch(task_run, [Outcome(T, "A2", Action.CREATED)], [bad], sequence=(name, 99))
+    assert (store.sequence("ACC"), store.sequence("NEW")) == (7, None)
+    store.commit_batch(task_run, [Outcome(T, "A2", Action.CREATED)], sequence=("ACC", 99))
+    assert store.sequence("ACC") == 99
+
+
+# -- migration 0002 ----------------------------------------------------------------------------
+
+AT = datetime(2025, 5, 1, 8, 30, tzinfo=UTC)
+
+
+def _migrate(conn: Connection, revision: str, down: bool = False) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("path_separator", "os")
+    cfg.attributes["connection"] = conn
+    (command.downgrade if down else command.upgrade)(cfg, revision)
+
+
+@pytest.fixture
+def at_0001(store_url: str) -> Iterator[str]:
+    """``store_url`` holding a database at revision 0001 with sequences kept as cursors, as the
+    engine wrote them, and one failed record outcome."""
+    engine = create_store_engine(resolve_url(store_url))
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(**{WRITE: True})
+            with conn.begin():
+                _migrate(conn, "0001")
+                assert "sequences" not in inspect(conn).get_table_names()
+                conn.execute(
+                    insert(cursors),
+                    [
+                        {"task": "~sequence:ACC", "value": "1041", "updated_at": AT},
+                        {"task": "~sequence:CON", "value": "20007", "updated_at": AT},
+                        {"task": "~sequence:BAD", "value": "not a number", "updated_at": AT},
+                        {"task": T, "value": "delta-7", "updated_at": AT},
+                    ],
+                )
+                run = conn.execute(
+                    insert(runs).values(
+                        project="p", trigger="cli", tasks="[]", full=False, status="partial", started_at=AT
+                    )
+                ).inserted_primary_key
+                assert run is not None
+                tr = conn.execute(
+                    insert(task_runs).values(
+                        run_id=run[0], task=T, status="partial", started_at=AT, heartbeat_at=AT
+                    )
+                ).inserted_primary_key
+                assert tr is not None
+                conn.execute(
+                    insert(record_outcomes).values(
+                        run_id=run[0],
+                        task_run_id=tr[0],
+                        task=T,
+                        source_key="A1",
+                        action="failed",
+                        transient=False,
+                        at=AT,
+                    )
+                )
+        yield store_url
+    finally:
+        engine.dispose()
+
+
+def test_migration_moves_sequence_cursors_into_sequences(at_0001: str) -> None:
+    with StateStore(at_0001) as store:
+        assert (store.sequence("ACC"), store.sequence("CON")) == (1041, 20007)
+        with store.engine.connect() as conn:
+            assert conn.execute(select(sequences.c.name, sequences.c.updated_at)).all() == [
+                ("ACC", AT),
+                ("CON", AT),
+            ]
+        assert store.cursor("~sequence:ACC") is None and store.cursor("~sequence:CON") is None
+        # Not a number: left where it was, not a sequence. Other cursors are untouched.
+        assert (store.cursor("~sequence:BAD"), store.sequence("BAD")) == ("not a number", None)
+        assert store.cursor(T) == "delta-7"
+        # Outcomes recorded before the migration are records' own outcomes.
+        [old] = store.pending(T)
+        assert (old.source_key, old.operation) == ("A1", None)
+        tr = store.start_task(store.start_run("p", [T]), T)
+        store.commit_batch(tr, [], sequence=("ACC", 1045))  # the moved row is upserted, not duplicated
+        assert store.sequence("ACC") == 1045
+
+        # Downgrade puts them back as cursors (the latest value) and drops the new table and column.
+        with store.engine.connect() as conn:
+            conn.execution_options(**{WRITE: True})
+            with conn.begin():
+                _migrate(conn, "0001", down=True)
+                found = dict(conn.execute(select(cursors.c.task, cursors.c.value)).all())
+                assert "sequences" not in inspect(conn).get_table_names()
+                assert "operation" not in {c["name"] for c in inspect(conn).get_columns("record_outcomes")}
+        assert found == {
+            "~sequence:ACC": "1045",
+            "~sequence:CON": "20007",
+            "~sequence:BAD": "not a number",
+            T: "delta-7",
+        }
+    with StateStore(at_0001) as store:  # and up again
+        assert (store.sequence("ACC"), store.sequence("CON")) == (1045, 20007)
+        assert store.pending(T)[0].source_key == "A1"
+        store.finish_run(store.runs()[0].id, RunStatus.FAILED)
