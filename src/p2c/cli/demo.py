@@ -31,7 +31,7 @@ from p2c.engine import Engine, RunReport, open_connectors
 from p2c.errors import P2CError, PrerequisiteError
 from p2c.project import load_project, write_sandbox_project
 from p2c.settings import System
-from p2c.store import StateStore
+from p2c.store import StateStore, Trigger
 
 __all__ = ["DemoResult", "run_demo"]
 
@@ -127,7 +127,7 @@ def run_demo(
                 progress=progress,
             )
             say("5/6 first run: every task in dependency order")
-            result.runs.append(engine.run(trigger="demo"))
+            result.runs.append(engine.run(trigger=Trigger.DEMO))
             say(
                 "6/6 a user edits three accounts and enters a quote and an order in the CRM; the ERP confirms and invoices "
                 f"{ERP_ORDERS} new orders; the next run reads only the changes and brings them back"
@@ -137,7 +137,7 @@ def run_demo(
             say("     a quote and an order of ERP products entered and activated in the CRM")
             numbers = _erp_orders(conns.crm, conns.erp, sandbox.erp_url, sandbox.ca_path, ERP_ORDERS)
             say(f"     ERP orders confirmed and invoiced: {', '.join(numbers)}")
-            result.runs.append(engine.run(trigger="demo"))
+            result.runs.append(engine.run(trigger=Trigger.DEMO))
     finally:
         sandbox.stop()
     result.seconds = time.perf_counter() - started

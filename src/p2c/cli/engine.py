@@ -23,8 +23,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from p2c.connectors.auth import Redactor
+from p2c.engine import PlannedRecord
 from p2c.errors import AuthError, ConfigError, P2CError, TransientError
 from p2c.settings import System
+from p2c.store import Action, Trigger
 
 __all__ = ["register"]
 
@@ -231,16 +233,33 @@ def plan(
 
     with _errors(), _session(project) as (proj, store, conns, red), _errors(red):
         engine = Engine(proj, store, {System.CRM: conns.crm, System.ERP: conns.erp}, redactor=red)
-        report = engine.run(task or None, full=full, dry_run=True)
+        report = engine.plan(task or None, full=full)
     console.print(summary_table(report, "plan (nothing was written)"))
     for t in report.tasks:
         for rec in t.planned[:limit]:
-            console.print(
-                f"  {t.task}: would {rec.action.value[:-1] if rec.action.value.endswith('d') else rec.action}"
-                f" {rec.target_key} (source {rec.source_key})"
-            )
+            console.print(f"  {t.task}: {planned_line(rec)}", markup=False)
         if len(t.planned) > limit:
             console.print(f"  {t.task}: ... and {len(t.planned) - limit} more")
+
+
+#: how a plan says what a run would do with a record
+_WOULD = {
+    Action.CREATED: "create",
+    Action.UPDATED: "update",
+    Action.DELETED: "delete",
+    Action.SKIPPED: "skip",
+    Action.WAITING: "leave waiting",
+    Action.FAILED: "fail",
+}
+
+
+def planned_line(rec: PlannedRecord) -> str:
+    """One write of a plan: ``would create usmf,ACC-1 (source 4f1c…)``; a side write says what it does."""
+    verb = _WOULD.get(rec.action, rec.action.value)
+    if rec.operation:
+        return f"would {verb} {rec.target_key}: {rec.message} (for {rec.source_key})"
+    reason = f": {rec.message}" if rec.message else ""
+    return f"would {verb} {rec.target_key or ''} (source {rec.source_key}){reason}"
 
 
 def history(project: Path = ProjectOpt, limit: int = typer.Option(20, help="How many runs.")) -> None:
@@ -315,7 +334,7 @@ def retry(run_id: int = typer.Argument(..., metavar="RUN"), project: Path = Proj
 
     with _errors(), _session(project) as (proj, store, conns, red), _errors(red):
         engine = Engine(proj, store, {System.CRM: conns.crm, System.ERP: conns.erp}, redactor=red)
-        report = engine.run(retry_run=run_id, trigger="retry")
+        report = engine.run(retry_run=run_id, trigger=Trigger.RETRY)
     console.print(summary_table(report, f"retry of run {run_id} as run {report.run_id}: {report.status}"))
     raise typer.Exit(_exit_for(report))
 

@@ -29,8 +29,10 @@ from p2c.connectors.base import (
     WriteAction,
     WriteOp,
     WriteResult,
+    key_text,
 )
 from p2c.connectors.dataverse import DataverseConnector, TableInfo
+from p2c.connectors.dataverse_target import ParentTable, Refusal, TargetItem, TargetTable, fold_key
 from p2c.connectors.fno import KNOWN_KEYS, FnoConnector
 from p2c.connectors.multipart import BatchItem, ChangeSet, HttpPart, MultipartError, parse_batch, render_batch
 from p2c.connectors.protocol import (
@@ -77,14 +79,18 @@ __all__ = [
     "MultipartError",
     "OpKind",
     "Pager",
+    "ParentTable",
     "RedactingFilter",
     "Redactor",
+    "Refusal",
     "Retry",
     "RetryPolicy",
     "Service",
     "ServiceError",
     "StaticTokenProvider",
     "TableInfo",
+    "TargetItem",
+    "TargetTable",
     "TokenProvider",
     "WriteAction",
     "WriteOp",
@@ -92,10 +98,12 @@ __all__ = [
     "classify",
     "distinct_values",
     "entity_path",
+    "fold_key",
     "in_filter",
     "key_filter",
     "key_filters",
     "key_predicate",
+    "key_text",
     "literal",
     "make_client",
     "odata_bind",

@@ -154,6 +154,14 @@ class Connector(Protocol):
 
     def write(self, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]: ...
 
+    def plan_writes(self, table: Any, items: Sequence[Any]) -> list[Any]:
+        """The :class:`WriteOp` (or ``Refusal``) for each ``TargetItem`` of ``table``, in order."""
+        ...
+
+    def plan_deletes(self, table: Any, targets: Sequence[tuple[Any, Mapping[str, Any]]]) -> list[Any]:
+        """The delete (or ``Refusal``) for each ``(ref, target key)``."""
+        ...
+
     def get(
         self, entity: str, key: Mapping[str, Any], *, select: Sequence[str] | None = None
     ) -> dict[str, Any] | None: ...

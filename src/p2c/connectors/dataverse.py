@@ -43,6 +43,7 @@ from p2c.connectors.base import (
     WriteResult,
 )
 from p2c.connectors.dataverse_meta import DataverseMetadata
+from p2c.connectors.dataverse_target import Refusal, TargetItem, TargetTable, plan_deletes, plan_writes
 from p2c.connectors.dataverse_write import BATCH_LIMIT, DataverseWriter, TableInfo
 from p2c.connectors.lifecycle import ConnectorLifecycle
 from p2c.connectors.protocol import Pager, RetryPolicy
@@ -192,6 +193,16 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
         for i in range(0, len(wanted), IN_CHUNK):
             flt = in_filter(field, wanted[i : i + IN_CHUNK])
             yield from self.read(entity, select=select, filter=f"({flt}) and ({filter})" if filter else flt)
+
+    def plan_writes(self, table: TargetTable, items: Sequence[TargetItem]) -> list[WriteOp | Refusal]:
+        """The write of each item (:mod:`p2c.connectors.dataverse_target`): an upsert by alternate
+        key, an update or create of a row found by a key of lookups, or a refusal (closed document)."""
+        return plan_writes(self, table, items)
+
+    def plan_deletes(
+        self, table: TargetTable, targets: Sequence[tuple[Any, Mapping[str, Any]]]
+    ) -> list[WriteOp | Refusal]:
+        return plan_deletes(self, table, targets)
 
     def get(
         self, entity: str, key: Mapping[str, Any], *, select: Sequence[str] | None = None

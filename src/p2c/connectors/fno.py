@@ -30,7 +30,8 @@ from typing import Any
 import httpx
 
 from p2c.connectors.auth import Redactor, TokenProvider
-from p2c.connectors.base import ChangeFeed, Changes, WriteOp, WriteResult
+from p2c.connectors.base import ChangeFeed, Changes, OpKind, WriteOp, WriteResult
+from p2c.connectors.dataverse_target import Refusal, TargetItem, TargetTable
 from p2c.connectors.fno_write import CROSS, FnoWriter
 from p2c.connectors.lifecycle import ConnectorLifecycle
 from p2c.connectors.protocol import Pager, RetryPolicy
@@ -199,6 +200,15 @@ class FnoConnector(ConnectorLifecycle):
             return
         for flt in key_filters(keys):  # and-ed with the caller's own filter
             yield from self.read(entity, select=select, filter=f"({flt}) and ({filter})")
+
+    def plan_writes(self, table: TargetTable, items: Sequence[TargetItem]) -> list[WriteOp | Refusal]:
+        """An upsert by natural key per item: F&O documents have no closed state p2c must respect."""
+        return [WriteOp(OpKind.UPSERT, dict(i.key), dict(i.payload), ref=i.ref) for i in items]
+
+    def plan_deletes(
+        self, table: TargetTable, targets: Sequence[tuple[Any, Mapping[str, Any]]]
+    ) -> list[WriteOp | Refusal]:
+        return [WriteOp(OpKind.DELETE, dict(key), ref=ref) for ref, key in targets]
 
     def get(
         self, entity: str, key: Mapping[str, Any], *, select: Sequence[str] | None = None

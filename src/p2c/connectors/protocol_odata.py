@@ -174,8 +174,8 @@ def key_filters(
 def in_filter(field: str, values: Iterable[Any]) -> str:
     """Dataverse ``Microsoft.Dynamics.CRM.In`` over ``values`` (strings quoted JSON-style, as the docs show)::
 
-        >>> print(in_filter("accountnumber", ["A1", 'say "hi"']))
-        Microsoft.Dynamics.CRM.In(PropertyName='accountnumber',PropertyValues=["A1","say \\"hi\\""])
+    >>> print(in_filter("accountnumber", ["A1", 'say "hi"']))
+    Microsoft.Dynamics.CRM.In(PropertyName='accountnumber',PropertyValues=["A1","say \\"hi\\""])
     """
     items = []
     for v in values:

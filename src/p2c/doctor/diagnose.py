@@ -59,6 +59,7 @@ from p2c.doctor.prospect import (
 )
 from p2c.errors import P2CError
 from p2c.project import Project
+from p2c.rules import RuleName
 from p2c.settings import System
 from p2c.setup.plan import requirements
 
@@ -83,9 +84,9 @@ CHECKS: list[CheckDef] = [
     CheckDef("alternate keys", check_keys, _CRM),
     CheckDef("change tracking", check_change_tracking, _CRM),
     CheckDef("reference values", check_reference_values),
-    CheckDef("price lists", check_price_lists, applies=uses_rule("choose_price_list")),
+    CheckDef("price lists", check_price_lists, applies=uses_rule(RuleName.CHOOSE_PRICE_LIST)),
     CheckDef("discount calculation", check_discount_setting, _CRM),
-    CheckDef("product state", check_product_state, _CRM, applies=uses_rule("set_product_state")),
+    CheckDef("product state", check_product_state, _CRM, applies=uses_rule(RuleName.SET_PRODUCT_STATE)),
     CheckDef("line numbers", check_line_numbers, _ERP),
     CheckDef(
         "distinct product table",

@@ -16,7 +16,7 @@ from p2c.doctor.base import Check, CheckStatus, DoctorContext, sample
 from p2c.errors import NotFoundError, P2CError, RecordError
 from p2c.mapping.transforms import TransformError
 from p2c.project import Task
-from p2c.rules import RULES, choose_price_list
+from p2c.rules import RULES, RuleName, choose_price_list
 from p2c.settings import System
 from p2c.setup.plan import LookupNeed
 
@@ -55,7 +55,7 @@ POPULATE_PRODUCTS_FIX = (
 )
 
 
-def uses_rule(name: str) -> Any:
+def uses_rule(name: RuleName) -> Any:
     return lambda ctx: any(name in t.rules for t in ctx.project.enabled_tasks())
 
 
@@ -173,7 +173,7 @@ def _reference(ctx: DoctorContext, name: str, needs: Sequence[LookupNeed]) -> Ch
 
 
 def check_price_lists(ctx: DoctorContext) -> Iterator[Check]:
-    currency_fields = RULES["choose_price_list"].requires
+    currency_fields = RULES[RuleName.CHOOSE_PRICE_LIST].requires
     preferred = ctx.project.settings.price_list
     currencies = {
         str(r["transactioncurrencyid"]): str(r.get("isocurrencycode") or "")
@@ -184,7 +184,7 @@ def check_price_lists(ctx: DoctorContext) -> Iterator[Check]:
         for r in ctx.crm_rows("pricelevels", ["name", "_transactioncurrencyid_value"])
     ]
     for task in ctx.project.enabled_tasks():
-        if "choose_price_list" not in task.rules:
+        if RuleName.CHOOSE_PRICE_LIST not in task.rules:
             continue
         name = f"price lists per currency: {task.name}"
         rows = ctx.source_rows(task)

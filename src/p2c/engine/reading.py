@@ -12,16 +12,13 @@ ERP key fields joined with ``,`` (``usmf,D0001``). Links and outcomes are stored
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from p2c.catalog import Catalog, EntitySpec, FieldType
-from p2c.connectors.base import Connector
-from p2c.connectors.protocol_odata import key_filters
-from p2c.engine.related import in_filter
-from p2c.odata.filter import Dialect, compile_filter, parse_filter
+from p2c.connectors import Connector, key_filters
+from p2c.odata import Dialect, compile_filter, filter_fields, parse_filter
 from p2c.project import Task
 from p2c.settings import System
 
@@ -45,11 +42,6 @@ def source_key(task: Task, spec: EntitySpec, row: Mapping[str, Any]) -> str:
     return ",".join("" if row.get(k) is None else str(row.get(k)) for k in task.key_source)
 
 
-def filter_fields(text: str) -> set[str]:
-    """The field names a filter text compares (``statecode eq 1`` → ``statecode``)."""
-    return set(re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\s+(?:eq|ne|gt|ge|lt|le)\b", text))
-
-
 def _and(*parts: str | None) -> str | None:
     present = [p for p in parts if p]
     if not present:
@@ -68,7 +60,7 @@ class SourceReader:
         text = _and(task.builtin_filter, task.extra_filter)
         self.filter_text = text
         self._local = None
-        #: called with each page of CRM rows *before* the filter (rules that maintain a filtered field)
+        #: called with each page of CRM rows *before* the filter (a flow deriving a field it filters on)
         self.before_filter: Callable[[list[dict[str, Any]]], None] | None = None
         if text and self.crm:
             schema = self.spec.filter_schema(catalog.enums)
@@ -139,6 +131,15 @@ class SourceReader:
                 out.rows.extend(self._erp_values(rows))
         return out
 
+    def whole(self, select: Sequence[str]) -> list[dict[str, Any]]:
+        """The whole filtered source as a run would see it, without a change-tracking token (reconcile)."""
+        if not self.crm:
+            return self.changes(select, None).rows  # every company, filters pushed down
+        rows = [r for page in self.conn.read(self.task.source.entity, select=select) for r in page]
+        if self.before_filter is not None:  # fields a flow derives before filtering (quotes, orders)
+            self.before_filter(rows)
+        return [r for r in rows if self.keep(r)]
+
     def by_keys(self, select: Sequence[str], keys: Iterable[str]) -> list[dict[str, Any]]:
         """The current source rows of ``keys`` (source keys), filtered like any read."""
         wanted = sorted(set(keys))
@@ -146,14 +147,12 @@ class SourceReader:
             return []
         rows: list[dict[str, Any]] = []
         if self.crm:
-            pk = self.spec.primary_key
-            for i in range(0, len(wanted), 200):
-                for page in self.conn.read(
-                    self.task.source.entity, select=select, filter=in_filter(pk, wanted[i : i + 200])
-                ):
-                    if self.before_filter is not None:
-                        self.before_filter(page)
-                    rows.extend(r for r in page if self.keep(r))
+            for page in self.conn.read_by_values(
+                self.task.source.entity, self.spec.primary_key, wanted, select=select
+            ):
+                if self.before_filter is not None:
+                    self.before_filter(page)
+                rows.extend(r for r in page if self.keep(r))
             return rows
         for flt in key_filters(self._key_dicts(wanted), company_first=True):
             for page in self.conn.read(

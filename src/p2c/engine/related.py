@@ -1,9 +1,9 @@
 """Resolve the related values a task's mappings need, in bulk, before mapping (STYLE habit 5).
 
 For each lookup of a mapper (``{lookup: {source, entity, by, field}}``) the engine reads the
-related entity once per chunk of distinct input values — an ``In`` query on the CRM, ``or``-ed
-equalities on the ERP — and hands the mapper ``related[spec.key][value] = row[field]``. Values
-already resolved in this run are not asked again.
+related entity for the distinct input values in bulk (the connector's ``read_by_values``) and
+hands the mapper ``related[spec.key][value] = row[field]``. Values already resolved in this run are
+not asked again.
 
 Example::
 
@@ -18,24 +18,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from p2c.catalog import Catalog
-from p2c.connectors.base import Connector
-from p2c.connectors.protocol_odata import key_filters
-from p2c.mapping.expression import LookupSpec
-from p2c.mapping.mapper import Mapper
+from p2c.connectors import Connector
+from p2c.mapping import LookupSpec, Mapper
 from p2c.settings import System
 
-__all__ = ["RelatedResolver", "in_filter"]
-
-CHUNK = 200
-
-
-def in_filter(field: str, values: Iterable[Any]) -> str:
-    """Dataverse ``Microsoft.Dynamics.CRM.In`` over ``values`` (strings quoted JSON-style, as the docs show)."""
-    items = []
-    for v in values:
-        text = str(v).replace("\\", "\\\\").replace('"', '\\"')
-        items.append(f'"{text}"')
-    return f"Microsoft.Dynamics.CRM.In(PropertyName='{field}',PropertyValues=[{','.join(items)}])"
+__all__ = ["RelatedResolver"]
 
 
 class RelatedResolver:
@@ -98,19 +85,11 @@ class RelatedResolver:
         system = self.system_of(spec)
         entity = self.catalog.entity(system, spec.entity)
         by = spec.by or entity.primary_key or (entity.key[-1] if entity.key else "")
-        conn = self.connectors[system]
         select = sorted({by, spec.field})
-        for i in range(0, len(values), CHUNK):
-            chunk = values[i : i + CHUNK]
-            if system is System.CRM:
-                filters = [in_filter(by, chunk)]
-            else:
-                filters = key_filters([{by: v} for v in chunk])
-            for flt in filters:
-                for page in conn.read(spec.entity, select=select, filter=flt):
-                    for row in page:
-                        if row.get(by) is not None:
-                            table[row[by]] = row.get(spec.field)
+        for page in self.connectors[system].read_by_values(spec.entity, by, values, select=select):
+            for row in page:
+                if row.get(by) is not None:
+                    table[row[by]] = row.get(spec.field)
 
 
 def _fold(value: Any) -> Any:

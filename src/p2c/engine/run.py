@@ -1,30 +1,32 @@
-"""A run of a project: its tasks in dependency order, each recorded in the store.
+"""A run of a project: its tasks in dependency order, each through the pipeline, recorded in the store.
+
+``run`` sends every write and records it; ``plan`` is the same pipeline with a write stage that
+records instead of sending (:mod:`p2c.engine.writes`), so it lists every write a run would make,
+side writes included, and writes nothing — not even to the store.
 
 Example::
 
     engine = Engine(project, store, {System.CRM: crm, System.ERP: erp}, redactor=redactor)
-    report = engine.run()                 # or run(["Accounts"]), run(full=True), run(dry_run=True)
+    report = engine.run()                 # or run(["Accounts"]), run(full=True), plan()
     report.status                         # succeeded | partial | failed
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from p2c.connectors.auth import Redactor
-from p2c.connectors.base import Connector
-from p2c.engine.related import RelatedResolver
-from p2c.engine.rules import IMPLEMENTED
-from p2c.engine.task import TaskReport, TaskRunner
+from p2c.connectors import Connector, Redactor
+from p2c.engine.context import RunContext
+from p2c.engine.pipeline import TaskPipeline
+from p2c.engine.report import TaskReport
+from p2c.engine.writes import Recorder, Sender, WriteStage
 from p2c.errors import ConfigError, P2CError
 from p2c.project import Project, Task
 from p2c.settings import System
-from p2c.store import Action, RunStatus, StateStore
+from p2c.store import Action, RunStatus, StateStore, Trigger
 
 __all__ = ["Engine", "RunReport"]
 
@@ -36,7 +38,7 @@ class RunReport:
     run_id: int | None
     status: RunStatus
     tasks: list[TaskReport] = field(default_factory=list)
-    dry_run: bool = False
+    plan: bool = False
     seconds: float = 0.0
     requests: dict[str, int] = field(default_factory=dict)
 
@@ -54,14 +56,12 @@ class Engine:
         *,
         redactor: Redactor | None = None,
         progress: Callable[[TaskReport], None] | None = None,
-        rng: random.Random | None = None,
     ) -> None:
         self.project = project
         self.store = store
         self.connectors = dict(connectors)
         self.redactor = redactor or Redactor()
         self.progress = progress
-        self.rng = rng or random.Random()
 
     def select(self, names: Sequence[str] | None) -> list[Task]:
         if not names:
@@ -77,19 +77,6 @@ class Engine:
         wanted = set(names)
         return [t for t in self.project.tasks if t.name in wanted]
 
-    def check_rules(self, tasks: Sequence[Task]) -> None:
-        """Refuse, before anything runs, tasks whose rules this engine does not apply yet."""
-        for task in tasks:
-            missing = [r for r in task.rules if r not in IMPLEMENTED]
-            if missing:
-                raise ConfigError(
-                    f"task {task.name} needs rule(s) {', '.join(missing)}, which this version of p2c's engine "
-                    "does not apply yet; disable the task (tasks: {"
-                    f"{task.name}: {{disabled: true}}}}) or leave its template out (docs/templates.md)",
-                    entity=str(self.project.path),
-                    field=f"tasks.{task.name}.rules",
-                )
-
     def check_reachable(self, tasks: Sequence[Task]) -> None:
         """Refuse quickly, before a run is recorded, when a service the tasks use cannot be reached
         at all or refuses the credentials (ServiceUnavailableError / AuthError)."""
@@ -102,64 +89,69 @@ class Engine:
         tasks: Sequence[str] | None = None,
         *,
         full: bool = False,
-        dry_run: bool = False,
-        trigger: str = "cli",
+        trigger: Trigger = Trigger.CLI,
         retry_run: int | None = None,
     ) -> RunReport:
+        """Run ``tasks`` (default: every enabled task); ``retry_run``: only the records that failed
+        or wait in that run, read fresh."""
         selected = self.select(tasks)
-        self.check_rules(selected)
         self.check_reachable(selected)
-        started = time.perf_counter()
         store = self.store
         only: dict[str, set[str]] = {}
         if retry_run is not None:
             if store.run(retry_run) is None:
                 raise ConfigError(f"there is no run {retry_run}", field="RUN")
-            for rec in store.outcomes(retry_run, actions=[Action.FAILED, Action.WAITING]):
+            for rec in store.outcomes(retry_run, actions=[Action.FAILED, Action.WAITING], operations=False):
                 only.setdefault(rec.task, set()).add(rec.source_key)
             selected = [t for t in selected if t.name in only]
-        if not dry_run:
-            store.mark_crashed_runs(self.project.name)
-        run_id = (
-            None if dry_run else store.start_run(self.project.name, [t.name for t in selected], trigger, full)
-        )
-        report = RunReport(run_id, RunStatus.SUCCEEDED, dry_run=dry_run)
-        resolver = RelatedResolver(self.project.catalog, self.connectors)
+        store.mark_crashed_runs(self.project.name)
+        run_id = store.start_run(self.project.name, [t.name for t in selected], trigger, full)
+        report = RunReport(run_id, RunStatus.SUCCEEDED)
+        self._tasks(report, selected, Sender(self.connectors, store), full=full, only=only)
+        failed = [t.task for t in report.tasks if t.status is RunStatus.FAILED]
+        store.finish_run(run_id, report.status, f"failed tasks: {', '.join(failed)}" if failed else None)
+        return report
+
+    def plan(self, tasks: Sequence[str] | None = None, *, full: bool = False) -> RunReport:
+        """What ``run`` would do now: every write, side writes included; nothing is written."""
+        selected = self.select(tasks)
+        self.check_reachable(selected)
+        report = RunReport(None, RunStatus.SUCCEEDED, plan=True)
+        self._tasks(report, selected, None, full=full, only={})
+        return report
+
+    def _tasks(
+        self,
+        report: RunReport,
+        selected: Sequence[Task],
+        sender: Sender | None,
+        *,
+        full: bool,
+        only: Mapping[str, set[str]],
+    ) -> None:
+        started = time.perf_counter()
+        ctx = RunContext.open(self.project, self.store, self.connectors, self.redactor)
+        stage: WriteStage = sender if sender is not None else Recorder(ctx.resolver)
         before = {s: dict(c.stats) for s, c in self.connectors.items()}
         crashed: BaseException | None = None
-        shared: dict[str, Any] = {}  # what rules read once per run (contacts' customer ids)
         for task in selected:
-            task_run_id = None if dry_run or run_id is None else store.start_task(run_id, task.name)
-            runner = TaskRunner(
-                self.project,
-                task,
-                store,
-                self.connectors,
-                resolver,
-                self.redactor,
-                dry_run=dry_run,
-                progress=self.progress,
-                rng=self.rng,
-                shared=shared,
-            )
+            task_run_id = self.store.start_task(report.run_id, task.name) if report.run_id is not None else 0
+            pipeline = TaskPipeline(ctx, task, stage, progress=self.progress)
             try:
-                result = runner.run(task_run_id or 0, full=full, only_keys=only.get(task.name))
+                result = pipeline.run(task_run_id, full=full, only_keys=only.get(task.name) if only else None)
             except P2CError as exc:
-                result = runner.report
+                result = pipeline.report
                 result.status = RunStatus.FAILED
                 result.message = self.redactor.text(str(exc))
                 log.error("task %s failed: %s", task.name, result.message)
             except BaseException as exc:  # a bug or an interrupt: record it, then let it surface
-                result = runner.report
+                result = pipeline.report
                 result.status = RunStatus.FAILED
                 result.message = self.redactor.text(f"{type(exc).__name__}: {exc}")
                 crashed = exc
             report.tasks.append(result)
-            if dry_run:  # what this task would create, later tasks of the plan may refer to
-                created = [p.payload for p in result.planned if p.action is Action.CREATED and p.payload]
-                resolver.expect(task.target.entity, created)
-            if task_run_id is not None:
-                store.finish_task(task_run_id, result.status, message=result.message)
+            if report.run_id is not None:
+                self.store.finish_task(task_run_id, result.status, message=result.message)
             if crashed is not None:
                 break
         statuses = {t.status for t in report.tasks}
@@ -172,9 +164,8 @@ class Engine:
             s.value: c.stats.get("requests", 0) - before[s].get("requests", 0)
             for s, c in self.connectors.items()
         }
-        if run_id is not None:
-            failed = [t.task for t in report.tasks if t.status is RunStatus.FAILED]
-            store.finish_run(run_id, report.status, f"failed tasks: {', '.join(failed)}" if failed else None)
         if crashed is not None:
+            if report.run_id is not None:
+                failed = [t.task for t in report.tasks if t.status is RunStatus.FAILED]
+                self.store.finish_run(report.run_id, RunStatus.FAILED, f"failed tasks: {', '.join(failed)}")
             raise crashed
-        return report

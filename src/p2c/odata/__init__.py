@@ -31,6 +31,7 @@ from p2c.odata.filter import (
     Predicate,
     Property,
     compile_filter,
+    filter_fields,
     parse_filter,
     quote_string,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "QueryOption",
     "QueryOptionError",
     "compile_filter",
+    "filter_fields",
     "parse_expand",
     "parse_filter",
     "parse_orderby",

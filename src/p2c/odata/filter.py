@@ -18,6 +18,8 @@ tree), ``schema`` (what an entity looks like), ``values`` (row value normalisati
 of all of them. The sandbox has its own, independent implementation: each checks the other.
 """
 
+import re
+
 from p2c.odata.ast import (
     Arith,
     ArithOp,
@@ -68,6 +70,16 @@ __all__ = [
     "Predicate",
     "Property",
     "compile_filter",
+    "filter_fields",
     "parse_filter",
     "quote_string",
 ]
+
+
+def filter_fields(text: str) -> set[str]:
+    """The field names a filter text compares::
+
+    >>> sorted(filter_fields("statecode eq 1 and (name ne 'x' or revenue gt 10)"))
+    ['name', 'revenue', 'statecode']
+    """
+    return set(re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\s+(?:eq|ne|gt|ge|lt|le)\b", text))

@@ -31,8 +31,8 @@ from p2c.mapping.expression import (
     source_fields,
 )
 from p2c.mapping.transforms import TransformError, ValueMap, coerce
-from p2c.project.models import TaskModel, TaskOverrideModel
-from p2c.rules import RULES
+from p2c.project.models import TaskModel, TaskOverrideModel, TemplateModel
+from p2c.rules import FLOW_RULES, RULES, FlowName, RuleName, flows_of
 from p2c.settings import System
 from p2c.yaml_doc import KeyPath, YamlDoc, suggest
 
@@ -73,8 +73,9 @@ class Task:
     builtin_filter: str | None = None
     extra_filter: str | None = None
     depends_on: tuple[str, ...] = ()
-    rules: tuple[str, ...] = ()
+    rules: tuple[RuleName, ...] = ()
     disabled: bool = False
+    flow: FlowName = FlowName.GENERIC
 
     @property
     def target_entity(self) -> str:
@@ -117,17 +118,19 @@ class TaskDraft:
     defaults: dict[str, tuple[Any, Origin]]
     extra_filter: tuple[str, Origin] | None = None
     disabled: bool = False
+    flow: str | None = None  # the template's ``flow:``
 
     @classmethod
-    def from_model(cls, name: str, template: str, model: TaskModel, doc: YamlDoc) -> TaskDraft:
+    def from_model(cls, name: str, template: TemplateModel, model: TaskModel, doc: YamlDoc) -> TaskDraft:
         base: KeyPath = ("tasks", name)
         return cls(
             name,
-            template,
+            template.name,
             model,
             Origin(doc, base),
             {t: (raw, Origin(doc, (*base, "fields", t))) for t, raw in model.fields.items()},
             {t: (v, Origin(doc, (*base, "defaults", t))) for t, v in model.defaults.items()},
+            flow=template.flow,
         )
 
     def apply(self, override: TaskOverrideModel, doc: YamlDoc) -> None:
@@ -176,7 +179,8 @@ class _Builder:
 
     def build(self) -> Task:
         d, m = self.d, self.d.model
-        self._rules()
+        flow = self._flow()
+        rules = self._rules(flow)
         for i, name in enumerate(m.key.source):
             if name.startswith("$") or self.src.field(name) is None:
                 raise d.origin.error(self._unknown(name, self.src, "source field"), "key", "source", i)
@@ -211,23 +215,42 @@ class _Builder:
             builtin_filter=m.filter,
             extra_filter=extra,
             depends_on=tuple(m.depends_on),
-            rules=tuple(m.rules),
+            rules=rules,
             disabled=d.disabled,
+            flow=flow,
         )
 
-    def _rules(self) -> None:
+    def _flow(self) -> FlowName:
+        name = self.d.flow or FlowName.GENERIC.value
+        if name not in set(FlowName):
+            hint = suggest(name, list(FlowName))
+            template = Origin(self.d.origin.doc, ())
+            raise template.error(f"unknown flow '{name}'{hint}; known: {', '.join(FlowName)}", "flow")
+        return FlowName(name)
+
+    def _rules(self, flow: FlowName) -> tuple[RuleName, ...]:
+        out: list[RuleName] = []
         for i, name in enumerate(self.d.model.rules):
-            rule = RULES.get(name)
-            if rule is None:
-                hint = suggest(name, list(RULES))
+            if name not in set(RuleName):
+                hint = suggest(name, list(RuleName))
                 raise self.d.origin.error(
-                    f"unknown rule '{name}'{hint}; known: {', '.join(RULES)}", "rules", i
+                    f"unknown rule '{name}'{hint}; known: {', '.join(RuleName)}", "rules", i
                 )
+            rule = RULES[RuleName(name)]
+            if rule.name not in FLOW_RULES[flow]:
+                owners = " or ".join(flows_of(rule.name))
+                reason = (
+                    f"rule {name} belongs to the {owners} flow; this template's flow is {flow.value}"
+                    f" (set `flow: {flows_of(rule.name)[0]}` at the top of the template)"
+                )
+                raise self.d.origin.error(reason, "rules", i)
+            out.append(rule.name)
             for f in rule.requires:
                 if self.src.field(f) is None:
                     reason = f"rule {name} reads '{f}', which {self.src.name} ({self.src.system.value}) does not have"
                     raise self.d.origin.error(reason, "rules", i)
             self.provided.update(rule.provides)
+        return tuple(out)
 
     def _unknown(self, name: str, entity: EntitySpec, what: str) -> str:
         hint = suggest(name, entity.names())

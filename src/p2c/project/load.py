@@ -179,7 +179,7 @@ def load_template(name_or_path: str | Path, catalog: Catalog | None = None) -> T
     _value_maps(model.value_maps, doc, maps)
     cat = catalog or load_catalog()
     tasks = tuple(
-        build_task(TaskDraft.from_model(n, model.name, t, doc), cat, maps) for n, t in model.tasks.items()
+        build_task(TaskDraft.from_model(n, model, t, doc), cat, maps) for n, t in model.tasks.items()
     )
     return Template(model.name, model.title, model.description, MappingProxyType(maps), tasks, doc.name)
 
@@ -224,7 +224,7 @@ def load_project(path: Path | str, catalog: Catalog | None = None) -> Project:
             if name in drafts:
                 reason = f"task '{name}' is already defined by template '{drafts[name].template}'"
                 raise tdoc.error(reason, ("tasks", name))
-            drafts[name] = TaskDraft.from_model(name, tmodel.name, tm, tdoc)
+            drafts[name] = TaskDraft.from_model(name, tmodel, tm, tdoc)
     _value_maps(model.value_maps, doc, maps)
     for name, override in model.tasks.items():
         if name not in drafts:

@@ -55,6 +55,7 @@ class TaskModel(_Model):
 
 class TemplateModel(_Model):
     name: str = Field(min_length=1)
+    flow: str | None = None  # a p2c.rules.FlowName; checked with the tasks' rules
     title: str = ""
     description: str = ""
     value_maps: dict[str, dict[Any, Any]] = {}

@@ -30,18 +30,16 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import random
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from p2c.catalog import EntitySpec, FieldType
-from p2c.connectors.base import Connector
-from p2c.engine.reading import SourceReader
-from p2c.engine.related import RelatedResolver
-from p2c.engine.rules import EngineRules
-from p2c.errors import AuthError, ConfigError, P2CError, RecordError, WaitingForParentError
+from p2c.connectors import Connector, Redactor
+from p2c.engine import Recorder, RunContext, TaskPipeline
+from p2c.errors import AuthError, ConfigError, P2CError, WaitingForParentError
+from p2c.flows import Prepared, Skip
 from p2c.mapping.expression import Const
 from p2c.mapping.transforms import TransformError, coerce, is_empty
 from p2c.project import Project, Task
@@ -71,8 +69,8 @@ def reconcile(
     """
     started = time.perf_counter()
     report = ReconcileReport()
-    resolver = RelatedResolver(project.catalog, connectors)
     with contextlib.nullcontext(store) if store is not None else StateStore("sqlite://") as scratch:
+        ctx = RunContext.open(project, scratch, connectors, Redactor())
         for task in _select(project, tasks):
             result = TaskDrift(
                 task.name,
@@ -82,7 +80,7 @@ def reconcile(
             )
             task_started = time.perf_counter()
             try:
-                _TaskReconciler(project, task, connectors, resolver, scratch, result).run()
+                _TaskReconciler(ctx, task, result).run()
             except AuthError:
                 raise
             except P2CError as exc:
@@ -114,29 +112,18 @@ class _Mapped:
 
 
 class _TaskReconciler:
-    def __init__(
-        self,
-        project: Project,
-        task: Task,
-        connectors: Mapping[System, Connector],
-        resolver: RelatedResolver,
-        store: StateStore,
-        result: TaskDrift,
-    ) -> None:
+    def __init__(self, ctx: RunContext, task: Task, result: TaskDrift) -> None:
         self.task = task
         self.result = result
-        self.resolver = resolver
-        self.src = connectors[task.source.system]
-        self.tgt = connectors[task.target.system]
-        self.companies = list(project.legal_entities)
-        catalog = project.catalog
+        self.tgt = ctx.connectors[task.target.system]
+        self.companies = list(ctx.project.legal_entities)
+        catalog = ctx.project.catalog
         self.spec: EntitySpec = catalog.entity(task.target.system, task.target.entity)
         self.system = task.target.system
-        self.reader = SourceReader(task, catalog, self.src, self.companies)
-        self.mappers = {c: project.mapper(task, c) for c in self.companies}
-        # prepare/check only (pseudo-fields such as $price_list); ``before`` writes, so it never runs here
-        self.rules = EngineRules(project, task, store, connectors, random.Random(0))
-        self.reader.before_filter = self.rules.before_filter(dry_run=True)
+        # the run's own stages — read, prepare, resolve, map — with a write stage that sends nothing;
+        # the writes a flow plans on the way (numbers, flags) are never sent from here
+        self.pipeline = TaskPipeline(ctx, task, Recorder(ctx.resolver))
+        self.reader = self.pipeline.reader
         self.scope = self._scope(catalog.enums)
         result.scope = dict(self.scope)
         result.scope_marked = any(self._is_marker(name, value) for name, value in self.scope.items())
@@ -203,9 +190,7 @@ class _TaskReconciler:
                 )
 
     def _source(self) -> dict[str, _Mapped]:
-        first = self.mappers[self.companies[0]]
-        select = self.reader.select(first.source_fields() | self.rules.requires())
-        rows = self._read_source(select)
+        rows = list({self.reader.key(r): r for r in self.reader.whole(self.pipeline.select())}.values())
         self.result.source_rows = len(rows)
         keyed = []
         generated = any(r.startswith("generate_") for r in self.task.rules)
@@ -216,44 +201,28 @@ class _TaskReconciler:
                 continue
             reason = f"no {', '.join(empty)} yet" + ("; the next run generates one" if generated else "")
             self.result.add(DriftRecord(Drift.MISSING_IN_TARGET, "", self.reader.key(row), reason=reason))
-        # what a run refuses before mapping (duplicate numbers, routing); a plan's dry run writes nothing
-        refused = self.rules.before(keyed, self.reader.key, dry_run=True)
-        for skey, exc in refused.items():
-            self.result.add(DriftRecord(Drift.UNMAPPABLE, "", skey, field=exc.field, reason=exc.reason))
-        by_company: dict[str, list[dict[str, Any]]] = {}
-        for row in keyed:
-            if self.reader.key(row) not in refused:
-                by_company.setdefault(self._company_of(row), []).append(row)
-        items: list[_Mapped] = []
-        for company, crows in by_company.items():
-            items.extend(self._map(company, crows))
-        return self._by_target_key(items)
+        # what a run refuses before mapping (duplicate numbers); rows with a number get none generated
+        prepared = self.pipeline.flow.prepare_read(keyed, self.reader.key)
+        return self._by_target_key(self._mapped(keyed, prepared))
 
-    def _map(self, company: str, rows: list[dict[str, Any]]) -> Iterable[_Mapped]:
-        mapper = self.mappers[company]
-        self.rules.prepare(rows)
-        related = self.resolver.resolve(mapper, rows)
-        for row in rows:
-            skey = self.reader.key(row)
-            if self.rules.skip(row) is not None:
+    def _mapped(self, rows: list[dict[str, Any]], prepared: Prepared) -> Iterable[_Mapped]:
+        for skey, _row, result in self.pipeline.map_rows(rows, prepared, []):
+            if isinstance(result, Skip):
                 continue  # another task's record (a contact routed to the other target): not this task's drift
-            try:
-                problem = self.rules.check(row)
-                if problem is not None:
-                    raise problem
-                payload = mapper.map(row, related)
-            except (RecordError, WaitingForParentError) as exc:
-                waiting = "waiting: " if isinstance(exc, WaitingForParentError) else ""
+            if isinstance(result, P2CError):
+                waiting = "waiting: " if isinstance(result, WaitingForParentError) else ""
                 self.result.add(
-                    DriftRecord(Drift.UNMAPPABLE, "", skey, field=exc.field, reason=waiting + exc.reason)
+                    DriftRecord(
+                        Drift.UNMAPPABLE, "", skey, field=result.field, reason=waiting + result.reason
+                    )
                 )
                 continue
-            empty = [k for k in self.task.key_target if self._fold([payload.get(k)]) is None]
+            empty = [k for k in self.task.key_target if self._fold([result.get(k)]) is None]
             if empty:
                 reason = f"the target key would be incomplete ({', '.join(empty)} empty)"
                 self.result.add(DriftRecord(Drift.UNMAPPABLE, "", skey, field=empty[0], reason=reason))
                 continue
-            yield _Mapped(skey, payload)
+            yield _Mapped(skey, result)
 
     def _by_target_key(self, items: Iterable[_Mapped]) -> dict[str, _Mapped]:
         """Mapped records by target key; records sharing one are not compared (a run would not merge them)."""
@@ -278,26 +247,6 @@ class _TaskReconciler:
                     )
                 )
         return out
-
-    def _read_source(self, select: Sequence[str]) -> list[dict[str, Any]]:
-        if self.task.source.system is System.ERP:
-            rows = self.reader.changes(select, None).rows  # the whole filtered source, per company
-        else:  # the whole table, filtered like a run (locally), without a change-tracking token
-            rows = [r for page in self.src.read(self.task.source.entity, select=select) for r in page]
-            if self.reader.before_filter is not None:  # flags a run derives before filtering (quotes, orders)
-                self.reader.before_filter(rows)
-            rows = [r for r in rows if self.reader.keep(r)]
-        unique: dict[str, dict[str, Any]] = {}
-        for row in rows:
-            unique[self.reader.key(row)] = row
-        return list(unique.values())
-
-    def _company_of(self, row: Mapping[str, Any]) -> str:
-        if self.task.source.system is System.ERP:
-            company = str(row.get("dataAreaId") or "").lower()
-            if company in self.mappers:
-                return company
-        return self.companies[0]
 
     def _fields(self) -> list[str]:
         """The payload fields compared: known to the catalog, written by a run, not the key."""

@@ -1,13 +1,14 @@
 """The Prospect-to-cash business rules: pure functions the engine applies around mapping.
 
-A task names its rules (``rules: [generate_account_number]``); :data:`RULES` says what each one
-reads (``requires``: source fields the engine must select) and what it adds to every source row
-(``provides``: ``$`` pseudo-fields that expressions may read, e.g. ``$price_list``). The engine
-dispatches on the name; the functions live in the modules below::
+A task names its rules (``rules: [generate_account_number]``, members of :class:`RuleName`);
+:data:`RULES` says what each one reads (``requires``: source fields the engine must select) and
+what it adds to every source row (``provides``: ``$`` pseudo-fields that expressions may read,
+e.g. ``$price_list``). The flow modules of :mod:`p2c.flows` apply them; the pure functions live in
+the modules below::
 
-    >>> RULES["choose_price_list"].provides
+    >>> RULES[RuleName.CHOOSE_PRICE_LIST].provides
     ('$price_list',)
-    >>> RULES["split_line_discount"].requires
+    >>> RULES[RuleName.SPLIT_LINE_DISCOUNT].requires
     ('quantity', 'manualdiscountamount')
 """
 
@@ -29,6 +30,7 @@ from p2c.rules.invoices import (
     invoice_order_update,
 )
 from p2c.rules.lines import LineDiff, diff_lines, index_lines, next_sequence_number, number_lines
+from p2c.rules.names import FLOW_RULES, FlowName, RuleName, flows_of
 from p2c.rules.numbering import NumberGenerator, generate_number, next_sequence
 from p2c.rules.pricelist import choose_price_list
 from p2c.rules.status import (
@@ -41,20 +43,24 @@ from p2c.rules.status import (
 )
 
 __all__ = [
+    "FLOW_RULES",
     "FREIGHT_TAX_SEQUENCE",
     "RULES",
     "ContactRoute",
     "ErpProcessingStatus",
+    "FlowName",
     "LineDiff",
     "NumberGenerator",
     "ProcessingStatus",
     "Routing",
     "Rule",
+    "RuleName",
     "active_order_state",
     "choose_price_list",
     "customer_contact_ids",
     "diff_lines",
     "find_duplicates",
+    "flows_of",
     "freight_tax_line",
     "generate_number",
     "index_lines",
@@ -80,49 +86,49 @@ __all__ = [
 class Rule:
     """A named business rule as templates refer to it."""
 
-    name: str
+    name: RuleName
     summary: str
     function: Callable[..., Any] | None = None
     requires: tuple[str, ...] = ()
     provides: tuple[str, ...] = ()
 
 
-def _rules(*rules: Rule) -> Mapping[str, Rule]:
+def _rules(*rules: Rule) -> Mapping[RuleName, Rule]:
     return MappingProxyType({r.name: r for r in rules})
 
 
-RULES: Mapping[str, Rule] = _rules(
+RULES: Mapping[RuleName, Rule] = _rules(
     Rule(
-        "generate_account_number",
+        RuleName.GENERATE_ACCOUNT_NUMBER,
         "An account without an account number gets ACC-<5-digit sequence>-<6 capitals>, written back to the CRM.",
         generate_number,
         requires=("accountid", "accountnumber"),
     ),
     Rule(
-        "report_duplicate_numbers",
+        RuleName.REPORT_DUPLICATE_NUMBERS,
         "Account numbers used by several CRM accounts fail every account involved; nothing is merged.",
         find_duplicates,
         requires=("accountid", "accountnumber"),
     ),
     Rule(
-        "choose_price_list",
+        RuleName.CHOOSE_PRICE_LIST,
         "$price_list = the first price list (by name) in the product's currency, or the project's price_list.",
         choose_price_list,
         requires=("CurrencyCode",),
         provides=("$price_list",),
     ),
     Rule(
-        "set_product_state",
+        RuleName.SET_PRODUCT_STATE,
         "A product the sync creates is left Draft or activated, per the products_created_active setting.",
     ),
     Rule(
-        "generate_contact_number",
+        RuleName.GENERATE_CONTACT_NUMBER,
         "A contact without a contact number gets CON-<5-digit sequence>-<6 capitals>, written back to the CRM.",
         generate_number,
         requires=("contactid", "p2c_contactnumber"),
     ),
     Rule(
-        "derive_is_active_customer",
+        RuleName.DERIVE_IS_ACTIVE_CUSTOMER,
         "$is_active_customer = Yes exactly when the contact is the customer of a quote, order or invoice;"
         " p2c_isactivecustomer is kept in step in the CRM.",
         is_active_customer,
@@ -130,7 +136,7 @@ RULES: Mapping[str, Rule] = _rules(
         provides=("$is_active_customer",),
     ),
     Rule(
-        "route_contact",
+        RuleName.ROUTE_CONTACT,
         "Active customer → ERP customer (PartyType Person); else parent account → contact person of its"
         " customer; else not synced, with the reason.",
         route_contact,
@@ -138,7 +144,7 @@ RULES: Mapping[str, Rule] = _rules(
         provides=("$contact_route", "$parent_account_id"),
     ),
     Rule(
-        "split_line_discount",
+        RuleName.SPLIT_LINE_DISCOUNT,
         "CRM whole-line discount → ERP per-unit discount (rounded half up to the currency precision)"
         " + a line charge holding the exact remainder (quantity 3, discount 10.00 → 3.33 and −0.01).",
         split_line_discount,
@@ -146,7 +152,7 @@ RULES: Mapping[str, Rule] = _rules(
         provides=("$discount_per_unit", "$discount_charge"),
     ),
     Rule(
-        "restore_line_discount",
+        RuleName.RESTORE_LINE_DISCOUNT,
         "ERP per-unit discount and line charge → the CRM's whole-line discount, exactly"
         " (3 × 3.33 + 0.01 = 10.00).",
         restore_line_discount,
@@ -154,39 +160,39 @@ RULES: Mapping[str, Rule] = _rules(
         provides=("$line_discount",),
     ),
     Rule(
-        "map_processing_status",
+        RuleName.MAP_PROCESSING_STATUS,
         "$processing_status = the CRM processing status option for the ERP's SalesOrderProcessingStatus.",
         processing_status_from_erp,
         requires=("SalesOrderProcessingStatus",),
         provides=("$processing_status",),
     ),
     Rule(
-        "keep_order_active",
+        RuleName.KEEP_ORDER_ACTIVE,
         "An order from the ERP stays Active in the CRM (statecode 0) so later ERP updates can be written.",
         active_order_state,
     ),
     Rule(
-        "freight_tax_line",
+        RuleName.FREIGHT_TAX_LINE,
         "Header-level tax from the ERP becomes a write-in CRM order line 'Freight Tax' (quantity 1, price = tax).",
         freight_tax_line,
         requires=("OrderHeaderTaxAmount",),
     ),
     Rule(
-        "invoice_marks_order",
+        RuleName.INVOICE_MARKS_ORDER,
         "An arriving invoice makes its CRM order Invoiced (statecode 4, statuscode 100003) and gives"
         " the order the invoice's owner.",
         invoice_order_update,
         requires=("SalesOrderNumber",),
     ),
     Rule(
-        "invoice_line_tax",
+        RuleName.INVOICE_LINE_TAX,
         "$line_tax = the ERP line's LineTotalTaxAmount (line charge tax included); header charge tax is not synced.",
         invoice_line_tax,
         requires=("LineTotalTaxAmount",),
         provides=("$line_tax",),
     ),
     Rule(
-        "invoice_line_discount",
+        RuleName.INVOICE_LINE_DISCOUNT,
         "$invoice_line_discount = the ERP line's discount with a split discount's rounding remainder charge folded"
         " back (9.99 + 0.01 = 10.00); a real line charge is not synced.",
         invoice_line_discount,
@@ -194,7 +200,7 @@ RULES: Mapping[str, Rule] = _rules(
         provides=("$invoice_line_discount",),
     ),
     Rule(
-        "lines_follow_headers",
+        RuleName.LINES_FOLLOW_HEADERS,
         "Lines added, changed or removed at the source are added, changed or removed at the target,"
         " matched by sequence number.",
         diff_lines,

@@ -2,7 +2,9 @@
 
 A number is the prefix, a rising five-digit sequence and six random capitals (P2C.md, Accounts).
 The sequence continues after the highest one already used with that prefix, so numbers keep
-rising across runs; the random part makes collisions between two installations unlikely::
+rising across runs; the random part makes collisions between two installations unlikely. Given a
+seed (the record's id), the random part depends only on the seed and the sequence, so a plan shows
+the number the run will then write::
 
     >>> import random
     >>> generate_number("ACC", 1000, random.Random(7))
@@ -55,17 +57,27 @@ class NumberGenerator:
     """
 
     def __init__(
-        self, prefix: str, existing: Iterable[str | None], rng: random.Random, start: int = 1000
+        self,
+        prefix: str,
+        existing: Iterable[str | None],
+        rng: random.Random | None = None,
+        start: int = 1000,
     ) -> None:
         taken = [n for n in existing if n]
         self.prefix = prefix
-        self.rng = rng
+        self.rng = rng or random.Random()
         self.sequence = next_sequence(taken, prefix, start)
         self.taken = {n.casefold() for n in taken}
 
-    def next(self) -> str:
+    def next(self, seed: str | None = None) -> str:
+        """The next free number; with ``seed``, the same seed and sequence give the same number.
+
+        >>> NumberGenerator("ACC", [], start=1000).next("4f1c") == NumberGenerator("ACC", []).next("4f1c")
+        True
+        """
         while True:
-            number = generate_number(self.prefix, self.sequence, self.rng)
+            rng = self.rng if seed is None else random.Random(f"{self.prefix}-{self.sequence}-{seed}")
+            number = generate_number(self.prefix, self.sequence, rng)
             self.sequence += 1
             if number.casefold() not in self.taken:
                 self.taken.add(number.casefold())

@@ -28,6 +28,7 @@ from p2c.store.model import (
     RunInfo,
     RunStatus,
     TaskRunInfo,
+    Trigger,
 )
 from p2c.store.store import StateStore, now
 
@@ -42,5 +43,6 @@ __all__ = [
     "RunStatus",
     "StateStore",
     "TaskRunInfo",
+    "Trigger",
     "now",
 ]

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import ColumnElement, Select
 
 from p2c.store.jsontext import loads
-from p2c.store.model import Action, Counts, OutcomeRecord, RunInfo, RunStatus, TaskRunInfo
+from p2c.store.model import Action, Counts, OutcomeRecord, RunInfo, RunStatus, TaskRunInfo, Trigger
 from p2c.store.schema import COUNTER_COLUMNS, record_outcomes, task_runs
 
 __all__ = ["among", "chunks", "outcomes", "pending", "pending_keys", "run_infos", "task_run_infos"]
@@ -73,7 +73,7 @@ def run_infos(conn: Connection, query: Select[Any]) -> list[RunInfo]:
             id=r.id,
             project=r.project,
             tasks=tuple(json.loads(r.tasks)),
-            trigger=r.trigger,
+            trigger=Trigger(r.trigger),
             full=bool(r.full),
             status=RunStatus(r.status),
             started_at=r.started_at,

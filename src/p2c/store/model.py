@@ -32,6 +32,7 @@ __all__ = [
     "RunInfo",
     "RunStatus",
     "TaskRunInfo",
+    "Trigger",
 ]
 
 
@@ -43,6 +44,16 @@ class RunStatus(StrEnum):
     PARTIAL = "partial"  # finished, but some records failed
     FAILED = "failed"  # could not run (or gave up) as a whole
     CRASHED = "crashed"  # found RUNNING after its process died
+
+
+class Trigger(StrEnum):
+    """What started a run."""
+
+    CLI = "cli"  # p2c run
+    RETRY = "retry"  # p2c retry RUN
+    DEMO = "demo"  # p2c demo
+    SCHEDULE = "schedule"  # the service, on the project's schedule
+    API = "api"  # the service, asked through its API or console
 
 
 class Action(StrEnum):
@@ -172,7 +183,7 @@ class RunInfo:
     id: int
     project: str
     tasks: tuple[str, ...]
-    trigger: str
+    trigger: Trigger
     full: bool
     status: RunStatus
     started_at: datetime

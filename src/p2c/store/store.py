@@ -67,6 +67,7 @@ from p2c.store.model import (
     RunInfo,
     RunStatus,
     TaskRunInfo,
+    Trigger,
 )
 from p2c.store.schema import cursors, sequences, task_runs
 from p2c.store.schema import links as link_table
@@ -137,7 +138,9 @@ class StateStore:
 
     # -- runs and task runs ------------------------------------------------------------------
 
-    def start_run(self, project: str, tasks: Sequence[str], trigger: str = "cli", full: bool = False) -> int:
+    def start_run(
+        self, project: str, tasks: Sequence[str], trigger: Trigger = Trigger.CLI, full: bool = False
+    ) -> int:
         """Record a new RUNNING run; returns its id."""
         with self._write() as conn:
             res = conn.execute(

@@ -44,6 +44,9 @@ class Harness:
     def run(self, *tasks: str, **options: Any) -> RunReport:
         return self.engine.run(list(tasks) or None, **options)
 
+    def plan(self, *tasks: str, **options: Any) -> RunReport:
+        return self.engine.plan(list(tasks) or None, **options)
+
 
 class EngineWorld:
     """A sandbox project in a temporary directory, provisioned; see the module docstring."""

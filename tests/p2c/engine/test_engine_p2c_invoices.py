@@ -116,7 +116,7 @@ def test_an_order_invoiced_in_two_parts_ends_invoiced_without_failures(every_flo
     erp_action(world, number, "invoice")  # the rest: the ERP order becomes Invoiced
     erp_action(world, number, "calculate-totals")
     with world.open() as h:
-        plan = h.run(*FROM_ERP, dry_run=True)
+        plan = h.plan(*FROM_ERP)
         second = h.run(*FROM_ERP, *INVOICES)
     # the plan says what the run then does: the closed order and its line are skipped
     assert [(t.updated, t.skipped) for t in plan.tasks] == [(0, 1), (0, 2)], plan.tasks

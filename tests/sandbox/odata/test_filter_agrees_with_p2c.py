@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from p2c import mapping
+from p2c import odata
 from p2c_sandbox.odata import filter as own
 
 ROWS = [
@@ -60,18 +60,18 @@ def _own(dialect: str, text: str) -> list[str] | str:
 
 def _p2c(dialect: str, text: str) -> list[str] | str:
     fields = [
-        mapping.FieldInfo(
+        odata.FieldInfo(
             name,
-            mapping.FieldKind[kind],
+            odata.FieldKind[kind],
             "NoYes" if kind == "ENUM" else None,
             ("No", "Yes") if kind == "ENUM" else (),
         )
         for name, kind in KINDS.items()
     ]
-    d = mapping.Dialect(dialect)
+    d = odata.Dialect(dialect)
     try:
-        match = mapping.compile_filter(mapping.parse_filter(text, d), mapping.DictSchema("t", fields), d)
-    except mapping.FilterError:
+        match = odata.compile_filter(odata.parse_filter(text, d), odata.DictSchema("t", fields), d)
+    except odata.FilterError:
         return "refused"
     return [r["name"] for r in ROWS if match(r)]
 

@@ -1,0 +1,70 @@
+"""Everything the tasks of one run share: the project, the store, both connectors, the run's caches.
+
+Example::
+
+    ctx = RunContext.open(project, store, connectors, redactor)
+    TaskPipeline(ctx, task, Sender(connectors, store)).run(task_run_id)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from p2c.connectors import Connector, Redactor
+from p2c.engine.binder import encode_key
+from p2c.engine.reads import ConnectorReads
+from p2c.engine.related import RelatedResolver
+from p2c.flows import RunCache
+from p2c.project import Project
+from p2c.settings import System
+from p2c.store import Link, StateStore
+
+__all__ = ["RunContext", "StoreView"]
+
+
+class StoreView:
+    """The read-only view of the store flows get (:class:`p2c.flows.LinkView`)."""
+
+    def __init__(self, store: StateStore) -> None:
+        self._store = store
+
+    def links(self, task: str, source_keys: Sequence[str]) -> dict[str, Link]:
+        return self._store.links(task, list(source_keys)) if source_keys else {}
+
+    def linked_targets(self, task: str, target_keys: Sequence[Sequence[Any]]) -> dict[tuple[str, ...], str]:
+        encoded = {encode_key(k): tuple(str(v).casefold() for v in k) for k in target_keys}
+        found = self._store.links_by_target(task, list(encoded)) if encoded else {}
+        return {encoded[text]: link.source_key for text, link in found.items()}
+
+    def sequence(self, name: str) -> int | None:
+        return self._store.sequence(name)
+
+
+@dataclass
+class RunContext:
+    project: Project
+    store: StateStore
+    connectors: Mapping[System, Connector]
+    redactor: Redactor
+    resolver: RelatedResolver
+    reads: ConnectorReads
+    cache: RunCache
+    view: StoreView
+
+    @classmethod
+    def open(
+        cls, project: Project, store: StateStore, connectors: Mapping[System, Connector], redactor: Redactor
+    ) -> RunContext:
+        reads = ConnectorReads(connectors)
+        return cls(
+            project,
+            store,
+            connectors,
+            redactor,
+            RelatedResolver(project.catalog, connectors),
+            reads,
+            RunCache(reads),
+            StoreView(store),
+        )

@@ -1,0 +1,409 @@
+"""One task of a run: read → prepare → resolve → map → compare → write → record.
+
+Each stage is a method of :class:`TaskPipeline`; the write stage is given
+(:class:`~p2c.engine.writes.Sender` for a run, :class:`~p2c.engine.writes.Recorder` for a plan), so
+``run`` and ``plan`` are the same code. The task's flow (:mod:`p2c.flows`) adds its behaviour
+through hooks that return planned writes; the pipeline sends and records those exactly like the
+task's own records.
+
+Crash safety: side writes made before the records (numbers written back) are committed with the
+number sequence as soon as they are sent; each chunk's outcomes, links and side writes are
+committed in one store transaction after the chunk was written; the new cursor goes with the
+*last* chunk only. A run killed in the middle therefore re-reads from the old cursor; the links
+of what it already wrote make those records compare equal and be skipped, and consequences are
+planned from the target's current state (a Freight Tax line that exists is updated, an order
+already Invoiced is left alone): no duplicates, nothing skipped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from p2c.catalog import EntitySpec
+from p2c.connectors import Refusal, TargetItem, WriteAction, WriteOp, WriteResult
+from p2c.engine.binder import Binder
+from p2c.engine.context import RunContext
+from p2c.engine.hashing import content_hash
+from p2c.engine.reading import SourceReader
+from p2c.engine.report import Progress, TaskReport
+from p2c.engine.target import target_table
+from p2c.engine.writes import WriteStage, send_side_writes
+from p2c.errors import P2CError, ParentMissingError, RecordError, TransientError, WaitingForParentError
+from p2c.flows import FlowContext, Prepared, SideWrite, Skip, SkipReason, Written, flow_for
+from p2c.mapping import to_wire
+from p2c.mapping.expression import Lookup, Missing, iter_nodes
+from p2c.project import Task
+from p2c.settings import System
+from p2c.store import Action, Link, Outcome, RunStatus
+
+__all__ = ["TaskPipeline"]
+
+SOURCE_ROW_FIELDS = 60  # keep stored source rows readable
+
+
+@dataclass
+class _Ready:
+    key: str
+    row: dict[str, Any]
+    payload: dict[str, Any]
+    digest: str
+
+
+@dataclass
+class _Chunk:
+    outcomes: list[Outcome] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+
+
+class TaskPipeline:
+    """Runs one task of a project through the stages; :meth:`run` returns its report."""
+
+    def __init__(
+        self,
+        run: RunContext,
+        task: Task,
+        stage: WriteStage,
+        *,
+        progress: Progress | None = None,
+        chunk: int = 1000,
+    ) -> None:
+        project = run.project
+        self.run_ctx = run
+        self.task = task
+        self.stage = stage
+        self.progress = progress or (lambda _r: None)
+        self.chunk = chunk
+        self.src = run.connectors[task.source.system]
+        self.tgt = run.connectors[task.target.system]
+        self.spec: EntitySpec = project.catalog.entity(task.target.system, task.target.entity)
+        self.table = target_table(self.spec, task.key_target, project.catalog)
+        self.binder = Binder(task, self.spec, run.store)
+        companies = list(project.legal_entities)
+        self.company = companies[0]
+        self.mappers = {c: project.mapper(task, c) for c in companies}
+        self.flow = flow_for(FlowContext(project, task, run.reads, run.cache, run.view))
+        self.reader = SourceReader(task, project.catalog, self.src, companies)
+        self.reader.before_filter = self._before_filter
+        self.report = TaskReport(task.name)
+        self.rewrite = False
+        self._early: list[SideWrite] = []
+        # target fields that name a parent record (a lookup that may wait): a refusal naming a
+        # missing value in one of them means the parent is not there yet, so the record waits
+        self.parent_fields = sorted(
+            name
+            for name, expr in self.mappers[self.company].fields.items()
+            if any(isinstance(n, Lookup) and n.spec.missing is not Missing.FAIL for n in iter_nodes(expr))
+        )
+
+    # -- read ---------------------------------------------------------------------------------------
+
+    def _before_filter(self, rows: list[dict[str, Any]]) -> None:
+        self._early.extend(self.flow.before_filter(rows))
+
+    def select(self) -> list[str]:
+        return self.reader.select(self.mappers[self.company].source_fields() | self.flow.requires())
+
+    def read(
+        self, *, full: bool, only_keys: set[str] | None
+    ) -> tuple[list[dict[str, Any]], list[str], str | None]:
+        """The rows to process, the source keys deleted since the cursor, and the new cursor."""
+        task, store, select = self.task, self.run_ctx.store, self.select()
+        if only_keys is not None:
+            rows = self.reader.by_keys(select, only_keys)
+            self.report.read = len(rows)
+            return rows, [], None
+        cursor = None if full else store.cursor(task.name)
+        src = self.reader.changes(select, cursor)
+        rows, deleted = src.rows, src.deleted
+        if not self.reader.crm and self.flow.deletes_follow:  # a whole read: what it lacks is gone...
+            seen = {self.reader.key(r) for r in rows}
+            unseen = [lk.source_key for lk in store.all_links(task.name) if lk.source_key not in seen]
+            # ...unless it still exists and merely left the task's filter: that one is kept
+            still = self.reader.existing(unseen) if unseen else set()
+            deleted = [k for k in unseen if k not in still]
+        waiting = {r.source_key for r in store.pending(task.name) if r.action is Action.WAITING}
+        have = {self.reader.key(r) for r in rows}
+        rows.extend(self.reader.by_keys(select, (waiting | self.flow.revisit(have)) - have))
+        self.report.read = src.read
+        return rows, deleted, src.cursor if src.cursor != cursor else None
+
+    # -- the run --------------------------------------------------------------------------------------
+
+    def run(self, task_run_id: int, *, full: bool = False, only_keys: set[str] | None = None) -> TaskReport:
+        started = time.perf_counter()
+        # --full rewrites every record too: it repairs targets changed behind p2c's back (reconcile finds them)
+        self.rewrite = full
+        batch_rows, deleted, new_cursor = self.read(full=full, only_keys=only_keys)
+        self.progress(self.report)
+        rows = list({self.reader.key(r): r for r in batch_rows}.values())  # the later (fresher) row wins
+        prepared = self.flow.prepare_read(rows, self.reader.key)
+        # side writes the records depend on (numbers written back) go first, and are committed with
+        # the number sequence before anything reaches the target
+        early = send_side_writes(self.stage, self.task.name, [*self._early, *prepared.writes], after=False)
+        self._early.clear()
+        for row in rows:
+            failure = early.failures.get(self.reader.key(row))
+            if failure is not None:
+                prepared.failures[id(row)] = failure
+        self.report.side_writes += sum(o.action is not Action.FAILED for o in early.outcomes)
+        if early.outcomes or prepared.sequence:
+            self.stage.commit(
+                self.report, task_run_id, self._cleaned(early.outcomes), sequence=prepared.sequence
+            )
+        # deletes first: a line added after one was removed may reuse its sequence number (its key)
+        gone, dropped = self.deletes(deleted)
+        chunks = [rows[i : i + self.chunk] for i in range(0, len(rows), self.chunk)] or [[]]
+        for n, part in enumerate(chunks):
+            last = n == len(chunks) - 1
+            done = self.process(part, prepared)
+            if last:
+                done.outcomes.extend(gone)
+            self.stage.commit(
+                self.report,
+                task_run_id,
+                done.outcomes,
+                done.links,
+                deleted_links=dropped if last else [],
+                cursor=(self.task.name, new_cursor) if last and new_cursor else None,
+                read=self.report.read if n == 0 else 0,
+            )
+            self.progress(self.report)
+        self.report.seconds = time.perf_counter() - started
+        if self.report.failed:
+            self.report.status = RunStatus.PARTIAL
+        return self.report
+
+    # -- deletes ----------------------------------------------------------------------------------------
+
+    def deletes(self, deleted: Sequence[str]) -> tuple[list[Outcome], list[tuple[str, str]]]:
+        """Outcomes of source deletes, and the links to drop. Lines that follow their header are
+        deleted at the target too (by their link); other records are kept there."""
+        task = self.task
+        links = self.binder.links(list(deleted)) if deleted and self.flow.deletes_follow else {}
+        out: list[Outcome] = []
+        dropped = [(task.name, k) for k in deleted if k not in links]
+        for key in deleted:
+            if key not in links:
+                message = f"deleted in the source; the {task.target.entity} record is kept"
+                out.append(self._skip(key, SkipReason.SOURCE_DELETED, message))
+        if not links:
+            return out, dropped
+        plans = self.tgt.plan_deletes(self.table, [(k, self.binder.target_of(lk)) for k, lk in links.items()])
+        sends = [op for op in plans if isinstance(op, WriteOp)]
+        results = iter(self.stage.send(task.target.system, task.target.entity, sends))
+        for key, op in zip(links, plans, strict=True):
+            if isinstance(op, Refusal):  # a line of a closed CRM document cannot be deleted: kept, saying why
+                dropped.append((task.name, key))
+                out.append(self._skip(key, SkipReason.CLOSED_DOCUMENT, op.reason))
+                continue
+            res = next(results)
+            if res.ok:
+                self.report.add(Action.DELETED)
+                dropped.append((task.name, key))
+                out.append(Outcome(task.name, key, Action.DELETED, target_key=self.binder.shown(links[key])))
+            else:
+                assert res.error is not None
+                out.append(self._failure(key, {}, op.key, res.error))
+        return out, dropped
+
+    # -- one chunk: prepare, resolve, map, compare, write --------------------------------------------------
+
+    def process(self, rows: list[dict[str, Any]], prepared: Prepared) -> _Chunk:
+        done = _Chunk()
+        links = self.binder.links([self.reader.key(r) for r in rows])
+        ready: list[_Ready] = []
+        pending: list[SideWrite] = []
+        for key, row, result in self.map_rows(rows, prepared, pending):
+            if isinstance(result, P2CError):
+                done.outcomes.append(self._failure(key, row, None, result))
+            elif isinstance(result, Skip):
+                done.outcomes.append(self._skip(key, result.reason, result.message))
+            else:
+                digest = self._digest(result, row)
+                link = links.get(key)
+                if link is not None and (self.flow.create_only or (link.hash == digest and not self.rewrite)):
+                    done.outcomes.append(self._skip(key))
+                else:
+                    ready.append(_Ready(key, row, result, digest))
+        if pending:
+            side = send_side_writes(self.stage, self.task.name, pending, after=False)
+            done.outcomes.extend(self._cleaned(side.outcomes))
+        if ready:
+            self.write(ready, links, done)
+        return done
+
+    def map_rows(
+        self, rows: Sequence[dict[str, Any]], prepared: Prepared, side: list[SideWrite]
+    ) -> Iterator[tuple[str, dict[str, Any], dict[str, Any] | Skip | P2CError]]:
+        """Prepare (the flow's chunk hook), resolve and map ``rows``: for each, its payload, the
+        reason it is skipped, or why it cannot go on. The chunk's side writes go into ``side``.
+        ``run``, ``plan`` and ``reconcile`` all map through here."""
+        by_company: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            failure = prepared.failure(row)
+            if failure is not None:
+                yield self.reader.key(row), row, failure
+            else:
+                by_company.setdefault(self._company_of(row), []).append(row)
+        for company, crows in by_company.items():
+            mapper = self.mappers[company]
+            try:
+                here = self.flow.prepare_chunk(crows)
+                related = self.run_ctx.resolver.resolve(mapper, crows)
+            except P2CError as exc:  # a read failed as a whole: every row of the chunk fails
+                for row in crows:
+                    yield self.reader.key(row), row, exc
+                continue
+            side.extend(here.writes)
+            for row in crows:
+                key = self.reader.key(row)
+                failure = here.failure(row)
+                if failure is not None:
+                    yield key, row, failure
+                    continue
+                skip = prepared.skipped(row) or here.skipped(row)
+                if skip is not None:
+                    yield key, row, skip
+                    continue
+                try:
+                    yield key, row, mapper.map(row, related)
+                except (RecordError, WaitingForParentError) as exc:
+                    yield key, row, exc
+
+    def _digest(self, payload: Mapping[str, Any], row: Mapping[str, Any]) -> str:
+        """The content hash compared with the link: the payload, and what the record's consequences
+        depend on (an order's header tax, which its Freight Tax line holds)."""
+        consequence = self.flow.consequence(row)
+        return content_hash(payload if consequence is None else {**payload, "#consequence": consequence})
+
+    def write(self, ready: list[_Ready], links: Mapping[str, Link], done: _Chunk) -> None:
+        task = self.task
+        crm = task.target.system is System.CRM
+        items = [
+            TargetItem(
+                r.key,
+                {k: r.payload.get(k) for k in task.key_target},
+                to_wire(r.payload, self.spec) if crm else r.payload,
+            )
+            for r in ready
+        ]
+        plans = self.tgt.plan_writes(self.table, items)
+        sends = [op for op in plans if isinstance(op, WriteOp)]
+        results = iter(self.stage.send(task.target.system, task.target.entity, sends))
+        written: list[tuple[_Ready, WriteResult]] = []
+        for r, op in zip(ready, plans, strict=True):
+            if isinstance(op, Refusal):
+                # a closed document stays as it is: linked with this content, so the skip (and its
+                # reason) is recorded once, not again on every run
+                done.outcomes.append(self._skip(r.key, SkipReason.CLOSED_DOCUMENT, op.reason))
+                done.links.append(self.binder.link(r.key, r.payload, r.digest))
+                continue
+            res = next(results)
+            if not res.ok:
+                assert res.error is not None
+                done.outcomes.append(self._failure(r.key, r.row, r.payload, self._classify(res.error)))
+                continue
+            written.append((r, res))
+        news = [Written(r.key, r.row, r.payload, created=r.key not in links) for r, _res in written]
+        consequences = send_side_writes(self.stage, task.name, self.flow.after_write(news), after=True)
+        done.outcomes.extend(self._cleaned(consequences.outcomes))
+        self.report.side_writes += sum(o.action is not Action.FAILED for o in consequences.outcomes)
+        created = []
+        for r, res in written:
+            problem = consequences.failures.get(r.key)
+            if problem is not None:
+                done.outcomes.append(self._failure(r.key, r.row, r.payload, problem))
+                continue
+            updated = res.action is WriteAction.UPDATED or (
+                res.action is WriteAction.UPSERTED and r.key in links
+            )
+            action = Action.UPDATED if updated else Action.CREATED
+            if action is Action.CREATED:
+                created.append(r.payload)
+            self.report.add(action)
+            done.links.append(self.binder.link(r.key, r.payload, r.digest))
+            done.outcomes.append(
+                Outcome(
+                    task.name,
+                    r.key,
+                    action,
+                    target_key=self.binder.display(r.payload),
+                    target_payload=self._clean(r.payload),
+                )
+            )
+        if created:
+            self.stage.created(task.target.entity, created)
+
+    def _classify(self, error: P2CError) -> P2CError:
+        """A refusal naming a missing value in a parent field is a wait for that parent, not a failure
+        (a missing customer group, which nobody synchronises, stays a failure)."""
+        if isinstance(error, ParentMissingError) and error.field in self.parent_fields:
+            return WaitingForParentError(
+                f"{self.task.target.entity} does not have the parent {error.value} ({error.field}) yet: {error.reason}",
+                entity=self.task.target.entity,
+                key=error.key,
+                field=error.field,
+                status=error.status,
+            )
+        return error
+
+    def _company_of(self, row: Mapping[str, Any]) -> str:
+        if self.task.source.system is System.ERP:
+            company = str(row.get("dataAreaId") or self.company).lower()
+            return company if company in self.mappers else self.company
+        return self.company
+
+    # -- outcomes ----------------------------------------------------------------------------------------
+
+    def _skip(self, key: str, reason: SkipReason | None = None, message: str | None = None) -> Outcome:
+        """A skipped record: unchanged (no reason: only counted), or skipped for ``reason``, which
+        ``message`` explains to people."""
+        self.report.skipped += 1
+        return Outcome(self.task.name, key, Action.SKIPPED, message=message)
+
+    def _clean(self, data: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        if data is None:
+            return None
+        items = list(data.items())[:SOURCE_ROW_FIELDS]
+        cleaned = self.run_ctx.redactor.data({k: v for k, v in items if not str(k).startswith("@")})
+        return cleaned if isinstance(cleaned, dict) else None
+
+    def _cleaned(self, outcomes: Sequence[Outcome]) -> list[Outcome]:
+        """Side-write outcomes with their payload redacted, as every stored payload is."""
+        return [
+            Outcome(
+                o.task,
+                o.source_key,
+                o.action,
+                o.target_key,
+                o.error_class,
+                o.field,
+                self.run_ctx.redactor.text(o.message) if o.message else None,
+                None,
+                self.run_ctx.redactor.data(dict(o.target_payload or {})),
+                o.transient,
+                o.operation,
+            )
+            for o in outcomes
+        ]
+
+    def _failure(
+        self, key: str, row: Mapping[str, Any], payload: Mapping[str, Any] | None, error: P2CError
+    ) -> Outcome:
+        waiting = isinstance(error, TransientError)
+        action = Action.WAITING if waiting else Action.FAILED
+        self.report.add(action)
+        return Outcome(
+            self.task.name,
+            key,
+            action,
+            error_class=type(error).__name__,
+            field=error.field,
+            message=self.run_ctx.redactor.text(str(error)),
+            source_row=self._clean(row),
+            target_payload=self._clean(payload),
+            transient=waiting,
+        )

@@ -1,0 +1,192 @@
+"""The write stage: the one place writes leave p2c, and the one place they are recorded.
+
+Two implementations of one small contract, so that ``run`` and ``plan`` are the same pipeline:
+
+- :class:`Sender` sends each batch through the target's connector and commits each chunk's
+  outcomes, links, cursor and number sequence in one store transaction;
+- :class:`Recorder` answers every write as done without sending it, and keeps the outcomes a run
+  would record as the plan (:class:`~p2c.engine.report.PlannedRecord`), writing nothing anywhere.
+
+:func:`send_side_writes` executes a flow's planned side writes through either, in the order the
+flow gave them (consecutive writes of one kind to one table go as one batch), and turns each into
+an outcome with its ``operation``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from p2c.connectors import Connector, OpKind, WriteAction, WriteOp, WriteResult, key_text
+from p2c.engine.related import RelatedResolver
+from p2c.engine.report import PlannedRecord, TaskReport
+from p2c.errors import P2CError, RecordError
+from p2c.flows import SideWrite
+from p2c.settings import System
+from p2c.store import Action, Link, Outcome, StateStore
+
+__all__ = ["Recorder", "Sender", "SideResults", "WriteStage", "send_side_writes"]
+
+_DONE = {
+    OpKind.CREATE: WriteAction.CREATED,
+    OpKind.UPDATE: WriteAction.UPDATED,
+    OpKind.DELETE: WriteAction.DELETED,
+}
+
+
+class WriteStage(Protocol):
+    def send(self, system: System, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]: ...
+
+    def commit(
+        self,
+        report: TaskReport,
+        task_run_id: int,
+        outcomes: Sequence[Outcome],
+        links: Sequence[Link] = (),
+        deleted_links: Sequence[tuple[str, str]] = (),
+        cursor: tuple[str, str | None] | None = None,
+        *,
+        read: int = 0,
+        sequence: tuple[str, int] | None = None,
+    ) -> None: ...
+
+    def created(self, entity: str, payloads: Iterable[Mapping[str, Any]]) -> None: ...
+
+
+@dataclass
+class Sender:
+    """Writes for real: through the connectors, recorded in the store."""
+
+    connectors: Mapping[System, Connector]
+    store: StateStore
+
+    def send(self, system: System, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        return self.connectors[system].write(entity, ops) if ops else []
+
+    def commit(
+        self,
+        report: TaskReport,
+        task_run_id: int,
+        outcomes: Sequence[Outcome],
+        links: Sequence[Link] = (),
+        deleted_links: Sequence[tuple[str, str]] = (),
+        cursor: tuple[str, str | None] | None = None,
+        *,
+        read: int = 0,
+        sequence: tuple[str, int] | None = None,
+    ) -> None:
+        self.store.commit_batch(
+            task_run_id, outcomes, links, deleted_links, cursor, read=read, sequence=sequence
+        )
+
+    def created(self, entity: str, payloads: Iterable[Mapping[str, Any]]) -> None:
+        """Nothing to do: what a run created, later tasks find in the target."""
+
+
+@dataclass
+class Recorder:
+    """Writes nothing: every write is answered as done, and the outcomes become the plan."""
+
+    resolver: RelatedResolver
+    recorded: list[PlannedRecord] = field(default_factory=list)
+
+    def send(self, system: System, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        return [WriteResult(op, True, _DONE.get(op.kind, WriteAction.UPSERTED), op.key or None) for op in ops]
+
+    def commit(
+        self,
+        report: TaskReport,
+        task_run_id: int,
+        outcomes: Sequence[Outcome],
+        links: Sequence[Link] = (),
+        deleted_links: Sequence[tuple[str, str]] = (),
+        cursor: tuple[str, str | None] | None = None,
+        *,
+        read: int = 0,
+        sequence: tuple[str, int] | None = None,
+    ) -> None:
+        for o in outcomes:
+            if o.action is Action.SKIPPED and o.message is None and o.operation is None:
+                continue  # unchanged: a run only counts it
+            payload = dict(o.target_payload) if o.target_payload else None
+            report.planned.append(
+                PlannedRecord(o.source_key, o.action, o.target_key, o.message, payload, o.operation)
+            )
+
+    def created(self, entity: str, payloads: Iterable[Mapping[str, Any]]) -> None:
+        """What an earlier task of the plan would create, later tasks of the plan may refer to."""
+        self.resolver.expect(entity, list(payloads))
+
+
+@dataclass
+class SideResults:
+    """What the side writes did: an outcome each, and the failure of each record a blocking one failed."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    failures: dict[str, P2CError] = field(default_factory=dict)
+
+
+def _groups(writes: Sequence[SideWrite]) -> Iterable[list[SideWrite]]:
+    group: list[SideWrite] = []
+    for w in writes:
+        if group and (w.kind, w.system, w.entity) != (group[0].kind, group[0].system, group[0].entity):
+            yield group
+            group = []
+        group.append(w)
+    if group:
+        yield group
+
+
+def _action(res: WriteResult) -> Action:
+    if res.action in (WriteAction.DELETED, WriteAction.UNCHANGED):
+        return Action.DELETED
+    return Action.CREATED if res.action is WriteAction.CREATED else Action.UPDATED
+
+
+def send_side_writes(
+    stage: WriteStage, task: str, writes: Sequence[SideWrite], *, after: bool
+) -> SideResults:
+    """Send ``writes`` in order through ``stage``. ``after``: they are consequences of records
+    already written (their failure message says so)."""
+    out = SideResults()
+    for group in _groups(writes):
+        first = group[0]
+        results = stage.send(first.system, first.entity, [w.op for w in group])
+        for w, res in zip(group, results, strict=True):
+            record = w.record or key_text(w.op.key) or ""
+            target = f"{w.entity} {key_text(res.target_key or w.op.key) or '(new)'}"
+            if res.ok:
+                out.outcomes.append(
+                    Outcome(
+                        task,
+                        record,
+                        _action(res),
+                        target_key=target,
+                        message=w.what,
+                        target_payload=w.op.payload,
+                        operation=w.kind.value,
+                    )
+                )
+                continue
+            assert res.error is not None
+            reason = f"{'written, but ' if after else ''}could not {w.what}: {res.error.reason}"
+            error = RecordError(
+                reason, entity=w.entity, key=record, field=w.field or res.error.field, status=res.error.status
+            )
+            out.outcomes.append(
+                Outcome(
+                    task,
+                    record,
+                    Action.FAILED,
+                    target_key=target,
+                    error_class=type(res.error).__name__,
+                    field=error.field,
+                    message=str(error),
+                    target_payload=w.op.payload,
+                    operation=w.kind.value,
+                )
+            )
+            if w.blocking and w.record is not None:
+                out.failures.setdefault(w.record, error)
+    return out

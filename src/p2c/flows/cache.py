@@ -1,0 +1,99 @@
+"""What flows learn once per run and share between tasks, as typed fields (not a shared dict).
+
+Example::
+
+    cache = RunCache(reads)
+    cache.currencies.precision("USD")      # 2, read once for the whole run
+    cache.written_headers["quotes"]        # header ids the QuoteHeader task wrote in this run
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from p2c.flows.base import Reads
+from p2c.rules.contacts import normalize_ids
+from p2c.settings import System
+
+__all__ = ["Currencies", "RunCache"]
+
+#: the CRM documents whose customer makes a contact an active customer
+CUSTOMER_DOCUMENTS = ("quotes", "salesorders", "invoices")
+
+
+@dataclass(frozen=True)
+class Currencies:
+    """The CRM's currencies: id and precision by ISO code and by id (lowercase)."""
+
+    by_code: dict[str, tuple[str, int]]
+    by_id: dict[str, tuple[str, int]]
+
+    def precision(self, code: Any) -> int | None:
+        """The precision of the ISO currency ``code``; None when the CRM does not know it."""
+        found = self.by_code.get(str(code or "").upper())
+        return found[1] if found else None
+
+    def precision_of_id(self, currency_id: Any, default: int = 2) -> int:
+        found = self.by_id.get(str(currency_id or "").lower())
+        return found[1] if found else default
+
+    def code_of_id(self, currency_id: Any) -> str | None:
+        wanted = str(currency_id or "").lower()
+        return next((code for code, (cid, _p) in self.by_code.items() if cid.lower() == wanted), None)
+
+
+@dataclass
+class RunCache:
+    """Per run: each table here is read at most once, by the first task that needs it."""
+
+    reads: Reads
+    _currencies: Currencies | None = None
+    _price_lists: list[dict[str, Any]] | None = None
+    _contact_customers: frozenset[str] | None = None
+    #: header entity → ids of the headers a header task wrote in this run (their lines follow now)
+    written_headers: dict[str, set[str]] = field(default_factory=dict)
+
+    @property
+    def currencies(self) -> Currencies:
+        if self._currencies is None:
+            by_code: dict[str, tuple[str, int]] = {}
+            by_id: dict[str, tuple[str, int]] = {}
+            select = ["transactioncurrencyid", "isocurrencycode", "currencyprecision"]
+            for r in self.reads.rows(System.CRM, "transactioncurrencies", select):
+                entry = (str(r["transactioncurrencyid"]), int(r.get("currencyprecision") or 2))
+                by_code[str(r.get("isocurrencycode") or "").upper()] = entry
+                by_id[entry[0].lower()] = entry
+            self._currencies = Currencies(by_code, by_id)
+        return self._currencies
+
+    @property
+    def price_lists(self) -> list[dict[str, Any]]:
+        """Active CRM price lists as ``{"name", "currency"}`` (ISO code), for choose_price_list."""
+        if self._price_lists is None:
+            currencies = self.currencies
+            select = ["name", "_transactioncurrencyid_value", "statecode"]
+            self._price_lists = [
+                {"name": r["name"], "currency": currencies.code_of_id(r.get("_transactioncurrencyid_value"))}
+                for r in self.reads.rows(System.CRM, "pricelevels", select)
+                if r.get("statecode", 0) == 0
+            ]
+        return self._price_lists
+
+    @property
+    def contact_customers(self) -> frozenset[str]:
+        """Ids (lowercase) of every customer of a CRM quote, order or invoice: one paged read of
+        ``_customerid_value`` from each, shared by the run's contact tasks."""
+        if self._contact_customers is None:
+            ids: list[Any] = []
+            for entity in CUSTOMER_DOCUMENTS:
+                ids.extend(
+                    r.get("_customerid_value")
+                    for r in self.reads.rows(System.CRM, entity, ["_customerid_value"])
+                )
+            self._contact_customers = frozenset(normalize_ids(ids))
+        return self._contact_customers
+
+    def headers_written(self, entity: str, ids: Iterable[str]) -> None:
+        self.written_headers.setdefault(entity, set()).update(ids)

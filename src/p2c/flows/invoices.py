@@ -1,0 +1,102 @@
+"""Flow 6, Sales invoices (ERP → CRM), header and lines.
+
+Header task (SalesInvoiceHeader):
+
+- ``invoice_marks_order``: after the invoices are written, one read of them (by invoice number)
+  and one of their orders; each order gets the invoice's owner first (an Invoiced order can no
+  longer be edited, but assignment and state changes always work), then state Invoiced
+  (statecode 4, statuscode 100003) — :func:`p2c.rules.invoice_order_update` says what changes.
+  Both are planned writes the engine sends and records, so a plan shows them and a run resumed
+  after a crash finds the order already Invoiced and writes nothing twice.
+
+Line task (SalesInvoiceLine):
+
+- ``invoice_line_tax``: ``$line_tax`` = the ERP line's ``LineTotalTaxAmount`` (tax on the line's
+  charges included); the header's charge tax is not synchronised.
+- ``invoice_line_discount``: ``$invoice_line_discount`` = the ERP line's discount with a split
+  discount's rounding remainder folded back (9.99 + 0.01 = 10.00).
+- ``lines_follow_headers``: a linked line the ERP no longer returns is deleted in the CRM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from p2c.connectors import OpKind, WriteOp
+from p2c.errors import RecordError
+from p2c.flows.base import Flow, FlowContext, Prepared, SideWrite, SideWriteKind, Written
+from p2c.rules import FlowName, RuleName, invoice_line_discount, invoice_line_tax, invoice_order_update
+from p2c.settings import System
+
+__all__ = ["InvoicesFlow"]
+
+
+class InvoicesFlow(Flow):
+    name: ClassVar[FlowName] = FlowName.INVOICES
+
+    def __init__(self, ctx: FlowContext) -> None:
+        super().__init__(ctx)
+        self.deletes_follow = ctx.has(RuleName.LINES_FOLLOW_HEADERS)
+
+    def prepare_chunk(self, rows: Sequence[dict[str, Any]]) -> Prepared:
+        out = Prepared()
+        tax = self.ctx.has(RuleName.INVOICE_LINE_TAX)
+        currencies = self.ctx.cache.currencies if self.ctx.has(RuleName.INVOICE_LINE_DISCOUNT) else None
+        for row in rows:
+            try:
+                if tax:
+                    row["$line_tax"] = invoice_line_tax(row)
+                if currencies is not None:
+                    precision = currencies.precision(row.get("CurrencyCode"))
+                    row["$invoice_line_discount"] = invoice_line_discount(row, precision=precision)
+            except RecordError as exc:
+                out.fail(row, exc)
+        return out
+
+    def after_write(self, written: Sequence[Written]) -> list[SideWrite]:
+        if not self.ctx.has(RuleName.INVOICE_MARKS_ORDER) or not written:
+            return []
+        reads = self.ctx.reads
+        by_number = {str(w.payload.get("invoicenumber")): w.key for w in written}
+        invoices = [
+            r
+            for r in reads.by_values(
+                System.CRM,
+                "invoices",
+                "invoicenumber",
+                sorted(by_number),
+                ["invoicenumber", "_ownerid_value", "_salesorderid_value"],
+            )
+            if r.get("_salesorderid_value")
+        ]
+        ids = sorted({str(r["_salesorderid_value"]) for r in invoices})
+        select = ["salesorderid", "_ownerid_value", "statecode", "statuscode"]
+        orders = {
+            str(o["salesorderid"]).lower(): o
+            for o in reads.by_values(System.CRM, "salesorders", "salesorderid", ids, select)
+        }
+        owners: list[SideWrite] = []
+        states: list[SideWrite] = []
+        for invoice in invoices:
+            order = orders.get(str(invoice["_salesorderid_value"]).lower())
+            record = by_number.get(str(invoice["invoicenumber"]))
+            if order is None:
+                continue
+            change = invoice_order_update(order, invoice)
+            key = {"salesorderid": order["salesorderid"]}
+            if "ownerid" in change:
+                bind = {"ownerid@odata.bind": f"/systemusers({change.pop('ownerid')})"}
+                op = WriteOp(OpKind.UPDATE, key, bind, ref=record)
+                owners.append(
+                    _side(SideWriteKind.ORDER_OWNER, op, record, "give the order the invoice's owner")
+                )
+            if change:
+                op = WriteOp(OpKind.UPDATE, key, change, ref=record)
+                states.append(_side(SideWriteKind.ORDER_INVOICED, op, record, "mark the order Invoiced"))
+        # the owner first: an Invoiced order can still be assigned, but not edited
+        return owners + states
+
+
+def _side(kind: SideWriteKind, op: WriteOp, record: str | None, what: str) -> SideWrite:
+    return SideWrite(kind, System.CRM, "salesorders", op, what, record=record, blocking=True)
