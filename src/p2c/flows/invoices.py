@@ -55,47 +55,55 @@ class InvoicesFlow(Flow):
         return out
 
     def after_write(self, written: Sequence[Written]) -> list[SideWrite]:
+        """The invoices' orders: given the invoice's owner, then marked Invoiced. The order is the
+        one the invoice was written for (its ``salesorderid``); the owner is the invoice's as the
+        CRM has it (an invoice a plan would only create has none yet: its order keeps its owner)."""
         if not self.ctx.has(RuleName.INVOICE_MARKS_ORDER) or not written:
             return []
         reads = self.ctx.reads
-        by_number = {str(w.payload.get("invoicenumber")): w.key for w in written}
-        invoices = [
-            r
+        order_of = {w.key: _id(w.payload.get("salesorderid")) for w in written}
+        numbers = sorted({str(w.payload.get("invoicenumber")) for w in written})
+        owners = {
+            str(r["invoicenumber"]): r.get("_ownerid_value")
             for r in reads.by_values(
-                System.CRM,
-                "invoices",
-                "invoicenumber",
-                sorted(by_number),
-                ["invoicenumber", "_ownerid_value", "_salesorderid_value"],
+                System.CRM, "invoices", "invoicenumber", numbers, ["invoicenumber", "_ownerid_value"]
             )
-            if r.get("_salesorderid_value")
-        ]
-        ids = sorted({str(r["_salesorderid_value"]) for r in invoices})
+        }
+        ids = sorted({i for i in order_of.values() if i})
         select = ["salesorderid", "_ownerid_value", "statecode", "statuscode"]
         orders = {
             str(o["salesorderid"]).lower(): o
             for o in reads.by_values(System.CRM, "salesorders", "salesorderid", ids, select)
         }
-        owners: list[SideWrite] = []
-        states: list[SideWrite] = []
-        for invoice in invoices:
-            order = orders.get(str(invoice["_salesorderid_value"]).lower())
-            record = by_number.get(str(invoice["invoicenumber"]))
-            if order is None:
+        owner_writes: list[SideWrite] = []
+        state_writes: list[SideWrite] = []
+        done: set[str] = set()
+        for w in written:
+            order = orders.get(order_of[w.key] or "")
+            if order is None or order_of[w.key] in done:  # two invoices of one order: one change
                 continue
+            done.add(str(order_of[w.key]))
+            invoice = {"_ownerid_value": owners.get(str(w.payload.get("invoicenumber")))}
             change = invoice_order_update(order, invoice)
             key = {"salesorderid": order["salesorderid"]}
             if "ownerid" in change:
                 bind = {"ownerid@odata.bind": f"/systemusers({change.pop('ownerid')})"}
-                op = WriteOp(OpKind.UPDATE, key, bind, ref=record)
-                owners.append(
-                    _side(SideWriteKind.ORDER_OWNER, op, record, "give the order the invoice's owner")
+                op = WriteOp(OpKind.UPDATE, key, bind, ref=w.key)
+                owner_writes.append(
+                    _side(SideWriteKind.ORDER_OWNER, op, w.key, "give the order the invoice's owner")
                 )
             if change:
-                op = WriteOp(OpKind.UPDATE, key, change, ref=record)
-                states.append(_side(SideWriteKind.ORDER_INVOICED, op, record, "mark the order Invoiced"))
+                op = WriteOp(OpKind.UPDATE, key, change, ref=w.key)
+                state_writes.append(_side(SideWriteKind.ORDER_INVOICED, op, w.key, "mark the order Invoiced"))
         # the owner first: an Invoiced order can still be assigned, but not edited
-        return owners + states
+        return owner_writes + state_writes
+
+
+def _id(value: Any) -> str | None:
+    """A lookup's id as the payload holds it (lowercase), or None."""
+    if isinstance(value, tuple):
+        value = value[-1]
+    return str(value).lower() if value else None
 
 
 def _side(kind: SideWriteKind, op: WriteOp, record: str | None, what: str) -> SideWrite:

@@ -130,11 +130,17 @@ class OrdersFromErpFlow(Flow):
         currencies = self.ctx.cache.currencies
         out: list[SideWrite] = []
         for w in written:
-            order = orders.get(str(w.payload.get("ordernumber")))
-            if order is None:
+            number = str(w.payload.get("ordernumber"))
+            order = orders.get(number)
+            if order is None and not w.created:
                 continue
-            oid = str(order["salesorderid"])
-            precision = currencies.precision_of_id(order.get("_transactioncurrencyid_value"))
+            # an order a plan would only create has no id yet: its line is shown bound by the number
+            oid = str(order["salesorderid"]) if order else ""
+            bind = f"/salesorders({oid})" if order else f"/salesorders(ordernumber='{number}')"
+            currency = (
+                order.get("_transactioncurrencyid_value") if order else w.payload.get("transactioncurrencyid")
+            )
+            precision = currencies.precision_of_id(currency)
             line = freight_tax_line(_money(w.row.get("OrderHeaderTaxAmount")), currency_precision=precision)
             current = existing.get(oid.lower())
             if line is None:
@@ -145,9 +151,7 @@ class OrdersFromErpFlow(Flow):
                 change = {k: line[k] for k in ("quantity", "priceperunit")}
                 op = WriteOp(OpKind.UPDATE, {"salesorderdetailid": current}, change, ref=w.key)
             else:
-                op = WriteOp(
-                    OpKind.CREATE, {}, {**line, "salesorderid@odata.bind": f"/salesorders({oid})"}, ref=w.key
-                )
+                op = WriteOp(OpKind.CREATE, {}, {**line, "salesorderid@odata.bind": bind}, ref=w.key)
             out.append(
                 self._side(
                     SideWriteKind.FREIGHT_TAX_LINE, "salesorderdetails", op, w, "write the Freight Tax line"
