@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from p2c.errors import ConfigError
+from p2c.odata import Dialect, DictSchema, FieldInfo, FieldKind
 from p2c.settings import System
 from p2c.yaml_doc import parse_yaml
 
@@ -34,9 +35,15 @@ __all__ = [
     "EntitySpec",
     "FieldSpec",
     "FieldType",
+    "dialect_of",
     "field_from_data",
     "load_catalog",
 ]
+
+
+def dialect_of(system: System) -> Dialect:
+    """The ``$filter`` dialect of a system: Dataverse for the CRM, F&O for the ERP."""
+    return Dialect.DATAVERSE if system is System.CRM else Dialect.FNO
 
 
 class FieldType(StrEnum):
@@ -141,7 +148,6 @@ class EntitySpec:
 
     def filter_schema(self, enums: Mapping[str, tuple[str, ...]]) -> Any:
         """A ``p2c.odata.filter.DictSchema`` of this entity's rows, for ``$filter``."""
-        from p2c.odata.filter import DictSchema, FieldInfo, FieldKind
 
         kinds = {
             FieldType.STRING: FieldKind.STRING,

@@ -25,8 +25,7 @@ from typing import Any
 
 import httpx
 
-from p2c.connectors.auth import Redactor
-from p2c.connectors.base import OpKind, WriteOp
+from p2c.connectors import OpKind, Redactor, WriteOp
 from p2c.engine import Engine, RunReport, open_connectors
 from p2c.errors import P2CError, PrerequisiteError
 from p2c.project import load_project, write_sandbox_project

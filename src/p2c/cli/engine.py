@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from p2c.connectors.auth import Redactor
+from p2c.connectors import Redactor
 from p2c.engine import PlannedRecord
 from p2c.errors import AuthError, ConfigError, P2CError, TransientError
 from p2c.settings import System

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from p2c.catalog import EntitySpec
-from p2c.connectors.dataverse import DataverseConnector
-from p2c.connectors.fno import FnoConnector
+from p2c.catalog import EntitySpec, dialect_of
+from p2c.connectors import DataverseConnector, FnoConnector
+from p2c.odata import filter_fields
 from p2c.project import Project, Task
 from p2c.settings import System
-from p2c.setup.plan import Requirements, filter_fields
+from p2c.setup import Requirements
 
 __all__ = ["PROSPECT_TO_CASH_DOCS", "Check", "CheckDef", "CheckStatus", "DoctorContext", "sample"]
 
@@ -129,7 +129,9 @@ class DoctorContext:
         """The rows ``task`` would read (its filter applied locally; ERP rows of the project's companies)."""
         entity = self.project.catalog.entity(task.source.system, task.source.entity)
         fields = {f for f in task.source_fields() if entity.field(f) is not None}
-        fields |= {f for f in filter_fields(task.filter, entity.system) if entity.field(f) is not None}
+        fields |= {
+            f for f in filter_fields(task.filter, dialect_of(entity.system)) if entity.field(f) is not None
+        }
         if entity.system is System.ERP and entity.field("dataAreaId") is not None:
             fields.add("dataAreaId")
         names = sorted({(entity.field(f) or _never(f)).read_name for f in fields})
@@ -153,7 +155,7 @@ def _never(name: str) -> Any:
 def _predicate(entity: EntitySpec, text: str | None, project: Project) -> Callable[[Any], bool] | None:
     if not text:
         return None
-    from p2c.odata.filter import Dialect, FilterError, compile_filter, parse_filter
+    from p2c.odata import Dialect, FilterError, compile_filter, parse_filter
 
     dialect = Dialect.DATAVERSE if entity.system is System.CRM else Dialect.FNO
     try:

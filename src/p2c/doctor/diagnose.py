@@ -37,8 +37,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from p2c.connectors.dataverse import DataverseConnector
-from p2c.connectors.fno import FnoConnector
+from p2c.connectors import DataverseConnector, FnoConnector
 from p2c.doctor.base import Check, CheckDef, CheckStatus, DoctorContext
 from p2c.doctor.generic import (
     check_change_tracking,
@@ -61,7 +60,7 @@ from p2c.errors import P2CError
 from p2c.project import Project
 from p2c.rules import RuleName
 from p2c.settings import System
-from p2c.setup.plan import requirements
+from p2c.setup import requirements
 
 __all__ = [
     "CHECKS",

@@ -9,12 +9,11 @@ import re
 from collections.abc import Iterator, Mapping
 
 from p2c.catalog import EntitySpec
-from p2c.connectors.fno import KNOWN_KEYS
+from p2c.connectors import KNOWN_KEYS
 from p2c.doctor.base import PROSPECT_TO_CASH_DOCS, Check, CheckStatus, DoctorContext
 from p2c.errors import AuthError, NotFoundError, P2CError, RecordError, TransientError
 from p2c.settings import System
-from p2c.setup import describe_duplicates, duplicate_values, find_key
-from p2c.setup.plan import FieldUse
+from p2c.setup import FieldUse, describe_duplicates, duplicate_values, find_key
 
 __all__ = [
     "check_change_tracking",

@@ -14,11 +14,11 @@ from typing import Any
 
 from p2c.doctor.base import Check, CheckStatus, DoctorContext, sample
 from p2c.errors import NotFoundError, P2CError, RecordError
-from p2c.mapping.transforms import TransformError
+from p2c.mapping import TransformError
 from p2c.project import Task
 from p2c.rules import RULES, RuleName, choose_price_list
 from p2c.settings import System
-from p2c.setup.plan import LookupNeed
+from p2c.setup import LookupNeed
 
 __all__ = [
     "LINE_SETS",

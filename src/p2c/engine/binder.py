@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from p2c.catalog import EntitySpec, FieldType
 from p2c.project import Task
 from p2c.store import Link, StateStore, now
@@ -39,8 +41,12 @@ def _plain(value: Any) -> Any:
 
 
 def encode_key(values: Iterable[Any]) -> str:
-    """The stored form of a target key (its values in key order)."""
-    return json.dumps([_plain(v) for v in values], ensure_ascii=False, separators=(",", ":"))
+    """The stored form of a target key (its values in key order): compact JSON, UTF-8 as is::
+
+    >>> encode_key(["usmf", "QUO-001", Decimal("2")])
+    '["usmf","QUO-001",2]'
+    """
+    return orjson.dumps([_plain(v) for v in values]).decode()
 
 
 class Binder:

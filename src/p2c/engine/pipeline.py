@@ -30,11 +30,10 @@ from p2c.engine.hashing import content_hash
 from p2c.engine.reading import SourceReader
 from p2c.engine.report import Progress, TaskReport
 from p2c.engine.target import target_table
-from p2c.engine.writes import WriteStage, send_side_writes
+from p2c.engine.writes import SideResults, WriteStage, send_side_writes
 from p2c.errors import P2CError, ParentMissingError, RecordError, TransientError, WaitingForParentError
 from p2c.flows import FlowContext, Prepared, SideWrite, Skip, SkipReason, Written, flow_for
-from p2c.mapping import to_wire
-from p2c.mapping.expression import Lookup, Missing, iter_nodes
+from p2c.mapping import Lookup, Missing, iter_nodes, to_wire
 from p2c.project import Task
 from p2c.settings import System
 from p2c.store import Action, Link, Outcome, RunStatus
@@ -142,17 +141,14 @@ class TaskPipeline:
         prepared = self.flow.prepare_read(rows, self.reader.key)
         # side writes the records depend on (numbers written back) go first, and are committed with
         # the number sequence before anything reaches the target
-        early = send_side_writes(self.stage, self.task.name, [*self._early, *prepared.writes], after=False)
+        early = self._side([*self._early, *prepared.writes], after=False)
         self._early.clear()
         for row in rows:
             failure = early.failures.get(self.reader.key(row))
             if failure is not None:
                 prepared.failures[id(row)] = failure
-        self.report.side_writes += sum(o.action is not Action.FAILED for o in early.outcomes)
         if early.outcomes or prepared.sequence:
-            self.stage.commit(
-                self.report, task_run_id, self._cleaned(early.outcomes), sequence=prepared.sequence
-            )
+            self.stage.commit(self.report, task_run_id, early.outcomes, sequence=prepared.sequence)
         # deletes first: a line added after one was removed may reuse its sequence number (its key)
         gone, dropped = self.deletes(deleted)
         chunks = [rows[i : i + self.chunk] for i in range(0, len(rows), self.chunk)] or [[]]
@@ -229,8 +225,7 @@ class TaskPipeline:
                 else:
                     ready.append(_Ready(key, row, result, digest))
         if pending:
-            side = send_side_writes(self.stage, self.task.name, pending, after=False)
-            done.outcomes.extend(self._cleaned(side.outcomes))
+            done.outcomes.extend(self._side(pending, after=False).outcomes)
         if ready:
             self.write(ready, links, done)
         return done
@@ -273,6 +268,12 @@ class TaskPipeline:
                 except (RecordError, WaitingForParentError) as exc:
                     yield key, row, exc
 
+    def _side(self, writes: Sequence[SideWrite], *, after: bool) -> SideResults:
+        """Send a flow's side writes; they count in the report like the records do."""
+        done = send_side_writes(self.stage, self.task.name, writes, self.run_ctx.redactor, after=after)
+        self.report.side_writes += sum(o.action is not Action.FAILED for o in done.outcomes)
+        return done
+
     def _digest(self, payload: Mapping[str, Any], row: Mapping[str, Any]) -> str:
         """The content hash compared with the link: the payload, and what the record's consequences
         depend on (an order's header tax, which its Freight Tax line holds)."""
@@ -308,9 +309,8 @@ class TaskPipeline:
                 continue
             written.append((r, res))
         news = [Written(r.key, r.row, r.payload, created=r.key not in links) for r, _res in written]
-        consequences = send_side_writes(self.stage, task.name, self.flow.after_write(news), after=True)
-        done.outcomes.extend(self._cleaned(consequences.outcomes))
-        self.report.side_writes += sum(o.action is not Action.FAILED for o in consequences.outcomes)
+        consequences = self._side(self.flow.after_write(news), after=True)
+        done.outcomes.extend(consequences.outcomes)
         created = []
         for r, res in written:
             problem = consequences.failures.get(r.key)
@@ -370,25 +370,6 @@ class TaskPipeline:
         items = list(data.items())[:SOURCE_ROW_FIELDS]
         cleaned = self.run_ctx.redactor.data({k: v for k, v in items if not str(k).startswith("@")})
         return cleaned if isinstance(cleaned, dict) else None
-
-    def _cleaned(self, outcomes: Sequence[Outcome]) -> list[Outcome]:
-        """Side-write outcomes with their payload redacted, as every stored payload is."""
-        return [
-            Outcome(
-                o.task,
-                o.source_key,
-                o.action,
-                o.target_key,
-                o.error_class,
-                o.field,
-                self.run_ctx.redactor.text(o.message) if o.message else None,
-                None,
-                self.run_ctx.redactor.data(dict(o.target_payload or {})),
-                o.transient,
-                o.operation,
-            )
-            for o in outcomes
-        ]
 
     def _failure(
         self, key: str, row: Mapping[str, Any], payload: Mapping[str, Any] | None, error: P2CError

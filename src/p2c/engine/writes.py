@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from p2c.connectors import Connector, OpKind, WriteAction, WriteOp, WriteResult, key_text
+from p2c.connectors import Connector, OpKind, Redactor, WriteAction, WriteOp, WriteResult, key_text
 from p2c.engine.related import RelatedResolver
 from p2c.engine.report import PlannedRecord, TaskReport
 from p2c.errors import P2CError, RecordError
@@ -145,10 +145,11 @@ def _action(res: WriteResult) -> Action:
 
 
 def send_side_writes(
-    stage: WriteStage, task: str, writes: Sequence[SideWrite], *, after: bool
+    stage: WriteStage, task: str, writes: Sequence[SideWrite], redactor: Redactor, *, after: bool
 ) -> SideResults:
-    """Send ``writes`` in order through ``stage``. ``after``: they are consequences of records
-    already written (their failure message says so)."""
+    """Send ``writes`` in order through ``stage``; their outcomes carry redacted payloads and
+    messages, as every stored one does. ``after``: they are consequences of records already
+    written (a failure says so)."""
     out = SideResults()
     for group in _groups(writes):
         first = group[0]
@@ -156,6 +157,7 @@ def send_side_writes(
         for w, res in zip(group, results, strict=True):
             record = w.record or key_text(w.op.key) or ""
             target = f"{w.entity} {key_text(res.target_key or w.op.key) or '(new)'}"
+            payload = redactor.data(w.op.payload)
             if res.ok:
                 out.outcomes.append(
                     Outcome(
@@ -164,7 +166,7 @@ def send_side_writes(
                         _action(res),
                         target_key=target,
                         message=w.what,
-                        target_payload=w.op.payload,
+                        target_payload=payload,
                         operation=w.kind.value,
                     )
                 )
@@ -182,8 +184,8 @@ def send_side_writes(
                     target_key=target,
                     error_class=type(res.error).__name__,
                     field=error.field,
-                    message=str(error),
-                    target_payload=w.op.payload,
+                    message=redactor.text(str(error)),
+                    target_payload=payload,
                     operation=w.kind.value,
                 )
             )

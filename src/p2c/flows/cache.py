@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from p2c.flows.base import Reads
-from p2c.rules.contacts import normalize_ids
+from p2c.rules import normalize_ids
 from p2c.settings import System
 
 __all__ = ["Currencies", "RunCache"]

@@ -25,8 +25,15 @@ from typing import Any, ClassVar
 from p2c.connectors import OpKind, WriteOp
 from p2c.flows.base import Flow, Prepared, SideWrite, SideWriteKind, SkipReason
 from p2c.flows.numbers import generate_numbers
-from p2c.rules import ContactRoute, FlowName, RuleName, is_active_customer, route_contact
-from p2c.rules.contacts import LOOKUP_TYPE, normalize_ids
+from p2c.rules import (
+    LOOKUP_TYPE,
+    ContactRoute,
+    FlowName,
+    RuleName,
+    is_active_customer,
+    normalize_ids,
+    route_contact,
+)
 from p2c.settings import System
 
 __all__ = ["ACTIVE_FLAG", "ContactsFlow"]

@@ -179,7 +179,10 @@ class DocumentsFlow(Flow):
                 catalog = ctx.project.catalog
                 schema = catalog.entity(System.CRM, header_entity).filter_schema(catalog.enums)
                 self._keep = compile_filter(parse_filter(text, Dialect.DATAVERSE), schema, Dialect.DATAVERSE)
-        self.header_select = sorted({self.line_of.pk, *filter_fields(text)} - {FLAG})
+        spec = ctx.project.catalog.entity(System.CRM, header_entity)
+        self.header_select = sorted(
+            {self.line_of.pk, *(f for f in filter_fields(text) if spec.field(f))} - {FLAG}
+        )
 
     def requires(self) -> set[str]:
         out: set[str] = set()

@@ -4,27 +4,56 @@
 """
 
 from p2c.mapping.expression import (
+    Arithmetic,
+    Const,
+    Defaulted,
+    Expr,
     ExpressionError,
+    First,
+    Lookup,
     LookupSpec,
     Missing,
+    Source,
+    ValueMapped,
+    arithmetic_names,
+    iter_nodes,
+    lookups,
     parse_arithmetic,
     parse_expression,
+    replace_lookups_at,
+    source_fields,
 )
 from p2c.mapping.mapper import Mapper, MappingTask, Related, SimpleTask, to_wire
-from p2c.mapping.transforms import TransformError, ValueMap, coerce
+from p2c.mapping.transforms import TransformError, ValueMap, coerce, is_empty, to_bool, to_decimal
 
 __all__ = [
+    "Arithmetic",
+    "Const",
+    "Defaulted",
+    "Expr",
     "ExpressionError",
+    "First",
+    "Lookup",
     "LookupSpec",
     "Mapper",
     "MappingTask",
     "Missing",
     "Related",
     "SimpleTask",
+    "Source",
     "TransformError",
     "ValueMap",
+    "ValueMapped",
+    "arithmetic_names",
     "coerce",
+    "is_empty",
+    "iter_nodes",
+    "lookups",
     "parse_arithmetic",
     "parse_expression",
+    "replace_lookups_at",
+    "source_fields",
+    "to_bool",
+    "to_decimal",
     "to_wire",
 ]

@@ -343,7 +343,7 @@ def to_wire(payload: Mapping[str, Any], entity: EntitySpec) -> dict[str, Any]:
     A lookup value is a record id (``/set(id)``) or a mapping of alternate-key values
     (``/set(k='v')``); polymorphic lookups (``customerid``) take ``(entity set, id)``.
     """
-    from p2c.odata.filter import quote_string
+    from p2c.odata import quote_string
 
     out: dict[str, Any] = {}
     for name, value in payload.items():

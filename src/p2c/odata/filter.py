@@ -18,7 +18,8 @@ tree), ``schema`` (what an entity looks like), ``values`` (row value normalisati
 of all of them. The sandbox has its own, independent implementation: each checks the other.
 """
 
-import re
+import dataclasses
+from typing import Any
 
 from p2c.odata.ast import (
     Arith,
@@ -76,10 +77,43 @@ __all__ = [
 ]
 
 
-def filter_fields(text: str) -> set[str]:
-    """The field names a filter text compares::
+def filter_fields(text: str | None, dialect: Dialect = Dialect.DATAVERSE) -> set[str]:
+    """The field names a ``$filter`` reads: the first segment of each property path, the property
+    of a Dataverse query function, the collection of a lambda::
 
     >>> sorted(filter_fields("statecode eq 1 and (name ne 'x' or revenue gt 10)"))
     ['name', 'revenue', 'statecode']
+    >>> sorted(filter_fields("Microsoft.Dynamics.CRM.In(PropertyName='code',PropertyValues=['a'])"))
+    ['code']
+
+    A filter that does not parse reads nothing (load-time validation reports it).
     """
-    return set(re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\s+(?:eq|ne|gt|ge|lt|le)\b", text))
+    if not text:
+        return set()
+    try:
+        tree = parse_filter(text, dialect)
+    except FilterError:
+        return set()
+    out: set[str] = set()
+
+    def walk(node: Any, bound: frozenset[str]) -> None:
+        if isinstance(node, Property):
+            if node.path and node.path[0] not in bound:
+                out.add(node.path[0])
+        elif isinstance(node, CrmCall):
+            name = node.params.get("PropertyName")
+            if isinstance(name, str):
+                out.add(name)
+        elif isinstance(node, Lambda):
+            out.add(node.path[0])
+            if node.body is not None:
+                walk(node.body, bound | {node.var})
+        elif dataclasses.is_dataclass(node):
+            for f in dataclasses.fields(node):
+                value = getattr(node, f.name)
+                for item in value if isinstance(value, tuple) else (value,):
+                    if dataclasses.is_dataclass(item):
+                        walk(item, bound)
+
+    walk(tree, frozenset())
+    return out

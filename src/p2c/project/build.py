@@ -13,7 +13,7 @@ from typing import Any
 
 from p2c.catalog import NUMERIC_TYPES, Catalog, EntitySpec, FieldSpec, FieldType
 from p2c.errors import ConfigError
-from p2c.mapping.expression import (
+from p2c.mapping import (
     Arithmetic,
     Const,
     Defaulted,
@@ -23,14 +23,16 @@ from p2c.mapping.expression import (
     Lookup,
     LookupSpec,
     Source,
+    TransformError,
+    ValueMap,
     ValueMapped,
     arithmetic_names,
+    coerce,
     iter_nodes,
     parse_expression,
     replace_lookups_at,
     source_fields,
 )
-from p2c.mapping.transforms import TransformError, ValueMap, coerce
 from p2c.project.models import TaskModel, TaskOverrideModel, TemplateModel
 from p2c.rules import FLOW_RULES, RULES, FlowName, RuleName, flows_of
 from p2c.settings import System
@@ -386,7 +388,7 @@ class _Builder:
 
 def check_filter(text: str, entity: EntitySpec, catalog: Catalog, doc: YamlDoc, path: KeyPath) -> None:
     """Parse ``text`` in the entity's system dialect and check its fields and literals."""
-    from p2c.odata.filter import Dialect, FilterError, compile_filter, parse_filter
+    from p2c.odata import Dialect, FilterError, compile_filter, parse_filter
 
     dialect = Dialect.DATAVERSE if entity.system is System.CRM else Dialect.FNO
     try:

@@ -41,8 +41,7 @@ from pydantic import ValidationError
 
 from p2c.catalog import Catalog, FieldSpec, field_from_data, load_catalog
 from p2c.errors import ConfigError
-from p2c.mapping.mapper import Mapper
-from p2c.mapping.transforms import ValueMap
+from p2c.mapping import Mapper, ValueMap
 from p2c.project.build import Endpoint, Origin, Task, TaskDraft, build_task
 from p2c.project.models import ProjectModel, ProjectSettings, TemplateModel
 from p2c.settings import ConnectionSet, System, load_connections

@@ -33,7 +33,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from p2c.catalog import NUMERIC_TYPES, FieldSpec, FieldType
-from p2c.mapping.transforms import TransformError, is_empty, to_bool, to_decimal
+from p2c.mapping import TransformError, is_empty, to_bool, to_decimal
 from p2c.settings import System
 
 __all__ = ["UNCOMPARABLE", "comparable", "jsonable", "normalise", "same"]

@@ -40,8 +40,7 @@ from p2c.connectors import Connector, Redactor
 from p2c.engine import Recorder, RunContext, TaskPipeline
 from p2c.errors import AuthError, ConfigError, P2CError, WaitingForParentError
 from p2c.flows import Prepared, Skip
-from p2c.mapping.expression import Const
-from p2c.mapping.transforms import TransformError, coerce, is_empty
+from p2c.mapping import Const, TransformError, coerce, is_empty
 from p2c.project import Project, Task
 from p2c.reconcile.compare import UNCOMPARABLE, comparable, normalise, same
 from p2c.reconcile.report import Drift, DriftRecord, FieldDiff, ReconcileReport, TaskDrift

@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from p2c.rules.contacts import ContactRoute, Routing, customer_contact_ids, is_active_customer, route_contact
+from p2c.rules.contacts import (
+    LOOKUP_TYPE,
+    ContactRoute,
+    Routing,
+    customer_contact_ids,
+    is_active_customer,
+    normalize_ids,
+    route_contact,
+)
 from p2c.rules.discounts import restore_line_discount, split_line_discount
 from p2c.rules.duplicates import find_duplicates
 from p2c.rules.freight import FREIGHT_TAX_SEQUENCE, freight_tax_line, is_freight_tax_line
@@ -45,6 +53,7 @@ from p2c.rules.status import (
 __all__ = [
     "FLOW_RULES",
     "FREIGHT_TAX_SEQUENCE",
+    "LOOKUP_TYPE",
     "RULES",
     "ContactRoute",
     "ErpProcessingStatus",
@@ -74,6 +83,7 @@ __all__ = [
     "is_freight_tax_line",
     "next_sequence",
     "next_sequence_number",
+    "normalize_ids",
     "number_lines",
     "processing_status_from_erp",
     "restore_line_discount",

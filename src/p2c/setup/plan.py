@@ -28,10 +28,11 @@ import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from p2c.catalog import Catalog, EntitySpec, FieldSpec
-from p2c.mapping.expression import LookupSpec, Missing, lookups
+from p2c.catalog import Catalog, EntitySpec, FieldSpec, dialect_of
+from p2c.mapping import LookupSpec, Missing, lookups
+from p2c.odata import filter_fields
 from p2c.settings import System
 
 if TYPE_CHECKING:
@@ -44,7 +45,6 @@ __all__ = [
     "LookupNeed",
     "Requirements",
     "TrackingNeed",
-    "filter_fields",
     "requirements",
 ]
 
@@ -111,42 +111,6 @@ class Requirements:
         return tuple(seen)
 
 
-def filter_fields(text: str | None, system: System) -> set[str]:
-    """The field names an OData ``$filter`` reads (first segment of each property path)."""
-    if not text:
-        return set()
-    from p2c.odata.filter import CrmCall, Dialect, FilterError, Lambda, Property, parse_filter
-
-    dialect = Dialect.DATAVERSE if system is System.CRM else Dialect.FNO
-    try:
-        tree = parse_filter(text, dialect)
-    except FilterError:
-        return set()  # load-time validation reports it; there is nothing to provision for it
-    out: set[str] = set()
-
-    def walk(node: Any, bound: frozenset[str]) -> None:
-        if isinstance(node, Property):
-            if node.path and node.path[0] not in bound:
-                out.add(node.path[0])
-        elif isinstance(node, CrmCall):
-            name = node.params.get("PropertyName")
-            if isinstance(name, str):
-                out.add(name)
-        elif isinstance(node, Lambda):
-            out.add(node.path[0])
-            if node.body is not None:
-                walk(node.body, bound | {node.var})
-        elif dataclasses.is_dataclass(node):
-            for f in dataclasses.fields(node):
-                value = getattr(node, f.name)
-                for item in value if isinstance(value, tuple) else (value,):
-                    if dataclasses.is_dataclass(item):
-                        walk(item, bound)
-
-    walk(tree, frozenset())
-    return out
-
-
 class _Collector:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
@@ -193,7 +157,7 @@ def requirements(project: Project) -> Requirements:
         tgt = col.entity(task.target.system, task.target.entity)
         for name in task.source_fields():
             col.use(src, name, task.name, "source")
-        for name in filter_fields(task.filter, src.system):
+        for name in filter_fields(task.filter, dialect_of(src.system)):
             col.use(src, name, task.name, "filter")
         for name in (*task.fields, *task.defaults, *task.key_target):
             col.use(tgt, name, task.name, "target")

@@ -31,7 +31,7 @@ from enum import StrEnum
 from typing import Any
 
 from p2c.catalog import EntitySpec
-from p2c.connectors.dataverse import DataverseConnector
+from p2c.connectors import DataverseConnector
 from p2c.errors import AuthError, P2CError, TerminalError
 from p2c.project import Project
 from p2c.setup.columns import ATTRIBUTE_TYPES, COMPATIBLE, UnsupportedColumn, attribute_body

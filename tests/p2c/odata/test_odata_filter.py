@@ -33,6 +33,7 @@ from p2c.odata import (
     Not,
     Property,
     compile_filter,
+    filter_fields,
     parse_filter,
     quote_string,
 )
@@ -255,3 +256,12 @@ def test_quote_string_round_trips_and_cannot_inject(value: str) -> None:
     match = compile_filter(parse_filter(text, DV), NAMED, DV)
     assert match({"name": value.upper()}) is (value.upper().lower() == value.lower())
     assert match({"name": value}) is True
+
+
+def test_filter_fields_reads_both_dialects() -> None:
+    assert filter_fields("statecode eq 0 and contains(name,'x')", Dialect.DATAVERSE) == {"statecode", "name"}
+    assert filter_fields(
+        "IsSalesStopped eq Microsoft.Dynamics.DataEntities.NoYes'No' or SalesPrice gt 3", Dialect.FNO
+    ) == {"IsSalesStopped", "SalesPrice"}
+    assert filter_fields(None) == set()
+    assert filter_fields("name eq") == set()  # does not parse: reads nothing, load-time checks report it

@@ -15,7 +15,7 @@ from p2c.project import Project, load_project, write_sandbox_project
 from p2c.settings import System
 from p2c.setup import SetupStep, StepAction, StepKind, provision
 from p2c.setup.columns import UnsupportedColumn, attribute_body
-from p2c.setup.plan import filter_fields, requirements
+from p2c.setup.plan import requirements
 
 
 def _project(sandbox: Any, tmp_path: Path, *, tasks: str = "", extra: str = "") -> Project:
@@ -167,14 +167,6 @@ def test_requirements_come_from_the_enabled_tasks(sandbox: Any, tmp_path: Path) 
     only_accounts = requirements(_project(sandbox, tmp_path, tasks=disabled))
     assert only_accounts.columns == () and only_accounts.keys == ()
     assert [t.entity.name for t in only_accounts.tracking] == ["accounts"]
-
-
-def test_filter_fields_reads_both_dialects() -> None:
-    assert filter_fields("statecode eq 0 and contains(name,'x')", System.CRM) == {"statecode", "name"}
-    assert filter_fields(
-        "IsSalesStopped eq Microsoft.Dynamics.DataEntities.NoYes'No' or SalesPrice gt 3", System.ERP
-    ) == {"IsSalesStopped", "SalesPrice"}
-    assert filter_fields(None, System.CRM) == set()
 
 
 def test_attribute_bodies_follow_the_metadata_api() -> None:
