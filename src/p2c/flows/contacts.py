@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from p2c.connectors import OpKind, WriteOp
-from p2c.flows.base import Flow, Prepared, SideWrite, SideWriteKind, SkipReason
+from p2c.flows.base import Flow, FlowContext, Prepared, SideWrite, SideWriteKind, SkipReason
 from p2c.flows.numbers import generate_numbers
 from p2c.rules import (
     LOOKUP_TYPE,
@@ -49,7 +49,7 @@ ROUTES = {"CustomersV3": ContactRoute.CUSTOMER, "CDSContactPersonsV2": ContactRo
 class ContactsFlow(Flow):
     name: ClassVar[FlowName] = FlowName.CONTACTS
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: FlowContext) -> None:
         super().__init__(ctx)
         self.keeps = ROUTES.get(self.task.target.entity)
         spec = ctx.project.catalog.entity(System.CRM, self.task.source.entity)
