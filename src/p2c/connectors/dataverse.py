@@ -47,10 +47,10 @@ from p2c.connectors.dataverse_target import Refusal, TargetItem, TargetTable, pl
 from p2c.connectors.dataverse_write import BATCH_LIMIT, DataverseWriter, TableInfo
 from p2c.connectors.lifecycle import ConnectorLifecycle
 from p2c.connectors.protocol import Pager, RetryPolicy
+from p2c.connectors.protocol_batch import Task, run_tasks
 from p2c.connectors.protocol_errors import Service
 from p2c.connectors.protocol_json import loads
 from p2c.connectors.protocol_odata import distinct_values, entity_path, in_filter, literal
-from p2c.connectors.protocol_session import Task, run_tasks
 from p2c.errors import NotFoundError, P2CError, PrerequisiteError, RecordError
 
 __all__ = ["DataverseConnector", "TableInfo"]

@@ -26,6 +26,7 @@ from p2c.connectors.base import OpKind as K
 from p2c.connectors.base import WriteAction, WriteOp, WriteResult, with_key
 from p2c.connectors.multipart import HttpPart
 from p2c.connectors.protocol import Bisect, split_failed
+from p2c.connectors.protocol_batch import batch_ops, find_by_keys
 from p2c.connectors.protocol_json import dumps, loads
 from p2c.connectors.protocol_odata import entity_path
 from p2c.connectors.protocol_session import HttpSession
@@ -103,8 +104,8 @@ class DataverseWriter:
     def existing(self, ops: Sequence[WriteOp]) -> dict[tuple[Any, ...], Any]:
         """Normalised key → primary key of the rows that exist already."""
         names = list(ops[0].key)
-        rows = self.session.find_by_keys(
-            self.info.set_name, [op.key for op in ops], select=[self.info.pk, *names]
+        rows = find_by_keys(
+            self.session, self.info.set_name, [op.key for op in ops], select=[self.info.pk, *names]
         )
         return {_norm_key(row, names): row.get(self.info.pk) for row in rows}
 
@@ -209,7 +210,8 @@ class DataverseWriter:
         return results
 
     def _singles(self, ops: Sequence[WriteOp], idx: list[int]) -> dict[int, WriteResult]:
-        return self.session.batch_ops(
+        return batch_ops(
+            self.session,
             ops,
             idx,
             lambda i, content_id: self._part(ops[i], content_id),

@@ -35,9 +35,9 @@ from p2c.connectors.dataverse_target import Refusal, TargetItem, TargetTable
 from p2c.connectors.fno_write import CROSS, FnoWriter
 from p2c.connectors.lifecycle import ConnectorLifecycle
 from p2c.connectors.protocol import Pager, RetryPolicy
+from p2c.connectors.protocol_batch import Task, find_by_keys, run_tasks
 from p2c.connectors.protocol_errors import Service
 from p2c.connectors.protocol_odata import distinct_values, entity_path, key_filters
-from p2c.connectors.protocol_session import Task, run_tasks
 from p2c.errors import NotFoundError
 
 __all__ = ["KNOWN_KEYS", "FnoConnector"]
@@ -196,7 +196,7 @@ class FnoConnector(ConnectorLifecycle):
         if not keys:
             return
         if filter is None:
-            yield self._session.find_by_keys(entity, keys, select=select, params=CROSS)
+            yield find_by_keys(self._session, entity, keys, select=select, params=CROSS)
             return
         for flt in key_filters(keys):  # and-ed with the caller's own filter
             yield from self.read(entity, select=select, filter=f"({flt}) and ({filter})")

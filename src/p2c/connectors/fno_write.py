@@ -18,6 +18,7 @@ from typing import Any
 
 from p2c.connectors.base import OpKind, WriteAction, WriteOp, WriteResult
 from p2c.connectors.multipart import ChangeSet, HttpPart
+from p2c.connectors.protocol_batch import batch_ops, find_by_keys
 from p2c.connectors.protocol_json import dumps
 from p2c.connectors.protocol_odata import COMPANY, entity_path, literal
 from p2c.connectors.protocol_session import HttpSession
@@ -55,8 +56,8 @@ class FnoWriter:
         if not ops:
             return set()
         names = list(ops[0].key)
-        rows = self.session.find_by_keys(
-            self.entity, [op.key for op in ops], select=names, params=CROSS, company_first=True
+        rows = find_by_keys(
+            self.session, self.entity, [op.key for op in ops], select=names, params=CROSS, company_first=True
         )
         return {norm_key(row, names) for row in rows}
 
@@ -104,7 +105,7 @@ class FnoWriter:
         def read(i: int, part: HttpPart) -> WriteResult | None:
             return self._result(ops[i], self.plan[i], part)
 
-        return self.session.batch_ops(ops, idx, item, read, entity=self.entity)
+        return batch_ops(self.session, ops, idx, item, read, entity=self.entity)
 
     def _part(self, op: WriteOp, kind: OpKind, content_id: str) -> HttpPart:
         headers = dict(_HEADERS)

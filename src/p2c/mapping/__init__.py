@@ -3,22 +3,20 @@
 >>> from p2c.mapping import ValueMap   # doctest: +SKIP
 """
 
+from p2c.mapping.arithmetic import ExpressionError, arithmetic_names, parse_arithmetic
 from p2c.mapping.expression import (
     Arithmetic,
     Const,
     Defaulted,
     Expr,
-    ExpressionError,
     First,
     Lookup,
     LookupSpec,
     Missing,
     Source,
     ValueMapped,
-    arithmetic_names,
     iter_nodes,
     lookups,
-    parse_arithmetic,
     parse_expression,
     replace_lookups_at,
     source_fields,

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from p2c.catalog import EntitySpec, FieldSpec, FieldType
 from p2c.errors import RecordError, WaitingForParentError
+from p2c.mapping.arithmetic import evaluate_arithmetic
 from p2c.mapping.expression import (
     Arithmetic,
     Concat,
@@ -44,7 +45,6 @@ from p2c.mapping.expression import (
     Source,
     Split,
     ValueMapped,
-    evaluate_arithmetic,
     iter_nodes,
     source_fields,
 )

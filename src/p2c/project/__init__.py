@@ -10,7 +10,6 @@ from p2c.project.load import (
     load_project,
     load_template,
     shipped_templates,
-    write_sandbox_project,
 )
 from p2c.project.models import (
     EndpointModel,
@@ -21,6 +20,7 @@ from p2c.project.models import (
     TaskOverrideModel,
     TemplateModel,
 )
+from p2c.project.sandbox import write_sandbox_project
 
 __all__ = [
     "Endpoint",

@@ -1,4 +1,6 @@
-"""Property lists of the emulated entity sets, as compact ``Name:Type`` text (keys first, then $metadata order).
+"""The emulated entity sets as data: which sets exist (:data:`SETS`: entity type, AOT entity, stored
+table, label, flags) and their property lists, as compact ``Name:Type`` text (keys first, then
+$metadata order). :mod:`p2c_sandbox.fno.entities` builds the typed sets from both.
 
 The CDS*, invoice, product, contact and customer-group lists are copied verbatim from FNO.md §2.8
 (the S9 2025 ``$metadata``). CustomersV3 is a documented working subset (about 100 of its ~305
@@ -16,7 +18,9 @@ Example::
 
 from __future__ import annotations
 
-__all__ = ["CUSTOMER_V3_ONLY", "SPECS", "UTC_DATETIME"]
+from typing import Any
+
+__all__ = ["CUSTOMER_V3_ONLY", "SETS", "SPECS", "UTC_DATETIME"]
 
 # DateTimeOffset properties backed by an X++ utcdatetime (full timestamp, empty = 1900-01-01T00:00:00Z);
 # every other DateTimeOffset is an X++ date written at noon UTC (FNO.md §1.5).
@@ -253,3 +257,136 @@ SPECS: dict[str, tuple[str, str]] = {
         "Name:S AddressCountryRegionId:S LanguageId:S",
     ),
 }
+
+
+# (set, entity type, AOT entity, stored table, table label for Infolog texts, flags)
+SETS: list[tuple[str, str, str, str, str, dict[str, Any]]] = [
+    ("CustomersV3", "CustomerV3", "CustCustomerV3Entity", "CustTable", "Customers (CustTable)", {}),
+    (
+        "CustomersV2",
+        "CustomerV2",
+        "CustCustomerV2Entity",
+        "CustTable",
+        "Customers (CustTable)",
+        {"spec": "CustomersV3", "drop": CUSTOMER_V3_ONLY},
+    ),
+    (
+        "CDSContactPersons",
+        "CDSContactPerson",
+        "smmContactPersonCDSEntity",
+        "ContactPerson",
+        "Contact persons (ContactPerson)",
+        {},
+    ),
+    (
+        "CDSContactPersonsV2",
+        "CDSContactPersonV2",
+        "smmContactPersonCDSV2Entity",
+        "ContactPerson",
+        "Contact persons (ContactPerson)",
+        {},
+    ),
+    (
+        "SellableReleasedProducts",
+        "SellableReleasedProduct",
+        "EcoResSellableReleasedProductEntity",
+        "InventTable",
+        "Released products (InventTable)",
+        {"read_only": True, "view": "sellable"},
+    ),
+    (
+        "CDSSalesQuotationHeaders",
+        "CDSSalesQuotationHeader",
+        "SalesQuotationHeaderCDSEntity",
+        "SalesQuotationTable",
+        "Quotations (SalesQuotationTable)",
+        {},
+    ),
+    (
+        "CDSSalesQuotationLines",
+        "CDSSalesQuotationLine",
+        "SalesQuotationLineCDSEntity",
+        "SalesQuotationLine",
+        "Quotation lines (SalesQuotationLine)",
+        {},
+    ),
+    (
+        "CDSSalesOrderHeaders",
+        "CDSSalesOrderHeader",
+        "SalesOrderHeaderCDSEntity",
+        "SalesTable",
+        "Sales orders (SalesTable)",
+        {},
+    ),
+    (
+        "CDSSalesOrderLines",
+        "CDSSalesOrderLine",
+        "SalesOrderLineCDSEntity",
+        "SalesLine",
+        "Order lines (SalesLine)",
+        {},
+    ),
+    (
+        "CDSSalesOrderLinesV2",
+        "CDSSalesOrderLineV2",
+        "SalesOrderLineCDSV2Entity",
+        "SalesLine",
+        "Order lines (SalesLine)",
+        {
+            "spec": "CDSSalesOrderLines",
+            "extra": "DefaultLineNumberFromLineCreationSequenceNumber:Dec InventoryServiceReservationId:S "
+            "InventoryLotId:S",
+        },
+    ),
+    (
+        "ExternallyMaintainedCustomerSalesInvoiceHeaders",
+        "ExternallyMaintainedCustomerSalesInvoiceHeader",
+        "SalesExternallyMaintainedCustomerSalesInvoiceHeaderEntity",
+        "CustInvoiceJour",
+        "Customer invoice journal (CustInvoiceJour)",
+        {"read_only": True, "view": "external_invoice"},
+    ),
+    (
+        "ExternallyMaintainedCustomerSalesInvoiceLines",
+        "ExternallyMaintainedCustomerSalesInvoiceLine",
+        "SalesExternallyMaintainedCustomerSalesInvoiceLineEntity",
+        "CustInvoiceTrans",
+        "Customer invoice lines (CustInvoiceTrans)",
+        {"read_only": True, "view": "external_invoice"},
+    ),
+    (
+        "CustomerGroups",
+        "CustomerGroup",
+        "CustCustomerGroupEntity",
+        "CustGroup",
+        "Customer groups (CustGroup)",
+        {},
+    ),
+    ("PaymentTerms", "PaymentTerm", "PaymentTermEntity", "PaymTerm", "Terms of payment (PaymTerm)", {}),
+    (
+        "UnitsOfMeasure",
+        "UnitOfMeasure",
+        "UnitOfMeasureEntity",
+        "UnitOfMeasure",
+        "Units (UnitOfMeasure)",
+        {"company": False},
+    ),
+    (
+        "OperationalSites",
+        "OperationalSite",
+        "InventOperationalSiteEntity",
+        "InventSite",
+        "Sites (InventSite)",
+        {},
+    ),
+    ("Warehouses", "Warehouse", "InventWarehouseEntity", "InventLocation", "Warehouses (InventLocation)", {}),
+    ("Currencies", "Currency", "CurrencyEntity", "Currency", "Currency (Currency)", {"company": False}),
+    (
+        "LegalEntities",
+        "LegalEntity",
+        "OMLegalEntity",
+        "CompanyInfo",
+        "Legal entities (CompanyInfo)",
+        {"company": False, "read_only": True},
+    ),
+]

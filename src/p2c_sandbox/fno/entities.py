@@ -21,7 +21,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from p2c_sandbox.fno.catalog import CUSTOMER_V3_ONLY, SPECS, UTC_DATETIME
+from p2c_sandbox.fno.catalog import SETS, SPECS, UTC_DATETIME
 from p2c_sandbox.fno.enums import ENUMS, NAMESPACE
 
 __all__ = ["EMPTY_DATE", "EMPTY_UTC", "ENTITY_SETS", "EntitySet", "Kind", "Navigation", "Prop", "label_of"]
@@ -250,138 +250,6 @@ def _parse(
     return tuple(key_names), tuple(out)
 
 
-# (set, entity type, AOT entity, stored table, table label for Infolog texts, flags)
-_SETS: list[tuple[str, str, str, str, str, dict[str, Any]]] = [
-    ("CustomersV3", "CustomerV3", "CustCustomerV3Entity", "CustTable", "Customers (CustTable)", {}),
-    (
-        "CustomersV2",
-        "CustomerV2",
-        "CustCustomerV2Entity",
-        "CustTable",
-        "Customers (CustTable)",
-        {"spec": "CustomersV3", "drop": CUSTOMER_V3_ONLY},
-    ),
-    (
-        "CDSContactPersons",
-        "CDSContactPerson",
-        "smmContactPersonCDSEntity",
-        "ContactPerson",
-        "Contact persons (ContactPerson)",
-        {},
-    ),
-    (
-        "CDSContactPersonsV2",
-        "CDSContactPersonV2",
-        "smmContactPersonCDSV2Entity",
-        "ContactPerson",
-        "Contact persons (ContactPerson)",
-        {},
-    ),
-    (
-        "SellableReleasedProducts",
-        "SellableReleasedProduct",
-        "EcoResSellableReleasedProductEntity",
-        "InventTable",
-        "Released products (InventTable)",
-        {"read_only": True, "view": "sellable"},
-    ),
-    (
-        "CDSSalesQuotationHeaders",
-        "CDSSalesQuotationHeader",
-        "SalesQuotationHeaderCDSEntity",
-        "SalesQuotationTable",
-        "Quotations (SalesQuotationTable)",
-        {},
-    ),
-    (
-        "CDSSalesQuotationLines",
-        "CDSSalesQuotationLine",
-        "SalesQuotationLineCDSEntity",
-        "SalesQuotationLine",
-        "Quotation lines (SalesQuotationLine)",
-        {},
-    ),
-    (
-        "CDSSalesOrderHeaders",
-        "CDSSalesOrderHeader",
-        "SalesOrderHeaderCDSEntity",
-        "SalesTable",
-        "Sales orders (SalesTable)",
-        {},
-    ),
-    (
-        "CDSSalesOrderLines",
-        "CDSSalesOrderLine",
-        "SalesOrderLineCDSEntity",
-        "SalesLine",
-        "Order lines (SalesLine)",
-        {},
-    ),
-    (
-        "CDSSalesOrderLinesV2",
-        "CDSSalesOrderLineV2",
-        "SalesOrderLineCDSV2Entity",
-        "SalesLine",
-        "Order lines (SalesLine)",
-        {
-            "spec": "CDSSalesOrderLines",
-            "extra": "DefaultLineNumberFromLineCreationSequenceNumber:Dec InventoryServiceReservationId:S "
-            "InventoryLotId:S",
-        },
-    ),
-    (
-        "ExternallyMaintainedCustomerSalesInvoiceHeaders",
-        "ExternallyMaintainedCustomerSalesInvoiceHeader",
-        "SalesExternallyMaintainedCustomerSalesInvoiceHeaderEntity",
-        "CustInvoiceJour",
-        "Customer invoice journal (CustInvoiceJour)",
-        {"read_only": True, "view": "external_invoice"},
-    ),
-    (
-        "ExternallyMaintainedCustomerSalesInvoiceLines",
-        "ExternallyMaintainedCustomerSalesInvoiceLine",
-        "SalesExternallyMaintainedCustomerSalesInvoiceLineEntity",
-        "CustInvoiceTrans",
-        "Customer invoice lines (CustInvoiceTrans)",
-        {"read_only": True, "view": "external_invoice"},
-    ),
-    (
-        "CustomerGroups",
-        "CustomerGroup",
-        "CustCustomerGroupEntity",
-        "CustGroup",
-        "Customer groups (CustGroup)",
-        {},
-    ),
-    ("PaymentTerms", "PaymentTerm", "PaymentTermEntity", "PaymTerm", "Terms of payment (PaymTerm)", {}),
-    (
-        "UnitsOfMeasure",
-        "UnitOfMeasure",
-        "UnitOfMeasureEntity",
-        "UnitOfMeasure",
-        "Units (UnitOfMeasure)",
-        {"company": False},
-    ),
-    (
-        "OperationalSites",
-        "OperationalSite",
-        "InventOperationalSiteEntity",
-        "InventSite",
-        "Sites (InventSite)",
-        {},
-    ),
-    ("Warehouses", "Warehouse", "InventWarehouseEntity", "InventLocation", "Warehouses (InventLocation)", {}),
-    ("Currencies", "Currency", "CurrencyEntity", "Currency", "Currency (Currency)", {"company": False}),
-    (
-        "LegalEntities",
-        "LegalEntity",
-        "OMLegalEntity",
-        "CompanyInfo",
-        "Legal entities (CompanyInfo)",
-        {"company": False, "read_only": True},
-    ),
-]
-
 _NAVIGATIONS: dict[str, tuple[Navigation, ...]] = {
     "CDSSalesOrderHeaders": (
         Navigation(
@@ -445,7 +313,7 @@ _NAVIGATIONS: dict[str, tuple[Navigation, ...]] = {
 
 def _build() -> dict[str, EntitySet]:
     out: dict[str, EntitySet] = {}
-    for name, type_name, aot, table, label, flags in _SETS:
+    for name, type_name, aot, table, label, flags in SETS:
         keys_text, props_text = SPECS[flags.get("spec", name)]
         if "extra" in flags:
             props_text = props_text + " " + flags["extra"]

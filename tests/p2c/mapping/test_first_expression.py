@@ -11,10 +11,10 @@ import pytest
 
 from p2c.catalog import load_catalog
 from p2c.errors import ConfigError, RecordError, WaitingForParentError
+from p2c.mapping.arithmetic import ExpressionError
 from p2c.mapping.expression import (
     Concat,
     Defaulted,
-    ExpressionError,
     First,
     Lookup,
     LookupSpec,

@@ -11,22 +11,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from p2c.mapping.arithmetic import ExpressionError, evaluate_arithmetic, parse_arithmetic
 from p2c.mapping.expression import (
     Arithmetic,
     Concat,
     Const,
     ContextValue,
     Defaulted,
-    ExpressionError,
     Lookup,
     LookupSpec,
     Missing,
     Source,
     Split,
     ValueMapped,
-    evaluate_arithmetic,
     lookups,
-    parse_arithmetic,
     parse_expression,
     replace_lookups,
     source_fields,

@@ -9,7 +9,8 @@ import pytest
 
 MODULES = [
     "p2c.settings", "p2c.catalog", "p2c.project.load", "p2c.yaml_doc", "p2c.mapping.mapper",
-    "p2c.mapping.transforms", "p2c.mapping.expression", "p2c.rules", "p2c.rules.numbering",
+    "p2c.mapping.transforms", "p2c.mapping.expression", "p2c.mapping.arithmetic",
+    "p2c.rules", "p2c.rules.numbering",
     "p2c.rules.pricelist", "p2c.rules.duplicates",
 ]  # fmt: skip
 

@@ -1,0 +1,115 @@
+"""What every ``p2c`` engine command shares: the consoles, ``--project``, exit codes and errors.
+
+Commands load the project (``--project``, default ``./p2c.yaml``) through :func:`project_session`
+or :func:`load_project_file` and map errors to an exit code with :func:`exit_on_errors`: 0
+success, 1 partial failure (some records failed), 2 usage or configuration error, 3 could not
+run (a service unreachable, credentials refused, a task failed as a whole).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from p2c.connectors import Redactor
+from p2c.errors import AuthError, ConfigError, P2CError, TransientError
+
+__all__ = [
+    "EXIT_CANNOT_RUN",
+    "EXIT_OK",
+    "EXIT_PARTIAL",
+    "EXIT_USAGE",
+    "ProjectOpt",
+    "console",
+    "err",
+    "exit_on_errors",
+    "load_project_file",
+    "project_session",
+    "summary_table",
+]
+
+
+def _width(stream: Any) -> int | None:
+    """Piped into a log or CI, rich assumes 80 columns and cuts task names to "Order…"; a log has
+    no width, so tables get room there (a terminal, or COLUMNS when set, still decides)."""
+    return None if stream.isatty() or os.environ.get("COLUMNS") else 132
+
+
+console = Console(width=_width(sys.stdout))
+err = Console(stderr=True, width=_width(sys.stderr))
+ProjectOpt = typer.Option(Path("p2c.yaml"), "--project", "-p", help="The project file.")
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+@contextlib.contextmanager
+def exit_on_errors(redactor: Redactor | None = None) -> Iterator[None]:
+    """p2c errors inside become an ``error:`` line on stderr (secrets masked) and their exit code."""
+    red = redactor or Redactor()
+    try:
+        yield
+    except ConfigError as exc:
+        raise _fail(red.text(str(exc)), EXIT_USAGE) from None
+    except (AuthError, TransientError) as exc:
+        raise _fail(red.text(str(exc)), EXIT_CANNOT_RUN) from None
+    except P2CError as exc:
+        raise _fail(red.text(str(exc)), EXIT_CANNOT_RUN) from None
+    except FileExistsError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+
+
+def load_project_file(path: Path) -> Any:
+    from p2c.project import load_project
+
+    if not path.exists():
+        raise ConfigError(
+            f"no project file here; create one with `p2c init` (looked for {path})", entity=str(path)
+        )
+    return load_project(path)
+
+
+@contextlib.contextmanager
+def project_session(project_path: Path) -> Iterator[tuple[Any, Any, Any, Redactor]]:
+    """project, store, connectors, redactor — everything a command needs, closed afterwards."""
+    from p2c.engine import open_project
+
+    if not project_path.exists():
+        raise ConfigError(
+            f"no project file here; create one with `p2c init` (looked for {project_path})",
+            entity=str(project_path),
+        )
+    with open_project(project_path) as session:
+        yield session.project, session.store, session.connectors, session.redactor
+
+
+def summary_table(report: Any, title: str) -> Table:
+    """Per-task counts of a run or plan report."""
+    table = Table(
+        "task", "read", "created", "updated", "skipped", "waiting", "failed", "seconds", "status", title=title
+    )
+    for t in report.tasks:
+        table.add_row(
+            t.task,
+            str(t.read),
+            str(t.created),
+            str(t.updated),
+            str(t.skipped),
+            str(t.waiting),
+            str(t.failed),
+            f"{t.seconds:.1f}",
+            str(t.status) + (f": {t.message}" if t.message else ""),
+        )
+    return table

@@ -1,0 +1,193 @@
+"""``p2c plan | history | errors | reconcile``: the commands that only report; none writes anything.
+
+``plan`` shows what a run would do, ``history`` and ``errors`` what runs did (from the state
+store), ``reconcile`` where the two systems differ. Registered by :func:`p2c.cli.engine.register`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from p2c.cli.base import (
+    EXIT_CANNOT_RUN,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    ProjectOpt,
+    console,
+    exit_on_errors,
+    load_project_file,
+    project_session,
+    summary_table,
+)
+from p2c.engine import PlannedRecord
+from p2c.errors import ConfigError
+from p2c.settings import System
+from p2c.store import Action
+
+__all__ = ["errors", "history", "plan", "planned_line", "reconcile"]
+
+
+def plan(
+    project: Path = ProjectOpt,
+    task: list[str] = typer.Option(None, "--task", "-t", help="Plan only this task (repeatable)."),
+    full: bool = typer.Option(False, "--full", help="Plan as if everything was read again."),
+    limit: int = typer.Option(20, help="Records to list per task."),
+) -> None:
+    """Dry run: what a run would create, update and skip. Nothing is written anywhere."""
+    from p2c.engine import Engine
+
+    with exit_on_errors(), project_session(project) as (proj, store, conns, red), exit_on_errors(red):
+        engine = Engine(proj, store, {System.CRM: conns.crm, System.ERP: conns.erp}, redactor=red)
+        report = engine.plan(task or None, full=full)
+    console.print(summary_table(report, "plan (nothing was written)"))
+    for t in report.tasks:
+        for rec in t.planned[:limit]:
+            console.print(f"  {t.task}: {planned_line(rec)}", markup=False)
+        if len(t.planned) > limit:
+            console.print(f"  {t.task}: ... and {len(t.planned) - limit} more")
+
+
+#: how a plan says what a run would do with a record
+_WOULD = {
+    Action.CREATED: "create",
+    Action.UPDATED: "update",
+    Action.DELETED: "delete",
+    Action.SKIPPED: "skip",
+    Action.WAITING: "leave waiting",
+    Action.FAILED: "fail",
+}
+
+
+def planned_line(rec: PlannedRecord) -> str:
+    """One write of a plan: ``would create usmf,ACC-1 (source 4f1c…)``; a side write says what it does."""
+    verb = _WOULD.get(rec.action, rec.action.value)
+    if rec.operation:
+        return f"would {verb} {rec.target_key}: {rec.message} (for {rec.source_key})"
+    reason = f": {rec.message}" if rec.message else ""
+    return f"would {verb} {rec.target_key or ''} (source {rec.source_key}){reason}"
+
+
+def history(project: Path = ProjectOpt, limit: int = typer.Option(20, help="How many runs.")) -> None:
+    """The latest runs with their per-task counts."""
+    from p2c.store import StateStore
+
+    with exit_on_errors():
+        proj = load_project_file(project)
+        with StateStore(proj.state_url) as store:
+            runs = store.runs(proj.name, limit=limit)
+    table = Table("run", "started", "status", "seconds", "tasks", title=f"history of {proj.name}")
+    for r in runs:
+        tasks = ", ".join(
+            f"{t.task} {t.counts.created}+{t.counts.updated}~{t.counts.failed}!" for t in r.task_runs
+        )
+        table.add_row(
+            str(r.id),
+            r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            str(r.status),
+            f"{r.duration:.1f}" if r.duration is not None else "",
+            tasks,
+        )
+    console.print(table)
+    console.print("per task: created+updated~failed!")
+
+
+def errors(
+    run_id: int = typer.Argument(..., metavar="RUN"),
+    project: Path = ProjectOpt,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Every record that failed or is waiting in a run: the record, the field, the service's message."""
+    from p2c.store import Action, StateStore
+
+    with exit_on_errors():
+        proj = load_project_file(project)
+        with StateStore(proj.state_url) as store:
+            if store.run(run_id) is None:
+                raise ConfigError(f"there is no run {run_id} (see `p2c history`)", field="RUN")
+            recs = store.outcomes(run_id, actions=[Action.FAILED, Action.WAITING])
+    if as_json:
+        console.print_json(
+            json.dumps(
+                [
+                    {
+                        "task": r.task,
+                        "source_key": r.source_key,
+                        "action": str(r.action),
+                        "error": r.error_class,
+                        "field": r.field,
+                        "message": r.message,
+                        "source_row": r.source_row,
+                        "target_payload": r.target_payload,
+                    }
+                    for r in recs
+                ],
+                default=str,
+            )
+        )
+        return
+    table = Table(
+        "task", "record", "outcome", "field", "message", title=f"run {run_id}: {len(recs)} record(s)"
+    )
+    for r in recs:
+        table.add_row(r.task, r.source_key, str(r.action), r.field or "", r.message or "")
+    console.print(table)
+
+
+def reconcile(
+    project: Path = ProjectOpt,
+    task: list[str] = typer.Option(None, "--task", "-t", help="Reconcile only this task (repeatable)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    limit: int = typer.Option(20, min=0, help="Examples to list per task and class."),
+) -> None:
+    """Compare both systems task by task and list the drift; exit 1 when there is some. Writes nothing."""
+    from p2c.reconcile import Drift
+    from p2c.reconcile import reconcile as compare
+
+    with exit_on_errors(), project_session(project) as (proj, store, conns, red), exit_on_errors(red):
+        crm_erp = {System.CRM: conns.crm, System.ERP: conns.erp}
+        report = compare(proj, crm_erp, task or None, limit=limit, store=store)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        columns = ("in sync", "differs", "missing in target", "only in target", "unmappable")
+        table = Table("task", "source → target", "source", "target", *columns, "drift", title="p2c reconcile")
+        kinds = (
+            Drift.IN_SYNC,
+            Drift.DIFFERS,
+            Drift.MISSING_IN_TARGET,
+            Drift.ONLY_IN_TARGET,
+            Drift.UNMAPPABLE,
+        )
+        for t in report.tasks:
+            only = "" if t.scope_marked or not t.counts[Drift.ONLY_IN_TARGET] else " (not counted)"
+            cells = [str(t.counts[k]) + (only if k is Drift.ONLY_IN_TARGET else "") for k in kinds]
+            drift = f"[red]{t.drift}[/]" if t.drift else "0"
+            if t.error:
+                cells, drift = ["", "", "", "", ""], "[red]could not run[/]"
+            table.add_row(
+                t.task, f"{t.source} → {t.target}", str(t.source_rows), str(t.target_rows), *cells, drift
+            )
+        console.print(table)
+        for t in report.tasks:
+            if t.error:
+                console.print(f"  {t.task}: could not run: {red.text(t.error)}", markup=False)
+            for kind in kinds[1:]:
+                if kind is Drift.ONLY_IN_TARGET and not t.scope_marked and t.counts[kind]:
+                    console.print(
+                        f"  {t.task} {kind}: {t.counts[kind]} target row(s) without a source, not counted: "
+                        "the task marks no row as written by p2c, so they may be outside p2c (--json lists them)"
+                    )
+                    continue
+                for rec in t.examples[kind]:
+                    console.print(f"  {t.task} {kind} {rec.describe()}", markup=False)
+                more = t.counts[kind] - len(t.examples[kind])
+                if more > 0:
+                    console.print(f"  {t.task} {kind}: ... and {more} more")
+        console.print(f"drift: {report.drift} record(s)" if report.drift else "no drift: both systems agree")
+    if report.failed:
+        raise typer.Exit(EXIT_CANNOT_RUN)
+    raise typer.Exit(EXIT_PARTIAL if report.drift else EXIT_OK)

@@ -1,0 +1,171 @@
+"""Work sent many at a time over an :class:`~p2c.connectors.protocol_session.HttpSession`.
+
+Key look-ups in bulk (:func:`find_by_keys`: one GET, or a ``$batch`` of GETs when the or-ed
+filter is long), independent write operations in one ``$batch`` each answered by its own part
+(:func:`batch_ops`) and write tasks spread over worker threads (:func:`run_tasks`). The session
+sends and retries each request; what is built here decides what to send again when only some
+parts of a ``$batch`` failed.
+
+Example::
+
+    rows = find_by_keys(session, "CustomersV3", [{"CustomerAccount": "C1"}], select=["CustomerAccount"])
+    results = run_tasks([([0], lambda: batch_ops(session, ops, [0], make_item, read_part))], ops, 4, "p2c-fno")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from p2c.connectors.base import WriteOp, WriteResult, with_key
+from p2c.connectors.multipart import BatchItem, HttpPart
+from p2c.connectors.protocol import Pager, Retry
+from p2c.connectors.protocol_json import loads
+from p2c.connectors.protocol_odata import key_filters
+from p2c.connectors.protocol_session import HttpSession
+from p2c.errors import AuthError, P2CError, ServiceUnavailableError, TransientError
+
+__all__ = ["Task", "batch_ops", "find_by_keys", "run_tasks"]
+
+#: a unit of write work on a worker thread: results by op index
+Task = Callable[[], dict[int, WriteResult]]
+
+
+def find_by_keys(
+    session: HttpSession,
+    entity_set: str,
+    keys: Sequence[Mapping[str, Any]],
+    *,
+    select: Sequence[str],
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    company_first: bool = False,
+    max_filter_chars: int = 6000,
+) -> list[dict[str, Any]]:
+    """The rows matching any of ``keys``: one GET, or one ``$batch`` of GETs when the filter is long."""
+    if not keys:
+        return []
+    filters = key_filters(keys, max_chars=max_filter_chars, company_first=company_first)
+    base = {**(params or {}), "$select": ",".join(select)}
+    rows: list[dict[str, Any]] = []
+    if len(filters) == 1:
+        for page in session.pages(Pager(entity_set, {**base, "$filter": filters[0]}), headers=headers):
+            rows.extend(page)
+        return rows
+    items: list[BatchItem] = [
+        HttpPart.request(
+            "GET", session.url(entity_set, {**base, "$filter": f}), {"Accept": "application/json"}
+        )
+        for f in filters
+    ]
+    reply, parts = session.batch(items, entity=entity_set)
+    if not parts:
+        raise session.error(reply.response, entity=entity_set)
+    for index, f in enumerate(filters):
+        part = parts[index] if index < len(parts) else None
+        if part is None or (part.status or 0) >= 400:
+            if part is not None and not isinstance(session.error(part, entity=entity_set), TransientError):
+                raise session.error(part, entity=entity_set)
+            # throttled or missing inside the batch: this query alone, through the retry loop
+            for page in session.pages(Pager(entity_set, {**base, "$filter": f}), headers=headers):
+                rows.extend(page)
+            continue
+        pager = Pager(entity_set)
+        rows.extend(pager.feed(loads(part.body)))
+        rows.extend(row for page in session.pages(pager, headers=headers) for row in page)
+    return rows
+
+
+def batch_ops(
+    session: HttpSession,
+    ops: Sequence[WriteOp],
+    idx: Sequence[int],
+    make_item: Callable[[int, str], BatchItem],
+    read_part: Callable[[int, HttpPart], WriteResult | None],
+    *,
+    headers: Mapping[str, str] | None = None,
+    entity: str | None = None,
+) -> dict[int, WriteResult]:
+    """Independent write operations in one ``$batch``, each answered by its own part.
+
+    ``make_item(i, content_id)`` builds the request item for ``ops[i]`` (a part, or a one-part
+    change set); ``read_part(i, part)`` turns its answer into a result, or ``None`` for a part worth
+    sending again (429/5xx inside the batch). Ops without an answer (a service that stops
+    at the first failure) are sent again; retries follow the session's policy.
+    """
+    results: dict[int, WriteResult] = {}
+    pending = list(idx)
+    attempt = 0
+    while pending:
+        attempt += 1
+        items = [make_item(i, str(n)) for n, i in enumerate(pending, start=1)]
+        reply, parts = session.batch(items, headers=headers, entity=entity)
+        if not parts:  # the batch as a whole was refused
+            error = session.error(reply.response, entity=entity)
+            results.update({i: WriteResult.failed(ops[i], with_key(error, ops[i].key)) for i in pending})
+            return results
+        by_id = {p.content_id: p for p in parts if p.content_id}
+        retry: list[int] = []
+        again: HttpPart | None = None
+        for n, i in enumerate(pending, start=1):
+            part = by_id.get(str(n)) if by_id else (parts[n - 1] if n <= len(parts) else None)
+            result = None if part is None else read_part(i, part)
+            if result is None:
+                retry.append(i)
+                again = part or again
+            else:
+                results[i] = result
+        pending = retry
+        if not pending:
+            break
+        status = (again.status or 0) if again else 0
+        decision = session.retry.decide(status or 503, again.headers if again else {}, attempt)
+        if not isinstance(decision, Retry):
+            error = (
+                session.error(again, entity=entity)
+                if again
+                else ServiceUnavailableError(
+                    "no answer for this operation in the $batch response", entity=entity
+                )
+            )
+            results.update({i: WriteResult.failed(ops[i], with_key(error, ops[i].key)) for i in pending})
+            return results
+        session.count(retries=1)
+        if status == 429:
+            session.count(throttled=1)
+            session.gate.pause(decision.after_seconds)
+            session.sleep(0.0)
+        elif again is not None:
+            session.sleep(decision.after_seconds)
+    return results
+
+
+def run_tasks(
+    tasks: Sequence[tuple[list[int], Task]], ops: Sequence[WriteOp], concurrency: int, name: str
+) -> list[WriteResult]:
+    """Run write tasks on up to ``concurrency`` threads; one result per op, in the order of ``ops``.
+
+    :class:`AuthError` is raised (nothing can be written); other p2c errors — a transient error
+    that outlasted the retries, a query the service refused — fail the task's records only.
+    """
+
+    def guarded(idx: list[int], task: Task) -> dict[int, WriteResult]:
+        try:
+            return task()
+        except AuthError:
+            raise
+        except P2CError as error:
+            return {i: WriteResult.failed(ops[i], with_key(error, ops[i].key)) for i in idx}
+
+    results: dict[int, WriteResult] = {}
+    if len(tasks) <= 1 or concurrency <= 1:
+        for idx, task in tasks:
+            results.update(guarded(idx, task))
+    else:
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(tasks)), thread_name_prefix=name) as pool:
+            futures = [pool.submit(guarded, idx, task) for idx, task in tasks]
+            for future in futures:
+                results.update(future.result())
+    lost = ServiceUnavailableError("the service gave no answer for this record")
+    return [results.get(i) or WriteResult.failed(op, with_key(lost, op.key)) for i, op in enumerate(ops)]
