@@ -63,12 +63,14 @@ _WOULD = {
 
 
 def planned_line(rec: PlannedRecord) -> str:
-    """One write of a plan: ``would create usmf,ACC-1 (source 4f1c…)``; a side write says what it does."""
+    """One write of a plan: ``would create usmf,ACC-1 (source 4f1c…)``; a side write says what it
+    does and where: ``would write the Freight Tax line (salesorderdetails (new), for usmf,ORD-1)``."""
+    if rec.operation and rec.action is not Action.FAILED:
+        return f"would {rec.message} ({rec.target_key}, for {rec.source_key})"
     verb = _WOULD.get(rec.action, rec.action.value)
-    if rec.operation:
-        return f"would {verb} {rec.target_key}: {rec.message} (for {rec.source_key})"
+    target = f" {rec.target_key}" if rec.target_key else ""
     reason = f": {rec.message}" if rec.message else ""
-    return f"would {verb} {rec.target_key or ''} (source {rec.source_key}){reason}"
+    return f"would {verb}{target} (source {rec.source_key}){reason}"
 
 
 def history(project: Path = ProjectOpt, limit: int = typer.Option(20, help="How many runs.")) -> None:
@@ -116,6 +118,7 @@ def errors(
                     {
                         "task": r.task,
                         "source_key": r.source_key,
+                        "operation": r.operation,
                         "action": str(r.action),
                         "error": r.error_class,
                         "field": r.field,
@@ -133,7 +136,8 @@ def errors(
         "task", "record", "outcome", "field", "message", title=f"run {run_id}: {len(recs)} record(s)"
     )
     for r in recs:
-        table.add_row(r.task, r.source_key, str(r.action), r.field or "", r.message or "")
+        outcome = f"{r.action} ({r.operation})" if r.operation else str(r.action)
+        table.add_row(r.task, r.source_key, outcome, r.field or "", r.message or "")
     console.print(table)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from engine_helpers import crm_rows, p2c, snapshot, synced_customers
+from engine_helpers import ACCOUNT_NUMBER, crm_rows, p2c, snapshot, synced_customers
 
 from p2c.store import StateStore
 
@@ -57,6 +57,12 @@ def test_plan_lists_what_would_be_written_and_writes_nothing(provisioned_project
     }
     assert "Accounts: would create usmf,C10100" in plan.stdout
     assert "would create D0001" in plan.stdout
+    # side writes too: numbers written back to the CRM, new products activated
+    assert re.search(
+        rf"Accounts: would write the generated number {ACCOUNT_NUMBER} back to the CRM \(accounts [0-9a-f-]{{36}}, for ",
+        plan.stdout,
+    ), plan.stdout
+    assert "Products: would activate the new product (products " in plan.stdout
     with StateStore(world.project().state_url) as store:
         assert store.runs() == []  # a plan is not a run
 
