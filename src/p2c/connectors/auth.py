@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -41,6 +42,12 @@ _SENSITIVE_KEYS = re.compile(
     r"(?i)^(authorization|proxy-authorization|client_secret|clientsecret|secret|password|passwd|"
     r"access_token|refresh_token|id_token|token|client_assertion|private_key|api_key|apikey)$"
 )
+
+
+@functools.lru_cache(maxsize=4096)
+def _sensitive(key: object) -> bool:
+    """A key whose value is a secret whatever it holds (field names repeat: the answer is cached)."""
+    return isinstance(key, str) and _SENSITIVE_KEYS.match(key) is not None
 
 
 class Redactor:
@@ -78,10 +85,7 @@ class Redactor:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {
-                k: (MASK if isinstance(k, str) and _SENSITIVE_KEYS.match(k) and v else self.data(v))
-                for k, v in value.items()
-            }
+            return {k: (MASK if v and _sensitive(k) else self.data(v)) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return type(value)(self.data(v) for v in value)
         return value

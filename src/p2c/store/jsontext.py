@@ -29,6 +29,8 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+import orjson
+
 __all__ = ["DEFAULT_CAP", "TRUNCATED_MARKER", "dumps", "loads"]
 
 #: Bytes of JSON kept per source row or target payload.
@@ -61,8 +63,11 @@ def dumps(value: Mapping[str, Any] | None, cap: int = DEFAULT_CAP) -> str | None
     """JSON text of ``value`` (``None`` stays ``None``), at most ``cap`` bytes of UTF-8 (``cap`` ≥ 128)."""
     if value is None:
         return None
-    text = json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":"))
-    size = len(text.encode("utf-8"))
+    # orjson: the same compact UTF-8 JSON as json.dumps(ensure_ascii=False) for these documents,
+    # several times faster — every outcome of a run is written through here
+    raw = orjson.dumps(value, default=_default, option=orjson.OPT_NON_STR_KEYS)
+    size = len(raw)
+    text = raw.decode("utf-8")
     if size <= cap:
         return text
     # The head is escaped again inside the wrapper, so shrink it until the wrapper fits the cap.
