@@ -22,10 +22,11 @@ from p2c.cli.base import (
     ProjectOpt,
     console,
     exit_on_errors,
+    load_project_file,
     project_session,
     summary_table,
 )
-from p2c.cli.reports import errors, history, plan, reconcile
+from p2c.cli.reports import errors, history, plan, reconcile, status
 from p2c.errors import ConfigError
 from p2c.settings import System
 from p2c.store import Trigger
@@ -115,9 +116,21 @@ def _progress_bar() -> tuple[Progress, Any]:
 
 
 def _exit_for(report: Any) -> int:
+    """3 when a task could not run, 1 while records fail (in this run or still from an earlier one)."""
     if any(str(t.status) == "failed" for t in report.tasks):
         return EXIT_CANNOT_RUN
-    return EXIT_PARTIAL if report.failed else EXIT_OK
+    return EXIT_PARTIAL if report.failed or report.open_failures else EXIT_OK
+
+
+def _still_failing(report: Any) -> None:
+    """Say so when records that failed in earlier runs still fail: a clean run does not hide them."""
+    earlier = [f for f in report.open_failures if f.since_run != report.run_id]
+    if earlier:
+        since = min(f.since_run for f in earlier)
+        console.print(
+            f"{len(earlier)} record(s) still failing since run {since}: `p2c status` lists them per task, "
+            f"`p2c errors RUN` says why, `p2c dismiss RUN` stops retrying them."
+        )
 
 
 def run(
@@ -145,6 +158,7 @@ def run(
             f"{report.failed} record(s) failed: `p2c errors {report.run_id}` shows why, "
             f"`p2c retry {report.run_id}` runs them again after a fix."
         )
+    _still_failing(report)
     raise typer.Exit(_exit_for(report))
 
 
@@ -186,6 +200,29 @@ def demo(
     raise typer.Exit(max((_exit_for(r) for r in result.runs), default=EXIT_OK))
 
 
+def dismiss(
+    run_id: int = typer.Argument(..., metavar="RUN"),
+    project: Path = ProjectOpt,
+    task: list[str] = typer.Option(None, "--task", "-t", help="Only records of this task (repeatable)."),
+    key: list[str] = typer.Option(
+        None, "--key", "-k", help="Only the record with this source key (repeatable)."
+    ),
+) -> None:
+    """Stop retrying the records that failed (or wait) in RUN and still do: runs no longer read them."""
+    from p2c.store import StateStore
+
+    with exit_on_errors():
+        proj = load_project_file(project)
+        unknown = [t for t in task or [] if t not in {x.name for x in proj.tasks}]
+        if unknown:
+            raise ConfigError(f"unknown task {', '.join(unknown)}", field="--task")
+        with StateStore(proj.state_url) as store:
+            if store.run(run_id) is None:
+                raise ConfigError(f"there is no run {run_id} (see `p2c history`)", field="RUN")
+            count = store.dismiss(run_id, tasks=task or (), keys=key or ())
+    console.print(f"{count} record(s) of run {run_id} dismissed; a later failure of one opens it again.")
+
+
 def register(app: typer.Typer) -> None:
-    for fn in (init, setup, doctor, run, plan, history, errors, retry, demo, reconcile):
+    for fn in (init, setup, doctor, run, plan, status, history, errors, retry, dismiss, demo, reconcile):
         app.command()(fn)

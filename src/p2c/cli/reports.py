@@ -28,7 +28,7 @@ from p2c.errors import ConfigError
 from p2c.settings import System
 from p2c.store import Action
 
-__all__ = ["errors", "history", "plan", "planned_line", "reconcile"]
+__all__ = ["errors", "history", "plan", "planned_line", "reconcile", "status"]
 
 
 def plan(
@@ -95,6 +95,29 @@ def history(project: Path = ProjectOpt, limit: int = typer.Option(20, help="How 
         )
     console.print(table)
     console.print("per task: created+updated~failed!")
+
+
+def status(project: Path = ProjectOpt) -> None:
+    """Per task: records failing now, records waiting for a parent, and the last successful run."""
+    from p2c.store import StateStore
+
+    with exit_on_errors():
+        proj = load_project_file(project)
+        with StateStore(proj.state_url) as store:
+            rows = store.task_status([t.name for t in proj.enabled_tasks()])
+            failing = store.open_failures([t.name for t in proj.enabled_tasks()])
+    table = Table("task", "failing", "waiting", "last success", title=f"status of {proj.name}")
+    for r in rows:
+        when = r.last_success_at.strftime("%Y-%m-%d %H:%M:%S") if r.last_success_at else ""
+        last = f"run {r.last_success_run} {when}" if r.last_success_run is not None else "never"
+        table.add_row(r.task, str(r.failing), str(r.waiting), last)
+    console.print(table)
+    if failing:
+        since = min(f.since_run for f in failing)
+        console.print(
+            f"{len(failing)} record(s) still failing since run {since}: `p2c errors RUN` says why; "
+            "every run reads them again until they go through or `p2c dismiss RUN` stops it."
+        )
 
 
 def errors(

@@ -62,9 +62,16 @@ MAX_CONCURRENCY = 52  # DATAVERSE.md §2.12: the 52nd concurrent request is refu
 _TRACKING_DISABLED = "0x80072491"
 
 
+API_ROOT = "/api/data/v9.2/"
 #: values per ``In`` query: long enough to be few requests, short enough for any URL limit
 IN_CHUNK = 200
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _relative(link: str) -> str:
+    """A Web API link without its scheme, host and service root (``accounts?$deltatoken=...``)."""
+    marker = link.find(API_ROOT)
+    return link[marker + len(API_ROOT) :] if marker >= 0 else link
 
 
 def _is_deleted(row: Mapping[str, Any]) -> bool:
@@ -120,6 +127,7 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
             {"If-None-Match": "null"},
         )
         self._tables: dict[str, TableInfo] = {}
+        self._organization: str | None = None
         self._lock = threading.Lock()
 
     # -- tables ---------------------------------------------------------------------------------
@@ -225,7 +233,7 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
         headers = self._prefer(None, "odata.track-changes")
         resync = False
         if cursor:
-            pager = Pager(cursor)
+            pager = Pager(self._delta_link(cursor, entity))
             try:
                 first = self._first_page(entity, pager, headers)
                 return ChangeFeed(self._change_pages(entity, pager, first, headers), full=False)
@@ -270,11 +278,37 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
         except P2CError:
             return entity
 
-    @staticmethod
-    def _page(pager: Pager, rows: list[dict[str, Any]]) -> Changes:
+    def _page(self, pager: Pager, rows: list[dict[str, Any]]) -> Changes:
         changed = [r for r in rows if not _is_deleted(r)]
         deleted = [str(r["id"]) for r in rows if _is_deleted(r)]
-        return Changes(changed, deleted, pager.delta_link if pager.done else None)
+        link = pager.delta_link if pager.done else None
+        return Changes(changed, deleted, self._cursor(link) if link else None)
+
+    # -- cursors: delta links relative to the environment ------------------------------------------
+
+    def organization_id(self) -> str:
+        """The environment's organisation id (WhoAmI), read once."""
+        if self._organization is None:
+            self._organization = str(self.whoami().get("OrganizationId") or "").lower()
+        return self._organization
+
+    def _cursor(self, delta_link: str) -> str:
+        """A delta link as a cursor: ``<organisation id>|<link relative to the Web API root>``, so the
+        same environment under another host name or port keeps its place, and another one cannot
+        use it by mistake."""
+        return f"{self.organization_id()}|{_relative(delta_link)}"
+
+    def _delta_link(self, cursor: str, entity: str) -> str:
+        org, sep, link = cursor.partition("|")
+        if not sep:  # a cursor stored before cursors were relative: an absolute delta link
+            return _relative(cursor)
+        if org != self.organization_id():
+            raise PrerequisiteError(
+                f"the change-tracking cursor belongs to organisation {org}, not to this environment "
+                f"({self.organization_id()}); run once with --full to read everything from here",
+                entity=entity,
+            )
+        return link
 
     def _change_pages(
         self, entity: str, pager: Pager, first: Changes, headers: Mapping[str, str]

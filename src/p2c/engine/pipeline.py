@@ -123,9 +123,11 @@ class TaskPipeline:
             # ...unless it still exists and merely left the task's filter: that one is kept
             still = self.reader.existing(unseen) if unseen else set()
             deleted = [k for k in unseen if k not in still]
-        waiting = {r.source_key for r in store.pending(task.name) if r.action is Action.WAITING}
+        # records waiting for a parent, and records that failed before, are read again every run
+        # until they go through or a person dismisses them (p2c dismiss)
+        pending = {r.source_key for r in store.pending(task.name)}
         have = {self.reader.key(r) for r in rows}
-        rows.extend(self.reader.by_keys(select, (waiting | self.flow.revisit(have)) - have))
+        rows.extend(self.reader.by_keys(select, (pending | self.flow.revisit(have)) - have))
         self.report.read = src.read
         return rows, deleted, src.cursor if src.cursor != cursor else None
 

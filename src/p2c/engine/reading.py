@@ -4,7 +4,7 @@
   change-tracking read refuses ``$filter``. Deleted rows come back as ids.
 - ERP sources are read whole per legal entity (F&O has no change tracking, FNO.md §1.11), with the
   filters pushed down; the engine's content hashes then skip what did not change.
-- Records left *waiting* (or *failed*, for ``p2c retry``) are read again by key, fresh.
+- Records left *waiting* or *failed* are read again by key, fresh, every run (until dismissed).
 
 Each source row gets a stable identity, its **source key**: the CRM primary key (a GUID), or the
 ERP key fields joined with ``,`` (``usmf,D0001``). Links and outcomes are stored under it.

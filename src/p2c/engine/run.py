@@ -26,7 +26,7 @@ from p2c.engine.writes import Recorder, Sender, WriteStage
 from p2c.errors import ConfigError, P2CError
 from p2c.project import Project, Task
 from p2c.settings import System
-from p2c.store import Action, RunStatus, StateStore, Trigger
+from p2c.store import Action, OpenFailure, RunStatus, StateStore, Trigger
 
 __all__ = ["Engine", "RunReport"]
 
@@ -41,6 +41,8 @@ class RunReport:
     plan: bool = False
     seconds: float = 0.0
     requests: dict[str, int] = field(default_factory=dict)
+    #: records of the project still failing after the run (this run's failures included)
+    open_failures: list[OpenFailure] = field(default_factory=list)
 
     @property
     def failed(self) -> int:
@@ -110,6 +112,7 @@ class Engine:
         self._tasks(report, selected, Sender(self.connectors, store), full=full, only=only)
         failed = [t.task for t in report.tasks if t.status is RunStatus.FAILED]
         store.finish_run(run_id, report.status, f"failed tasks: {', '.join(failed)}" if failed else None)
+        report.open_failures = store.open_failures([t.name for t in self.project.tasks])
         return report
 
     def plan(self, tasks: Sequence[str] | None = None, *, full: bool = False) -> RunReport:

@@ -18,6 +18,7 @@ Example::
     <RunStatus.SUCCEEDED: 'succeeded'>
 """
 
+from p2c.store.failures import OpenFailure, TaskStatus
 from p2c.store.model import (
     COUNTERS,
     Action,
@@ -37,12 +38,14 @@ __all__ = [
     "Action",
     "Counts",
     "Link",
+    "OpenFailure",
     "Outcome",
     "OutcomeRecord",
     "RunInfo",
     "RunStatus",
     "StateStore",
     "TaskRunInfo",
+    "TaskStatus",
     "Trigger",
     "now",
 ]

@@ -65,6 +65,7 @@ class Action(StrEnum):
     SKIPPED = "skipped"  # unchanged since the last write, or filtered out by a rule
     FAILED = "failed"
     WAITING = "waiting"  # a parent is not synchronised yet; retried later, never dropped
+    DISMISSED = "dismissed"  # a person gave up on a failed record (p2c dismiss): no longer re-read
 
 
 #: The counters of a task run, in display order. ``read`` counts source rows read; the others

@@ -53,10 +53,11 @@ from typing import Any
 
 from sqlalchemy import Connection, CursorResult, delete, insert, select, update
 
-from p2c.store import history
+from p2c.store import failures, history
 from p2c.store.batch import bump, select_links, write_batch
 from p2c.store.crashed import mark_crashed
 from p2c.store.database import WRITE, create_store_engine, resolve_url, upgrade
+from p2c.store.failures import OpenFailure, TaskStatus
 from p2c.store.model import (
     COUNTERS,
     Action,
@@ -380,6 +381,33 @@ class StateStore:
         ``operations`` None = all, False = the records' own outcomes, True = only side writes."""
         with self._read() as conn:
             return history.outcomes(conn, run_id, actions, task, limit, operations)
+
+    def open_failures(self, tasks: Sequence[str]) -> list[OpenFailure]:
+        """Records of ``tasks`` whose latest outcome is FAILED, with the run they started failing in."""
+        with self._read() as conn:
+            return failures.open_failures(conn, tasks)
+
+    def task_status(self, tasks: Sequence[str]) -> list[TaskStatus]:
+        """Per task: records failing and waiting now, and the last run in which it succeeded."""
+        with self._read() as conn:
+            return failures.task_status(conn, tasks)
+
+    def dismiss(self, run_id: int, *, tasks: Sequence[str] = (), keys: Sequence[str] = ()) -> int:
+        """Dismiss the records that failed or wait in ``run_id`` and still do (optionally only those
+        of ``tasks`` or with source ``keys``): they are no longer read again. The count dismissed."""
+        wanted_keys = set(keys)
+        with self._write() as conn:
+            found = history.outcomes(conn, run_id, [Action.FAILED, Action.WAITING], None, None, False)
+            chosen = [
+                r
+                for r in found
+                if (not tasks or r.task in tasks) and (not wanted_keys or r.source_key in wanted_keys)
+            ]
+            latest: list[OutcomeRecord] = []
+            for task in dict.fromkeys(r.task for r in chosen):
+                keys_here = {r.source_key for r in chosen if r.task == task}
+                latest.extend(r for r in history.pending(conn, task) if r.source_key in keys_here)
+            return failures.dismiss(conn, latest, now(), "dismissed by a user (p2c dismiss)")
 
     def pending(self, task: str) -> list[OutcomeRecord]:
         """Records of ``task`` whose latest outcome is FAILED or WAITING, oldest first: what a

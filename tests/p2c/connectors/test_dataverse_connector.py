@@ -90,6 +90,23 @@ def test_an_invalid_cursor_gives_a_full_resync(crm: DataverseConnector) -> None:
     assert sum(len(p.rows) for p in again) > 5 and again.cursor
 
 
+def test_cursors_are_relative_to_the_environment_and_refused_by_another(crm: DataverseConnector) -> None:
+    crm.enable_change_tracking("account")
+    first = crm.changes("accounts", select=["name"])
+    list(first)
+    assert first.cursor is not None
+    org, _, link = first.cursor.partition("|")
+    assert uuid.UUID(org) and link.startswith("accounts?") and "https://" not in first.cursor
+    # a delta link stored whole, as earlier versions did, still works
+    legacy = crm.changes("accounts", select=["name"], cursor=str(crm._session.root) + link)
+    assert not legacy.full and sum(len(p.rows) for p in legacy) == 0
+    # a cursor of another organisation is refused, pointing at --full
+    with pytest.raises(PrerequisiteError) as info:
+        crm.changes("accounts", select=["name"], cursor=f"{uuid.UUID(int=7)}|{link}")
+    assert "--full" in str(info.value)
+    assert str(uuid.UUID(int=7)) in str(info.value)
+
+
 def test_upsert_multiple_by_alternate_key_creates_then_updates(
     crm: DataverseConnector, account_key: str
 ) -> None:
