@@ -17,6 +17,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from p2c.connectors import Redactor
@@ -30,6 +31,7 @@ __all__ = [
     "ProjectOpt",
     "console",
     "err",
+    "exit_for",
     "exit_on_errors",
     "load_project_file",
     "project_session",
@@ -50,8 +52,16 @@ ProjectOpt = typer.Option(Path("p2c.yaml"), "--project", "-p", help="The project
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 
 
+def exit_for(report: Any) -> int:
+    """A run's or plan's exit code: 3 when a task could not run, 1 while records fail (in this run,
+    or still from an earlier one), else 0."""
+    if any(str(t.status) == "failed" for t in report.tasks):
+        return EXIT_CANNOT_RUN
+    return EXIT_PARTIAL if report.failed or report.open_failures else EXIT_OK
+
+
 def _fail(message: str, code: int) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]error:[/red] {escape(message)}")  # a message is text, not markup: [postgres] stays
     return typer.Exit(code)
 
 

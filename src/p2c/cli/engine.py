@@ -21,6 +21,7 @@ from p2c.cli.base import (
     EXIT_PARTIAL,
     ProjectOpt,
     console,
+    exit_for,
     exit_on_errors,
     load_project_file,
     project_session,
@@ -115,13 +116,6 @@ def _progress_bar() -> tuple[Progress, Any]:
     return bar, update
 
 
-def _exit_for(report: Any) -> int:
-    """3 when a task could not run, 1 while records fail (in this run or still from an earlier one)."""
-    if any(str(t.status) == "failed" for t in report.tasks):
-        return EXIT_CANNOT_RUN
-    return EXIT_PARTIAL if report.failed or report.open_failures else EXIT_OK
-
-
 def _still_failing(report: Any) -> None:
     """Say so when records that failed in earlier runs still fail: a clean run does not hide them."""
     earlier = [f for f in report.open_failures if f.since_run != report.run_id]
@@ -159,7 +153,7 @@ def run(
             f"`p2c retry {report.run_id}` runs them again after a fix."
         )
     _still_failing(report)
-    raise typer.Exit(_exit_for(report))
+    raise typer.Exit(exit_for(report))
 
 
 def retry(run_id: int = typer.Argument(..., metavar="RUN"), project: Path = ProjectOpt) -> None:
@@ -170,7 +164,7 @@ def retry(run_id: int = typer.Argument(..., metavar="RUN"), project: Path = Proj
         engine = Engine(proj, store, {System.CRM: conns.crm, System.ERP: conns.erp}, redactor=red)
         report = engine.run(retry_run=run_id, trigger=Trigger.RETRY)
     console.print(summary_table(report, f"retry of run {run_id} as run {report.run_id}: {report.status}"))
-    raise typer.Exit(_exit_for(report))
+    raise typer.Exit(exit_for(report))
 
 
 def demo(
@@ -197,7 +191,7 @@ def demo(
             console.print(f"  p2c errors {report.run_id} --project {project}")
     console.print(f"  p2c sandbox up --data {result.directory / 'sandbox'}   # then explore the CRM and ERP")
     console.print(f"  p2c plan --project {project}   # with the sandbox up: what a run would do now")
-    raise typer.Exit(max((_exit_for(r) for r in result.runs), default=EXIT_OK))
+    raise typer.Exit(max((exit_for(r) for r in result.runs), default=EXIT_OK))
 
 
 def dismiss(

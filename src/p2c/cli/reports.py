@@ -18,6 +18,7 @@ from p2c.cli.base import (
     EXIT_PARTIAL,
     ProjectOpt,
     console,
+    exit_for,
     exit_on_errors,
     load_project_file,
     project_session,
@@ -49,6 +50,7 @@ def plan(
             console.print(f"  {t.task}: {planned_line(rec)}", markup=False)
         if len(t.planned) > limit:
             console.print(f"  {t.task}: ... and {len(t.planned) - limit} more")
+    raise typer.Exit(exit_for(report))  # like run: 1 when records would fail, 3 when a task could not run
 
 
 #: how a plan says what a run would do with a record

@@ -71,7 +71,7 @@ def write_sandbox_project(
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / PROJECT_FILE
     if target.exists() and not overwrite:
-        raise FileExistsError(f"{target} exists; remove it or pass overwrite=True")
+        raise FileExistsError(f"{target} exists; remove it, or replace it with `p2c init --force`")
     try:
         ref = conn.resolve().relative_to(directory.resolve()).as_posix()
     except ValueError:

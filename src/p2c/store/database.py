@@ -118,6 +118,16 @@ def create_store_engine(url: URL) -> Engine:
         engine = create_engine(url, **kwargs)
     except (ArgumentError, NoSuchModuleError) as e:
         raise _config_error(f"cannot use this database URL ({e})", shown) from None
+    except ImportError as e:  # the URL names a database driver that is not installed
+        driver = e.name or str(e)
+        hint = ""
+        if url.get_backend_name() == "postgresql":
+            hint = (
+                "; install it with pip install 'p2c[postgres]'"
+                if driver.startswith("psycopg")
+                else f"; install {driver}, or use postgresql+psycopg:// with pip install 'p2c[postgres]'"
+            )
+        raise _config_error(f"its database driver {driver} is not installed{hint}", shown) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)

@@ -188,3 +188,32 @@ def test_no_secret_or_token_in_the_history_or_the_output(provisioned_project: An
     for text in (stored, database, *(o.stdout + o.stderr for o in outputs)):
         assert world.secret not in text
         assert "Bearer " not in text and not JWT.search(text)
+
+
+def test_plan_exits_1_when_records_would_fail(provisioned_project: Any) -> None:
+    world = provisioned_project
+    created = world.sandbox.admin("erp").post(
+        "products",
+        json={
+            "dataAreaId": "usmf",
+            "ProductNumber": "B0001",
+            "ProductName": "Boxed set",
+            "SalesUnitSymbol": "box",  # no such unit in the CRM: the product cannot be mapped
+            "SalesPrice": 25,
+            "CurrencyCode": "USD",
+            "IsSalesStopped": "No",
+        },
+    )
+    assert created.status_code == 200, created.text
+    plan = p2c("plan", "--task", "Products", cwd=world.dir)
+    assert plan.returncode == EXIT_PARTIAL, plan.stdout + plan.stderr
+    assert "would fail" in plan.stdout and "B0001" in plan.stdout
+
+
+def test_init_on_an_existing_project_names_the_flag_that_replaces_it(provisioned_project: Any) -> None:
+    world = provisioned_project
+    again = p2c("init", "--connections", str(world.connections), cwd=world.dir)
+    assert again.returncode == 2, again.stdout + again.stderr
+    assert "p2c init --force" in again.stderr and "overwrite=True" not in again.stderr
+    forced = p2c("init", "--connections", str(world.connections), "--force", cwd=world.dir)
+    assert forced.returncode == EXIT_OK, forced.stdout + forced.stderr

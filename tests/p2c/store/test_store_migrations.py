@@ -98,6 +98,12 @@ def test_locations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("sqlite:////no/such/dir/p2c.db", "does not exist"),
         ("mysql://u:hunter2@h/db", "unsupported database 'mysql'"),
         ("postgresql+nodriver://u:hunter2@h/db", "cannot use this database URL"),
+        # a real dialect whose driver is not installed here: named, with the extra that brings one
+        (
+            "postgresql+pg8000://u:hunter2@h/db",
+            r"driver pg8000 is not installed; install pg8000, or use "
+            r"postgresql\+psycopg:// with pip install 'p2c\[postgres\]'",
+        ),
         ("://u:hunter2@h", "not a database URL"),
     ],
 )
