@@ -3,7 +3,8 @@
 Commands load the project (``--project``, default ``./p2c.yaml``) through :func:`project_session`
 or :func:`load_project_file` and map errors to an exit code with :func:`exit_on_errors`: 0
 success, 1 partial failure (some records failed), 2 usage or configuration error, 3 could not
-run (a service unreachable, credentials refused, a task failed as a whole).
+run (a service unreachable, credentials refused, a task failed as a whole, another run holding
+the project: :class:`p2c.store.ProjectLockedError`, a :class:`P2CError` like the others).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from p2c.connectors import Connector, Redactor
 from p2c.engine.context import RunContext
@@ -26,7 +27,7 @@ from p2c.engine.writes import Recorder, Sender, WriteStage
 from p2c.errors import ConfigError, P2CError
 from p2c.project import Project, Task
 from p2c.settings import System
-from p2c.store import Action, OpenFailure, RunStatus, StateStore, Trigger
+from p2c.store import Action, OpenFailure, ProjectLockedError, RunStatus, StateStore, Trigger
 
 __all__ = ["Engine", "RunReport"]
 
@@ -106,12 +107,19 @@ class Engine:
             for rec in store.outcomes(retry_run, actions=[Action.FAILED, Action.WAITING], operations=False):
                 only.setdefault(rec.task, set()).add(rec.source_key)
             selected = [t for t in selected if t.name in only]
-        store.mark_crashed_runs(self.project.name)
-        run_id = store.start_run(self.project.name, [t.name for t in selected], trigger, full)
-        report = RunReport(run_id, RunStatus.SUCCEEDED)
-        self._tasks(report, selected, Sender(self.connectors, store), full=full, only=only)
-        failed = [t.task for t in report.tasks if t.status is RunStatus.FAILED]
-        store.finish_run(run_id, report.status, f"failed tasks: {', '.join(failed)}" if failed else None)
+        name, lease = self.project.name, timedelta(seconds=self.project.settings.lock_lease_seconds)
+        # The run is recorded and the project locked in one transaction: a run refused because
+        # another holds the project (ProjectLockedError) leaves no trace. Only the holder marks
+        # dead runs crashed, so a refused run cannot touch the live one's history either.
+        run_id = store.start_run(name, [t.name for t in selected], trigger, full, lease=lease)
+        try:
+            store.mark_crashed_runs(name)
+            report = RunReport(run_id, RunStatus.SUCCEEDED)
+            self._tasks(report, selected, Sender(self.connectors, store), full=full, only=only)
+            failed = [t.task for t in report.tasks if t.status is RunStatus.FAILED]
+            store.finish_run(run_id, report.status, f"failed tasks: {', '.join(failed)}" if failed else None)
+        finally:
+            store.release_lock(name, run_id)
         report.open_failures = store.open_failures([t.name for t in self.project.tasks])
         return report
 
@@ -142,6 +150,8 @@ class Engine:
             pipeline = TaskPipeline(ctx, task, stage, progress=self.progress)
             try:
                 result = pipeline.run(task_run_id, full=full, only_keys=only.get(task.name) if only else None)
+            except ProjectLockedError:
+                raise  # another run took the project over: this one must not write another record
             except P2CError as exc:
                 result = pipeline.report
                 result.status = RunStatus.FAILED

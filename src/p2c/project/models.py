@@ -82,6 +82,8 @@ class ProjectSettings(_Model):
     account_number_prefix: str = Field(default="ACC", min_length=1, max_length=8)
     contact_number_prefix: str = Field(default="CON", min_length=1, max_length=8)
     number_start: int = Field(default=1000, ge=0, le=99999)
+    # how long a run on another host may commit nothing before its project lock is taken over
+    lock_lease_seconds: int = Field(default=120, ge=10, le=86400)
 
 
 class ProjectModel(_Model):

@@ -7,7 +7,8 @@ for the tables and the crash-safety contract of :meth:`StateStore.commit_batch`.
 Record outcomes include the engine's side writes for a record (``Outcome.operation`` set: a
 number written back to the CRM, a Freight Tax line...): kept in the history, not counted, never
 pending. Number sequences (the highest generated account/contact number per prefix) have their
-own table, raised only, in the same transaction as the batch that used the numbers.
+own table, raised only, in the same transaction as the batch that used the numbers. A project
+lock (:mod:`p2c.store.locks`) lets one run at a time synchronise a project, across hosts.
 
 Example::
 
@@ -19,6 +20,7 @@ Example::
 """
 
 from p2c.store.failures import OpenFailure, TaskStatus
+from p2c.store.locks import LOCK_LEASE, LockInfo, ProjectLockedError
 from p2c.store.model import (
     COUNTERS,
     Action,
@@ -35,12 +37,15 @@ from p2c.store.store import StateStore, now
 
 __all__ = [
     "COUNTERS",
+    "LOCK_LEASE",
     "Action",
     "Counts",
     "Link",
+    "LockInfo",
     "OpenFailure",
     "Outcome",
     "OutcomeRecord",
+    "ProjectLockedError",
     "RunInfo",
     "RunStatus",
     "StateStore",

@@ -16,7 +16,7 @@ from p2c.store.model import RunStatus
 from p2c.store.schema import runs as run_table
 from p2c.store.schema import task_runs
 
-__all__ = ["mark_crashed", "pid_alive"]
+__all__ = ["crash_run", "mark_crashed", "pid_alive"]
 
 
 def pid_alive(pid: int) -> bool:
@@ -48,17 +48,24 @@ def mark_crashed(
             gone = row.pid != os.getpid() and not pid_alive(row.pid)
         else:
             gone = at - seen > stale_after
-        if not gone:
-            continue
-        conn.execute(
-            update(run_table)
-            .where(run_table.c.id == row.id, run_table.c.status == RunStatus.RUNNING.value)
-            .values(status=RunStatus.CRASHED.value, finished_at=seen, message="the process running it died")
-        )
-        conn.execute(
-            update(task_runs)
-            .where(task_runs.c.run_id == row.id, task_runs.c.status == RunStatus.RUNNING.value)
-            .values(status=RunStatus.CRASHED.value, finished_at=task_runs.c.heartbeat_at)
-        )
-        crashed.append(row.id)
+        if gone and crash_run(conn, row.id, seen):
+            crashed.append(row.id)
     return crashed
+
+
+def crash_run(conn: Connection, run_id: int, seen: datetime) -> bool:
+    """Mark CRASHED run ``run_id`` if still RUNNING, and its RUNNING task runs; ``seen`` (its last
+    sign of life) becomes its finish time. Also used when a dead holder's project lock is taken."""
+    res = conn.execute(
+        update(run_table)
+        .where(run_table.c.id == run_id, run_table.c.status == RunStatus.RUNNING.value)
+        .values(status=RunStatus.CRASHED.value, finished_at=seen, message="the process running it died")
+    )
+    if res.rowcount != 1:
+        return False
+    conn.execute(
+        update(task_runs)
+        .where(task_runs.c.run_id == run_id, task_runs.c.status == RunStatus.RUNNING.value)
+        .values(status=RunStatus.CRASHED.value, finished_at=task_runs.c.heartbeat_at)
+    )
+    return True

@@ -36,6 +36,7 @@ __all__ = [
     "cursors",
     "links",
     "metadata",
+    "project_locks",
     "record_outcomes",
     "runs",
     "schedules",
@@ -183,4 +184,19 @@ schedules = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Index(None, "enabled", "next_run_at"),
     Index(None, "project"),
+)
+
+#: Who is synchronising a project now (one row per project being run; see :mod:`p2c.store.locks`):
+#: the holder's run, host and pid, and its last sign of life. No foreign key on ``run_id``: a
+#: scheduler or worker may hold a project before its run is recorded, and history pruning must
+#: not touch a live lock.
+project_locks = Table(
+    "project_locks",
+    metadata,
+    Column("project", Text, primary_key=True),
+    Column("run_id", Id),
+    Column("host", Text, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("acquired_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
 )

@@ -20,6 +20,7 @@ Tables (``schema.py``; created and upgraded by the alembic migrations in ``migra
 ``cursors``         one incremental cursor per task (a delta link, a modified-time bound...).
 ``sequences``       the highest number used per number sequence (name → value); only raised.
 ``schedules``       recurring runs of a project (cron, enabled, next_run_at); for the scheduler.
+``project_locks``   who is synchronising each project (run, host, pid, heartbeat): see ``locks.py``.
 
 Crash safety lives in :meth:`StateStore.commit_batch`: a batch's outcomes, links, link deletions,
 cursor, sequence and counters are written in one transaction, so after a crash the store holds
@@ -55,9 +56,9 @@ from sqlalchemy import Connection, CursorResult, delete, insert, select, update
 
 from p2c.store import failures, history
 from p2c.store.batch import bump, select_links, write_batch
-from p2c.store.crashed import mark_crashed
 from p2c.store.database import WRITE, create_store_engine, resolve_url, upgrade
 from p2c.store.failures import OpenFailure, TaskStatus
+from p2c.store.locks import LockInfo, ProjectLocks
 from p2c.store.model import (
     COUNTERS,
     Action,
@@ -90,11 +91,12 @@ def _new_id(res: CursorResult[Any]) -> int:
     return int(pk[0])
 
 
-class StateStore:
+class StateStore(ProjectLocks):
     """Open (and migrate to head) the store at ``url``: a file path or an SQLAlchemy URL.
 
     Thread-safe (each call checks out its own connection). Use as a context manager or call
-    :meth:`close`.
+    :meth:`close`. The project lock methods and :meth:`mark_crashed_runs` come from
+    :class:`p2c.store.locks.ProjectLocks`.
     """
 
     def __init__(self, url: str | os.PathLike[str]) -> None:
@@ -112,6 +114,7 @@ class StateStore:
         self._chunk = 900 if old_sqlite else 5000 if self._sqlite else 50_000
         self._host = socket.gethostname()
         self._run_of: dict[int, int] = {}  # task_run id -> run id (immutable once created)
+        self._held: dict[int, LockInfo] = {}  # run id -> the project lock it holds (ProjectLocks)
 
     def __repr__(self) -> str:
         return f"StateStore({self.url.render_as_string(hide_password=True)!r})"
@@ -140,9 +143,15 @@ class StateStore:
     # -- runs and task runs ------------------------------------------------------------------
 
     def start_run(
-        self, project: str, tasks: Sequence[str], trigger: Trigger = Trigger.CLI, full: bool = False
+        self,
+        project: str,
+        tasks: Sequence[str],
+        trigger: Trigger = Trigger.CLI,
+        full: bool = False,
+        lease: timedelta | None = None,
     ) -> int:
-        """Record a new RUNNING run; returns its id."""
+        """Record a new RUNNING run; returns its id. With ``lease``, the run also takes the project
+        lock in the same transaction: a refused run (:class:`ProjectLockedError`) records nothing."""
         with self._write() as conn:
             res = conn.execute(
                 insert(run_table).values(
@@ -156,7 +165,10 @@ class StateStore:
                     pid=os.getpid(),
                 )
             )
-            return _new_id(res)
+            run_id = _new_id(res)
+            if lease is not None:
+                self._take(conn, project, run_id, lease)
+            return run_id
 
     def finish_run(self, run_id: int, status: RunStatus, message: str | None = None) -> None:
         """End a run; task runs still RUNNING in it end with the same status."""
@@ -178,20 +190,11 @@ class StateStore:
                 .values(status=status.value, finished_at=at)
             )
 
-    def mark_crashed_runs(self, project: str, stale_after: timedelta = timedelta(minutes=10)) -> list[int]:
-        """Mark CRASHED the RUNNING runs of ``project`` whose process is gone; returns their ids.
-
-        A run started on this host is gone when its pid no longer exists. A run started on another
-        host is taken as gone when it has committed nothing for ``stale_after``. Its finish time
-        becomes its last sign of life; its RUNNING task runs become CRASHED too.
-        """
-        with self._write() as conn:
-            return mark_crashed(conn, project, self._host, stale_after, now())
-
     def start_task(self, run_id: int, task: str) -> int:
         """Record a RUNNING task run of ``task`` in ``run_id``; returns its id."""
         at = now()
         with self._write() as conn:
+            self._heartbeat(conn, run_id, at)
             res = conn.execute(
                 insert(task_runs).values(
                     run_id=run_id, task=task, status=RunStatus.RUNNING.value, started_at=at, heartbeat_at=at
@@ -227,7 +230,8 @@ class StateStore:
     def add_read(self, task_run_id: int, n: int) -> None:
         """Count ``n`` source rows read (also a heartbeat for :meth:`mark_crashed_runs`)."""
         with self._write() as conn:
-            bump(conn, task_run_id, {"read": n}, now())
+            self._heartbeat(conn, self._run_id(conn, task_run_id), at := now())
+            bump(conn, task_run_id, {"read": n}, at)
 
     # -- the unit of work ----------------------------------------------------------------------
 
@@ -251,9 +255,11 @@ class StateStore:
         highest number used) raised to at least that value, and ``read`` added to the read counter.
         """
         with self._write() as conn:
+            run_id = self._run_id(conn, task_run_id)
+            self._heartbeat(conn, run_id, now())  # a run that lost its lock commits nothing
             write_batch(
                 conn,
-                run_id=self._run_id(conn, task_run_id),
+                run_id=run_id,
                 task_run_id=task_run_id,
                 outcomes=outcomes,
                 links_=links,
