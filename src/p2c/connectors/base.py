@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from p2c.connectors.protocol_errors import field_named
-from p2c.errors import P2CError, ParentMissingError, TransientError
+from p2c.errors import P2CError, ParentMissingError, ServiceUnreachableError, TransientError
 
 __all__ = [
     "ChangeFeed",
@@ -197,6 +197,8 @@ def _copy(error: P2CError, **changes: Any) -> P2CError:
         kwargs["retry_after"] = error.retry_after
     if isinstance(error, ParentMissingError):
         kwargs["value"] = error.value
+    if isinstance(error, ServiceUnreachableError):
+        kwargs.update(service=error.service, since=error.since)
     return type(error)(error.reason, **kwargs)
 
 

@@ -24,7 +24,7 @@ from p2c.connectors.protocol import Pager, Retry
 from p2c.connectors.protocol_json import loads
 from p2c.connectors.protocol_odata import key_filters
 from p2c.connectors.protocol_session import HttpSession
-from p2c.errors import AuthError, P2CError, ServiceUnavailableError, TransientError
+from p2c.errors import AuthError, P2CError, ServiceUnavailableError, ServiceUnreachableError, TransientError
 
 __all__ = ["Task", "batch_ops", "find_by_keys", "run_tasks"]
 
@@ -153,7 +153,7 @@ def run_tasks(
     def guarded(idx: list[int], task: Task) -> dict[int, WriteResult]:
         try:
             return task()
-        except AuthError:
+        except (AuthError, ServiceUnreachableError):  # nothing more can be written: the run stops
             raise
         except P2CError as error:
             return {i: WriteResult.failed(ops[i], with_key(error, ops[i].key)) for i in idx}
