@@ -56,13 +56,19 @@ class WriteAction(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class WriteOp:
-    """One record to write. ``key`` is the natural key (field → value); ``ref`` is the caller's own."""
+    """One record to write. ``key`` is the natural key (field → value); ``ref`` is the caller's own.
+
+    ``match`` is for a create sent without an addressable key (a Dataverse POST whose key fields
+    are in the payload: an order number, an order line's order + sequence number): the columns and
+    values that find the record again when the answer to the create was lost.
+    """
 
     kind: OpKind
     key: dict[str, Any]
     payload: dict[str, Any] = field(default_factory=dict)
     etag: str | None = None
     ref: Any = None
+    match: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
