@@ -7,11 +7,13 @@
     ├── TransientError               worth retrying later: the same request may succeed
     │   ├── ThrottledError           429 / service protection; ``retry_after`` seconds
     │   ├── ServiceUnavailableError  5xx, timeouts, dropped connections
+    │   │   └── ServiceUnreachableError  no HTTP answer at all for too long: the run stops
     │   └── WaitingForParentError    a record's parent is not synchronised yet
     └── TerminalError                retrying the same input fails the same way
         ├── AuthError                credentials refused, token not granted, 401/403 after a refresh
         ├── RecordError              the target refused one record (validation, duplicate key, unknown unit)
-        │   └── ParentMissingError   ...because a record it refers to does not exist there (``value``)
+        │   ├── ParentMissingError   ...because a record it refers to does not exist there (``value``)
+        │   └── DuplicateRecordError ...because a record with its key exists already
         ├── NotFoundError            an entity set, key or record does not exist
         └── PrerequisiteError        the environment lacks what a flow needs (doctor finds these)
 
@@ -32,12 +34,14 @@ from typing import Any
 __all__ = [
     "AuthError",
     "ConfigError",
+    "DuplicateRecordError",
     "NotFoundError",
     "P2CError",
     "ParentMissingError",
     "PrerequisiteError",
     "RecordError",
     "ServiceUnavailableError",
+    "ServiceUnreachableError",
     "TerminalError",
     "ThrottledError",
     "TransientError",
@@ -117,6 +121,25 @@ class ServiceUnavailableError(TransientError):
     pass
 
 
+class ServiceUnreachableError(ServiceUnavailableError):
+    """A service gave no HTTP answer at all (connection refused, unknown host, TLS failure, connect
+    timeout) for longer than its connection's ``unreachable_after``: every further request to it
+    fails at once with this error, and the engine stops the run instead of spending the patient
+    back-off on every remaining task. ``service`` is ``CRM`` or ``ERP``; ``since`` the local time
+    (hh:mm:ss) of the first request left unanswered.
+
+    Example::
+
+        >>> str(ServiceUnreachableError(service="ERP", since="10:32:05"))
+        'ERP unreachable since 10:32:05'
+    """
+
+    def __init__(self, reason: str | None = None, *, service: str, since: str, **kw: Any) -> None:
+        self.service = service
+        self.since = since
+        super().__init__(reason or f"{service} unreachable since {since}", **kw)
+
+
 class WaitingForParentError(TransientError):
     pass
 
@@ -142,6 +165,13 @@ class ParentMissingError(RecordError):
     def __init__(self, reason: str, *, value: str | None = None, **kw: Any) -> None:
         self.value = value
         super().__init__(reason, **kw)
+
+
+class DuplicateRecordError(RecordError):
+    """The target refused a create because a record with the same key exists already (Dataverse
+    0x80060892 / 0x80040237, F&O "The record already exists" Infolog). A connector that sent the
+    create again after a lost answer resolves it by reading the record back; on a first attempt it
+    is a real duplicate and stays a failure."""
 
 
 class NotFoundError(TerminalError):

@@ -198,6 +198,9 @@ class Connection(_Model):
     page_size: int | None = Field(default=None, ge=1, le=10000)
     batch_size: int | None = Field(default=None, ge=1, le=1000)
     concurrency: int = Field(default=4, ge=1, le=52)
+    # seconds without any HTTP answer (refused, unknown host, TLS, connect timeout) before a run
+    # gives up on this service and stops, instead of backing off patiently on every request
+    unreachable_after: float = Field(default=60.0, gt=0, le=3600)
 
     @field_validator("kind", mode="before")
     @classmethod

@@ -21,6 +21,7 @@ from p2c.cli.base import (
     EXIT_PARTIAL,
     ProjectOpt,
     console,
+    err,
     exit_for,
     exit_on_errors,
     load_project_file,
@@ -147,6 +148,8 @@ def run(
         with bar:
             report = engine.run(task or None, full=full)
     console.print(summary_table(report, f"run {report.run_id}: {report.status} in {report.seconds:.1f} s"))
+    if report.stopped:  # a service went away mid-run: exit 3 (a failed task) with the reason
+        err.print(f"[red]error:[/red] the run stopped: {report.stopped}")
     if report.failed:
         console.print(
             f"{report.failed} record(s) failed: `p2c errors {report.run_id}` shows why, "

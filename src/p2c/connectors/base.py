@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from p2c.connectors.protocol_errors import field_named
-from p2c.errors import P2CError, ParentMissingError, TransientError
+from p2c.errors import P2CError, ParentMissingError, ServiceUnreachableError, TransientError
 
 __all__ = [
     "ChangeFeed",
@@ -56,13 +56,19 @@ class WriteAction(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class WriteOp:
-    """One record to write. ``key`` is the natural key (field → value); ``ref`` is the caller's own."""
+    """One record to write. ``key`` is the natural key (field → value); ``ref`` is the caller's own.
+
+    ``match`` is for a create sent without an addressable key (a Dataverse POST whose key fields
+    are in the payload: an order number, an order line's order + sequence number): the columns and
+    values that find the record again when the answer to the create was lost.
+    """
 
     kind: OpKind
     key: dict[str, Any]
     payload: dict[str, Any] = field(default_factory=dict)
     etag: str | None = None
     ref: Any = None
+    match: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +203,8 @@ def _copy(error: P2CError, **changes: Any) -> P2CError:
         kwargs["retry_after"] = error.retry_after
     if isinstance(error, ParentMissingError):
         kwargs["value"] = error.value
+    if isinstance(error, ServiceUnreachableError):
+        kwargs.update(service=error.service, since=error.since)
     return type(error)(error.reason, **kwargs)
 
 

@@ -99,6 +99,7 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
         isolate_at: int = 64,
         distinguish_created: bool = True,
         owns_client: bool = False,
+        unreachable_after: float = 60.0,
     ) -> None:
         if not 1 <= concurrency <= MAX_CONCURRENCY:
             raise ValueError(f"concurrency must be between 1 and {MAX_CONCURRENCY}, not {concurrency}")
@@ -125,6 +126,7 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
             redactor,
             owns_client,
             {"If-None-Match": "null"},
+            unreachable_after=unreachable_after,
         )
         self._tables: dict[str, TableInfo] = {}
         self._organization: str | None = None

@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -117,7 +118,26 @@ def plan_writes(reader: _Reader, table: TargetTable, items: Sequence[TargetItem]
             update = {n: v for n, v in item.payload.items() if n.split("@", 1)[0] not in table.fixed_fields}
             out.append(WriteOp(OpKind.UPDATE, {table.primary_key: pk}, update, ref=item.ref))
         else:
-            out.append(WriteOp(OpKind.CREATE, {}, dict(item.payload), ref=item.ref))
+            out.append(
+                WriteOp(OpKind.CREATE, {}, dict(item.payload), ref=item.ref, match=_match(table, item.key))
+            )
+    return out
+
+
+def _match(table: TargetTable, key: Mapping[str, Any]) -> dict[str, Any] | None:
+    """How a created row is found again by its key (lookups as ``_x_value`` ids), if all of it is known."""
+    out: dict[str, Any] = {}
+    for name in table.key:
+        value = key.get(name)
+        if value is None or value == "":
+            return None
+        if name in table.lookup_keys:
+            try:
+                out[f"_{name}_value"] = uuid.UUID(str(value))
+            except ValueError:  # a plan's parent still to be created has no id yet
+                return None
+        else:
+            out[name] = value
     return out
 
 

@@ -24,13 +24,15 @@ from typing import Any
 
 from p2c.connectors.base import OpKind as K
 from p2c.connectors.base import WriteAction, WriteOp, WriteResult, with_key
+from p2c.connectors.dataverse_target import fold_key
 from p2c.connectors.multipart import HttpPart
 from p2c.connectors.protocol import Bisect, split_failed
 from p2c.connectors.protocol_batch import batch_ops, find_by_keys
+from p2c.connectors.protocol_content import same_content
 from p2c.connectors.protocol_json import dumps, loads
 from p2c.connectors.protocol_odata import entity_path
 from p2c.connectors.protocol_session import HttpSession
-from p2c.errors import P2CError, RecordError, TransientError
+from p2c.errors import DuplicateRecordError, P2CError, RecordError, TransientError
 
 __all__ = ["DataverseWriter", "TableInfo"]
 
@@ -210,7 +212,8 @@ class DataverseWriter:
         return results
 
     def _singles(self, ops: Sequence[WriteOp], idx: list[int]) -> dict[int, WriteResult]:
-        return batch_ops(
+        lost: set[int] = set()
+        results = batch_ops(
             self.session,
             ops,
             idx,
@@ -218,7 +221,64 @@ class DataverseWriter:
             lambda i, part: self._part_result(ops[i], part),
             headers={"Prefer": "odata.continue-on-error"},
             entity=self.info.set_name,
+            lost=lost,
         )
+        # a create refused "already exists" after its first answer was lost: most likely our own
+        # first attempt; on a first attempt the same answer is a real duplicate and stays failed
+        mine = [
+            i
+            for i in idx
+            if i in lost
+            and ops[i].kind is K.CREATE
+            and not results[i].ok
+            and isinstance(results[i].error, DuplicateRecordError)
+        ]
+        if mine:
+            results.update(self.resolve_created(ops, mine))
+        return results
+
+    def resolve_created(self, ops: Sequence[WriteOp], idx: list[int]) -> dict[int, WriteResult]:
+        """Creates answered "already exists": read each record by its key (``op.key``, or
+        ``op.match`` for a POST); the same content is the create done (CREATED), different content
+        is updated as an upsert would (UPDATED). A record not found keeps its failure."""
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i in idx:
+            match = ops[i].key or ops[i].match
+            if match:
+                groups.setdefault(tuple(match), []).append(i)
+        found: dict[int, dict[str, Any]] = {}
+        for names, members in groups.items():
+            matches = [ops[i].key or ops[i].match or {} for i in members]
+            # every column: the payload's lookups are compared through their _x_value columns
+            rows = find_by_keys(self.session, self.info.set_name, matches, select=[])
+            by_key = {tuple(fold_key(row.get(n)) for n in names): row for row in rows}
+            for i, match in zip(members, matches, strict=True):
+                row = by_key.get(tuple(fold_key(match[n]) for n in names))
+                if row is not None:
+                    found[i] = row
+        results: dict[int, WriteResult] = {}
+        updates: list[WriteOp] = []
+        updated: list[int] = []
+        for i, row in found.items():
+            op, pk = ops[i], row.get(self.info.pk)
+            if same_content(self._body(op, with_key=False), row):
+                results[i] = WriteResult(op, True, WriteAction.CREATED, self._target(op, pk))
+            else:
+                match = op.key or op.match or {}
+                payload = {k: v for k, v in op.payload.items() if k not in match}
+                updates.append(WriteOp(K.UPDATE, {self.info.pk: pk}, payload, ref=op.ref))
+                updated.append(i)
+        if updates:
+            sent = self._singles(updates, list(range(len(updates))))
+            for n, i in enumerate(updated):
+                done = sent[n]
+                pk = updates[n].key[self.info.pk]
+                results[i] = (
+                    WriteResult(ops[i], True, WriteAction.UPDATED, self._target(ops[i], pk))
+                    if done.ok
+                    else WriteResult.failed(ops[i], done.error or RecordError("not updated"))
+                )
+        return results
 
     def _part_result(self, op: WriteOp, part: HttpPart) -> WriteResult | None:
         """The result of one part, or ``None`` when it is worth sending again (429, 5xx)."""

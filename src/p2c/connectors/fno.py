@@ -122,6 +122,7 @@ class FnoConnector(ConnectorLifecycle):
         redactor: Redactor | None = None,
         keys: Mapping[str, Sequence[str]] | None = None,
         owns_client: bool = False,
+        unreachable_after: float = 60.0,
     ) -> None:
         if not 1 <= concurrency <= MAX_CONCURRENCY:
             raise ValueError(f"concurrency must be between 1 and {MAX_CONCURRENCY}, not {concurrency}")
@@ -140,7 +141,16 @@ class FnoConnector(ConnectorLifecycle):
         }
         self._metadata: bytes | None = None
         self._lock = threading.Lock()
-        self._open_session(client, tokens, Service.FNO, api_url, retry, redactor, owns_client)
+        self._open_session(
+            client,
+            tokens,
+            Service.FNO,
+            api_url,
+            retry,
+            redactor,
+            owns_client,
+            unreachable_after=unreachable_after,
+        )
 
     def entity_keys(self, entity: str) -> tuple[str, ...]:
         """The key fields of an entity set (known P2C entities, else ``$metadata``, read once)."""

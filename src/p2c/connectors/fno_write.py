@@ -7,8 +7,10 @@ F&O has no upsert (FNO.md §1.6). For one batch of ops:
 2. each op becomes its own change set in one ``$batch``: POST (new), PATCH (existing), DELETE.
    One op per change set, so one refused record cannot roll back the others; F&O answers a
    failed change set with a single 500 part whose Infolog text is the record's error;
-3. an upsert whose POST was refused is looked up again: if the row exists now (a concurrent
-   writer, or our own earlier attempt whose answer was lost), it is PATCHed instead.
+3. a create sent again after its answer was lost and refused "The record already exists" is read
+   back: the content sent means our first attempt went through (CREATED), other content is PATCHed
+   (UPDATED). On a first attempt that answer is a real duplicate and stays a failure — except for
+   an upsert, whose refused POST is looked up again and PATCHed when the row exists by now.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from typing import Any
 from p2c.connectors.base import OpKind, WriteAction, WriteOp, WriteResult
 from p2c.connectors.multipart import ChangeSet, HttpPart
 from p2c.connectors.protocol_batch import batch_ops, find_by_keys
+from p2c.connectors.protocol_content import same_content
 from p2c.connectors.protocol_json import dumps
 from p2c.connectors.protocol_odata import COMPANY, entity_path, literal
 from p2c.connectors.protocol_session import HttpSession
-from p2c.errors import RecordError, TransientError
+from p2c.errors import DuplicateRecordError, RecordError, TransientError
 
 __all__ = ["FnoWriter", "norm_key"]
 
@@ -71,7 +74,20 @@ class FnoWriter:
                 self.plan[i] = OpKind.UPDATE if exists else OpKind.CREATE
             else:
                 self.plan[i] = op.kind
-        results = self._send(ops, idx)
+        lost: set[int] = set()
+        results = self._send(ops, idx, lost)
+        # a create refused "already exists" after its first answer was lost: most likely our own
+        # first attempt; on a first attempt the same answer is a real duplicate (unless an upsert)
+        mine = [
+            i
+            for i in idx
+            if i in lost
+            and self.plan[i] is OpKind.CREATE
+            and not results[i].ok
+            and isinstance(results[i].error, DuplicateRecordError)
+        ]
+        if mine:
+            results.update(self._resolve_created(ops, mine))
         # an upsert refused on create: maybe the row exists by now, then it is an update
         refused = [
             i
@@ -89,6 +105,38 @@ class FnoWriter:
                 results.update(self._send(ops, again))
         return results
 
+    def _resolve_created(self, ops: Sequence[WriteOp], idx: list[int]) -> dict[int, WriteResult]:
+        """Read each record back by its key: the content sent is the create done (CREATED);
+        different content is PATCHed as an upsert would be (UPDATED). Not found: still failed."""
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i in idx:
+            groups.setdefault(tuple(ops[i].key), []).append(i)
+        results: dict[int, WriteResult] = {}
+        again: list[int] = []
+        for names, members in groups.items():
+            fields = sorted({*names, *(f for i in members for f in ops[i].payload)})
+            rows = find_by_keys(
+                self.session,
+                self.entity,
+                [ops[i].key for i in members],
+                select=fields,
+                params=CROSS,
+                company_first=True,
+            )
+            by_key = {norm_key(row, names): row for row in rows}
+            for i in members:
+                row = by_key.get(norm_key(ops[i].key, names))
+                if row is None:
+                    continue
+                if same_content(ops[i].payload, row):
+                    results[i] = WriteResult(ops[i], True, WriteAction.CREATED, self._target(ops[i]))
+                else:
+                    self.plan[i] = OpKind.UPDATE
+                    again.append(i)
+        if again:
+            results.update(self._send(ops, again))
+        return results
+
     def _existing_by_names(self, ops: Sequence[WriteOp], idx: list[int]) -> set[tuple[Any, ...]]:
         groups: dict[tuple[str, ...], list[WriteOp]] = {}
         for i in idx:
@@ -98,14 +146,16 @@ class FnoWriter:
             found |= self.existing(group)
         return found
 
-    def _send(self, ops: Sequence[WriteOp], idx: list[int]) -> dict[int, WriteResult]:
+    def _send(
+        self, ops: Sequence[WriteOp], idx: list[int], lost: set[int] | None = None
+    ) -> dict[int, WriteResult]:
         def item(i: int, content_id: str) -> ChangeSet:
             return ChangeSet([self._part(ops[i], self.plan[i], content_id)])
 
         def read(i: int, part: HttpPart) -> WriteResult | None:
             return self._result(ops[i], self.plan[i], part)
 
-        return batch_ops(self.session, ops, idx, item, read, entity=self.entity)
+        return batch_ops(self.session, ops, idx, item, read, entity=self.entity, lost=lost)
 
     def _part(self, op: WriteOp, kind: OpKind, content_id: str) -> HttpPart:
         headers = dict(_HEADERS)
@@ -124,11 +174,15 @@ class FnoWriter:
         body = {k: v for k, v in op.payload.items() if k not in op.key}
         return HttpPart.request("PATCH", url, headers, dumps(body), content_id)
 
+    @staticmethod
+    def _target(op: WriteOp) -> dict[str, Any]:
+        if isinstance(op.key.get(COMPANY), str):
+            return {**op.key, COMPANY: op.key[COMPANY].lower()}
+        return dict(op.key)
+
     def _result(self, op: WriteOp, kind: OpKind, part: HttpPart) -> WriteResult | None:
         status = part.status or 0
-        target = (
-            {**op.key, COMPANY: op.key[COMPANY].lower()} if isinstance(op.key.get(COMPANY), str) else op.key
-        )
+        target = self._target(op)
         if status < 400:
             action = {
                 OpKind.CREATE: WriteAction.CREATED,

@@ -21,6 +21,7 @@ import httpx
 
 from p2c.connectors.auth import MsalTokenProvider, Redactor, TokenProvider
 from p2c.connectors.protocol import RetryPolicy
+from p2c.connectors.protocol_breaker import Breaker
 from p2c.connectors.protocol_errors import Service
 from p2c.connectors.protocol_session import HttpSession, make_client
 from p2c.errors import ServiceUnavailableError, TransientError
@@ -50,8 +51,10 @@ class ConnectorLifecycle:
         redactor: Redactor | None,
         owns_client: bool,
         extra_headers: Mapping[str, str] | None = None,
+        unreachable_after: float = 60.0,
     ) -> None:
-        """The connector's one send loop, with the OData headers both services want (and ``extra_headers``)."""
+        """The connector's one send loop, with the OData headers both services want (and ``extra_headers``);
+        its breaker opens after ``unreachable_after`` seconds without any HTTP answer."""
         self.redactor = redactor or Redactor()
         headers = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
         self._session = HttpSession(
@@ -62,6 +65,7 @@ class ConnectorLifecycle:
             headers={**headers, **(extra_headers or {})},
             retry=retry or RetryPolicy.for_service(service),
             redactor=self.redactor,
+            breaker=Breaker(unreachable_after),
         )
         self._client = client
         self._owns_client = owns_client
@@ -115,8 +119,10 @@ class ConnectorLifecycle:
         """Fail within a second or two when the service cannot be reached at all (connection
         refused, unknown host, TLS) or refuses the credentials; a run checks this first instead
         of spending its patient back-off (about a minute) on every task. A throttled or busy
-        answer (429, 5xx) passes: the run's own retries deal with those."""
+        answer (429, 5xx) passes: the run's own retries deal with those. A run starts here, so
+        this also closes the breaker a previous run may have left open."""
         path, params = self._PING
+        self._session.breaker.reset()
         with self.impatient():
             try:
                 self._session.get_json(path, params=dict(params), entity=path)

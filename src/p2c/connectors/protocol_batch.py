@@ -24,7 +24,7 @@ from p2c.connectors.protocol import Pager, Retry
 from p2c.connectors.protocol_json import loads
 from p2c.connectors.protocol_odata import key_filters
 from p2c.connectors.protocol_session import HttpSession
-from p2c.errors import AuthError, P2CError, ServiceUnavailableError, TransientError
+from p2c.errors import AuthError, P2CError, ServiceUnavailableError, ServiceUnreachableError, TransientError
 
 __all__ = ["Task", "batch_ops", "find_by_keys", "run_tasks"]
 
@@ -47,7 +47,7 @@ def find_by_keys(
     if not keys:
         return []
     filters = key_filters(keys, max_chars=max_filter_chars, company_first=company_first)
-    base = {**(params or {}), "$select": ",".join(select)}
+    base = {**(params or {}), **({"$select": ",".join(select)} if select else {})}  # none: every column
     rows: list[dict[str, Any]] = []
     if len(filters) == 1:
         for page in session.pages(Pager(entity_set, {**base, "$filter": filters[0]}), headers=headers):
@@ -86,8 +86,12 @@ def batch_ops(
     *,
     headers: Mapping[str, str] | None = None,
     entity: str | None = None,
+    lost: set[int] | None = None,
 ) -> dict[int, WriteResult]:
     """Independent write operations in one ``$batch``, each answered by its own part.
+
+    ``lost`` collects the ops whose ``$batch`` was sent again after its answer was lost: their
+    first attempt may have been carried out, so a create answered "already exists" may be ours.
 
     ``make_item(i, content_id)`` builds the request item for ``ops[i]`` (a part, or a one-part
     change set); ``read_part(i, part)`` turns its answer into a result, or ``None`` for a part worth
@@ -101,6 +105,8 @@ def batch_ops(
         attempt += 1
         items = [make_item(i, str(n)) for n, i in enumerate(pending, start=1)]
         reply, parts = session.batch(items, headers=headers, entity=entity)
+        if reply.resent and lost is not None:
+            lost.update(pending)
         if not parts:  # the batch as a whole was refused
             error = session.error(reply.response, entity=entity)
             results.update({i: WriteResult.failed(ops[i], with_key(error, ops[i].key)) for i in pending})
@@ -153,7 +159,7 @@ def run_tasks(
     def guarded(idx: list[int], task: Task) -> dict[int, WriteResult]:
         try:
             return task()
-        except AuthError:
+        except (AuthError, ServiceUnreachableError):  # nothing more can be written: the run stops
             raise
         except P2CError as error:
             return {i: WriteResult.failed(ops[i], with_key(error, ops[i].key)) for i in idx}

@@ -17,6 +17,8 @@ Classification (status → class) is where retry-or-give-up is decided, once::
     5xx                               → ServiceUnavailableError (transient)
     F&O 500 whose body is an Infolog   → RecordError      (a write refused inside a $batch)
     F&O relation check in the Infolog  → ParentMissingError (a RecordError naming the missing value)
+    Dataverse 0x80060892 / 0x80040237  → DuplicateRecordError (a RecordError: the key exists already)
+    F&O "The record already exists"    → DuplicateRecordError
 
 Example::
 
@@ -41,6 +43,7 @@ from typing import Any
 
 from p2c.errors import (
     AuthError,
+    DuplicateRecordError,
     NotFoundError,
     P2CError,
     ParentMissingError,
@@ -68,6 +71,7 @@ class ServiceError:
     type: str | None = None  # the .NET exception type F&O names, if any
     infolog: bool = False  # an F&O write refused by business validation
     missing: str | None = None  # the value an F&O relation check did not find (a parent not there)
+    duplicate: bool = False  # a create refused because a record with its key exists already
 
 
 # F&O's relation check (label @SYS112224 in every release): it names the value and the field's label.
@@ -75,6 +79,11 @@ class ServiceError:
 _NOT_IN_RELATING_TABLE = re.compile(
     r"The value '([^']*)' in field '[^']+' is not found in the relating table", re.IGNORECASE
 )
+# F&O's duplicate-key check (label @SYS5051, "The record already exists."), likewise without a code.
+_ALREADY_EXISTS = re.compile(r"\bThe record already exists\b", re.IGNORECASE)
+# Dataverse: DuplicateRecordEntityKey (a create whose alternate key value is taken) and
+# DuplicateRecord (If-None-Match: * on an existing row)
+_DUPLICATE_CODES = frozenset({"0x80060892", "0x80040237"})
 _INFOLOG = re.compile(r"\bInfolog:\s*", re.IGNORECASE)
 _LEVEL = re.compile(r"^\s*(?:Warning|Error|Info)\s*:\s*", re.IGNORECASE)
 _LINE_SPLIT = re.compile(r";\s*(?=(?:Warning|Error|Info)\s*:)", re.IGNORECASE)
@@ -126,11 +135,23 @@ def parse_error(status: int, body: bytes | str | Mapping[str, Any] | None) -> Se
         if reason is not None:
             found = _NOT_IN_RELATING_TABLE.search(raw)
             missing = found.group(1) if found else None
-            return ServiceError(status, reason, code, raw, inner_type, infolog=True, missing=missing)
+            duplicate = _ALREADY_EXISTS.search(raw) is not None
+            return ServiceError(
+                status, reason, code, raw, inner_type, infolog=True, missing=missing, duplicate=duplicate
+            )
         # F&O answers "An error has occurred." on top and the real text inside
         best = inner_msg if inner_msg and message in ("", "An error has occurred.") else message
         is_write = bool(inner_type and inner_type.endswith("AxODataWriteException"))
-        return ServiceError(status, best or raw or f"HTTP {status}", code, raw, inner_type, infolog=is_write)
+        duplicate = (code or "").lower() in _DUPLICATE_CODES
+        return ServiceError(
+            status,
+            best or raw or f"HTTP {status}",
+            code,
+            raw,
+            inner_type,
+            infolog=is_write,
+            duplicate=duplicate,
+        )
     if isinstance(doc, Mapping) and isinstance(doc.get("Message"), str):
         return ServiceError(status, doc["Message"], None, doc["Message"])
     text = _text(body).strip()
@@ -159,6 +180,8 @@ def classify(
         return ServiceUnavailableError(err.message, retry_after=retry_after, **fields)
     if err.missing is not None:
         return ParentMissingError(err.message, value=err.missing, **fields)
+    if err.duplicate:
+        return DuplicateRecordError(err.message, **fields)
     return RecordError(err.message, **fields)
 
 

@@ -32,14 +32,26 @@ from p2c.connectors.auth import Redactor, TokenProvider
 from p2c.connectors.base import key_text
 from p2c.connectors.multipart import BatchItem, ChangeSet, HttpPart, parse_batch, render_batch
 from p2c.connectors.protocol import Pager, Retry, RetryPolicy, ThrottleGate, retry_after_seconds
+from p2c.connectors.protocol_breaker import Breaker
 from p2c.connectors.protocol_errors import Service, classify, parse_error
 from p2c.connectors.protocol_json import loads
 from p2c.connectors.protocol_odata import query_string
-from p2c.errors import AuthError, P2CError, ServiceUnavailableError, TransientError
+from p2c.errors import (
+    AuthError,
+    P2CError,
+    ServiceUnavailableError,
+    ServiceUnreachableError,
+    TransientError,
+)
 
 __all__ = ["HttpSession", "Reply", "make_client"]
 
 log = logging.getLogger("p2c.connectors")
+
+# no HTTP answer at all: the host refused, is unknown, failed TLS or did not accept the connection
+# in time. A response cut off after the connection was made is a busy service, not a gone one.
+_NO_ANSWER = (httpx.ConnectError, httpx.ConnectTimeout)
+_SHOWN = {Service.DATAVERSE: "CRM", Service.FNO: "ERP"}
 
 
 def make_client(ca_bundle: str | None = None, timeout: float = 120.0, concurrency: int = 4) -> httpx.Client:
@@ -95,6 +107,7 @@ class HttpSession:
         headers: Mapping[str, str],
         retry: RetryPolicy,
         redactor: Redactor,
+        breaker: Breaker | None = None,
     ) -> None:
         self.client = client
         self.tokens = tokens
@@ -104,6 +117,7 @@ class HttpSession:
         self.retry = retry
         self.redactor = redactor
         self.gate = ThrottleGate()
+        self.breaker = breaker or Breaker()
         self._stats = _Stats()
 
     @property
@@ -131,10 +145,12 @@ class HttpSession:
         body: bytes | None = None,
         entity: str | None = None,
     ) -> Reply:
-        """Send until there is a final answer; raise only :class:`AuthError` or an exhausted transient error."""
+        """Send until there is a final answer; raise only :class:`AuthError` or an exhausted transient
+        error — :class:`ServiceUnreachableError` at once while the service's breaker is open."""
         url = self.url(path, params)
         attempt, refreshed, force, resent = 0, False, False, False
         while True:
+            self._check_breaker()
             pause = self.gate.delay()
             if pause > 0:
                 time.sleep(pause)
@@ -147,6 +163,10 @@ class HttpSession:
             try:
                 response = self.client.request(method, url, headers=req_headers, content=body)
             except httpx.TransportError as exc:
+                no_answer = isinstance(exc, _NO_ANSWER)
+                if no_answer:
+                    self.breaker.failed()
+                    self._check_breaker()
                 decision = self.retry.decide(None, {}, attempt)
                 reason = self.redactor.text(f"{type(exc).__name__}: {exc}")
                 if not isinstance(decision, Retry):
@@ -158,8 +178,12 @@ class HttpSession:
                 )
                 self._stats.add(retries=1)
                 resent = True
-                time.sleep(decision.after_seconds)
+                wait = decision.after_seconds
+                left = self.breaker.remaining() if no_answer else None
+                # wake when the breaker opens rather than sleep past it
+                time.sleep(wait if left is None else min(wait, left + 0.01))
                 continue
+            self.breaker.answered()
             status = response.status_code
             self._stats.add(bytes_received=len(response.content))
             log.debug(
@@ -197,6 +221,12 @@ class HttpSession:
             self._stats.add(retries=1)
             if status != 429:
                 time.sleep(decision.after_seconds)
+
+    def _check_breaker(self) -> None:
+        if self.breaker.is_open():
+            raise ServiceUnreachableError(
+                service=_SHOWN.get(self.service, str(self.service)), since=self.breaker.since
+            )
 
     def sleep(self, seconds: float) -> None:
         """Wait ``seconds``, and longer if the service is throttling this connector."""

@@ -55,7 +55,11 @@ def _plain(
         certificate = (conn.certificate_path.read_text(), conn.certificate_thumbprint)
     if secret is None and certificate is None:
         raise ConfigError("needs client_secret or certificate_path", entity="connections", field=what)
-    options: dict[str, Any] = {"concurrency": concurrency or conn.concurrency, "redactor": redactor}
+    options: dict[str, Any] = {
+        "concurrency": concurrency or conn.concurrency,
+        "redactor": redactor,
+        "unreachable_after": conn.unreachable_after,
+    }
     if conn.page_size:
         options["page_size"] = conn.page_size
     size = conn.batch_size or batch_size

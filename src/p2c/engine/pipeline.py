@@ -31,7 +31,14 @@ from p2c.engine.reading import SourceReader
 from p2c.engine.report import Progress, TaskReport
 from p2c.engine.target import target_table
 from p2c.engine.writes import SideResults, WriteStage, send_side_writes
-from p2c.errors import P2CError, ParentMissingError, RecordError, TransientError, WaitingForParentError
+from p2c.errors import (
+    P2CError,
+    ParentMissingError,
+    RecordError,
+    ServiceUnreachableError,
+    TransientError,
+    WaitingForParentError,
+)
 from p2c.flows import FlowContext, Prepared, SideWrite, Skip, SkipReason, Written, flow_for
 from p2c.mapping import Lookup, Missing, iter_nodes, to_wire
 from p2c.project import Task
@@ -250,6 +257,8 @@ class TaskPipeline:
             try:
                 here = self.flow.prepare_chunk(crows)
                 related = self.run_ctx.resolver.resolve(mapper, crows)
+            except ServiceUnreachableError:  # the run stops; no row of the chunk is recorded
+                raise
             except P2CError as exc:  # a read failed as a whole: every row of the chunk fails
                 for row in crows:
                     yield self.reader.key(row), row, exc

@@ -24,7 +24,7 @@ from p2c.engine.context import RunContext
 from p2c.engine.pipeline import TaskPipeline
 from p2c.engine.report import TaskReport
 from p2c.engine.writes import Recorder, Sender, WriteStage
-from p2c.errors import ConfigError, P2CError
+from p2c.errors import ConfigError, P2CError, ServiceUnreachableError
 from p2c.project import Project, Task
 from p2c.settings import System
 from p2c.store import Action, OpenFailure, ProjectLockedError, RunStatus, StateStore, Trigger
@@ -44,6 +44,8 @@ class RunReport:
     requests: dict[str, int] = field(default_factory=dict)
     #: records of the project still failing after the run (this run's failures included)
     open_failures: list[OpenFailure] = field(default_factory=list)
+    #: why the run stopped before its last task (a service unreachable), or None
+    stopped: str | None = None
 
     @property
     def failed(self) -> int:
@@ -117,7 +119,10 @@ class Engine:
             report = RunReport(run_id, RunStatus.SUCCEEDED)
             self._tasks(report, selected, Sender(self.connectors, store), full=full, only=only)
             failed = [t.task for t in report.tasks if t.status is RunStatus.FAILED]
-            store.finish_run(run_id, report.status, f"failed tasks: {', '.join(failed)}" if failed else None)
+            message = f"failed tasks: {', '.join(failed)}" if failed else None
+            store.finish_run(
+                run_id, report.status, f"{report.stopped}; {message}" if report.stopped else message
+            )
         finally:
             store.release_lock(name, run_id)
         report.open_failures = store.open_failures([t.name for t in self.project.tasks])
@@ -145,13 +150,21 @@ class Engine:
         stage: WriteStage = sender if sender is not None else Recorder(ctx.resolver)
         before = {s: dict(c.stats) for s, c in self.connectors.items()}
         crashed: BaseException | None = None
-        for task in selected:
+        for n, task in enumerate(selected):
+            if report.stopped is not None:  # a service went away: the rest is recorded as not run
+                self._not_run(report, selected[n:])
+                break
             task_run_id = self.store.start_task(report.run_id, task.name) if report.run_id is not None else 0
             pipeline = TaskPipeline(ctx, task, stage, progress=self.progress)
             try:
                 result = pipeline.run(task_run_id, full=full, only_keys=only.get(task.name) if only else None)
             except ProjectLockedError:
                 raise  # another run took the project over: this one must not write another record
+            except ServiceUnreachableError as exc:
+                result = pipeline.report
+                result.status = RunStatus.FAILED
+                result.message = report.stopped = self.redactor.text(str(exc))
+                log.error("task %s stopped: %s; the run stops", task.name, result.message)
             except P2CError as exc:
                 result = pipeline.report
                 result.status = RunStatus.FAILED
@@ -182,3 +195,13 @@ class Engine:
                 failed = [t.task for t in report.tasks if t.status is RunStatus.FAILED]
                 self.store.finish_run(report.run_id, RunStatus.FAILED, f"failed tasks: {', '.join(failed)}")
             raise crashed
+
+    def _not_run(self, report: RunReport, tasks: Sequence[Task]) -> None:
+        """Tasks after the one a service went away in: recorded failed with the reason, nothing read."""
+        message = f"not run: {report.stopped}"
+        for task in tasks:
+            result = TaskReport(task.name, status=RunStatus.FAILED, message=message)
+            report.tasks.append(result)
+            if report.run_id is not None:
+                task_run_id = self.store.start_task(report.run_id, task.name)
+                self.store.finish_task(task_run_id, result.status, message=message)

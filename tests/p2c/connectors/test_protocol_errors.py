@@ -137,3 +137,23 @@ def test_a_plain_fno_500_is_transient() -> None:
 def test_throttled_error_carries_retry_after() -> None:
     err = classify(parse_error(429, b""), Service.DATAVERSE, retry_after=12.0)
     assert isinstance(err, ThrottledError) and err.retry_after == 12.0
+
+
+def test_duplicates_are_typed_from_the_dataverse_code_and_the_fno_infolog() -> None:
+    from p2c.errors import DuplicateRecordError
+
+    dataverse = parse_error(
+        412, b'{"error":{"code":"0x80060892","message":"A record that has the attribute ..."}}'
+    )
+    assert type(classify(dataverse, Service.DATAVERSE)) is DuplicateRecordError
+    other = parse_error(412, b'{"error":{"code":"0x80040237","message":"A record with matching key ..."}}')
+    assert type(classify(other, Service.DATAVERSE)) is DuplicateRecordError
+    fno = parse_error(
+        500,
+        b'{"error":{"code":"","message":"An error has occurred.","innererror":{"message":"Write failed for '
+        b"table row of type 'CustCustomerV3Entity'. Infolog: Warning: Cannot create a record in Customers "
+        b'(CustTable). Customer account: D-1. The record already exists..","type":"AxODataWriteException"}}}',
+    )
+    assert type(classify(fno, Service.FNO)) is DuplicateRecordError
+    refused = parse_error(400, b'{"error":{"code":"0x80044331","message":"A validation error occurred."}}')
+    assert type(classify(refused, Service.DATAVERSE)) is RecordError
