@@ -245,6 +245,9 @@ class ConnectionSet(_Model):
     erp: Connection
     legal_entities: dict[str, str] = Field(min_length=1)
     identity: dict[str, Any] | None = None  # written by the sandbox for information; unused
+    #: the file (and key) the set was read from, for errors that say where to fix a connection;
+    #: filled by ``from_data``, not read from YAML
+    source: str | None = Field(default=None, exclude=True)
 
     @field_validator("legal_entities", mode="before")
     @classmethod
@@ -279,7 +282,8 @@ class ConnectionSet(_Model):
             conn = cls.model_validate(masked)
         except ValidationError as exc:
             raise validation_error(exc, doc, cls, prefix) from None
-        return conn._resolve_paths(doc, prefix)
+        where = f"{doc.name} ({'.'.join(str(p) for p in prefix)})" if prefix else doc.name
+        return conn._resolve_paths(doc, prefix).model_copy(update={"source": where})
 
     def _resolve_paths(self, doc: YamlDoc, prefix: KeyPath) -> ConnectionSet:
         base = doc.path.parent if doc.path is not None else Path.cwd()

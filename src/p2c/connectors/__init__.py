@@ -15,6 +15,7 @@ Example::
 """
 
 from p2c.connectors.auth import (
+    ConnectionOrigin,
     MsalTokenProvider,
     RedactingFilter,
     Redactor,
@@ -67,6 +68,7 @@ __all__ = [
     "ChangeFeed",
     "ChangeSet",
     "Changes",
+    "ConnectionOrigin",
     "Connector",
     "DataverseConnector",
     "EnumLiteral",

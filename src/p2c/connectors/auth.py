@@ -22,16 +22,18 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 import httpx
 import msal
 
-from p2c.errors import AuthError, ServiceUnavailableError
+from p2c.errors import AuthError, ConfigError, P2CError, ServiceUnavailableError
 
 __all__ = ["MsalTokenProvider", "RedactingFilter", "Redactor", "StaticTokenProvider", "TokenProvider"]
 
@@ -48,6 +50,33 @@ _SENSITIVE_KEYS = re.compile(
 def _sensitive(key: object) -> bool:
     """A key whose value is a secret whatever it holds (field names repeat: the answer is cached)."""
     return isinstance(key, str) and _SENSITIVE_KEYS.match(key) is not None
+
+
+@dataclass(frozen=True)
+class ConnectionOrigin:
+    """Which connection of which file a connector was built from, for errors a person must fix there."""
+
+    name: str  # "crm" or "erp"
+    file: str
+
+    def config_error(self, reason: str, setting: str) -> ConfigError:
+        return ConfigError(
+            f"the {self.name} connection: {reason}", entity=self.file, field=f"{self.name}.{setting}"
+        )
+
+
+def tls_untrusted(exc: BaseException) -> str | None:
+    """The reason when ``exc`` (an httpx error) is a certificate the client does not trust, else None."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return getattr(seen, "verify_message", None) or str(seen)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+#: Entra answers for credentials that are wrong, expired or of an unknown app
+_BAD_CREDENTIALS = {7000215, 7000222, 700016, 700027}
 
 
 class Redactor:
@@ -155,7 +184,9 @@ class MsalTokenProvider:
         refresh_margin: float = 300.0,
         redactor: Redactor | None = None,
         clock: Callable[[], float] = time.time,
+        origin: ConnectionOrigin | None = None,
     ) -> None:
+        self.origin = origin
         if (client_secret is None) == (certificate is None):
             raise AuthError("give exactly one of client_secret and certificate", entity=authority)
         self.redactor = redactor or Redactor()
@@ -188,9 +219,21 @@ class MsalTokenProvider:
         except ValueError as exc:  # msal validates the authority and the credential eagerly
             raise AuthError(self.redactor.text(str(exc)), entity=self.authority) from None
         except httpx.HTTPError as exc:
-            raise ServiceUnavailableError(
-                f"identity server unreachable: {self.redactor.text(str(exc))}", entity=self.authority
-            ) from None
+            raise self._unreachable(exc) from None
+
+    def _unreachable(self, exc: httpx.HTTPError) -> P2CError:
+        """No answer from the identity server, or — named as such — one whose certificate is not trusted."""
+        untrusted = tls_untrusted(exc)
+        if untrusted is not None and self.origin is not None:
+            host = urlsplit(self.authority).netloc
+            return self.origin.config_error(
+                f"the TLS certificate of {host} is not trusted ({untrusted}); set ca_bundle to the certificate "
+                "authority that signed it (the sandbox's is its ca.pem)",
+                "ca_bundle",
+            )
+        return ServiceUnavailableError(
+            f"identity server unreachable: {self.redactor.text(str(exc))}", entity=self.authority
+        )
 
     def token(self, force_refresh: bool = False) -> str:
         with self._lock:
@@ -215,9 +258,7 @@ class MsalTokenProvider:
         try:
             result = self._app.acquire_token_for_client(scopes=self.scopes)
         except httpx.HTTPError as exc:
-            raise ServiceUnavailableError(
-                f"identity server unreachable: {self.redactor.text(str(exc))}", entity=self.authority
-            ) from None
+            raise self._unreachable(exc) from None
         except ValueError as exc:  # e.g. the authority's discovery document could not be read
             raise AuthError(self.redactor.text(str(exc)), entity=self.authority) from None
         return result if isinstance(result, dict) else {}
@@ -226,8 +267,14 @@ class MsalTokenProvider:
         error = str(result.get("error") or "no_token")
         description = str(result.get("error_description") or "the identity server returned no access token")
         codes = result.get("error_codes") or []
+        reason = f"{error}: {description}"
+        if self.origin is not None and (error == "invalid_client" or _BAD_CREDENTIALS & set(codes)):
+            reason = (
+                f"the {self.origin.name} connection's credentials were refused ({reason}); fix client_id and "
+                f"client_secret (or the variable it names) of {self.origin.name} in {self.origin.file}"
+            )
         return AuthError(
-            self.redactor.text(f"{error}: {description}"),
+            self.redactor.text(reason),
             entity=self.authority,
             code=f"AADSTS{codes[0]}" if codes else error,
             detail={"scope": self.scopes[0]},

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from p2c.connectors.auth import MsalTokenProvider, Redactor, TokenProvider
+from p2c.connectors.auth import ConnectionOrigin, MsalTokenProvider, Redactor, TokenProvider, tls_untrusted
 from p2c.connectors.protocol import RetryPolicy
 from p2c.connectors.protocol_breaker import Breaker
 from p2c.connectors.protocol_errors import Service
@@ -37,6 +37,8 @@ class ConnectorLifecycle:
     _owns_client: bool
 
     redactor: Redactor
+    #: the connection (name and file) the connector was built from; set by ``from_settings``
+    origin: ConnectionOrigin | None = None
 
     def __init__(self, url: str, tokens: TokenProvider, client: httpx.Client, **options: Any) -> None:
         raise NotImplementedError  # each connector defines its own constructor
@@ -81,9 +83,11 @@ class ConnectorLifecycle:
         certificate: tuple[str, str] | None = None,
         ca_bundle: str | None = None,
         timeout: float = 120.0,
+        origin: ConnectionOrigin | None = None,
         **options: Any,
     ) -> Self:
-        """Build the client, msal token provider and connector from plain connection values."""
+        """Build the client, msal token provider and connector from plain connection values;
+        ``origin`` (the connection's name and file) lets errors say where to fix them."""
         redactor = options.pop("redactor", None) or Redactor()
         client = make_client(ca_bundle, timeout, int(options.get("concurrency", 4)))
         parts = urlsplit(url)
@@ -96,8 +100,11 @@ class ConnectorLifecycle:
             resource=f"{parts.scheme}://{parts.netloc}",
             http_client=client,
             redactor=redactor,
+            origin=origin,
         )
-        return cls(url, tokens, client, redactor=redactor, owns_client=True, **options)
+        connector = cls(url, tokens, client, redactor=redactor, owns_client=True, **options)
+        connector.origin = origin
+        return connector
 
     @property
     def stats(self) -> dict[str, int]:
@@ -127,6 +134,13 @@ class ConnectorLifecycle:
             try:
                 self._session.get_json(path, params=dict(params), entity=path)
             except TransientError as exc:
+                untrusted = tls_untrusted(exc) if exc.status is None else None
+                if untrusted is not None and self.origin is not None:
+                    raise self.origin.config_error(
+                        f"the TLS certificate of {self._session.root} is not trusted ({untrusted}); set ca_bundle "
+                        "to the certificate authority that signed it (the sandbox's is its ca.pem)",
+                        "ca_bundle",
+                    ) from None
                 if exc.status is None:  # no HTTP answer at all
                     raise ServiceUnavailableError(
                         f"no answer from {self._session.root}: {exc}", entity=path

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from p2c.connectors import DataverseConnector, FnoConnector, RedactingFilter, Redactor
+from p2c.connectors import ConnectionOrigin, DataverseConnector, FnoConnector, RedactingFilter, Redactor
 from p2c.errors import ConfigError
 from p2c.project import Project
 from p2c.settings import Connection, ConnectionSet, System
@@ -83,9 +83,16 @@ def _default_api(conn: Connection) -> str:
 
 
 def connector_for(
-    conn: Connection, redactor: Redactor, *, batch_size: int | None = None, concurrency: int | None = None
+    conn: Connection,
+    redactor: Redactor,
+    *,
+    batch_size: int | None = None,
+    concurrency: int | None = None,
+    source: str | None = None,
 ) -> DataverseConnector | FnoConnector:
+    """The connector of ``conn``; ``source`` (the file it came from) lets its errors say where to fix it."""
     values = _plain(conn, conn.kind.value, redactor, batch_size, concurrency)
+    values["origin"] = ConnectionOrigin(conn.kind.value, source or "the connection set")
     if conn.kind.value == "crm":
         return DataverseConnector.from_settings(**values)
     return FnoConnector.from_settings(**values)
@@ -101,9 +108,12 @@ def open_connectors(
 ) -> Iterator[Connectors]:
     """Both connectors, closed on exit. Secrets are registered with ``redactor`` first."""
     red = redactor or Redactor()
-    crm = connector_for(connections.crm, red, batch_size=batch_size, concurrency=concurrency)
+    where = connections.source
+    crm = connector_for(connections.crm, red, batch_size=batch_size, concurrency=concurrency, source=where)
     try:
-        erp = connector_for(connections.erp, red, batch_size=batch_size, concurrency=concurrency)
+        erp = connector_for(
+            connections.erp, red, batch_size=batch_size, concurrency=concurrency, source=where
+        )
     except BaseException:
         crm.close()
         raise

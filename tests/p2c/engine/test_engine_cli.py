@@ -217,3 +217,31 @@ def test_init_on_an_existing_project_names_the_flag_that_replaces_it(provisioned
     assert "p2c init --force" in again.stderr and "overwrite=True" not in again.stderr
     forced = p2c("init", "--connections", str(world.connections), "--force", cwd=world.dir)
     assert forced.returncode == EXIT_OK, forced.stdout + forced.stderr
+
+
+def test_wrong_secret_and_untrusted_certificate_name_the_connection_and_file(
+    provisioned_project: Any,
+) -> None:
+    world = provisioned_project
+    conns = yaml.safe_load(world.connections.read_text())
+    conns["crm"]["client_secret"] = "not-the-secret"
+    wrong = world.dir / "wrong_secret.yaml"
+    wrong.write_text(yaml.safe_dump(conns))
+    world.write(connections=str(wrong))
+    refused = p2c("run", "--task", "Accounts", cwd=world.dir)
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    text = " ".join(refused.stderr.split())  # rich wraps long lines
+    assert "crm connection's credentials were refused" in text and "AADSTS7000215" in text
+    assert f"client_secret (or the variable it names) of crm in {wrong}" in text
+    assert "not-the-secret" not in refused.stdout + refused.stderr
+
+    conns = yaml.safe_load(world.connections.read_text())
+    del conns["erp"]["ca_bundle"]
+    untrusted = world.dir / "no_ca.yaml"
+    untrusted.write_text(yaml.safe_dump(conns))
+    world.write(connections=str(untrusted))
+    tls = p2c("run", "--task", "Accounts", cwd=world.dir)
+    assert tls.returncode == 2, tls.stdout + tls.stderr
+    text = " ".join(tls.stderr.split())
+    assert f"{untrusted}: erp.ca_bundle: the erp connection: the TLS certificate of" in text
+    assert "is not trusted" in text and "set ca_bundle" in text
