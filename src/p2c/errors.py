@@ -8,7 +8,8 @@
     │   ├── ThrottledError           429 / service protection; ``retry_after`` seconds
     │   ├── ServiceUnavailableError  5xx, timeouts, dropped connections
     │   │   └── ServiceUnreachableError  no HTTP answer at all for too long: the run stops
-    │   └── WaitingForParentError    a record's parent is not synchronised yet
+    │   ├── WaitingForParentError    a record's parent is not synchronised yet
+    │   └── WaitingForLinesError     a document waits until every one of its lines can be sent
     └── TerminalError                retrying the same input fails the same way
         ├── AuthError                credentials refused, token not granted, 401/403 after a refresh
         ├── RecordError              the target refused one record (validation, duplicate key, unknown unit)
@@ -45,6 +46,7 @@ __all__ = [
     "TerminalError",
     "ThrottledError",
     "TransientError",
+    "WaitingForLinesError",
     "WaitingForParentError",
 ]
 
@@ -142,6 +144,11 @@ class ServiceUnreachableError(ServiceUnavailableError):
 
 class WaitingForParentError(TransientError):
     pass
+
+
+class WaitingForLinesError(TransientError):
+    """A document (quote, order) is not sent while one of its lines cannot be: sent alone, it would
+    arrive half-written. It is read again every run, like any waiting record."""
 
 
 class TerminalError(P2CError):

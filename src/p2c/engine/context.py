@@ -16,7 +16,7 @@ from p2c.connectors import Connector, Redactor
 from p2c.engine.binder import encode_key
 from p2c.engine.reads import ConnectorReads
 from p2c.engine.related import RelatedResolver
-from p2c.flows import RunCache
+from p2c.flows import RunCache, TrialMap
 from p2c.project import Project
 from p2c.settings import System
 from p2c.store import Link, StateStore
@@ -52,6 +52,8 @@ class RunContext:
     reads: ConnectorReads
     cache: RunCache
     view: StoreView
+    #: maps other tasks' records without writing (a header checks its lines); set by the engine
+    trial: TrialMap | None = None
 
     @classmethod
     def open(

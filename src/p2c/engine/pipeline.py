@@ -27,6 +27,7 @@ from p2c.connectors import Refusal, TargetItem, WriteAction, WriteOp, WriteResul
 from p2c.engine.binder import Binder
 from p2c.engine.context import RunContext
 from p2c.engine.hashing import content_hash
+from p2c.engine.outcomes import Outcomes
 from p2c.engine.reading import SourceReader
 from p2c.engine.report import Progress, TaskReport
 from p2c.engine.target import target_table
@@ -36,7 +37,6 @@ from p2c.errors import (
     ParentMissingError,
     RecordError,
     ServiceUnreachableError,
-    TransientError,
     WaitingForParentError,
 )
 from p2c.flows import FlowContext, Prepared, SideWrite, Skip, SkipReason, Written, flow_for
@@ -46,8 +46,6 @@ from p2c.settings import System
 from p2c.store import Action, Link, Outcome, RunStatus
 
 __all__ = ["TaskPipeline"]
-
-SOURCE_ROW_FIELDS = 60  # keep stored source rows readable
 
 
 @dataclass
@@ -90,10 +88,11 @@ class TaskPipeline:
         companies = list(project.legal_entities)
         self.company = companies[0]
         self.mappers = {c: project.mapper(task, c) for c in companies}
-        self.flow = flow_for(FlowContext(project, task, run.reads, run.cache, run.view))
+        self.flow = flow_for(FlowContext(project, task, run.reads, run.cache, run.view, run.trial))
         self.reader = SourceReader(task, project.catalog, self.src, companies)
         self.reader.before_filter = self._before_filter
         self.report = TaskReport(task.name)
+        self.outcomes = Outcomes(task.name, self.report, run.redactor)
         self.rewrite = False
         self._early: list[SideWrite] = []
         # target fields that name a parent record (a lookup that may wait): a refusal naming a
@@ -193,7 +192,7 @@ class TaskPipeline:
         for key in deleted:
             if key not in links:
                 message = f"deleted in the source; the {task.target.entity} record is kept"
-                out.append(self._skip(key, SkipReason.SOURCE_DELETED, message))
+                out.append(self.outcomes.skip(key, SkipReason.SOURCE_DELETED, message))
         if not links:
             return out, dropped
         plans = self.tgt.plan_deletes(self.table, [(k, self.binder.target_of(lk)) for k, lk in links.items()])
@@ -202,7 +201,7 @@ class TaskPipeline:
         for key, op in zip(links, plans, strict=True):
             if isinstance(op, Refusal):  # a line of a closed CRM document cannot be deleted: kept, saying why
                 dropped.append((task.name, key))
-                out.append(self._skip(key, SkipReason.CLOSED_DOCUMENT, op.reason))
+                out.append(self.outcomes.skip(key, SkipReason.CLOSED_DOCUMENT, op.reason))
                 continue
             res = next(results)
             if res.ok:
@@ -211,7 +210,7 @@ class TaskPipeline:
                 out.append(Outcome(task.name, key, Action.DELETED, target_key=self.binder.shown(links[key])))
             else:
                 assert res.error is not None
-                out.append(self._failure(key, {}, op.key, res.error))
+                out.append(self.outcomes.failure(key, {}, op.key, res.error))
         return out, dropped
 
     # -- one chunk: prepare, resolve, map, compare, write --------------------------------------------------
@@ -223,14 +222,14 @@ class TaskPipeline:
         pending: list[SideWrite] = []
         for key, row, result in self.map_rows(rows, prepared, pending):
             if isinstance(result, P2CError):
-                done.outcomes.append(self._failure(key, row, None, result))
+                done.outcomes.append(self.outcomes.failure(key, row, None, result))
             elif isinstance(result, Skip):
-                done.outcomes.append(self._skip(key, result.reason, result.message))
+                done.outcomes.append(self.outcomes.skip(key, result.reason, result.message))
             else:
                 digest = self._digest(result, row)
                 link = links.get(key)
                 if link is not None and (self.flow.create_only or (link.hash == digest and not self.rewrite)):
-                    done.outcomes.append(self._skip(key))
+                    done.outcomes.append(self.outcomes.skip(key))
                 else:
                     ready.append(_Ready(key, row, result, digest))
         if pending:
@@ -240,11 +239,17 @@ class TaskPipeline:
         return done
 
     def map_rows(
-        self, rows: Sequence[dict[str, Any]], prepared: Prepared, side: list[SideWrite]
+        self,
+        rows: Sequence[dict[str, Any]],
+        prepared: Prepared,
+        side: list[SideWrite],
+        *,
+        past_waits: bool = False,
     ) -> Iterator[tuple[str, dict[str, Any], dict[str, Any] | Skip | P2CError]]:
         """Prepare (the flow's chunk hook), resolve and map ``rows``: for each, its payload, the
         reason it is skipped, or why it cannot go on. The chunk's side writes go into ``side``.
-        ``run``, ``plan`` and ``reconcile`` all map through here."""
+        ``run``, ``plan`` and ``reconcile`` all map through here; ``past_waits`` maps rows a flow
+        says wait for a parent anyway (a trial of a header's lines, before the header exists)."""
         by_company: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
             failure = prepared.failure(row)
@@ -267,7 +272,7 @@ class TaskPipeline:
             for row in crows:
                 key = self.reader.key(row)
                 failure = here.failure(row)
-                if failure is not None:
+                if failure is not None and not (past_waits and isinstance(failure, WaitingForParentError)):
                     yield key, row, failure
                     continue
                 skip = prepared.skipped(row) or here.skipped(row)
@@ -275,9 +280,22 @@ class TaskPipeline:
                     yield key, row, skip
                     continue
                 try:
-                    yield key, row, mapper.map(row, related)
+                    yield key, row, self._checked(mapper.map(row, related))
                 except (RecordError, WaitingForParentError) as exc:
                     yield key, row, exc
+
+    def _checked(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A payload whose key has a value with leading or trailing blanks is refused before it is
+        sent: services trim or compare differently, and the record would be found under two keys."""
+        for name in self.task.key_target:
+            value = payload.get(name)
+            if isinstance(value, str) and value != value.strip():
+                raise RecordError(
+                    f"{value!r} has leading or trailing blanks; correct it at the source",
+                    entity=self.task.target.entity,
+                    field=name,
+                )
+        return payload
 
     def _side(self, writes: Sequence[SideWrite], *, after: bool) -> SideResults:
         """Send a flow's side writes; they count in the report like the records do."""
@@ -310,13 +328,15 @@ class TaskPipeline:
             if isinstance(op, Refusal):
                 # a closed document stays as it is: linked with this content, so the skip (and its
                 # reason) is recorded once, not again on every run
-                done.outcomes.append(self._skip(r.key, SkipReason.CLOSED_DOCUMENT, op.reason))
+                done.outcomes.append(self.outcomes.skip(r.key, SkipReason.CLOSED_DOCUMENT, op.reason))
                 done.links.append(self.binder.link(r.key, r.payload, r.digest))
                 continue
             res = next(results)
             if not res.ok:
                 assert res.error is not None
-                done.outcomes.append(self._failure(r.key, r.row, r.payload, self._classify(res.error)))
+                done.outcomes.append(
+                    self.outcomes.failure(r.key, r.row, r.payload, self._classify(res.error))
+                )
                 continue
             written.append((r, res))
         news = [Written(r.key, r.row, r.payload, created=r.key not in links) for r, _res in written]
@@ -326,7 +346,7 @@ class TaskPipeline:
         for r, res in written:
             problem = consequences.failures.get(r.key)
             if problem is not None:
-                done.outcomes.append(self._failure(r.key, r.row, r.payload, problem))
+                done.outcomes.append(self.outcomes.failure(r.key, r.row, r.payload, problem))
                 continue
             updated = res.action is WriteAction.UPDATED or (
                 res.action is WriteAction.UPSERTED and r.key in links
@@ -342,7 +362,7 @@ class TaskPipeline:
                     r.key,
                     action,
                     target_key=self.binder.display(r.payload),
-                    target_payload=self._clean(r.payload),
+                    target_payload=self.outcomes.clean(r.payload),
                 )
             )
         if created:
@@ -366,36 +386,3 @@ class TaskPipeline:
             company = str(row.get("dataAreaId") or self.company).lower()
             return company if company in self.mappers else self.company
         return self.company
-
-    # -- outcomes ----------------------------------------------------------------------------------------
-
-    def _skip(self, key: str, reason: SkipReason | None = None, message: str | None = None) -> Outcome:
-        """A skipped record: unchanged (no reason: only counted), or skipped for ``reason``, which
-        ``message`` explains to people."""
-        self.report.skipped += 1
-        return Outcome(self.task.name, key, Action.SKIPPED, message=message)
-
-    def _clean(self, data: Mapping[str, Any] | None) -> dict[str, Any] | None:
-        if data is None:
-            return None
-        items = list(data.items())[:SOURCE_ROW_FIELDS]
-        cleaned = self.run_ctx.redactor.data({k: v for k, v in items if not str(k).startswith("@")})
-        return cleaned if isinstance(cleaned, dict) else None
-
-    def _failure(
-        self, key: str, row: Mapping[str, Any], payload: Mapping[str, Any] | None, error: P2CError
-    ) -> Outcome:
-        waiting = isinstance(error, TransientError)
-        action = Action.WAITING if waiting else Action.FAILED
-        self.report.add(action)
-        return Outcome(
-            self.task.name,
-            key,
-            action,
-            error_class=type(error).__name__,
-            field=error.field,
-            message=self.run_ctx.redactor.text(str(error)),
-            source_row=self._clean(row),
-            target_payload=self._clean(payload),
-            transient=waiting,
-        )

@@ -23,6 +23,7 @@ from p2c.connectors import Connector, Redactor
 from p2c.engine.context import RunContext
 from p2c.engine.pipeline import TaskPipeline
 from p2c.engine.report import TaskReport
+from p2c.engine.trial import LineTrial
 from p2c.engine.writes import Recorder, Sender, WriteStage
 from p2c.errors import ConfigError, P2CError, ServiceUnreachableError
 from p2c.project import Project, Task
@@ -147,6 +148,7 @@ class Engine:
     ) -> None:
         started = time.perf_counter()
         ctx = RunContext.open(self.project, self.store, self.connectors, self.redactor)
+        ctx.trial = LineTrial(ctx)
         stage: WriteStage = sender if sender is not None else Recorder(ctx.resolver)
         before = {s: dict(c.stats) for s, c in self.connectors.items()}
         crashed: BaseException | None = None

@@ -30,6 +30,7 @@ from p2c.flows.base import (
     SideWriteKind,
     Skip,
     SkipReason,
+    TrialMap,
     Written,
 )
 from p2c.flows.cache import Currencies, RunCache
@@ -54,6 +55,7 @@ __all__ = [
     "SideWriteKind",
     "Skip",
     "SkipReason",
+    "TrialMap",
     "Written",
     "flow_for",
 ]

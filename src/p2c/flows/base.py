@@ -49,6 +49,7 @@ __all__ = [
     "SideWriteKind",
     "Skip",
     "SkipReason",
+    "TrialMap",
     "Written",
 ]
 
@@ -163,6 +164,15 @@ class Reads(Protocol):
     ) -> Iterator[dict[str, Any]]: ...
 
 
+class TrialMap(Protocol):
+    """Maps another task's records without writing them, to learn beforehand what would fail."""
+
+    def problems(self, task: str, field: str, values: Sequence[str]) -> dict[str, str]:
+        """For the source records of ``task`` whose ``field`` is one of ``values``: by that value
+        (lowercase), why one of them could not be sent now (the first found), naming the record."""
+        ...
+
+
 class LinkView(Protocol):
     """Read-only view of the state store: other tasks' links and the number sequences."""
 
@@ -182,6 +192,7 @@ class FlowContext:
     reads: Reads
     cache: Any  # p2c.flows.cache.RunCache (Any here: the cache imports this module)
     store: LinkView
+    trial: TrialMap | None = None
 
     def has(self, rule: RuleName) -> bool:
         return rule in self.task.rules

@@ -30,7 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from p2c.connectors import OpKind, WriteOp
-from p2c.errors import RecordError, WaitingForParentError
+from p2c.errors import RecordError, WaitingForLinesError, WaitingForParentError
 from p2c.flows.base import Flow, FlowContext, Prepared, SideWrite, SideWriteKind, SkipReason, Written
 from p2c.odata import Dialect, compile_filter, filter_fields, parse_filter
 from p2c.project import Task
@@ -157,6 +157,18 @@ class DocumentsFlow(Flow):
         self.deletes_follow = follows and self.header is None
         if follows and entity in LINE_PARENTS:
             self._follow(*LINE_PARENTS[entity])
+        # the task that sends this header's lines: a header waits while one of them cannot be sent
+        self.line_task: Task | None = None
+        if self.header is not None:
+            self.line_task = next(
+                (
+                    t
+                    for t in ctx.project.tasks
+                    if t.source.entity == self.header.line_entity
+                    and t.target.system is self.task.target.system
+                ),
+                None,
+            )
 
     def _follow(self, header_entity: str, parent: str) -> None:
         ctx = self.ctx
@@ -189,7 +201,7 @@ class DocumentsFlow(Flow):
         if self.ctx.has(RuleName.SPLIT_LINE_DISCOUNT):
             out.add("_transactioncurrencyid_value")
         if self.line_of is not None:
-            out.add(self.parent)
+            out |= {self.parent, "quantity", "manualdiscountamount", "priceperunit"}
         if self.header is not None:
             out |= {self.header.pk, "statecode", FLAG}
         return out
@@ -214,10 +226,50 @@ class DocumentsFlow(Flow):
 
     def prepare_chunk(self, rows: Sequence[dict[str, Any]]) -> Prepared:
         out = Prepared()
-        if self.line_of is not None and self.header_task is not None:
-            out.merge(self._check_headers(rows))
+        if self.line_of is not None:
+            out.merge(self._check_amounts(rows))
+            if self.header_task is not None:
+                out.merge(self._check_headers(rows))
+        if self.header is not None:
+            out.merge(self._check_lines(rows))
         if self.ctx.has(RuleName.SPLIT_LINE_DISCOUNT):
             out.merge(self._split_discounts(rows))
+        return out
+
+    def _check_lines(self, rows: Sequence[dict[str, Any]]) -> Prepared:
+        """A document waits, naming the line, while one of its lines could not be sent: the ERP
+        would otherwise get a header and some of its lines."""
+        out = Prepared()
+        if self.line_task is None or self.ctx.trial is None or self.header is None:
+            return out
+        pk, parent = self.header.pk, self.header.parent
+        problems = self.ctx.trial.problems(self.line_task.name, parent, [str(r.get(pk) or "") for r in rows])
+        for row in rows:
+            problem = problems.get(str(row.get(pk) or "").lower())
+            if problem is not None:
+                reason = f"waits until every line can be sent; {problem}"
+                out.fail(
+                    row, WaitingForLinesError(reason, entity=self.task.source.entity, key=str(row.get(pk)))
+                )
+        return out
+
+    def _check_amounts(self, rows: Sequence[dict[str, Any]]) -> Prepared:
+        """Lines the ERP would accept but should not: no quantity, or a discount above the line's amount."""
+        out = Prepared()
+        entity = self.task.source.entity
+        for row in rows:
+            quantity = Decimal(str(row.get("quantity") or 0))
+            discount = Decimal(str(row.get("manualdiscountamount") or 0))
+            amount = quantity * Decimal(str(row.get("priceperunit") or 0))
+            if quantity <= 0:
+                out.fail(
+                    row, RecordError(f"quantity {quantity} must be above 0", entity=entity, field="quantity")
+                )
+            elif discount > amount:
+                reason = (
+                    f"the discount {discount} is larger than the line's amount {amount} ({quantity} × price)"
+                )
+                out.fail(row, RecordError(reason, entity=entity, field="manualdiscountamount"))
         return out
 
     def _check_headers(self, rows: Sequence[dict[str, Any]]) -> Prepared:

@@ -9,17 +9,18 @@ what and when — after which they are no longer open (until they fail again).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from p2c.store.history import pending
+from p2c.store.history import outcomes, pending
 from p2c.store.model import Action, OutcomeRecord, RunStatus
 from p2c.store.schema import record_outcomes, task_runs
 
-__all__ = ["OpenFailure", "TaskStatus", "dismiss", "open_failures", "task_status"]
+__all__ = ["FailureLedger", "OpenFailure", "TaskStatus", "dismiss", "open_failures", "task_status"]
 
 
 @dataclass(frozen=True)
@@ -107,3 +108,40 @@ def dismiss(conn: Connection, records: Sequence[OutcomeRecord], at: datetime, no
     if rows:
         conn.execute(insert(record_outcomes), rows)
     return len(rows)
+
+
+class FailureLedger:
+    """The open-failure methods of :class:`p2c.store.StateStore` (a mixin: the store module stays small)."""
+
+    def _write(self) -> AbstractContextManager[Connection]:  # pragma: no cover - StateStore's
+        raise NotImplementedError
+
+    def _read(self) -> AbstractContextManager[Connection]:  # pragma: no cover - StateStore's
+        raise NotImplementedError
+
+    def open_failures(self, tasks: Sequence[str]) -> list[OpenFailure]:
+        """Records of ``tasks`` whose latest outcome is FAILED, with the run they started failing in."""
+        with self._read() as conn:
+            return open_failures(conn, tasks)
+
+    def task_status(self, tasks: Sequence[str]) -> list[TaskStatus]:
+        """Per task: records failing and waiting now, and the last run in which it succeeded."""
+        with self._read() as conn:
+            return task_status(conn, tasks)
+
+    def dismiss(self, run_id: int, *, tasks: Sequence[str] = (), keys: Sequence[str] = ()) -> int:
+        """Dismiss the records that failed or wait in ``run_id`` and still do (optionally only those
+        of ``tasks`` or with source ``keys``): they are no longer read again. The count dismissed."""
+        wanted_keys = set(keys)
+        with self._write() as conn:
+            found = outcomes(conn, run_id, [Action.FAILED, Action.WAITING], None, None, False)
+            chosen = [
+                r
+                for r in found
+                if (not tasks or r.task in tasks) and (not wanted_keys or r.source_key in wanted_keys)
+            ]
+            latest: list[OutcomeRecord] = []
+            for task in dict.fromkeys(r.task for r in chosen):
+                keys_here = {r.source_key for r in chosen if r.task == task}
+                latest.extend(r for r in pending(conn, task) if r.source_key in keys_here)
+            return dismiss(conn, latest, datetime.now(UTC), "dismissed by a user (p2c dismiss)")

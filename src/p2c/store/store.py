@@ -54,10 +54,10 @@ from typing import Any
 
 from sqlalchemy import Connection, CursorResult, delete, insert, select, update
 
-from p2c.store import failures, history
+from p2c.store import history
 from p2c.store.batch import bump, select_links, write_batch
 from p2c.store.database import WRITE, create_store_engine, resolve_url, upgrade
-from p2c.store.failures import OpenFailure, TaskStatus
+from p2c.store.failures import FailureLedger
 from p2c.store.locks import LockInfo, ProjectLocks
 from p2c.store.model import (
     COUNTERS,
@@ -91,7 +91,7 @@ def _new_id(res: CursorResult[Any]) -> int:
     return int(pk[0])
 
 
-class StateStore(ProjectLocks):
+class StateStore(ProjectLocks, FailureLedger):
     """Open (and migrate to head) the store at ``url``: a file path or an SQLAlchemy URL.
 
     Thread-safe (each call checks out its own connection). Use as a context manager or call
@@ -387,33 +387,6 @@ class StateStore(ProjectLocks):
         ``operations`` None = all, False = the records' own outcomes, True = only side writes."""
         with self._read() as conn:
             return history.outcomes(conn, run_id, actions, task, limit, operations)
-
-    def open_failures(self, tasks: Sequence[str]) -> list[OpenFailure]:
-        """Records of ``tasks`` whose latest outcome is FAILED, with the run they started failing in."""
-        with self._read() as conn:
-            return failures.open_failures(conn, tasks)
-
-    def task_status(self, tasks: Sequence[str]) -> list[TaskStatus]:
-        """Per task: records failing and waiting now, and the last run in which it succeeded."""
-        with self._read() as conn:
-            return failures.task_status(conn, tasks)
-
-    def dismiss(self, run_id: int, *, tasks: Sequence[str] = (), keys: Sequence[str] = ()) -> int:
-        """Dismiss the records that failed or wait in ``run_id`` and still do (optionally only those
-        of ``tasks`` or with source ``keys``): they are no longer read again. The count dismissed."""
-        wanted_keys = set(keys)
-        with self._write() as conn:
-            found = history.outcomes(conn, run_id, [Action.FAILED, Action.WAITING], None, None, False)
-            chosen = [
-                r
-                for r in found
-                if (not tasks or r.task in tasks) and (not wanted_keys or r.source_key in wanted_keys)
-            ]
-            latest: list[OutcomeRecord] = []
-            for task in dict.fromkeys(r.task for r in chosen):
-                keys_here = {r.source_key for r in chosen if r.task == task}
-                latest.extend(r for r in history.pending(conn, task) if r.source_key in keys_here)
-            return failures.dismiss(conn, latest, now(), "dismissed by a user (p2c dismiss)")
 
     def pending(self, task: str) -> list[OutcomeRecord]:
         """Records of ``task`` whose latest outcome is FAILED or WAITING, oldest first: what a

@@ -1,0 +1,57 @@
+"""The outcomes of one task run's records: skipped (with a reason), failed or waiting, each counted in
+the task's report as it is made; source rows and payloads capped and redacted before they are stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from p2c.connectors import Redactor
+from p2c.engine.report import TaskReport
+from p2c.errors import P2CError, TransientError
+from p2c.flows import SkipReason
+from p2c.store import Action, Outcome
+
+__all__ = ["SOURCE_ROW_FIELDS", "Outcomes"]
+
+SOURCE_ROW_FIELDS = 60  # keep stored source rows readable
+
+
+class Outcomes:
+    def __init__(self, task: str, report: TaskReport, redactor: Redactor) -> None:
+        self.task = task
+        self.report = report
+        self.redactor = redactor
+
+    def skip(self, key: str, reason: SkipReason | None = None, message: str | None = None) -> Outcome:
+        """A skipped record: unchanged (no reason: only counted), or skipped for ``reason``, which
+        ``message`` explains to people."""
+        self.report.skipped += 1
+        return Outcome(self.task, key, Action.SKIPPED, message=message)
+
+    def clean(self, data: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        if data is None:
+            return None
+        items = list(data.items())[:SOURCE_ROW_FIELDS]
+        cleaned = self.redactor.data({k: v for k, v in items if not str(k).startswith("@")})
+        return cleaned if isinstance(cleaned, dict) else None
+
+    def failure(
+        self, key: str, row: Mapping[str, Any], payload: Mapping[str, Any] | None, error: P2CError
+    ) -> Outcome:
+        """A failed record, or a waiting one when ``error`` is transient (a parent not there yet)."""
+        waiting = isinstance(error, TransientError)
+        action = Action.WAITING if waiting else Action.FAILED
+        self.report.add(action)
+        return Outcome(
+            self.task,
+            key,
+            action,
+            error_class=type(error).__name__,
+            field=error.field,
+            message=self.redactor.text(str(error)),
+            source_row=self.clean(row),
+            target_payload=self.clean(payload),
+            transient=waiting,
+        )
