@@ -1,7 +1,9 @@
 """OData ``$filter`` as the emulators understand it: parse the text, compile it to a row predicate.
 
-This is the sandbox's own implementation, written apart from p2c's (``p2c.mapping``) on purpose:
-p2c's tests run against the emulators, so a shared parser would hide a bug on both sides.
+The sandbox's own implementation, written apart from p2c's on purpose: p2c's tests run against the
+emulators, so a shared parser would hide a bug on both sides. ``filter_tree`` holds the tree and the
+scanner, ``filter_parse`` the precedence-climbing parser, ``filter_types`` the property kinds and
+schemas, ``filter_compile`` the tree-to-predicate compiler.
 
     >>> schema = MappingSchema("CustomerGroups", [
     ...     Field("CustomerGroupId", FieldKind.STRING),
@@ -12,14 +14,11 @@ p2c's tests run against the emulators, so a shared parser would hide a bug on bo
     >>> match = compile_filter(tree, schema, Dialect.FNO)
     >>> match({"CustomerGroupId": "10", "IsSalesTaxIncludedInPrice": "Yes"})
     True
-
-The stages live in their own modules: ``filter_lex`` and ``filter_parse`` (text to tree,
-``filter_rules`` for what each dialect accepts), ``filter_ast`` (the tree), ``filter_values``,
-``filter_coerce`` and ``filter_schema`` (types and entities), ``filter_compile`` with
-``filter_compare`` and ``filter_functions`` (tree to predicate).
 """
 
-from p2c_sandbox.odata.filter_ast import (
+from p2c_sandbox.odata.filter_compile import Predicate, compile_filter
+from p2c_sandbox.odata.filter_parse import parse_filter
+from p2c_sandbox.odata.filter_tree import (
     Arith,
     ArithOp,
     BoolOp,
@@ -39,11 +38,14 @@ from p2c_sandbox.odata.filter_ast import (
     Not,
     Property,
 )
-from p2c_sandbox.odata.filter_compare import Predicate
-from p2c_sandbox.odata.filter_compile import compile_filter
-from p2c_sandbox.odata.filter_parse import parse_filter
-from p2c_sandbox.odata.filter_schema import CollectionSchema, FilterSchema, MappingSchema
-from p2c_sandbox.odata.filter_values import Field, FieldKind, quote
+from p2c_sandbox.odata.filter_types import (
+    CollectionSchema,
+    Field,
+    FieldKind,
+    FilterSchema,
+    MappingSchema,
+    quote,
+)
 
 __all__ = [
     "Arith",
