@@ -16,63 +16,10 @@ schemas, ``filter_compile`` the tree-to-predicate compiler.
     True
 """
 
-from p2c_sandbox.odata.filter_compile import Predicate, compile_filter
-from p2c_sandbox.odata.filter_parse import parse_filter
-from p2c_sandbox.odata.filter_tree import (
-    Arith,
-    ArithOp,
-    BoolOp,
-    BoolOperator,
-    Call,
-    Compare,
-    CompareOp,
-    CrmCall,
-    Dialect,
-    EnumLiteral,
-    FilterError,
-    InList,
-    Lambda,
-    LambdaKind,
-    Literal,
-    Node,
-    Not,
-    Property,
-)
-from p2c_sandbox.odata.filter_types import (
-    CollectionSchema,
-    Field,
-    FieldKind,
-    FilterSchema,
-    MappingSchema,
-    quote,
-)
+from p2c_sandbox.odata import filter_compile, filter_tree, filter_types
+from p2c_sandbox.odata.filter_compile import *  # noqa: F403
+from p2c_sandbox.odata.filter_parse import parse_filter as parse_filter
+from p2c_sandbox.odata.filter_tree import *  # noqa: F403
+from p2c_sandbox.odata.filter_types import *  # noqa: F403
 
-__all__ = [
-    "Arith",
-    "ArithOp",
-    "BoolOp",
-    "BoolOperator",
-    "Call",
-    "CollectionSchema",
-    "Compare",
-    "CompareOp",
-    "CrmCall",
-    "Dialect",
-    "EnumLiteral",
-    "Field",
-    "FieldKind",
-    "FilterError",
-    "FilterSchema",
-    "InList",
-    "Lambda",
-    "LambdaKind",
-    "Literal",
-    "MappingSchema",
-    "Node",
-    "Not",
-    "Predicate",
-    "Property",
-    "compile_filter",
-    "parse_filter",
-    "quote",
-]
+__all__ = sorted({*filter_tree.__all__, *filter_types.__all__, *filter_compile.__all__, "parse_filter"})

@@ -16,7 +16,7 @@ from typing import Any
 
 from p2c_sandbox.odata.filter_parse import CRM
 from p2c_sandbox.odata.filter_tree import ArithOp, CompareOp, CrmCall, FilterError
-from p2c_sandbox.odata.filter_types import Field, FieldKind, Getter, normalise
+from p2c_sandbox.odata.filter_types import Field, FieldKind, Getter, field_type, normalise
 
 __all__ = ["ARITH", "ORDER", "Clock", "crm_test", "show", "wildcard"]
 
@@ -68,7 +68,7 @@ def crm_test(node: CrmCall, field: Field, read: Getter, label: str, clock: Clock
     def convert(given: object) -> Any:
         out = normalise(field.kind, given if field.kind is not FieldKind.STRING else str(given))
         if out is None:
-            what = "a number" if field.kind in _NUMERIC else f"a valid {field.edm_type} value"
+            what = "a number" if field.kind in _NUMERIC else f"a valid {field_type(field)} value"
             raise FilterError(f"The function '{full}': {show(given)} is not {what}.")
         return out.casefold() if isinstance(out, str) else out
 
@@ -93,7 +93,7 @@ def crm_test(node: CrmCall, field: Field, read: Getter, label: str, clock: Clock
 
         return between
     if field.kind not in _TEMPORAL:
-        raise FilterError(f"The function '{full}' needs a date column, but {label} is {field.edm_type}.")
+        raise FilterError(f"The function '{full}' needs a date column, but {label} is {field_type(field)}.")
     return _by_day(node, full, read, clock)
 
 

@@ -14,33 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from p2c_sandbox.odata import filter_tree as ft
 from p2c_sandbox.odata.filter_calls import ARITH, ORDER, Clock, crm_test, show, wildcard
-from p2c_sandbox.odata.filter_tree import (
-    Arith,
-    ArithOp,
-    BoolOp,
-    BoolOperator,
-    Call,
-    Compare,
-    CompareOp,
-    CrmCall,
-    Dialect,
-    EnumLiteral,
-    FilterError,
-    InList,
-    Lambda,
-    LambdaKind,
-    Literal,
-    Node,
-    Not,
-    Property,
-)
+from p2c_sandbox.odata.filter_tree import Dialect, FilterError
 from p2c_sandbox.odata.filter_types import (
     Field,
     FieldKind,
     FilterSchema,
     Getter,
     edm_name,
+    field_type,
     kind_of,
     normalise,
 )
@@ -61,13 +44,13 @@ class _Value:
     label: str
     const: bool = False
     field: Field | None = None
-    enum: EnumLiteral | None = None
+    enum: ft.EnumLiteral | None = None
 
     @property
     def edm(self) -> str:
         if self.enum is not None:
             return self.enum.type_name
-        return self.field.edm_type if self.field is not None else edm_name(self.kind)
+        return field_type(self.field) if self.field is not None else edm_name(self.kind)
 
 
 @dataclass
@@ -93,14 +76,14 @@ def _utc_now() -> dt.datetime:
 
 
 def compile_filter(
-    tree: Node, schema: FilterSchema, dialect: Dialect | str, *, clock: Clock | None = None
+    tree: ft.Node, schema: FilterSchema, dialect: Dialect | str, *, clock: Clock | None = None
 ) -> Predicate:
     """A predicate ``row -> bool`` for ``tree`` over rows described by ``schema``; raises FilterError."""
     scope = _Scope(schema, Dialect(dialect), clock or _utc_now)
     return _truth(tree, scope)
 
 
-def _truth(node: Node, scope: _Scope) -> Predicate:
+def _truth(node: ft.Node, scope: _Scope) -> Predicate:
     value = _value(node, scope)
     if value.kind is not FieldKind.BOOL:
         raise FilterError(f"The $filter expression must be a Boolean, but {value.label} is {value.edm}.")
@@ -108,17 +91,17 @@ def _truth(node: Node, scope: _Scope) -> Predicate:
     return lambda row: read(row) is True
 
 
-def _value(node: Node, scope: _Scope) -> _Value:
-    if isinstance(node, Literal):
+def _value(node: ft.Node, scope: _Scope) -> _Value:
+    if isinstance(node, ft.Literal):
         kind = kind_of(node.value)
         fixed = None if kind is None else normalise(kind, node.value)
         return _Value(kind, lambda row: fixed, show(node.value), const=True)
-    if isinstance(node, EnumLiteral):
+    if isinstance(node, ft.EnumLiteral):
         member = node.member
         return _Value(FieldKind.ENUM, lambda row: member, f"{node.type_name}'{member}'", True, enum=node)
-    if isinstance(node, Property):
+    if isinstance(node, ft.Property):
         return _property(scope.relative(node.path), scope)
-    if isinstance(node, Arith):
+    if isinstance(node, ft.Arith):
         return _arith(node, scope)
     return _Value(FieldKind.BOOL, _condition(node, scope), "the expression")
 
@@ -131,26 +114,26 @@ def _property(path: tuple[str, ...], scope: _Scope) -> _Value:
     return _Value(kind, lambda row: normalise(kind, raw(row)), f"property '{'/'.join(path)}'", field=found)
 
 
-def _condition(node: Node, scope: _Scope) -> Getter:
-    if isinstance(node, BoolOp):
+def _condition(node: ft.Node, scope: _Scope) -> Getter:
+    if isinstance(node, ft.BoolOp):
         parts = [_truth(item, scope) for item in node.operands]
-        if node.op is BoolOperator.AND:
+        if node.op is ft.BoolOperator.AND:
             return lambda row: all(p(row) for p in parts)
         return lambda row: any(p(row) for p in parts)
-    if isinstance(node, Not):
+    if isinstance(node, ft.Not):
         inner = _truth(node.operand, scope)
         return lambda row: not inner(row)
-    if isinstance(node, Compare):
+    if isinstance(node, ft.Compare):
         return _compare(node.op, _value(node.left, scope), _value(node.right, scope), scope.dialect)
-    if isinstance(node, InList):
+    if isinstance(node, ft.InList):
         left = _value(node.left, scope)
-        tests = [_compare(CompareOp.EQ, left, _value(v, scope), scope.dialect) for v in node.values]
+        tests = [_compare(ft.CompareOp.EQ, left, _value(v, scope), scope.dialect) for v in node.values]
         return lambda row: any(t(row) for t in tests)
-    if isinstance(node, Call):
+    if isinstance(node, ft.Call):
         return _text_test(node, scope)
-    if isinstance(node, CrmCall):
+    if isinstance(node, ft.CrmCall):
         return _crm(node, scope)
-    if isinstance(node, Lambda):
+    if isinstance(node, ft.Lambda):
         return _lambda(node, scope)
     raise FilterError(f"Unsupported expression {node!r}.")  # pragma: no cover - every node is handled
 
@@ -193,8 +176,8 @@ def _promote(value: _Value) -> _Value:
     )
 
 
-def _check_enum(left: _Value, right: _Value, op: CompareOp) -> tuple[_Value, _Value]:
-    if op not in (CompareOp.EQ, CompareOp.NE):
+def _check_enum(left: _Value, right: _Value, op: ft.CompareOp) -> tuple[_Value, _Value]:
+    if op not in (ft.CompareOp.EQ, ft.CompareOp.NE):
         raise _mismatch(left, right, "Enum values can only be compared with 'eq' and 'ne'")
     column, constant = (left, right) if right.const else (right, left)
     if column.field is None or column.kind is not FieldKind.ENUM:
@@ -217,13 +200,13 @@ def _check_enum(left: _Value, right: _Value, op: CompareOp) -> tuple[_Value, _Va
     return (column, constant) if column is left else (constant, column)
 
 
-def _compare(op: CompareOp, left: _Value, right: _Value, dialect: Dialect) -> Getter:
+def _compare(op: ft.CompareOp, left: _Value, right: _Value, dialect: Dialect) -> Getter:
     if left.kind is None or right.kind is None:  # the null literal
         other = right if left.kind is None else left
         read = other.read
-        if op is CompareOp.EQ:
+        if op is ft.CompareOp.EQ:
             return lambda row: read(row) is None
-        if op is CompareOp.NE:
+        if op is ft.CompareOp.NE:
             return lambda row: read(row) is not None
         return lambda row: False
     if FieldKind.ENUM in (left.kind, right.kind) and not (
@@ -232,11 +215,11 @@ def _compare(op: CompareOp, left: _Value, right: _Value, dialect: Dialect) -> Ge
         left, right = _check_enum(left, right, op)
     else:
         left, right = _unify(left, right)
-    if dialect is Dialect.FNO and op in (CompareOp.EQ, CompareOp.NE) and left.kind is FieldKind.STRING:
+    if dialect is Dialect.FNO and op in (ft.CompareOp.EQ, ft.CompareOp.NE) and left.kind is FieldKind.STRING:
         for column, constant in ((left, right), (right, left)):
             pattern = constant.read(None) if constant.const else None
             if isinstance(pattern, str) and "*" in pattern:
-                return wildcard(column.read, pattern, op is CompareOp.EQ)
+                return wildcard(column.read, pattern, op is ft.CompareOp.EQ)
     folds = left.kind in (FieldKind.STRING, FieldKind.ENUM)
     lread, rread = left.read, right.read
 
@@ -244,7 +227,7 @@ def _compare(op: CompareOp, left: _Value, right: _Value, dialect: Dialect) -> Ge
         a, b = lread(row), rread(row)
         if a is None or b is None:
             same = a is None and b is None
-            return same if op is CompareOp.EQ else (not same if op is CompareOp.NE else False)
+            return same if op is ft.CompareOp.EQ else (not same if op is ft.CompareOp.NE else False)
         if folds:
             a, b = a.casefold(), b.casefold()
         return ORDER[op](a, b)
@@ -255,7 +238,7 @@ def _compare(op: CompareOp, left: _Value, right: _Value, dialect: Dialect) -> Ge
 # -- functions, lambdas, arithmetic -----------------------------------------------------------------
 
 
-def _text_test(node: Call, scope: _Scope) -> Getter:
+def _text_test(node: ft.Call, scope: _Scope) -> Getter:
     subject, needle = (_value(arg, scope) for arg in node.args)
     for arg in (subject, needle):
         if arg.kind is not FieldKind.STRING:
@@ -274,14 +257,14 @@ def _text_test(node: Call, scope: _Scope) -> Getter:
     return run
 
 
-def _crm(node: CrmCall, scope: _Scope) -> Getter:
+def _crm(node: ft.CrmCall, scope: _Scope) -> Getter:
     path = scope.relative(tuple(str(node.params["PropertyName"]).split("/")))
     target = _property(path, scope)
     assert target.field is not None
     return crm_test(node, target.field, target.read, target.label, scope.clock)
 
 
-def _lambda(node: Lambda, scope: _Scope) -> Getter:
+def _lambda(node: ft.Lambda, scope: _Scope) -> Getter:
     path = scope.relative(node.path)
     find = getattr(scope.schema, "element_schema", None)
     inner_schema = find(path) if find is not None else None
@@ -291,12 +274,12 @@ def _lambda(node: Lambda, scope: _Scope) -> Getter:
     if node.body is None:
         return lambda row: any(True for _ in items_of(row, path))
     body = _truth(node.body, _Scope(inner_schema, scope.dialect, scope.clock, node.var))
-    if node.kind is LambdaKind.ANY:
+    if node.kind is ft.LambdaKind.ANY:
         return lambda row: any(body(item) for item in items_of(row, path))
     return lambda row: all(body(item) for item in items_of(row, path))
 
 
-def _arith(node: Arith, scope: _Scope) -> _Value:
+def _arith(node: ft.Arith, scope: _Scope) -> _Value:
     left, right = _value(node.left, scope), _value(node.right, scope)
     for side in (left, right):
         if side.kind is not None and side.kind not in _NUMERIC:
@@ -306,10 +289,10 @@ def _arith(node: Arith, scope: _Scope) -> _Value:
     ints = (
         left.kind is not FieldKind.DECIMAL
         and right.kind is not FieldKind.DECIMAL
-        and node.op != ArithOp.DIVBY
+        and node.op != ft.ArithOp.DIVBY
     )
     apply, lread, rread = ARITH[node.op], left.read, right.read
-    dividing = node.op in (ArithOp.DIV, ArithOp.DIVBY, ArithOp.MOD)
+    dividing = node.op in (ft.ArithOp.DIV, ft.ArithOp.DIVBY, ft.ArithOp.MOD)
 
     def compute(row: Any) -> Any:
         a, b = lread(row), rread(row)

@@ -14,29 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from p2c_sandbox.odata.filter_tree import (
-    Arith,
-    ArithOp,
-    BoolOp,
-    BoolOperator,
-    Call,
-    Compare,
-    CompareOp,
-    CrmCall,
-    Dialect,
-    EnumLiteral,
-    FilterError,
-    InList,
-    Lambda,
-    LambdaKind,
-    Lexeme,
-    Literal,
-    Node,
-    Not,
-    Property,
-    scan,
-    syntax_error,
-)
+from p2c_sandbox.odata import filter_tree as ft
+from p2c_sandbox.odata.filter_tree import Dialect, FilterError, Lexeme, scan, syntax_error
 
 __all__ = ["CRM", "CRM_PARAMETERS", "parse_filter", "service_name"]
 
@@ -93,7 +72,7 @@ _OTHER_FUNCTIONS = frozenset(
         "floor",
     )
 )
-_POWER = {"or": 10, "and": 20, **{op.value: 30 for op in CompareOp}, "in": 30, "has": 30}
+_POWER = {"or": 10, "and": 20, **{op.value: 30 for op in ft.CompareOp}, "in": 30, "has": 30}
 _POWER |= {"add": 40, "sub": 40, "mul": 50, "div": 50, "divby": 50, "mod": 50}
 _CONSTANTS = {"true": True, "false": False, "null": None}
 _LITERAL_KINDS = frozenset({"string", "number", "date", "datetime", "guid"})
@@ -105,7 +84,7 @@ def service_name(dialect: Dialect) -> str:
     return "Dataverse" if dialect is Dialect.DATAVERSE else "Finance and Operations"
 
 
-def parse_filter(text: str, dialect: Dialect | str, aliases: Mapping[str, str] | None = None) -> Node:
+def parse_filter(text: str, dialect: Dialect | str, aliases: Mapping[str, str] | None = None) -> ft.Node:
     """The tree of ``$filter`` text; ``aliases`` maps ``@name`` to its text. Raises FilterError."""
     if not text.strip():
         raise FilterError("The $filter expression is empty.")
@@ -164,7 +143,7 @@ class _Reader:
 
     # -- expressions ----------------------------------------------------------------------------------
 
-    def expression(self, floor: int = 0) -> Node:
+    def expression(self, floor: int = 0) -> ft.Node:
         self.depth += 1
         if self.depth > _DEEPEST:
             raise self.refuse(
@@ -182,7 +161,7 @@ class _Reader:
                 while self.is_word(word):
                     self.advance()
                     items.append(self.expression(power))
-                left = _joined(BoolOperator(word), items)
+                left = _joined(ft.BoolOperator(word), items)
             elif word == "in":
                 left = self.in_list(left, start)
             elif word == "has":
@@ -190,17 +169,17 @@ class _Reader:
                     start, f"The 'has' operator is not supported by {service_name(self.dialect)}."
                 )
             elif power == 30:
-                left = Compare(CompareOp(word), left, self.expression(power))
+                left = ft.Compare(ft.CompareOp(word), left, self.expression(power))
             else:
                 if self.dialect is Dialect.DATAVERSE:
                     raise self.refuse(
                         start, f"The arithmetic operator '{word}' is not supported by Dataverse."
                     )
-                left = Arith(ArithOp(word), left, self.expression(power))
+                left = ft.Arith(ft.ArithOp(word), left, self.expression(power))
         self.depth -= 1
         return left
 
-    def prefix(self) -> Node:
+    def prefix(self) -> ft.Node:
         kind, text, start, value = self.look()
         if kind == "word" and text == "not":
             self.advance()
@@ -209,7 +188,7 @@ class _Reader:
                 raise self.refuse(start, f"The $filter expression is nested too deeply (over {_DEEPEST}).")
             operand = self.prefix()
             self.depth -= 1
-            return Not(operand)
+            return ft.Not(operand)
         if kind == "(":
             self.advance()
             inner = self.expression()
@@ -217,7 +196,7 @@ class _Reader:
             return inner
         if kind in _LITERAL_KINDS:
             self.advance()
-            return Literal(value)
+            return ft.Literal(value)
         if kind == "enum":
             self.advance()
             if self.dialect is Dialect.DATAVERSE:
@@ -225,14 +204,14 @@ class _Reader:
                     start,
                     f"The enum literal {text} is not supported by Dataverse; compare choice columns with integers.",
                 )
-            return EnumLiteral(value[0], value[1])
+            return ft.EnumLiteral(value[0], value[1])
         if kind == "alias":
             self.advance()
             return self.alias(text, start, lambda r: r.expression())
         if kind == "word":
             if text in _CONSTANTS:
                 self.advance()
-                return Literal(_CONSTANTS[text])
+                return ft.Literal(_CONSTANTS[text])
             if self.look(1)[0] == "(":
                 return self.function()
             return self.path()
@@ -246,14 +225,14 @@ class _Reader:
         inner = _Reader(self.aliases[name], self.dialect, self.aliases, self.hops + 1, self.lambda_var)
         return inner.complete(lambda: rule(inner))
 
-    def path(self) -> Node:
+    def path(self) -> ft.Node:
         segments: list[str] = []
         while True:
             kind, text, start, _ = self.look()
             if kind != "word":
                 raise self.fail("a property name")
             if segments and text in ("any", "all") and self.look(1)[0] == "(":
-                return self.lambda_(tuple(segments), LambdaKind(text), start)
+                return self.lambda_(tuple(segments), ft.LambdaKind(text), start)
             self.advance()
             segments.append(text)
             if self.look()[0] != "/":
@@ -264,9 +243,9 @@ class _Reader:
             raise self.refuse(
                 start, f"In a lambda body only properties of '{var}' can be used, not '{'/'.join(segments)}'."
             )
-        return Property(tuple(segments))
+        return ft.Property(tuple(segments))
 
-    def lambda_(self, path: tuple[str, ...], kind: LambdaKind, start: int) -> Node:
+    def lambda_(self, path: tuple[str, ...], kind: ft.LambdaKind, start: int) -> ft.Node:
         if self.dialect is Dialect.FNO:
             raise self.refuse(
                 start, f"The lambda operator '{kind}' is not supported by Finance and Operations."
@@ -274,10 +253,10 @@ class _Reader:
         self.advance()
         self.expect("(")
         if self.look()[0] == ")":
-            if kind is LambdaKind.ALL:
+            if kind is ft.LambdaKind.ALL:
                 raise self.refuse(start, "'all' needs a lambda expression: all(x: <condition>).")
             self.advance()
-            return Lambda(path, kind, "", None)
+            return ft.Lambda(path, kind, "", None)
         var_kind, var, _, _ = self.advance()
         if var_kind != "word":
             raise self.fail("a lambda variable name")
@@ -286,9 +265,9 @@ class _Reader:
         body = self.expression()
         self.lambda_var = outer
         self.expect(")")
-        return Lambda(path, kind, var, body)
+        return ft.Lambda(path, kind, var, body)
 
-    def function(self) -> Node:
+    def function(self) -> ft.Node:
         _, name, start, _ = self.advance()
         service = service_name(self.dialect)
         if name.startswith(CRM):
@@ -303,7 +282,7 @@ class _Reader:
                 raise self.refuse(
                     start, f"The function '{name}' needs the parameter(s) {', '.join(missing)}."
                 )
-            return CrmCall(short, params)
+            return ft.CrmCall(short, params)
         if name in _STRING_TESTS:
             if self.dialect is Dialect.FNO:
                 raise self.refuse(
@@ -319,7 +298,7 @@ class _Reader:
             self.expect(")")
             if len(args) != 2:
                 raise self.refuse(start, f"The function '{name}' takes 2 arguments, not {len(args)}.")
-            return Call(name, tuple(args))
+            return ft.Call(name, tuple(args))
         if name in _OTHER_FUNCTIONS:
             raise self.refuse(start, f"The function '{name}' is not supported by {service}.")
         raise self.refuse(start, f"Unknown function '{name}'.")
@@ -364,11 +343,11 @@ class _Reader:
             return _CONSTANTS[text]
         raise self.fail("a parameter value")
 
-    def in_list(self, left: Node, start: int) -> Node:
+    def in_list(self, left: ft.Node, start: int) -> ft.Node:
         if self.dialect is Dialect.FNO:
             raise self.refuse(start, "The 'in' operator is not supported by Finance and Operations.")
         self.expect("(")
-        values: list[Node] = []
+        values: list[ft.Node] = []
         while self.look()[0] != ")":
             if values:
                 self.expect(",")
@@ -376,11 +355,11 @@ class _Reader:
         self.advance()
         if not values:
             raise self.refuse(start, "The 'in' operator needs at least one value.")
-        return InList(left, tuple(values))
+        return ft.InList(left, tuple(values))
 
 
-def _joined(op: BoolOperator, items: list[Node]) -> Node:
-    flat: list[Node] = []
+def _joined(op: ft.BoolOperator, items: list[ft.Node]) -> ft.Node:
+    flat: list[ft.Node] = []
     for item in items:
-        flat.extend(item.operands if isinstance(item, BoolOp) and item.op is op else (item,))
-    return BoolOp(op, tuple(flat))
+        flat.extend(item.operands if isinstance(item, ft.BoolOp) and item.op is op else (item,))
+    return ft.BoolOp(op, tuple(flat))

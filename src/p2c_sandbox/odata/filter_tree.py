@@ -13,33 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-__all__ = [
-    "Arith",
-    "ArithOp",
-    "BoolOp",
-    "BoolOperator",
-    "Call",
-    "Compare",
-    "CompareOp",
-    "CrmCall",
-    "Dialect",
-    "EnumLiteral",
-    "FilterError",
-    "InList",
-    "Lambda",
-    "LambdaKind",
-    "Lexeme",
-    "Literal",
-    "Node",
-    "Not",
-    "Property",
-    "scan",
-]
+from p2c_sandbox.odata.records import value_type
+
+__all__ = ["Dialect", "FilterError", "Lexeme", "scan"]
+__all__ += ["ArithOp", "BoolOperator", "CompareOp", "LambdaKind"]
+__all__ += ["Arith", "BoolOp", "Call", "Compare", "CrmCall", "EnumLiteral", "InList", "Lambda", "Literal"]
+__all__ += ["Node", "Not", "Property"]
 
 
 class Dialect(StrEnum):
@@ -62,94 +46,78 @@ class FilterError(ValueError):
         self.position = position
 
 
-class CompareOp(StrEnum):
-    EQ = "eq"
-    NE = "ne"
-    GT = "gt"
-    GE = "ge"
-    LT = "lt"
-    LE = "le"
+# Operators: each member's value is the operator's keyword in the filter text.
+CompareOp = StrEnum(
+    "CompareOp", [("EQ", "eq"), ("NE", "ne"), ("GT", "gt"), ("GE", "ge"), ("LT", "lt"), ("LE", "le")]
+)
+BoolOperator = StrEnum("BoolOperator", [("AND", "and"), ("OR", "or")])
+ArithOp = StrEnum(
+    "ArithOp",
+    [("ADD", "add"), ("SUB", "sub"), ("MUL", "mul"), ("DIV", "div"), ("DIVBY", "divby"), ("MOD", "mod")],
+)
+LambdaKind = StrEnum("LambdaKind", [("ANY", "any"), ("ALL", "all")])
 
 
-class BoolOperator(StrEnum):
-    AND = "and"
-    OR = "or"
-
-
-class ArithOp(StrEnum):
-    ADD = "add"
-    SUB = "sub"
-    MUL = "mul"
-    DIV = "div"
-    DIVBY = "divby"
-    MOD = "mod"
-
-
-class LambdaKind(StrEnum):
-    ANY = "any"
-    ALL = "all"
-
-
-@dataclass(frozen=True, slots=True)
+@value_type
 class Literal:
     value: Any
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class EnumLiteral:
     type_name: str
     member: str
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class Property:
     path: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class Compare:
     op: CompareOp
     left: Node
     right: Node
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class BoolOp:
     op: BoolOperator
     operands: tuple[Node, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class Not:
     operand: Node
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class Arith:
     op: ArithOp
     left: Node
     right: Node
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class Call:
     name: str
     args: tuple[Node, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class CrmCall:
     name: str  # short name, e.g. "In"; list parameters are tuples
     params: Mapping[str, object] = field(hash=False)
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class InList:
     left: Node
     values: tuple[Node, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class Lambda:
     path: tuple[str, ...]
     kind: LambdaKind

@@ -13,58 +13,52 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Protocol
 
 from p2c_sandbox.odata.filter_tree import parse_moment
+from p2c_sandbox.odata.records import value_type
 
-__all__ = [
-    "CollectionSchema",
-    "Field",
-    "FieldKind",
-    "FilterSchema",
-    "Getter",
-    "MappingSchema",
-    "edm_name",
-    "kind_of",
-    "normalise",
-    "quote",
-]
+__all__ = ["CollectionSchema", "FilterSchema", "Getter", "MappingSchema"]
+__all__ += ["Field", "FieldKind", "edm_name", "field_type", "kind_of", "normalise", "quote"]
 
 Getter = Callable[[Any], Any]
 
 
-class FieldKind(StrEnum):
-    STRING = "string"
-    INT = "int"
-    DECIMAL = "decimal"
-    BOOL = "bool"
-    DATETIME = "datetime"
-    DATE = "date"
-    GUID = "guid"
-    ENUM = "enum"
+#: how the sandbox classifies a property's values; the value names the kind in lower case
+FieldKind = StrEnum(
+    "FieldKind",
+    [
+        ("STRING", "string"),
+        ("INT", "int"),
+        ("DECIMAL", "decimal"),
+        ("BOOL", "bool"),
+        ("DATETIME", "datetime"),
+        ("DATE", "date"),
+        ("GUID", "guid"),
+        ("ENUM", "enum"),
+    ],
+)
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class Field:
-    """A property a ``$filter`` may name; enums carry their type name and members.
-
-    >>> Field("IsActive", FieldKind.ENUM, "NoYes", ("No", "Yes")).edm_type
-    'NoYes'
-    """
+    """A property a ``$filter`` may name (``path`` joined by '/'); an enum names its type and members."""
 
     name: str
     kind: FieldKind
     enum_type: str | None = None
     members: tuple[str, ...] = ()
 
-    @property
-    def edm_type(self) -> str:
-        if self.kind is FieldKind.ENUM and self.enum_type:
-            return self.enum_type
-        return edm_name(self.kind)
+
+def field_type(f: Field) -> str:
+    """The type of ``f`` as messages name it: the enum's own name, else the Edm type.
+
+    >>> field_type(Field("IsActive", FieldKind.ENUM, "NoYes", ("No", "Yes")))
+    'NoYes'
+    """
+    return (f.kind is FieldKind.ENUM and f.enum_type) or edm_name(f.kind)
 
 
 def edm_name(kind: FieldKind | None) -> str:
@@ -125,23 +119,21 @@ def quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+_LITERAL_KINDS: tuple[tuple[type | tuple[type, ...], FieldKind], ...] = (
+    (bool, FieldKind.BOOL),  # before int: a bool is an int to isinstance
+    (int, FieldKind.INT),
+    ((Decimal, float), FieldKind.DECIMAL),
+    (dt.datetime, FieldKind.DATETIME),  # before date, for the same reason
+    (dt.date, FieldKind.DATE),
+    (uuid.UUID, FieldKind.GUID),
+)
+
+
 def kind_of(value: object) -> FieldKind | None:
-    """The kind of a literal value (None for null)."""
+    """The kind of a literal value (None for null; text for anything else)."""
     if value is None:
         return None
-    if isinstance(value, bool):
-        return FieldKind.BOOL
-    if isinstance(value, int):
-        return FieldKind.INT
-    if isinstance(value, Decimal | float):
-        return FieldKind.DECIMAL
-    if isinstance(value, dt.datetime):
-        return FieldKind.DATETIME
-    if isinstance(value, dt.date):
-        return FieldKind.DATE
-    if isinstance(value, uuid.UUID):
-        return FieldKind.GUID
-    return FieldKind.STRING
+    return next((kind for types, kind in _LITERAL_KINDS if isinstance(value, types)), FieldKind.STRING)
 
 
 def _to_moment(value: Any) -> dt.datetime | None:

@@ -20,41 +20,43 @@ strict elsewhere, with :class:`MultipartError` naming the part.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from http import HTTPStatus
 
-__all__ = ["BatchItem", "BodyKind", "ChangeSet", "HttpPart", "MultipartError", "parse_batch", "render_batch"]
+from p2c_sandbox.odata.records import mutable_record
+
+__all__ = ["BatchItem", "BodyKind", "ChangeSet", "HttpPart"]
+__all__ += ["MultipartError", "parse_batch", "render_batch"]
 
 
 class MultipartError(ValueError):
     """A body that is not a readable batch, or a part that cannot be written."""
 
 
-class BodyKind(StrEnum):
-    REQUEST = "request"
-    RESPONSE = "response"
+#: which side of the exchange a body is; it decides start lines and boundary prefixes
+BodyKind = StrEnum("BodyKind", [("REQUEST", "request"), ("RESPONSE", "response")])
 
 
-@dataclass
+@mutable_record
 class HttpPart:
     """An embedded HTTP message: requests have ``method``/``url``, responses ``status``."""
 
     method: str | None = None
     url: str | None = None
+    content_id: str | None = None  # as written on the MIME part (or among the embedded headers)
+    headers: dict[str, str] = field(default_factory=dict)  # names lower-cased
+    body: bytes = b""
     status: int | None = None
     reason: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    content_id: str | None = None
 
 
-@dataclass
+@mutable_record
 class ChangeSet:
     """Parts run atomically; ``boundary`` as read (None: make one up when writing)."""
 
     parts: list[HttpPart]
-    boundary: str | None = None
+    boundary: str | None = None  # None when writing: a fresh one is made up
 
 
 BatchItem = HttpPart | ChangeSet
@@ -66,7 +68,7 @@ def _strip_eol(line: bytes) -> bytes:
     return line.rstrip(b"\r\n")
 
 
-def _content_type(value: str, where: str) -> tuple[str, dict[str, str]]:
+def _content_type(value: str) -> tuple[str, dict[str, str]]:
     """Media type (lower case) and parameters of a Content-Type value."""
     media, *rest = value.split(";")
     params: dict[str, str] = {}
@@ -81,22 +83,25 @@ def _content_type(value: str, where: str) -> tuple[str, dict[str, str]]:
 
 
 def _boundary(value: str, where: str) -> str:
-    media, params = _content_type(value, where)
+    """The ``boundary`` parameter of the multipart/mixed Content-Type ``value``."""
+    media, params = _content_type(value)
+    problem = ""
     if media != "multipart/mixed":
-        raise MultipartError(f"{where}: expected Content-Type multipart/mixed, got '{value}'")
-    found = params.get("boundary", "")
-    if not found:
-        raise MultipartError(f"{where}: Content-Type '{value}' has no boundary parameter")
-    return found
+        problem = f"expected Content-Type multipart/mixed, got '{value}'"
+    elif not params.get("boundary"):
+        problem = f"Content-Type '{value}' has no boundary parameter"
+    if problem:
+        raise MultipartError(f"{where}: {problem}")
+    return params["boundary"]
 
 
-def _split(body: bytes, boundary: str, where: str) -> list[bytes]:
-    """The parts between ``--boundary`` lines, each without the line break that ends it."""
-    dash = b"--" + boundary.encode("latin-1")
+def _split(data: bytes, marker: str, where: str) -> list[bytes]:
+    """The parts between ``--marker`` lines, each without the line break that ends it."""
+    dash = b"--" + marker.encode("latin-1")
     state = "preamble"
     parts: list[bytes] = []
     current: list[bytes] = []
-    for line in body.splitlines(keepends=True):
+    for line in data.splitlines(keepends=True):
         bare = _strip_eol(line)
         is_delim = bare.startswith(dash)
         rest = bare[len(dash) :] if is_delim else b""
@@ -131,21 +136,22 @@ def _headers(lines: list[bytes], where: str) -> tuple[dict[str, str], int]:
         text = _strip_eol(line).decode("utf-8", "replace")
         if not text:
             return found, used
-        if text[0] in " \t" and last is not None:
-            found[last] = f"{found[last]} {text.strip()}"
-            continue
-        name, colon, value = text.partition(":")
-        if not colon or not name.strip():
+        folded = text[0] in " \t" and last is not None
+        cut = text.find(":")
+        if folded and last is not None:  # obsolete line folding: continues the previous value
+            found[last] += " " + text.strip()
+        elif cut > 0 and text[:cut].strip():
+            last = text[:cut].strip().lower()
+            found[last] = text[cut + 1 :].strip()
+        else:
             raise MultipartError(f"{where}: '{text}' is not a 'Name: value' header line")
-        last = name.strip().lower()
-        found[last] = value.strip()
     return found, used
 
 
 def _message(data: bytes, where: str) -> HttpPart:
     lines = data.splitlines(keepends=True)
     mime, used = _headers(lines, where)
-    media, _ = _content_type(mime.get("content-type", "application/http"), where)
+    media, _ = _content_type(mime.get("content-type", "application/http"))
     if media != "application/http":
         raise MultipartError(
             f"{where}: Content-Type '{media}' is neither application/http nor multipart/mixed"
@@ -202,14 +208,9 @@ def parse_batch(content_type: str, body: bytes) -> list[BatchItem]:
 
 # -- writing ----------------------------------------------------------------------------------------
 
-_SPECIAL = {
-    "content-id": "Content-ID",
-    "etag": "ETag",
-    "odata-entityid": "OData-EntityId",
-    "odata-version": "OData-Version",
-    "odata-maxversion": "OData-MaxVersion",
-    "www-authenticate": "WWW-Authenticate",
-}
+# Headers some clients look up by exact spelling; the others are written in Title-Case.
+_IRREGULAR = ("Content-ID", "ETag", "OData-EntityId", "OData-MaxVersion", "OData-Version", "WWW-Authenticate")
+_SPECIAL = {name.lower(): name for name in _IRREGULAR}
 
 
 def _header_name(name: str) -> str:

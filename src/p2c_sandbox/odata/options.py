@@ -10,56 +10,60 @@ parentheses and remembers where each item starts, so errors give a position in t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from decimal import Decimal
 from enum import StrEnum
 from functools import cmp_to_key
 from typing import Any
 
 from p2c_sandbox.odata.filter_tree import FilterError
+from p2c_sandbox.odata.records import mutable_record
 
-__all__ = [
-    "Expand",
-    "OrderBy",
+__all__ = ["Expand", "OrderBy", "QueryOption", "QueryOptionError"]
+__all__ += ["parse_expand", "parse_orderby", "parse_select", "sort_rows"]
+
+
+#: the options this module reads, named as in the URL
+QueryOption = StrEnum(
     "QueryOption",
-    "QueryOptionError",
-    "parse_expand",
-    "parse_orderby",
-    "parse_select",
-    "sort_rows",
-]
-
-
-class QueryOption(StrEnum):
-    SELECT = "$select"
-    FILTER = "$filter"
-    ORDERBY = "$orderby"
-    TOP = "$top"
-    EXPAND = "$expand"
+    [
+        ("SELECT", "$select"),
+        ("FILTER", "$filter"),
+        ("ORDERBY", "$orderby"),
+        ("TOP", "$top"),
+        ("EXPAND", "$expand"),
+    ],
+)
 
 
 class QueryOptionError(FilterError):
     """A malformed ``$select``/``$orderby``/``$expand``; ``option`` names it."""
 
+    option: QueryOption
+
     def __init__(self, option: QueryOption, message: str, *, position: int | None = None) -> None:
-        super().__init__(message, position=position)
         self.option = option
+        FilterError.__init__(self, message, position=position)
 
 
-@dataclass
+@mutable_record
 class OrderBy:
+    """One ``$orderby`` key: a property path, ascending unless ``descending``."""
+
     path: tuple[str, ...]
     descending: bool = False
 
 
-@dataclass
+@mutable_record
 class Expand:
+    """One ``$expand`` item: the navigation property and its nested options (None/empty when not given)."""
+
     nav: str
-    select: list[str] | None = None
-    filter: str | None = None
-    orderby: list[OrderBy] = field(default_factory=list)
-    top: int | None = None
     expand: list[Expand] = field(default_factory=list)
+    top: int | None = None
+    orderby: list[OrderBy] = field(default_factory=list)
+    filter: str | None = None
+    select: list[str] | None = None
 
 
 _NESTED = {"$select", "$filter", "$orderby", "$top", "$expand"}
