@@ -181,8 +181,6 @@ def _check_enum(left: _Value, right: _Value, op: ft.CompareOp) -> tuple[_Value, 
         raise _mismatch(left, right, "Enum values can only be compared with 'eq' and 'ne'")
     column, constant = (left, right) if right.const else (right, left)
     if column.field is None or column.kind is not FieldKind.ENUM:
-        if column.const or constant.kind is not FieldKind.ENUM:
-            raise _mismatch(left, right)
         raise _mismatch(left, right)
     if constant.kind is FieldKind.ENUM or constant.kind is FieldKind.STRING:
         enum_type = column.field.enum_type or ""
