@@ -11,56 +11,10 @@ Example::
     True
 """
 
-from p2c_sandbox.odata.batch import BatchDialect, ErrorFactory, execute_batch
-from p2c_sandbox.odata.filter import (
-    Dialect,
-    Field,
-    FieldKind,
-    FilterError,
-    MappingSchema,
-    compile_filter,
-    parse_filter,
-)
-from p2c_sandbox.odata.multipart import (
-    BatchItem,
-    ChangeSet,
-    HttpPart,
-    MultipartError,
-    parse_batch,
-    render_batch,
-)
-from p2c_sandbox.odata.options import (
-    Expand,
-    OrderBy,
-    QueryOptionError,
-    parse_expand,
-    parse_orderby,
-    parse_select,
-    sort_rows,
-)
+from p2c_sandbox.odata import batch, filter, multipart, options
+from p2c_sandbox.odata.batch import *  # noqa: F403
+from p2c_sandbox.odata.filter import *  # noqa: F403
+from p2c_sandbox.odata.multipart import *  # noqa: F403
+from p2c_sandbox.odata.options import *  # noqa: F403
 
-__all__ = [
-    "BatchDialect",
-    "BatchItem",
-    "ChangeSet",
-    "Dialect",
-    "ErrorFactory",
-    "Expand",
-    "Field",
-    "FieldKind",
-    "FilterError",
-    "HttpPart",
-    "MappingSchema",
-    "MultipartError",
-    "OrderBy",
-    "QueryOptionError",
-    "compile_filter",
-    "execute_batch",
-    "parse_batch",
-    "parse_expand",
-    "parse_filter",
-    "parse_orderby",
-    "parse_select",
-    "render_batch",
-    "sort_rows",
-]
+__all__ = sorted({*batch.__all__, *filter.__all__, *multipart.__all__, *options.__all__})

@@ -1,274 +1,302 @@
-"""Turn a ``$filter`` tree into a row predicate, checking it against the entity's schema once.
+"""A ``$filter`` tree turned into a row predicate, checked against a schema as it is built.
 
-Unknown properties, type mismatches and dialect rules are reported here as FilterError; the
-returned predicate only reads, normalises and compares. An ``or`` of equalities on one property
-(``id eq 1 or id eq 2 ...``, what clients send to read a batch of keys) becomes one set lookup.
-
-    >>> from p2c_sandbox.odata.filter_parse import parse_filter
-    >>> from p2c_sandbox.odata.filter_schema import MappingSchema
-    >>> from p2c_sandbox.odata.filter_values import Field
-    >>> schema = MappingSchema("account", [Field("name", FieldKind.STRING)])
-    >>> match = compile_filter(parse_filter("name eq 'O''BRIEN & CO'", Dialect.DATAVERSE), schema, Dialect.DATAVERSE)
-    >>> match({"name": "O'Brien & Co"}), match({"name": None})
-    (True, False)
+Every sub-expression becomes a :class:`_Value`: its kind, a reader ``row -> value`` (already in the
+comparable form of :func:`filter_types.normalise`), and whether it is a constant. Boolean
+expressions are values of kind BOOL whose reader is the predicate itself, so ``contains(a,'x') eq
+true`` needs nothing special. Logic is two-valued: a comparison that involves a null is false
+(``eq``/``ne`` treat null as a value: ``null eq null``, ``x ne null``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from p2c_sandbox.odata.filter_ast import (
-    Arith,
-    BoolOp,
-    BoolOperator,
-    Call,
-    Compare,
-    CompareOp,
-    CrmCall,
-    Dialect,
-    EnumLiteral,
-    FilterError,
-    InList,
-    Lambda,
-    LambdaKind,
-    Literal,
-    Node,
-    Not,
-    Property,
+from p2c_sandbox.odata import filter_tree as ft
+from p2c_sandbox.odata.filter_calls import ARITH, ORDER, Clock, crm_test, show, wildcard
+from p2c_sandbox.odata.filter_tree import Dialect, FilterError
+from p2c_sandbox.odata.filter_types import (
+    Field,
+    FieldKind,
+    FilterSchema,
+    Getter,
+    edm_name,
+    field_type,
+    kind_of,
+    normalise,
 )
-from p2c_sandbox.odata.filter_compare import Getter, Predicate, Term, compare, membership
-from p2c_sandbox.odata.filter_functions import Clock, arithmetic, crm_function, string_test
-from p2c_sandbox.odata.filter_rules import CRM_PREFIX, STRING_FUNCTIONS, violation
-from p2c_sandbox.odata.filter_schema import FilterSchema
-from p2c_sandbox.odata.filter_values import NUMBERS, FieldKind, comparable, kind_of_literal, show_literal
 
-__all__ = ["compile_filter"]
+__all__ = ["Predicate", "compile_filter"]
 
-_TYPE_NAMESPACE = {
-    Dialect.DATAVERSE: "Microsoft.Dynamics.CRM.",
-    Dialect.FNO: "Microsoft.Dynamics.DataEntities.",
-}
+Predicate = Callable[[Any], bool]
+_NAMESPACE = {Dialect.DATAVERSE: "Microsoft.Dynamics.CRM.", Dialect.FNO: "Microsoft.Dynamics.DataEntities."}
+_NUMERIC = (FieldKind.INT, FieldKind.DECIMAL)
+_TEMPORAL = (FieldKind.DATE, FieldKind.DATETIME)
+_FROM_TEXT = (FieldKind.GUID, FieldKind.DATE, FieldKind.DATETIME, FieldKind.ENUM)
+
+
+@dataclass
+class _Value:
+    kind: FieldKind | None  # None: the null literal
+    read: Getter
+    label: str
+    const: bool = False
+    field: Field | None = None
+    enum: ft.EnumLiteral | None = None
+
+    @property
+    def edm(self) -> str:
+        if self.enum is not None:
+            return self.enum.type_name
+        return field_type(self.field) if self.field is not None else edm_name(self.kind)
+
+
+@dataclass
+class _Scope:
+    schema: Any
+    dialect: Dialect
+    clock: Clock
+    var: str | None = None
+
+    def relative(self, path: tuple[str, ...]) -> tuple[str, ...]:
+        return path[1:] if self.var is not None and path[:1] == (self.var,) else path
+
+    def type_label(self) -> str:
+        name = str(self.schema.type_name)
+        return name if "." in name else _NAMESPACE[self.dialect] + name
+
+    def unknown(self, path: tuple[str, ...], what: str = "property") -> FilterError:
+        return FilterError(f"Could not find a {what} named '{'/'.join(path)}' on type '{self.type_label()}'.")
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def compile_filter(
-    tree: Node, schema: FilterSchema, dialect: Dialect | str, *, clock: Clock | None = None
+    tree: ft.Node, schema: FilterSchema, dialect: Dialect | str, *, clock: Clock | None = None
 ) -> Predicate:
-    """The predicate ``row -> bool`` of ``tree``; raises FilterError naming the problem.
-
-    ``clock`` gives "now" for the Dataverse day functions (Today, LastXDays ...); UTC now by default.
-    """
-    dialect = Dialect(dialect)
-    scope = _Scope(schema, dialect, _type_label(dialect, schema.type_name or "entity"), None, clock)
-    try:
-        return _predicate(tree, scope)
-    except RecursionError:
-        raise FilterError("The $filter expression is too complex.") from None
+    """A predicate ``row -> bool`` for ``tree`` over rows described by ``schema``; raises FilterError."""
+    scope = _Scope(schema, Dialect(dialect), clock or _utc_now)
+    return _truth(tree, scope)
 
 
-def _type_label(dialect: Dialect, type_name: str) -> str:
-    return _TYPE_NAMESPACE[dialect] + type_name
-
-
-@dataclass(frozen=True, slots=True)
-class _Scope:
-    schema: FilterSchema
-    dialect: Dialect
-    type_label: str
-    var: str | None  # inside a lambda body: the variable every property path starts with
-    clock: Clock | None
-
-    def refuse(self, feature: str, name: str) -> None:
-        # The parser refuses these too; checked again for trees built by hand.
-        message = violation(self.dialect, feature, name)
-        if message is not None:
-            raise FilterError(message)
-
-    def local(self, path: tuple[str, ...]) -> tuple[str, ...]:
-        """``path`` relative to the lambda item (the variable stripped), or as is outside lambdas."""
-        if self.var is None:
-            return path
-        if path[0] != self.var or len(path) < 2:
-            raise FilterError(
-                f"Inside the lambda expression only properties of '{self.var}' can be used, not '{'/'.join(path)}'."
-            )
-        return path[1:]
-
-
-def _predicate(node: Node, scope: _Scope) -> Predicate:
-    if isinstance(node, BoolOp):
-        return _junction(node, scope)
-    if isinstance(node, Not):
-        inner = _predicate(node.operand, scope)
-        return lambda row: not inner(row)
-    if isinstance(node, Compare):
-        return compare(node.op, _term(node.left, scope), _term(node.right, scope), scope.dialect)
-    if isinstance(node, InList):
-        scope.refuse("in", "in")
-        return membership(_term(node.left, scope), [_term(v, scope) for v in node.values], scope.dialect)
-    if isinstance(node, Call):
-        return _string_call(node, scope)
-    if isinstance(node, CrmCall):
-        return _crm_call(node, scope)
-    if isinstance(node, Lambda):
-        return _lambda(node, scope)
-    return _boolean_term(_term(node, scope))
-
-
-def _boolean_term(term: Term) -> Predicate:
-    if term.kind is not FieldKind.BOOL:
-        raise FilterError(f"The $filter expression must be a Boolean, but {term.label} is {term.edm}.")
-    if term.read is None:
-        outcome = term.const is True
-        return lambda row: outcome
-    read = term.read
+def _truth(node: ft.Node, scope: _Scope) -> Predicate:
+    value = _value(node, scope)
+    if value.kind is not FieldKind.BOOL:
+        raise FilterError(f"The $filter expression must be a Boolean, but {value.label} is {value.edm}.")
+    read = value.read
     return lambda row: read(row) is True
 
 
-def _junction(node: BoolOp, scope: _Scope) -> Predicate:
-    preds: list[Predicate] = []
-    operands = list(node.operands)
-    if node.op is BoolOperator.OR:
-        operands = _fold_equalities(operands, scope, preds)
-    preds += [_predicate(operand, scope) for operand in operands]
-    if len(preds) == 1:
-        return preds[0]
-    if len(preds) == 2:  # the common case, without a generator per row
-        first, second = preds
-        if node.op is BoolOperator.AND:
-            return lambda row: first(row) and second(row)
-        return lambda row: first(row) or second(row)
-    if node.op is BoolOperator.AND:
-        return lambda row: all(p(row) for p in preds)
-    return lambda row: any(p(row) for p in preds)
-
-
-def _fold_equalities(operands: list[Node], scope: _Scope, preds: list[Predicate]) -> list[Node]:
-    """Add one set lookup to ``preds`` per property compared for equality with several literals;
-    return the operands left to compile one by one."""
-    by_path: dict[tuple[str, ...], list[Node]] = {}
-    rest: list[Node] = []
-    for node in operands:
-        if (
-            isinstance(node, Compare)
-            and node.op is CompareOp.EQ
-            and isinstance(node.left, Property)
-            and isinstance(node.right, Literal | EnumLiteral)
-            and not (
-                scope.dialect is Dialect.FNO and isinstance(node.right, Literal) and _starred(node.right)
-            )
-        ):
-            by_path.setdefault(node.left.path, []).append(node)
-        else:
-            rest.append(node)
-    for path, group in by_path.items():
-        if len(group) > 1:
-            try:
-                values = [_term(n.right, scope) for n in group if isinstance(n, Compare)]
-                preds.append(membership(_term(Property(path), scope), values, scope.dialect))
-                continue
-            except FilterError:
-                pass  # one by one below: that reports the exact comparison, or promotes a date
-        rest += group
-    return rest
-
-
-def _starred(literal: Literal) -> bool:
-    return isinstance(literal.value, str) and "*" in literal.value
-
-
-def _term(node: Node, scope: _Scope) -> Term:
-    if isinstance(node, Literal):
-        return Term(kind_of_literal(node.value), show_literal(node.value), const=node.value)
-    if isinstance(node, EnumLiteral):
-        shown = show_literal(node)
-        scope.refuse("enum", shown)
-        return Term(FieldKind.ENUM, shown, const=node)
-    if isinstance(node, Property):
-        return _property(scope.local(node.path), scope)
-    if isinstance(node, Arith):
+def _value(node: ft.Node, scope: _Scope) -> _Value:
+    if isinstance(node, ft.Literal):
+        kind = kind_of(node.value)
+        fixed = None if kind is None else normalise(kind, node.value)
+        return _Value(kind, lambda row: fixed, show(node.value), const=True)
+    if isinstance(node, ft.EnumLiteral):
+        member = node.member
+        return _Value(FieldKind.ENUM, lambda row: member, f"{node.type_name}'{member}'", True, enum=node)
+    if isinstance(node, ft.Property):
+        return _property(scope.relative(node.path), scope)
+    if isinstance(node, ft.Arith):
         return _arith(node, scope)
-    return Term(FieldKind.BOOL, "a Boolean expression", read=_predicate(node, scope))
+    return _Value(FieldKind.BOOL, _condition(node, scope), "the expression")
 
 
-def _property(path: tuple[str, ...], scope: _Scope) -> Term:
-    shown = "/".join(path)
-    field = scope.schema.field(path)
-    if field is None:
-        raise FilterError(f"Could not find a property named '{shown}' on type '{scope.type_label}'.")
-    raw = scope.schema.getter(path)
-    norm = comparable(field.kind)
-    return Term(field.kind, f"property '{shown}'", read=lambda row: norm(raw(row)), raw=raw, field=field)
+def _property(path: tuple[str, ...], scope: _Scope) -> _Value:
+    found = scope.schema.field(path) if path else None
+    if found is None:
+        raise scope.unknown(path)
+    raw, kind = scope.schema.getter(path), found.kind
+    return _Value(kind, lambda row: normalise(kind, raw(row)), f"property '{'/'.join(path)}'", field=found)
 
 
-def _string_call(node: Call, scope: _Scope) -> Predicate:
-    scope.refuse("function", node.name)
-    if node.name not in STRING_FUNCTIONS or len(node.args) != 2:
-        raise FilterError(f"The function '{node.name}' is not supported in $filter.")
-    subject, part = (_term(arg, scope) for arg in node.args)
-    for arg in (subject, part):
+def _condition(node: ft.Node, scope: _Scope) -> Getter:
+    if isinstance(node, ft.BoolOp):
+        parts = [_truth(item, scope) for item in node.operands]
+        if node.op is ft.BoolOperator.AND:
+            return lambda row: all(p(row) for p in parts)
+        return lambda row: any(p(row) for p in parts)
+    if isinstance(node, ft.Not):
+        inner = _truth(node.operand, scope)
+        return lambda row: not inner(row)
+    if isinstance(node, ft.Compare):
+        return _compare(node.op, _value(node.left, scope), _value(node.right, scope), scope.dialect)
+    if isinstance(node, ft.InList):
+        left = _value(node.left, scope)
+        tests = [_compare(ft.CompareOp.EQ, left, _value(v, scope), scope.dialect) for v in node.values]
+        return lambda row: any(t(row) for t in tests)
+    if isinstance(node, ft.Call):
+        return _text_test(node, scope)
+    if isinstance(node, ft.CrmCall):
+        return _crm(node, scope)
+    if isinstance(node, ft.Lambda):
+        return _lambda(node, scope)
+    raise FilterError(f"Unsupported expression {node!r}.")  # pragma: no cover - every node is handled
+
+
+# -- comparisons ------------------------------------------------------------------------------------
+
+
+def _mismatch(left: _Value, right: _Value, why: str = "") -> FilterError:
+    tail = f": {why}" if why else ""
+    return FilterError(f"Cannot compare {left.label} ({left.edm}) with {right.label} ({right.edm}){tail}.")
+
+
+def _as_constant(value: _Value, kind: FieldKind, other: _Value) -> _Value:
+    """The text constant ``value`` read as ``kind`` (a GUID, a date, ...), or a mismatch error."""
+    converted = normalise(kind, value.read(None))
+    if converted is None:
+        raise _mismatch(other, value)
+    return _Value(kind, lambda row: converted, value.label, const=True)
+
+
+def _unify(left: _Value, right: _Value) -> tuple[_Value, _Value]:
+    a, b = left.kind, right.kind
+    if a is b or (a in _NUMERIC and b in _NUMERIC):
+        return left, right
+    if a in _TEMPORAL and b in _TEMPORAL:
+        return _promote(left), _promote(right)
+    if b is FieldKind.STRING and right.const and a in _FROM_TEXT:
+        return left, _as_constant(right, a, left)
+    if a is FieldKind.STRING and left.const and b in _FROM_TEXT:
+        return _as_constant(left, b, right), right
+    raise _mismatch(left, right)
+
+
+def _promote(value: _Value) -> _Value:
+    if value.kind is FieldKind.DATETIME:
+        return value
+    read = value.read
+    return _Value(
+        FieldKind.DATETIME, lambda row: normalise(FieldKind.DATETIME, read(row)), value.label, value.const
+    )
+
+
+def _check_enum(left: _Value, right: _Value, op: ft.CompareOp) -> tuple[_Value, _Value]:
+    if op not in (ft.CompareOp.EQ, ft.CompareOp.NE):
+        raise _mismatch(left, right, "Enum values can only be compared with 'eq' and 'ne'")
+    column, constant = (left, right) if right.const else (right, left)
+    if column.field is None or column.kind is not FieldKind.ENUM:
+        raise _mismatch(left, right)
+    if constant.kind is FieldKind.ENUM or constant.kind is FieldKind.STRING:
+        enum_type = column.field.enum_type or ""
+        if constant.enum is not None and constant.enum.type_name.rpartition(".")[2] != enum_type:
+            raise _mismatch(left, right, f"the enum type '{constant.enum.type_name}' is not '{enum_type}'")
+        given = str(constant.read(None))
+        matches = [m for m in column.field.members if m.casefold() == given.casefold()]
+        if column.field.members and not matches:
+            listed = ", ".join(column.field.members)
+            raise _mismatch(left, right, f"'{given}' is not a member of {enum_type} ({listed})")
+        member = matches[0] if matches else given
+        constant = _Value(FieldKind.ENUM, lambda row: member, constant.label, True, enum=constant.enum)
+    elif not constant.const or constant.kind is not None:
+        raise _mismatch(left, right)
+    return (column, constant) if column is left else (constant, column)
+
+
+def _compare(op: ft.CompareOp, left: _Value, right: _Value, dialect: Dialect) -> Getter:
+    if left.kind is None or right.kind is None:  # the null literal
+        other = right if left.kind is None else left
+        read = other.read
+        if op is ft.CompareOp.EQ:
+            return lambda row: read(row) is None
+        if op is ft.CompareOp.NE:
+            return lambda row: read(row) is not None
+        return lambda row: False
+    if FieldKind.ENUM in (left.kind, right.kind) and not (
+        left.kind is right.kind and left.field is not None and right.field is not None
+    ):
+        left, right = _check_enum(left, right, op)
+    else:
+        left, right = _unify(left, right)
+    if dialect is Dialect.FNO and op in (ft.CompareOp.EQ, ft.CompareOp.NE) and left.kind is FieldKind.STRING:
+        for column, constant in ((left, right), (right, left)):
+            pattern = constant.read(None) if constant.const else None
+            if isinstance(pattern, str) and "*" in pattern:
+                return wildcard(column.read, pattern, op is ft.CompareOp.EQ)
+    folds = left.kind in (FieldKind.STRING, FieldKind.ENUM)
+    lread, rread = left.read, right.read
+
+    def decide(row: Any) -> bool:
+        a, b = lread(row), rread(row)
+        if a is None or b is None:
+            same = a is None and b is None
+            return same if op is ft.CompareOp.EQ else (not same if op is ft.CompareOp.NE else False)
+        if folds:
+            a, b = a.casefold(), b.casefold()
+        return ORDER[op](a, b)
+
+    return decide
+
+
+# -- functions, lambdas, arithmetic -----------------------------------------------------------------
+
+
+def _text_test(node: ft.Call, scope: _Scope) -> Getter:
+    subject, needle = (_value(arg, scope) for arg in node.args)
+    for arg in (subject, needle):
         if arg.kind is not FieldKind.STRING:
-            raise FilterError(
-                f"The function '{node.name}' needs string arguments, but {arg.label} is {arg.edm}."
-            )
-    test = string_test(node.name)
-    sread = subject.read or _constant_text(subject)
-    pread = part.read or _constant_text(part)
-    return lambda row: (s := sread(row)) is not None and (p := pread(row)) is not None and test(s, p)
+            raise FilterError(f"The function '{node.name}' needs text, but {arg.label} is {arg.edm}.")
+    sread, nread = subject.read, needle.read
+    test: Callable[[str, str], bool] = {
+        "contains": lambda s, n: n in s,
+        "startswith": lambda s, n: s.startswith(n),
+        "endswith": lambda s, n: s.endswith(n),
+    }[node.name]
+
+    def run(row: Any) -> bool:
+        s, n = sread(row), nread(row)
+        return s is not None and n is not None and test(s.casefold(), n.casefold())
+
+    return run
 
 
-def _constant_text(term: Term) -> Getter:
-    text = str(term.const).lower()
-    return lambda row: text
+def _crm(node: ft.CrmCall, scope: _Scope) -> Getter:
+    path = scope.relative(tuple(str(node.params["PropertyName"]).split("/")))
+    target = _property(path, scope)
+    assert target.field is not None
+    return crm_test(node, target.field, target.read, target.label, scope.clock)
 
 
-def _crm_call(node: CrmCall, scope: _Scope) -> Predicate:
-    scope.refuse("crm", node.name)
-    name = node.params.get("PropertyName")
-    if not isinstance(name, str) or not name:
-        raise FilterError(f"The function '{CRM_PREFIX}{node.name}' needs a PropertyName string.")
-    path = tuple(name.split("/"))
-    if scope.var is not None and path[0] != scope.var:
-        path = (scope.var, *path)  # inside a lambda, PropertyName names a property of the item
-    term = _property(scope.local(path), scope)
-    assert term.field is not None and term.read is not None
-    return crm_function(node.name, node.params, term.field, term.read, scope.clock)
-
-
-def _lambda(node: Lambda, scope: _Scope) -> Predicate:
-    scope.refuse("lambda", node.kind)
-    path = scope.local(node.path)
-    element_schema = getattr(scope.schema, "element_schema", None)
-    items_schema: FilterSchema | None = element_schema(path) if element_schema is not None else None
-    if items_schema is None:
-        raise FilterError(
-            f"Could not find a collection named '{'/'.join(path)}' on type '{scope.type_label}'."
-        )
-    items = scope.schema.collection  # type: ignore[attr-defined]  # schemas with element_schema have it
+def _lambda(node: ft.Lambda, scope: _Scope) -> Getter:
+    path = scope.relative(node.path)
+    find = getattr(scope.schema, "element_schema", None)
+    inner_schema = find(path) if find is not None else None
+    if inner_schema is None:
+        raise scope.unknown(path, "collection")
+    items_of = scope.schema.collection
     if node.body is None:
-        return lambda row: any(True for _ in items(row, path))
-    label = _type_label(scope.dialect, items_schema.type_name) if items_schema.type_name else scope.type_label
-    body = _predicate(node.body, replace(scope, schema=items_schema, var=node.var, type_label=label))
-    if node.kind is LambdaKind.ANY:
-        return lambda row: any(body(item) for item in items(row, path))
-    return lambda row: all(body(item) for item in items(row, path))
+        return lambda row: any(True for _ in items_of(row, path))
+    body = _truth(node.body, _Scope(inner_schema, scope.dialect, scope.clock, node.var))
+    if node.kind is ft.LambdaKind.ANY:
+        return lambda row: any(body(item) for item in items_of(row, path))
+    return lambda row: all(body(item) for item in items_of(row, path))
 
 
-def _arith(node: Arith, scope: _Scope) -> Term:
-    scope.refuse("arithmetic", node.op)
-    left, right = _term(node.left, scope), _term(node.right, scope)
+def _arith(node: ft.Arith, scope: _Scope) -> _Value:
+    left, right = _value(node.left, scope), _value(node.right, scope)
     for side in (left, right):
-        if side.kind not in NUMBERS:
-            raise FilterError(f"The operator '{node.op}' needs numbers, but {side.label} is {side.edm}.")
-    integers = left.kind is right.kind is FieldKind.INT and node.op != "divby"
-    kind = FieldKind.INT if integers else FieldKind.DECIMAL
-    label = f"'{left.label} {node.op} {right.label}'"
-    apply = arithmetic(node.op, integers=integers)
-    lread, rread = left.read or _fixed(left.const), right.read or _fixed(right.const)
-    if left.read is None and right.read is None:
-        value = apply(left.const, right.const)
-        return Term(None if value is None else kind, label, const=value)
-    return Term(kind, label, read=lambda row: apply(lread(row), rread(row)))
+        if side.kind is not None and side.kind not in _NUMERIC:
+            raise FilterError(
+                f"The arithmetic operator '{node.op}' needs numbers, but {side.label} is {side.edm}."
+            )
+    ints = (
+        left.kind is not FieldKind.DECIMAL
+        and right.kind is not FieldKind.DECIMAL
+        and node.op != ft.ArithOp.DIVBY
+    )
+    apply, lread, rread = ARITH[node.op], left.read, right.read
+    dividing = node.op in (ft.ArithOp.DIV, ft.ArithOp.DIVBY, ft.ArithOp.MOD)
 
+    def compute(row: Any) -> Any:
+        a, b = lread(row), rread(row)
+        if a is None or b is None or (dividing and b == 0):
+            return None
+        return apply(a, b)
 
-def _fixed(value: object) -> Getter:
-    return lambda row: value
+    kind = FieldKind.INT if ints else FieldKind.DECIMAL
+    return _Value(kind, compute, f"'{left.label} {node.op} {right.label}'", left.const and right.const)

@@ -1,219 +1,240 @@
-"""``$select``, ``$orderby`` and ``$expand`` (OData Part 2 §5.1.2-5.1.4) parsed, and rows sorted.
+"""``$select``, ``$orderby`` and ``$expand`` read into plain values, and rows sorted by ``$orderby``.
 
-A nested ``$expand`` takes its own options after the navigation property, separated by ``;``
-(``quote_details($select=quantity;$top=2)``); a nested ``$filter`` stays text for
-:func:`~p2c_sandbox.odata.filter.parse_filter`. Errors are :class:`QueryOptionError`, a
-FilterError, so callers turn every bad query option into the same kind of 400.
+Each option is cut into items by :func:`_cut`, a character walk that knows quotes and
+parentheses and remembers where each item starts, so errors give a position in the option text.
 
-    >>> [(o.path, o.descending) for o in parse_orderby("name, createdon desc")]
-    [(('name',), False), (('createdon',), True)]
-    >>> e = parse_expand("primarycontactid($select=fullname),contact_customer_accounts($top=2;$orderby=fullname)")
-    >>> [(x.nav, x.select, x.top) for x in e]
-    [('primarycontactid', ['fullname'], None), ('contact_customer_accounts', None, 2)]
+    >>> [e.nav for e in parse_expand("a($select=x;$top=1),b")]
+    ['a', 'b']
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
+from decimal import Decimal
 from enum import StrEnum
+from functools import cmp_to_key
 from typing import Any
 
-from p2c_sandbox.odata.filter_ast import FilterError
-from p2c_sandbox.odata.filter_lex import clip
+from p2c_sandbox.odata.filter_tree import FilterError
+from p2c_sandbox.odata.records import mutable_record
 
-__all__ = [
-    "Expand",
-    "OrderBy",
+__all__ = ["Expand", "OrderBy", "QueryOption", "QueryOptionError"]
+__all__ += ["parse_expand", "parse_orderby", "parse_select", "sort_rows"]
+
+
+#: the options this module reads, named as in the URL
+QueryOption = StrEnum(
     "QueryOption",
-    "QueryOptionError",
-    "parse_expand",
-    "parse_orderby",
-    "parse_select",
-    "sort_rows",
-]
-
-_PATH = re.compile(r"[A-Za-z_]\w*(?:/[A-Za-z_]\w*)*")
-_NAV = re.compile(r"([A-Za-z_]\w*)\s*(?:\((.*)\))?", re.DOTALL)
-
-
-class QueryOption(StrEnum):
-    SELECT = "$select"
-    FILTER = "$filter"
-    ORDERBY = "$orderby"
-    TOP = "$top"
-    EXPAND = "$expand"
+    [
+        ("SELECT", "$select"),
+        ("FILTER", "$filter"),
+        ("ORDERBY", "$orderby"),
+        ("TOP", "$top"),
+        ("EXPAND", "$expand"),
+    ],
+)
 
 
 class QueryOptionError(FilterError):
-    """A malformed ``$select``/``$orderby``/``$expand``; ``option`` says which."""
+    """A malformed ``$select``/``$orderby``/``$expand``; ``option`` names it."""
+
+    option: QueryOption
 
     def __init__(self, option: QueryOption, message: str, *, position: int | None = None) -> None:
-        super().__init__(message, position=position)
         self.option = option
+        FilterError.__init__(self, message, position=position)
 
 
-@dataclass
+@mutable_record
 class OrderBy:
+    """One ``$orderby`` key: a property path, ascending unless ``descending``."""
+
     path: tuple[str, ...]
     descending: bool = False
 
 
-@dataclass
+@mutable_record
 class Expand:
-    """An ``$expand`` item; options not given stay None (or empty)."""
+    """One ``$expand`` item: the navigation property and its nested options (None/empty when not given)."""
 
     nav: str
-    select: list[str] | None = None
-    filter: str | None = None
-    orderby: list[OrderBy] = field(default_factory=list)
-    top: int | None = None
     expand: list[Expand] = field(default_factory=list)
+    top: int | None = None
+    orderby: list[OrderBy] = field(default_factory=list)
+    filter: str | None = None
+    select: list[str] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Piece:
-    """A stripped item of a list and its offset in the whole option text (for messages)."""
-
-    text: str
-    at: int
+_NESTED = {"$select", "$filter", "$orderby", "$top", "$expand"}
 
 
-class _Reader:
-    """Parses one option's text; ``whole`` is quoted in errors, offsets point into it."""
+class _Text:
+    """The whole text of one option, for messages and absolute positions."""
 
     def __init__(self, option: QueryOption, whole: str) -> None:
-        self.option, self.whole = option, whole
+        self.option = option
+        self.whole = whole
 
-    def error(self, at: int, detail: str, option: QueryOption | None = None) -> QueryOptionError:
-        shown = option or self.option
+    def error(self, at: int, detail: str) -> QueryOptionError:
         return QueryOptionError(
-            shown,
-            f"Syntax error at position {at} in {self.option} '{clip(self.whole)}': {detail}",
+            self.option,
+            f"Invalid {self.option.value} at position {at} in '{self.whole}': {detail}.",
             position=at,
         )
 
-    def pieces(self, text: str, at: int, sep: str) -> list[_Piece]:
-        """``text`` split at ``sep`` outside quotes and parentheses; empty items are errors."""
-        out: list[_Piece] = []
-        depth, start, quote, i = 0, 0, "", 0
-        while i < len(text):
-            ch = text[i]
-            if quote:
-                if ch == "\\" and quote == '"':
-                    i += 1
-                elif ch == quote:
-                    quote = ""  # a doubled '' closes and reopens: still balanced
-            elif ch in "'\"":
-                quote = ch
-            elif ch in "()":
-                depth += 1 if ch == "(" else -1
-                if depth < 0:
-                    raise self.error(at + i, "unbalanced ')'.")
-            elif ch == sep and depth == 0:
-                out.append(self._piece(text[start:i], at + start, sep))
-                start = i + 1
-            i += 1
-        if quote:
-            raise self.error(at + len(text), "unterminated quoted text.")
-        if depth:
-            raise self.error(at + len(text), "expected ')' but found the end of the text.")
-        out.append(self._piece(text[start:], at + start, sep))
-        return out
 
-    def _piece(self, raw: str, at: int, sep: str) -> _Piece:
-        stripped = raw.strip()
-        offset = at + len(raw) - len(raw.lstrip())
-        if not stripped:
-            raise self.error(offset, f"empty item (is there a stray '{sep}'?).")
-        return _Piece(stripped, offset)
+def _cut(src: _Text, start: int, stop: int, sep: str) -> list[tuple[int, str]]:
+    """``src.whole[start:stop]`` split on ``sep`` outside quotes and parentheses: ``(offset, piece)``."""
+    pieces: list[tuple[int, str]] = []
+    text = src.whole
+    depth, quoted, begin = 0, False, start
+    for i in range(start, stop):
+        ch = text[i]
+        if ch == "'":
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise src.error(i, "unbalanced ')'")
+        elif ch == sep and depth == 0:
+            pieces.append((begin, text[begin:i]))
+            begin = i + 1
+    if quoted:
+        raise src.error(stop, "unterminated quoted text")
+    if depth > 0:
+        raise src.error(stop, "expected ')'")
+    pieces.append((begin, text[begin:stop]))
+    return pieces
 
-    def select(self, text: str, at: int) -> list[str]:
-        names = []
-        for piece in self.pieces(text, at, ","):
-            if piece.text != "*" and not _PATH.fullmatch(piece.text):
-                raise self.error(piece.at, f"'{piece.text}' is not a property name.")
-            names.append(piece.text)
-        return names
 
-    def orderby(self, text: str, at: int) -> list[OrderBy]:
-        out = []
-        for piece in self.pieces(text, at, ","):
-            words = piece.text.split()
-            if not _PATH.fullmatch(words[0]) or len(words) > 2:
-                raise self.error(
-                    piece.at, f"'{piece.text}' is not a property optionally followed by asc or desc."
-                )
-            direction = words[1] if len(words) == 2 else "asc"
-            if direction not in ("asc", "desc"):
-                where = piece.at + piece.text.rindex(direction)
-                raise self.error(
-                    where, f"'{direction}' is not a sort direction; use asc or desc (lowercase)."
-                )
-            out.append(OrderBy(tuple(words[0].split("/")), direction == "desc"))
-        return out
+def _trimmed(offset: int, piece: str) -> tuple[int, str]:
+    lead = len(piece) - len(piece.lstrip())
+    return offset + lead, piece.strip()
 
-    def expand(self, text: str, at: int) -> list[Expand]:
-        out = []
-        for piece in self.pieces(text, at, ","):
-            m = _NAV.fullmatch(piece.text)
-            if m is None:
-                raise self.error(
-                    piece.at, f"'{piece.text}' is not a navigation property optionally followed by (options)."
-                )
-            item = Expand(m.group(1))
-            if m.group(2) is not None and m.group(2).strip():
-                self.nested(item, m.group(2), piece.at + m.start(2))
-            out.append(item)
-        return out
 
-    def nested(self, item: Expand, text: str, at: int) -> None:
-        seen: set[str] = set()
-        for piece in self.pieces(text, at, ";"):
-            name, equals, value = piece.text.partition("=")
-            name = name.strip()
-            if not equals or not re.fullmatch(r"\$\w+", name):
-                raise self.error(piece.at, f"'{piece.text}' is not an option such as $select=name.")
-            if name in seen:
-                raise self.error(piece.at, f"option '{name}' is given twice for '{item.nav}'.")
-            seen.add(name)
-            value_at = piece.at + len(piece.text) - len(value.lstrip())
-            self.nested_option(item, name, value.strip(), value_at, piece.at)
+def _is_name(word: str) -> bool:
+    return bool(word) and not word[0].isdigit() and all(c.isalnum() or c == "_" for c in word)
 
-    def nested_option(self, item: Expand, name: str, value: str, value_at: int, at: int) -> None:
-        if not value:
-            raise self.error(value_at, f"option '{name}' has no value.")
-        if name == QueryOption.SELECT:
-            item.select = self.select(value, value_at)
-        elif name == QueryOption.FILTER:
-            item.filter = value
-        elif name == QueryOption.ORDERBY:
-            item.orderby = self.orderby(value, value_at)
-        elif name == QueryOption.TOP:
-            if not value.isascii() or not value.isdigit():
-                raise self.error(value_at, f"$top must be a whole number, not '{value}'.")
-            item.top = int(value)
-        elif name == QueryOption.EXPAND:
-            item.expand = self.expand(value, value_at)
+
+def _path(src: _Text, at: int, text: str) -> tuple[str, ...]:
+    segments = tuple(text.split("/"))
+    if not all(_is_name(s) for s in segments):
+        raise src.error(at, f"'{text}' is not a property name")
+    return segments
+
+
+def _items(src: _Text, start: int, stop: int) -> list[tuple[int, str]]:
+    out = []
+    for offset, piece in _cut(src, start, stop, ","):
+        at, item = _trimmed(offset, piece)
+        if not item:
+            raise src.error(offset, "empty item")
+        out.append((at, item))
+    return out
+
+
+def _select(src: _Text, start: int, stop: int) -> list[str]:
+    out = []
+    for at, item in _items(src, start, stop):
+        if item != "*":
+            _path(src, at, item)
+        out.append(item)
+    return out
+
+
+def _orderby(src: _Text, start: int, stop: int) -> list[OrderBy]:
+    out = []
+    for at, item in _items(src, start, stop):
+        words = item.split()
+        if len(words) > 2:
+            raise src.error(at, f"'{item}' is not a property optionally followed by asc or desc")
+        descending = False
+        if len(words) == 2:
+            if words[1] not in ("asc", "desc"):
+                raise src.error(at + item.rindex(words[1]), f"'{words[1]}' is not a sort direction")
+            descending = words[1] == "desc"
+        out.append(OrderBy(_path(src, at, words[0]), descending))
+    return out
+
+
+def _expand(src: _Text, start: int, stop: int) -> list[Expand]:
+    out = []
+    for at, item in _items(src, start, stop):
+        paren = item.find("(")
+        name = (item if paren < 0 else item[:paren]).strip()
+        if not _is_name(name):
+            raise src.error(at, f"'{name}' is not a navigation property name")
+        entry = Expand(name)
+        if paren >= 0:
+            if not item.endswith(")"):
+                raise src.error(at + len(item), "expected ')' to close the nested options")
+            _nested(src, entry, at + paren + 1, at + len(item) - 1)
+        out.append(entry)
+    return out
+
+
+def _nested(src: _Text, entry: Expand, start: int, stop: int) -> None:
+    seen: set[str] = set()
+    for offset, piece in _cut(src, start, stop, ";"):
+        at, option = _trimmed(offset, piece)
+        if not option:
+            continue
+        name, eq, value = option.partition("=")
+        name = name.strip()
+        if not eq:
+            raise src.error(at, f"'{option}' is not '$option=value'")
+        if name not in _NESTED:
+            raise src.error(at, f"'{name}' is not supported inside $expand")
+        if name in seen:
+            raise src.error(at, f"{name} is given twice")
+        seen.add(name)
+        value_at = at + option.index("=") + 1
+        value_stop = at + len(option)
+        if name == "$select":
+            entry.select = _select(src, value_at, value_stop)
+        elif name == "$orderby":
+            entry.orderby = _orderby(src, value_at, value_stop)
+        elif name == "$expand":
+            entry.expand = _expand(src, value_at, value_stop)
+        elif name == "$filter":
+            entry.filter = value.strip()
         else:
-            allowed = ", ".join(option.value for option in QueryOption)
-            raise self.error(at, f"option '{name}' is not supported inside $expand ({allowed}).")
+            if not value.strip().isdigit():
+                raise src.error(value_at + len(value) - len(value.lstrip()), "$top must be a whole number")
+            entry.top = int(value)
 
 
 def parse_select(text: str) -> list[str]:
-    """``"a, b/c,*"`` -> ``["a", "b/c", "*"]``."""
-    return _Reader(QueryOption.SELECT, text).select(text, 0)
+    """``$select`` items in order (``*`` kept, paths as written)."""
+    return _select(_Text(QueryOption.SELECT, text), 0, len(text))
 
 
 def parse_orderby(text: str) -> list[OrderBy]:
-    """``"name asc,createdon desc"`` -> OrderBy items (ascending unless ``desc``)."""
-    return _Reader(QueryOption.ORDERBY, text).orderby(text, 0)
+    """``$orderby`` keys, most significant first."""
+    return _orderby(_Text(QueryOption.ORDERBY, text), 0, len(text))
 
 
 def parse_expand(text: str) -> list[Expand]:
-    """``"a($select=x;$top=2),b"`` -> Expand items with their nested options."""
-    return _Reader(QueryOption.EXPAND, text).expand(text, 0)
+    """``$expand`` items with their nested ``$select``/``$filter``/``$orderby``/``$top``/``$expand``."""
+    return _expand(_Text(QueryOption.EXPAND, text), 0, len(text))
+
+
+def _order_class(value: Any) -> tuple[int, Any]:
+    """A total order across what rows hold: null first, then booleans, numbers, text (case-folded)."""
+    if value is None:
+        return (0, 0)
+    if isinstance(value, bool):
+        return (1, value)
+    if isinstance(value, int | float | Decimal):
+        return (2, value)
+    if isinstance(value, str):
+        return (3, value.casefold())
+    return (4, str(value))
 
 
 def sort_rows(
@@ -221,23 +242,16 @@ def sort_rows(
     orderby: list[OrderBy],
     get: Callable[[Mapping[str, Any], tuple[str, ...]], Any],
 ) -> list[Mapping[str, Any]]:
-    """``rows`` in ``orderby`` order as SQL Server sorts: null first, text case-insensitively.
+    """``rows`` in ``orderby`` order (null lowest, text case-insensitive); ties keep their input order."""
+    indexed = list(enumerate(rows))
+    keys = {i: [_order_class(get(row, o.path)) for o in orderby] for i, row in indexed}
 
-    Stable: rows equal on every key keep their order (callers sort by key first for paging).
-    """
-    out = list(rows)
-    for item in reversed(orderby):  # least significant key first; each stable pass keeps the rest
-        out.sort(key=_sort_key(get, item.path), reverse=item.descending)
-    return out
+    def compare(x: tuple[int, Mapping[str, Any]], y: tuple[int, Mapping[str, Any]]) -> int:
+        for k, item in enumerate(orderby):
+            a, b = keys[x[0]][k], keys[y[0]][k]
+            if a != b:
+                less = a < b
+                return (1 if less else -1) if item.descending else (-1 if less else 1)
+        return x[0] - y[0]
 
-
-def _sort_key(
-    get: Callable[[Mapping[str, Any], tuple[str, ...]], Any], path: tuple[str, ...]
-) -> Callable[[Mapping[str, Any]], tuple[int, Any]]:
-    return lambda row: _rank(get(row, path))
-
-
-def _rank(value: Any) -> tuple[int, Any]:
-    if value is None:
-        return (0, 0)
-    return (1, value.lower() if isinstance(value, str) else value)
+    return [row for _, row in sorted(indexed, key=cmp_to_key(compare))]
