@@ -235,6 +235,13 @@ class TaskPipeline:
         if pending:
             done.outcomes.extend(self._side(pending, after=False).outcomes)
         if ready:
+            held = self.flow.before_write([r.row for r in ready])
+            for r in ready:
+                failure = held.failure(r.row)
+                if failure is not None:
+                    done.outcomes.append(self.outcomes.failure(r.key, r.row, r.payload, failure))
+            ready = [r for r in ready if held.failure(r.row) is None]
+        if ready:
             self.write(ready, links, done)
         return done
 

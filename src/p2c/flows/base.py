@@ -16,6 +16,7 @@ The hooks, in the order a task run calls them::
     prepare_read(rows)    the whole read: numbers, duplicates, derived flags (fail / skip / write back)
     prepare_chunk(rows)   each chunk: routes, parents, ``$`` pseudo-fields the mappings read
     consequence(row)      what the record's consequences depend on (part of its content hash)
+    before_write(rows)    the records about to be written (changed, mapped): hold some back
     after_write(written)  consequences on other records of the records just written
 
 Example::
@@ -237,6 +238,11 @@ class Flow:
 
     def consequence(self, row: Mapping[str, Any]) -> Any:
         return None
+
+    def before_write(self, rows: Sequence[dict[str, Any]]) -> Prepared:
+        """A last look at the records that will be written now (mapped, and changed since their last
+        write): a failure here holds the record back (it is not sent)."""
+        return Prepared()
 
     def after_write(self, written: Sequence[Written]) -> list[SideWrite]:
         return []

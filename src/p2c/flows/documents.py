@@ -230,15 +230,14 @@ class DocumentsFlow(Flow):
             out.merge(self._check_amounts(rows))
             if self.header_task is not None:
                 out.merge(self._check_headers(rows))
-        if self.header is not None:
-            out.merge(self._check_lines(rows))
         if self.ctx.has(RuleName.SPLIT_LINE_DISCOUNT):
             out.merge(self._split_discounts(rows))
         return out
 
-    def _check_lines(self, rows: Sequence[dict[str, Any]]) -> Prepared:
-        """A document waits, naming the line, while one of its lines could not be sent: the ERP
-        would otherwise get a header and some of its lines."""
+    def before_write(self, rows: Sequence[dict[str, Any]]) -> Prepared:
+        """A document about to be written waits, naming the line, while one of its lines could not
+        be sent: the ERP would otherwise get a header and some of its lines. Only documents that
+        are written now are checked (an unchanged or create-only one costs nothing)."""
         out = Prepared()
         if self.line_task is None or self.ctx.trial is None or self.header is None:
             return out
