@@ -11,6 +11,7 @@ text stays text (compared case-folded), numbers become ``int``/``Decimal``, time
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
@@ -188,14 +189,20 @@ def _to_number(value: Any) -> int | Decimal | None:
     return None
 
 
+@functools.lru_cache(maxsize=65536)
+def _guid_text(text: str) -> str | None:
+    # stored ids repeat on every row read (a line's order id): parse each once
+    try:
+        return str(uuid.UUID(text.strip().strip("{}")))
+    except ValueError:
+        return None
+
+
 def _to_guid(value: Any) -> str | None:
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, str):
-        try:
-            return str(uuid.UUID(value.strip().strip("{}")))
-        except ValueError:
-            return None
+        return _guid_text(value)
     return None
 
 

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import field
 from decimal import Decimal
 from enum import StrEnum
-from functools import cmp_to_key
 from typing import Any
 
 from p2c_sandbox.odata.filter_tree import FilterError
@@ -242,16 +241,15 @@ def sort_rows(
     orderby: list[OrderBy],
     get: Callable[[Mapping[str, Any], tuple[str, ...]], Any],
 ) -> list[Mapping[str, Any]]:
-    """``rows`` in ``orderby`` order (null lowest, text case-insensitive); ties keep their input order."""
-    indexed = list(enumerate(rows))
-    keys = {i: [_order_class(get(row, o.path)) for o in orderby] for i, row in indexed}
+    """``rows`` in ``orderby`` order (null lowest, text case-insensitive); ties keep their input order.
 
-    def compare(x: tuple[int, Mapping[str, Any]], y: tuple[int, Mapping[str, Any]]) -> int:
-        for k, item in enumerate(orderby):
-            a, b = keys[x[0]][k], keys[y[0]][k]
-            if a != b:
-                less = a < b
-                return (1 if less else -1) if item.descending else (-1 if less else 1)
-        return x[0] - y[0]
+    One stable key sort per ordering item, the last first: every read of a large set is sorted,
+    and a key sort is many times faster than a comparator."""
+    ordered = list(rows)
+    for item in reversed(orderby):
 
-    return [row for _, row in sorted(indexed, key=cmp_to_key(compare))]
+        def key(row: Mapping[str, Any], path: tuple[str, ...] = item.path) -> tuple[int, Any]:
+            return _order_class(get(row, path))
+
+        ordered.sort(key=key, reverse=item.descending)
+    return ordered
