@@ -114,8 +114,51 @@ def _property(path: tuple[str, ...], scope: _Scope) -> _Value:
     return _Value(kind, lambda row: normalise(kind, raw(row)), f"property '{'/'.join(path)}'", field=found)
 
 
+def _one_of(node: ft.BoolOp, scope: _Scope) -> Getter | None:
+    """``p eq 'a' or p eq 'b' or ...`` as one set lookup (clients read records by key this way, with
+    hundreds of values), or None when the chain is any other shape and takes the general path."""
+    if node.op is not ft.BoolOperator.OR or len(node.operands) < 2:
+        return None
+    path: tuple[str, ...] | None = None
+    literals: list[Any] = []
+    for item in node.operands:
+        if not (
+            isinstance(item, ft.Compare)
+            and item.op is ft.CompareOp.EQ
+            and isinstance(item.left, ft.Property)
+            and isinstance(item.right, ft.Literal)
+            and (path is None or item.left.path == path)
+        ):
+            return None
+        path = item.left.path
+        literals.append(item.right.value)
+    assert path is not None
+    column = _value(ft.Property(path), scope)
+    if column.kind not in (FieldKind.STRING, FieldKind.GUID, FieldKind.INT):
+        return None
+    folds = column.kind is FieldKind.STRING
+    wanted: set[Any] = set()
+    for literal in literals:
+        if kind_of(literal) is not column.kind:
+            return None  # a literal of another type: the general comparison decides (or refuses)
+        value = normalise(column.kind, literal)
+        if value is None or (folds and scope.dialect is Dialect.FNO and "*" in value):
+            return None
+        wanted.add(value.casefold() if folds else value)
+    read = column.read
+
+    def member(row: Any) -> bool:
+        value = read(row)
+        return value is not None and (value.casefold() if folds else value) in wanted
+
+    return member
+
+
 def _condition(node: ft.Node, scope: _Scope) -> Getter:
     if isinstance(node, ft.BoolOp):
+        fast = _one_of(node, scope)
+        if fast is not None:
+            return fast
         parts = [_truth(item, scope) for item in node.operands]
         if node.op is ft.BoolOperator.AND:
             return lambda row: all(p(row) for p in parts)

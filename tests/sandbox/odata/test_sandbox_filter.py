@@ -325,3 +325,18 @@ def test_syntax_errors_carry_the_position() -> None:
     with pytest.raises(FilterError) as caught:
         parse_filter("name eq 'x' AND revenue gt 1", DV)
     assert caught.value.position == 12
+
+
+def test_a_long_chain_of_equalities_on_one_property_keeps_every_rule_of_eq() -> None:
+    schema = MappingSchema("t", [Field("code", FieldKind.STRING), Field("n", FieldKind.INT)])
+    rows = [{"code": "ABC", "n": 1}, {"code": "abd", "n": 2}, {"code": None, "n": 3}, {"code": "x", "n": 4}]
+
+    def matching(text: str, dialect: Dialect) -> list[int]:
+        match = compile_filter(parse_filter(text, dialect), schema, dialect)
+        return [r["n"] for r in rows if match(r)]
+
+    chain = " or ".join(f"code eq '{c}'" for c in ("abc", "ABD", "zzz"))
+    assert matching(chain, DV) == [1, 2]  # case-insensitive, a null matches nothing
+    assert matching(chain + " or code eq null", DV) == [1, 2, 3]  # null: the general path
+    assert matching("code eq 'ab*' or code eq 'x'", FNO) == [1, 2, 4]  # an F&O wildcard still matches
+    assert matching(" or ".join(f"n eq {i}" for i in (2, 4, 9)), DV) == [2, 4]
