@@ -189,6 +189,9 @@ def _to_number(value: Any) -> int | Decimal | None:
     return None
 
 
+_HEX = frozenset("0123456789abcdef-")
+
+
 @functools.lru_cache(maxsize=65536)
 def _guid_text(text: str) -> str | None:
     # stored ids repeat on every row read (a line's order id): parse each once
@@ -202,6 +205,12 @@ def _to_guid(value: Any) -> str | None:
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, str):
+        if (
+            len(value) == 36
+            and value[8] == value[13] == value[18] == value[23] == "-"
+            and not set(value) - _HEX
+        ):
+            return value  # already canonical, as stored ids are: the hot path of every id filter
         return _guid_text(value)
     return None
 
