@@ -189,7 +189,7 @@ def _to_number(value: Any) -> int | Decimal | None:
     return None
 
 
-_HEX = frozenset("0123456789abcdef-")
+_HEX = "0123456789abcdef-"
 
 
 @functools.lru_cache(maxsize=65536)
@@ -208,7 +208,7 @@ def _to_guid(value: Any) -> str | None:
         if (
             len(value) == 36
             and value[8] == value[13] == value[18] == value[23] == "-"
-            and not set(value) - _HEX
+            and not value.strip(_HEX)
         ):
             return value  # already canonical, as stored ids are: the hot path of every id filter
         return _guid_text(value)
