@@ -101,3 +101,20 @@ def p2c(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProc
         timeout=timeout,
         env=ENV,
     )
+
+
+def boxed_product(world: Any) -> None:
+    """ERP product B0001 sold in "box", a unit the CRM does not have: it cannot be mapped there."""
+    created = world.sandbox.admin("erp").post(
+        "products",
+        json={
+            "dataAreaId": "usmf",
+            "ProductNumber": "B0001",
+            "ProductName": "Boxed set",
+            "SalesUnitSymbol": "box",
+            "SalesPrice": 25,
+            "CurrencyCode": "USD",
+            "IsSalesStopped": "No",
+        },
+    )
+    assert created.status_code == 200, created.text

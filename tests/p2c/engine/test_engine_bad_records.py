@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine_helpers import crm_rows, erp_rows, synced_customers
+from engine_helpers import boxed_product, crm_rows, erp_rows, synced_customers
 
 from p2c.store import Action, RunStatus
 
@@ -39,19 +39,7 @@ def test_customer_group_the_erp_rejects_fails_only_its_account(provisioned_proje
 
 def test_unit_missing_in_the_crm_fails_only_its_product(provisioned_project: Any) -> None:
     world = provisioned_project
-    created = world.sandbox.admin("erp").post(
-        "products",
-        json={
-            "dataAreaId": "usmf",
-            "ProductNumber": "B0001",
-            "ProductName": "Boxed set",
-            "SalesUnitSymbol": "box",
-            "SalesPrice": 25,
-            "CurrencyCode": "USD",
-            "IsSalesStopped": "No",
-        },
-    )
-    assert created.status_code == 200, created.text
+    boxed_product(world)
 
     with world.open() as h:
         report = h.run("Products", "ProductPriceListItems")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from engine_helpers import ACCOUNT_NUMBER, crm_rows, p2c, snapshot, synced_customers
+from engine_helpers import ACCOUNT_NUMBER, boxed_product, crm_rows, p2c, snapshot, synced_customers
 
 from p2c.store import StateStore
 
@@ -192,19 +192,7 @@ def test_no_secret_or_token_in_the_history_or_the_output(provisioned_project: An
 
 def test_plan_exits_1_when_records_would_fail(provisioned_project: Any) -> None:
     world = provisioned_project
-    created = world.sandbox.admin("erp").post(
-        "products",
-        json={
-            "dataAreaId": "usmf",
-            "ProductNumber": "B0001",
-            "ProductName": "Boxed set",
-            "SalesUnitSymbol": "box",  # no such unit in the CRM: the product cannot be mapped
-            "SalesPrice": 25,
-            "CurrencyCode": "USD",
-            "IsSalesStopped": "No",
-        },
-    )
-    assert created.status_code == 200, created.text
+    boxed_product(world)
     plan = p2c("plan", "--task", "Products", cwd=world.dir)
     assert plan.returncode == EXIT_PARTIAL, plan.stdout + plan.stderr
     assert "would fail" in plan.stdout and "B0001" in plan.stdout
