@@ -198,14 +198,15 @@ def demo(
 
 
 def dismiss(
-    run_id: int = typer.Argument(..., metavar="RUN"),
+    run_id: int | None = typer.Argument(None, metavar="[RUN]"),
     project: Path = ProjectOpt,
     task: list[str] = typer.Option(None, "--task", "-t", help="Only records of this task (repeatable)."),
     key: list[str] = typer.Option(
         None, "--key", "-k", help="Only the record with this source key (repeatable)."
     ),
 ) -> None:
-    """Stop retrying the records that failed (or wait) in RUN and still do: runs no longer read them."""
+    """Stop retrying records that still fail (or wait): those of RUN, or without RUN every open one
+    of the --task (or of every task, given --key). Runs no longer read them."""
     from p2c.store import StateStore
 
     with exit_on_errors():
@@ -213,11 +214,15 @@ def dismiss(
         unknown = [t for t in task or [] if t not in {x.name for x in proj.tasks}]
         if unknown:
             raise ConfigError(f"unknown task {', '.join(unknown)}", field="--task")
+        if run_id is None and not (task or key):
+            raise ConfigError("name a RUN, a --task or a --key: which records to dismiss", field="RUN")
         with StateStore(proj.state_url) as store:
-            if store.run(run_id) is None:
+            if run_id is not None and store.run(run_id) is None:
                 raise ConfigError(f"there is no run {run_id} (see `p2c history`)", field="RUN")
-            count = store.dismiss(run_id, tasks=task or (), keys=key or ())
-    console.print(f"{count} record(s) of run {run_id} dismissed; a later failure of one opens it again.")
+            tasks = task or ([] if run_id is not None else [t.name for t in proj.tasks])
+            count = store.dismiss(run_id, tasks=tasks, keys=key or ())
+    where = f" of run {run_id}" if run_id is not None else ""
+    console.print(f"{count} record(s){where} dismissed; a later failure of one opens it again.")
 
 
 def register(app: typer.Typer) -> None:

@@ -129,12 +129,16 @@ class FailureLedger:
         with self._read() as conn:
             return task_status(conn, tasks)
 
-    def dismiss(self, run_id: int, *, tasks: Sequence[str] = (), keys: Sequence[str] = ()) -> int:
-        """Dismiss the records that failed or wait in ``run_id`` and still do (optionally only those
-        of ``tasks`` or with source ``keys``): they are no longer read again. The count dismissed."""
+    def dismiss(self, run_id: int | None, *, tasks: Sequence[str] = (), keys: Sequence[str] = ()) -> int:
+        """Dismiss records that still fail or wait: those of ``run_id`` (or, without a run, every
+        open one of ``tasks``), optionally only those of ``tasks`` or with source ``keys``. They are
+        no longer read again. The count dismissed."""
         wanted_keys = set(keys)
         with self._write() as conn:
-            found = outcomes(conn, run_id, [Action.FAILED, Action.WAITING], None, None, False)
+            if run_id is None:
+                found = [r for task in tasks for r in pending(conn, task)]
+            else:
+                found = outcomes(conn, run_id, [Action.FAILED, Action.WAITING], None, None, False)
             chosen = [
                 r
                 for r in found

@@ -70,3 +70,15 @@ def test_a_dismissed_failure_is_no_longer_read_nor_counted(provisioned_project: 
     crm = world.crm()
     assert crm.patch(f"accounts({bad['accountid']})", json={"name": "Still broken"}).status_code == 204
     assert p2c("run", "--task", "Accounts", cwd=world.dir).returncode == EXIT_PARTIAL
+
+
+def test_a_failure_can_be_dismissed_by_its_key_without_naming_the_run(provisioned_project: Any) -> None:
+    world = provisioned_project
+    bad = _break_one_account(world)
+    assert p2c("run", "--task", "Accounts", cwd=world.dir).returncode == EXIT_PARTIAL
+    assert p2c("dismiss", cwd=world.dir).returncode == 2  # which records? refused, nothing dismissed
+    assert p2c("dismiss", "--key", "no-such-record", cwd=world.dir).stdout.startswith("0 record(s)")
+    by_key = p2c("dismiss", "--key", bad["accountid"], cwd=world.dir)
+    assert by_key.returncode == EXIT_OK and by_key.stdout.startswith("1 record(s) dismissed"), by_key.stdout
+    with StateStore(world.project().state_url) as store:
+        assert store.open_failures(["Accounts"]) == []
