@@ -31,7 +31,7 @@ from p2c.engine.outcomes import Outcomes
 from p2c.engine.reading import SourceReader
 from p2c.engine.report import Progress, TaskReport
 from p2c.engine.target import target_table
-from p2c.engine.writes import SideResults, WriteStage, send_side_writes
+from p2c.engine.writes import Batch, SideResults, WriteStage, send_side_writes
 from p2c.errors import (
     P2CError,
     ParentMissingError,
@@ -156,7 +156,7 @@ class TaskPipeline:
             if failure is not None:
                 prepared.failures[id(row)] = failure
         if early.outcomes or prepared.sequence:
-            self.stage.commit(self.report, task_run_id, early.outcomes, sequence=prepared.sequence)
+            self.stage.commit(self.report, task_run_id, Batch(early.outcomes, sequence=prepared.sequence))
         # deletes first: a line added after one was removed may reuse its sequence number (its key)
         gone, dropped = self.deletes(deleted)
         chunks = [rows[i : i + self.chunk] for i in range(0, len(rows), self.chunk)] or [[]]
@@ -168,11 +168,13 @@ class TaskPipeline:
             self.stage.commit(
                 self.report,
                 task_run_id,
-                done.outcomes,
-                done.links,
-                deleted_links=dropped if last else [],
-                cursor=(self.task.name, new_cursor) if last and new_cursor else None,
-                read=self.report.read if n == 0 else 0,
+                Batch(
+                    done.outcomes,
+                    done.links,
+                    deleted_links=dropped if last else [],
+                    cursor=(self.task.name, new_cursor) if last and new_cursor else None,
+                    read=self.report.read if n == 0 else 0,
+                ),
             )
             self.progress(self.report)
         self.report.seconds = time.perf_counter() - started

@@ -26,7 +26,7 @@ from p2c.flows import SideWrite
 from p2c.settings import System
 from p2c.store import Action, Link, Outcome, StateStore
 
-__all__ = ["Recorder", "Sender", "SideResults", "WriteStage", "send_side_writes"]
+__all__ = ["Batch", "Recorder", "Sender", "SideResults", "WriteStage", "send_side_writes"]
 
 _DONE = {
     OpKind.CREATE: WriteAction.CREATED,
@@ -35,21 +35,23 @@ _DONE = {
 }
 
 
+@dataclass(frozen=True)
+class Batch:
+    """One unit of work for the store: a chunk's outcomes, links and link removals, the cursor (with
+    the last chunk), a number sequence, and the rows read (with the first)."""
+
+    outcomes: Sequence[Outcome]
+    links: Sequence[Link] = ()
+    deleted_links: Sequence[tuple[str, str]] = ()
+    cursor: tuple[str, str | None] | None = None
+    read: int = 0
+    sequence: tuple[str, int] | None = None
+
+
 class WriteStage(Protocol):
     def send(self, system: System, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]: ...
 
-    def commit(
-        self,
-        report: TaskReport,
-        task_run_id: int,
-        outcomes: Sequence[Outcome],
-        links: Sequence[Link] = (),
-        deleted_links: Sequence[tuple[str, str]] = (),
-        cursor: tuple[str, str | None] | None = None,
-        *,
-        read: int = 0,
-        sequence: tuple[str, int] | None = None,
-    ) -> None: ...
+    def commit(self, report: TaskReport, task_run_id: int, batch: Batch) -> None: ...
 
     def created(self, entity: str, payloads: Iterable[Mapping[str, Any]]) -> None: ...
 
@@ -64,20 +66,10 @@ class Sender:
     def send(self, system: System, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
         return self.connectors[system].write(entity, ops) if ops else []
 
-    def commit(
-        self,
-        report: TaskReport,
-        task_run_id: int,
-        outcomes: Sequence[Outcome],
-        links: Sequence[Link] = (),
-        deleted_links: Sequence[tuple[str, str]] = (),
-        cursor: tuple[str, str | None] | None = None,
-        *,
-        read: int = 0,
-        sequence: tuple[str, int] | None = None,
-    ) -> None:
+    def commit(self, report: TaskReport, task_run_id: int, batch: Batch) -> None:
+        b = batch
         self.store.commit_batch(
-            task_run_id, outcomes, links, deleted_links, cursor, read=read, sequence=sequence
+            task_run_id, b.outcomes, b.links, b.deleted_links, b.cursor, read=b.read, sequence=b.sequence
         )
 
     def created(self, entity: str, payloads: Iterable[Mapping[str, Any]]) -> None:
@@ -89,24 +81,12 @@ class Recorder:
     """Writes nothing: every write is answered as done, and the outcomes become the plan."""
 
     resolver: RelatedResolver
-    recorded: list[PlannedRecord] = field(default_factory=list)
 
     def send(self, system: System, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
         return [WriteResult(op, True, _DONE.get(op.kind, WriteAction.UPSERTED), op.key or None) for op in ops]
 
-    def commit(
-        self,
-        report: TaskReport,
-        task_run_id: int,
-        outcomes: Sequence[Outcome],
-        links: Sequence[Link] = (),
-        deleted_links: Sequence[tuple[str, str]] = (),
-        cursor: tuple[str, str | None] | None = None,
-        *,
-        read: int = 0,
-        sequence: tuple[str, int] | None = None,
-    ) -> None:
-        for o in outcomes:
+    def commit(self, report: TaskReport, task_run_id: int, batch: Batch) -> None:
+        for o in batch.outcomes:
             if o.action is Action.SKIPPED and o.message is None and o.operation is None:
                 continue  # unchanged: a run only counts it
             payload = dict(o.target_payload) if o.target_payload else None
