@@ -19,7 +19,6 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from p2c.connectors import Redactor
 from p2c.errors import AuthError, ConfigError, P2CError, TransientError
@@ -36,7 +35,6 @@ __all__ = [
     "exit_on_errors",
     "load_project_file",
     "project_session",
-    "summary_table",
 ]
 
 
@@ -104,23 +102,3 @@ def project_session(project_path: Path) -> Iterator[tuple[Any, Any, Any, Redacto
         )
     with open_project(project_path) as session:
         yield session.project, session.store, session.connectors, session.redactor
-
-
-def summary_table(report: Any, title: str) -> Table:
-    """Per-task counts of a run or plan report."""
-    table = Table(
-        "task", "read", "created", "updated", "skipped", "waiting", "failed", "seconds", "status", title=title
-    )
-    for t in report.tasks:
-        table.add_row(
-            t.task,
-            str(t.read),
-            str(t.created),
-            str(t.updated),
-            str(t.skipped),
-            str(t.waiting),
-            str(t.failed),
-            f"{t.seconds:.1f}",
-            str(t.status) + (f": {t.message}" if t.message else ""),
-        )
-    return table

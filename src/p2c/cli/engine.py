@@ -26,9 +26,10 @@ from p2c.cli.base import (
     exit_on_errors,
     load_project_file,
     project_session,
-    summary_table,
 )
-from p2c.cli.reports import errors, history, plan, reconcile, status
+from p2c.cli.records import errors, records
+from p2c.cli.reports import history, plan, reconcile, status
+from p2c.cli.tables import counts_table, task_messages
 from p2c.errors import ConfigError
 from p2c.settings import System
 from p2c.store import Trigger
@@ -105,16 +106,27 @@ def _progress_bar() -> tuple[Progress, Any]:
         if key not in ids:
             ids[key] = bar.add_task("", name=report.task, counts="", total=None)
             started[key] = time.perf_counter()
-        done = report.created + report.updated + report.skipped + report.waiting + report.failed
+        done = report.accounted
         elapsed = time.perf_counter() - started[key]
         rate = f"{done / elapsed:,.0f}/s" if done and elapsed > 0 else ""
+        rest = "".join(
+            f"  {name} {n}"
+            for name in ("filtered", "skipped", "waiting", "failed")
+            if (n := getattr(report, name))
+        )
         counts = (
-            f"read {report.read}  created {report.created}  updated {report.updated}  skipped {report.skipped}"
-            f"  waiting {report.waiting}  failed {report.failed}  {rate}"
+            f"read {report.read}  new {report.created}  updated {report.updated}"
+            f"  unchanged {report.unchanged}{rest}  {rate}"
         )
         bar.update(ids[key], counts=counts, total=max(report.read, done) or None, completed=done)
 
     return bar, update
+
+
+def _print_counts(report: Any, title: str) -> None:
+    console.print(counts_table(report, title, console.width))
+    for line in task_messages(report):
+        console.print(f"  {line}", markup=False)
 
 
 def _still_failing(report: Any) -> None:
@@ -147,7 +159,7 @@ def run(
         )
         with bar:
             report = engine.run(task or None, full=full)
-    console.print(summary_table(report, f"run {report.run_id}: {report.status} in {report.seconds:.1f} s"))
+    _print_counts(report, f"run {report.run_id}: {report.status} in {report.seconds:.1f} s")
     if report.stopped:  # a service went away mid-run: exit 3 (a failed task) with the reason
         err.print(f"[red]error:[/red] the run stopped: {report.stopped}")
     if report.failed:
@@ -166,7 +178,7 @@ def retry(run_id: int = typer.Argument(..., metavar="RUN"), project: Path = Proj
     with exit_on_errors(), project_session(project) as (proj, store, conns, red), exit_on_errors(red):
         engine = Engine(proj, store, {System.CRM: conns.crm, System.ERP: conns.erp}, redactor=red)
         report = engine.run(retry_run=run_id, trigger=Trigger.RETRY)
-    console.print(summary_table(report, f"retry of run {run_id} as run {report.run_id}: {report.status}"))
+    _print_counts(report, f"retry of run {run_id} as run {report.run_id}: {report.status}")
     raise typer.Exit(exit_for(report))
 
 
@@ -185,7 +197,7 @@ def demo(
     with exit_on_errors(), bar:
         result = run_demo(directory, port_base=port_base, say=bar.console.print, progress=update)
     for n, report in enumerate(result.runs, 1):
-        console.print(summary_table(report, f"demo run {n} (run {report.run_id}): {report.status}"))
+        _print_counts(report, f"demo run {n} (run {report.run_id}): {report.status}")
     project = result.project_file
     console.print(f"demo finished in {result.seconds:.1f} s. Where to look next:")
     console.print(f"  p2c history --project {project}")
@@ -226,5 +238,20 @@ def dismiss(
 
 
 def register(app: typer.Typer) -> None:
-    for fn in (init, setup, doctor, run, plan, status, history, errors, retry, dismiss, demo, reconcile):
+    commands = (
+        init,
+        setup,
+        doctor,
+        run,
+        plan,
+        status,
+        history,
+        records,
+        errors,
+        retry,
+        dismiss,
+        demo,
+        reconcile,
+    )
+    for fn in commands:
         app.command()(fn)

@@ -1,7 +1,8 @@
-"""``p2c plan | history | errors | reconcile``: the commands that only report; none writes anything.
+"""``p2c plan | status | history | reconcile``: the commands that only report; none writes anything.
 
-``plan`` shows what a run would do, ``history`` and ``errors`` what runs did (from the state
-store), ``reconcile`` where the two systems differ. Registered by :func:`p2c.cli.engine.register`.
+``plan`` shows what a run would do, ``status`` where each task stands, ``history`` what runs did
+(from the state store; ``p2c records`` and ``p2c errors``, in :mod:`p2c.cli.records`, list a run's
+records), ``reconcile`` where the two systems differ. Registered by :func:`p2c.cli.engine.register`.
 """
 
 from __future__ import annotations
@@ -22,34 +23,42 @@ from p2c.cli.base import (
     exit_on_errors,
     load_project_file,
     project_session,
-    summary_table,
 )
+from p2c.cli.tables import counts_table, history_table, run_table, task_messages
 from p2c.engine import PlannedRecord
 from p2c.errors import ConfigError
 from p2c.settings import System
 from p2c.store import Action
 
-__all__ = ["errors", "history", "plan", "planned_line", "reconcile", "status"]
+__all__ = ["history", "plan", "planned_line", "reconcile", "status"]
 
 
 def plan(
     project: Path = ProjectOpt,
     task: list[str] = typer.Option(None, "--task", "-t", help="Plan only this task (repeatable)."),
     full: bool = typer.Option(False, "--full", help="Plan as if everything was read again."),
-    limit: int = typer.Option(20, help="Records to list per task."),
+    limit: int = typer.Option(20, help="Records to list per task and kind (writes, failures, skips)."),
 ) -> None:
-    """Dry run: what a run would create, update and skip. Nothing is written anywhere."""
+    """Dry run: what a run would create, update, skip (and why) or leave out. Nothing is written anywhere."""
     from p2c.engine import Engine
 
     with exit_on_errors(), project_session(project) as (proj, store, conns, red), exit_on_errors(red):
         engine = Engine(proj, store, {System.CRM: conns.crm, System.ERP: conns.erp}, redactor=red)
         report = engine.plan(task or None, full=full)
-    console.print(summary_table(report, "plan (nothing was written)"))
+    console.print(counts_table(report, "plan (nothing was written)", console.width))
+    for line in task_messages(report):
+        console.print(f"  {line}", markup=False)
     for t in report.tasks:
-        for rec in t.planned[:limit]:
-            console.print(f"  {t.task}: {planned_line(rec)}", markup=False)
-        if len(t.planned) > limit:
-            console.print(f"  {t.task}: ... and {len(t.planned) - limit} more")
+        for group in _plan_groups(t.planned):
+            if group[0].action is Action.FILTERED:  # one filter, one line: not the same reason n times
+                console.print(
+                    f"  {t.task}: would leave out {len(group)} record(s): {group[0].message}", markup=False
+                )
+                continue
+            for rec in group[:limit]:
+                console.print(f"  {t.task}: {planned_line(rec)}", markup=False)
+            if len(group) > limit:
+                console.print(f"  {t.task}: ... and {len(group) - limit} more like these", markup=False)
     raise typer.Exit(exit_for(report))  # like run: 1 when records would fail, 3 when a task could not run
 
 
@@ -59,9 +68,27 @@ _WOULD = {
     Action.UPDATED: "update",
     Action.DELETED: "delete",
     Action.SKIPPED: "skip",
+    Action.FILTERED: "leave out",
     Action.WAITING: "leave waiting",
     Action.FAILED: "fail",
 }
+
+
+def _plan_groups(planned: list[PlannedRecord]) -> list[list[PlannedRecord]]:
+    """A task's planned records in the order a reader wants them, each kind limited on its own:
+    the writes (with their side writes), what would fail or wait, what would be skipped, and
+    what the filter leaves out."""
+    kinds: tuple[tuple[Action, ...], ...] = (
+        (Action.CREATED, Action.UPDATED, Action.DELETED),
+        (Action.FAILED, Action.WAITING),
+        (Action.SKIPPED,),
+        (Action.FILTERED,),
+    )
+    groups: list[list[PlannedRecord]] = [[] for _ in kinds]
+    for rec in planned:
+        n = next((i for i, k in enumerate(kinds) if rec.action in k), 0)
+        groups[0 if rec.operation and rec.action is not Action.FAILED else n].append(rec)
+    return [g for g in groups if g]
 
 
 def planned_line(rec: PlannedRecord) -> str:
@@ -75,28 +102,31 @@ def planned_line(rec: PlannedRecord) -> str:
     return f"would {verb}{target} (source {rec.source_key}){reason}"
 
 
-def history(project: Path = ProjectOpt, limit: int = typer.Option(20, help="How many runs.")) -> None:
-    """The latest runs with their per-task counts."""
+def history(
+    run_id: int | None = typer.Argument(None, metavar="[RUN]", help="Show this run task by task."),
+    project: Path = ProjectOpt,
+    limit: int = typer.Option(20, help="How many runs."),
+) -> None:
+    """The latest runs with what became of their records; with RUN, that run task by task."""
     from p2c.store import StateStore
 
     with exit_on_errors():
         proj = load_project_file(project)
         with StateStore(proj.state_url) as store:
-            runs = store.runs(proj.name, limit=limit)
-    table = Table("run", "started", "status", "seconds", "tasks", title=f"history of {proj.name}")
-    for r in runs:
-        tasks = ", ".join(
-            f"{t.task} {t.counts.created}+{t.counts.updated}~{t.counts.failed}!" for t in r.task_runs
-        )
-        table.add_row(
-            str(r.id),
-            r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-            str(r.status),
-            f"{r.duration:.1f}" if r.duration is not None else "",
-            tasks,
-        )
-    console.print(table)
-    console.print("per task: created+updated~failed!")
+            one = store.run(run_id) if run_id is not None else None
+            if run_id is not None and one is None:
+                raise ConfigError(f"there is no run {run_id} (see `p2c history`)", field="RUN")
+            runs = store.runs(proj.name, limit=limit) if one is None else [one]
+    if one is not None:
+        console.print(run_table(one, console.width))
+        for t in one.task_runs:
+            if t.message:
+                console.print(f"  {t.task}: {t.message}", markup=False)
+        console.print(f"`p2c records {run_id}` lists its records and why each went where it did.")
+        return
+    console.print(history_table(proj.name, runs, console.width))
+    if runs:
+        console.print("`p2c history RUN` shows a run task by task, `p2c records RUN` its records.")
 
 
 def status(project: Path = ProjectOpt) -> None:
@@ -120,50 +150,6 @@ def status(project: Path = ProjectOpt) -> None:
             f"{len(failing)} record(s) still failing since run {since}: `p2c errors RUN` says why; "
             "every run reads them again until they go through or `p2c dismiss RUN` stops it."
         )
-
-
-def errors(
-    run_id: int = typer.Argument(..., metavar="RUN"),
-    project: Path = ProjectOpt,
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
-) -> None:
-    """Every record that failed or is waiting in a run: the record, the field, the service's message."""
-    from p2c.store import Action, StateStore
-
-    with exit_on_errors():
-        proj = load_project_file(project)
-        with StateStore(proj.state_url) as store:
-            if store.run(run_id) is None:
-                raise ConfigError(f"there is no run {run_id} (see `p2c history`)", field="RUN")
-            recs = store.outcomes(run_id, actions=[Action.FAILED, Action.WAITING])
-    if as_json:
-        console.print_json(
-            json.dumps(
-                [
-                    {
-                        "task": r.task,
-                        "source_key": r.source_key,
-                        "operation": r.operation,
-                        "action": str(r.action),
-                        "error": r.error_class,
-                        "field": r.field,
-                        "message": r.message,
-                        "source_row": r.source_row,
-                        "target_payload": r.target_payload,
-                    }
-                    for r in recs
-                ],
-                default=str,
-            )
-        )
-        return
-    table = Table(
-        "task", "record", "outcome", "field", "message", title=f"run {run_id}: {len(recs)} record(s)"
-    )
-    for r in recs:
-        outcome = f"{r.action} ({r.operation})" if r.operation else str(r.action)
-        table.add_row(r.task, r.source_key, outcome, r.field or "", r.message or "")
-    console.print(table)
 
 
 def reconcile(

@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -72,6 +73,20 @@ def _relative(link: str) -> str:
     """A Web API link without its scheme, host and service root (``accounts?$deltatoken=...``)."""
     marker = link.find(API_ROOT)
     return link[marker + len(API_ROOT) :] if marker >= 0 else link
+
+
+def _selects(link: str, select: Sequence[str] | None) -> bool:
+    """Whether the delta ``link`` returns every column of ``select``: a delta link keeps the
+    ``$select`` of the query that started it, so a task that now reads more (a new mapped field,
+    a filter on another column) must start over, or those columns come back empty."""
+    if not select:
+        return True
+    query = parse_qs(urlsplit(link).query)
+    chosen = query.get("$select")
+    if not chosen:  # no $select: every column
+        return True
+    have = {c.strip().lower() for part in chosen for c in part.split(",")}
+    return all(c.lower() in have for c in select)
 
 
 def _is_deleted(row: Mapping[str, Any]) -> bool:
@@ -234,6 +249,11 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
         """Changed rows and deleted ids since ``cursor`` (a delta link); ``None``: everything, and a first cursor."""
         headers = self._prefer(None, "odata.track-changes")
         resync = False
+        if cursor and not _selects(self._delta_link(cursor, entity), select):
+            log.info(
+                "%s: the task reads columns its change-tracking cursor does not; reading everything", entity
+            )
+            cursor = None
         if cursor:
             pager = Pager(self._delta_link(cursor, entity))
             try:

@@ -1,5 +1,6 @@
-"""The outcomes of one task run's records: skipped (with a reason), failed or waiting, each counted in
-the task's report as it is made; source rows and payloads capped and redacted before they are stored.
+"""The outcomes of one task run's records — unchanged, filtered, skipped (with a reason), failed or
+waiting — each counted in the task's report as it is made; source rows and payloads capped and
+redacted before they are stored.
 """
 
 from __future__ import annotations
@@ -24,11 +25,20 @@ class Outcomes:
         self.report = report
         self.redactor = redactor
 
-    def skip(self, key: str, reason: SkipReason | None = None, message: str | None = None) -> Outcome:
-        """A skipped record: unchanged (no reason: only counted), or skipped for ``reason``, which
-        ``message`` explains to people."""
+    def unchanged(self, key: str) -> Outcome:
+        """A record equal to what was last written: only counted (not stored as a row)."""
+        self.report.unchanged += 1
+        return Outcome(self.task, key, Action.UNCHANGED)
+
+    def filtered(self, key: str, message: str) -> Outcome:
+        """A record the task's filter leaves out; ``message`` says which filter."""
+        self.report.filtered += 1
+        return Outcome(self.task, key, Action.FILTERED, message=message)
+
+    def skip(self, key: str, reason: SkipReason, message: str) -> Outcome:
+        """A record not written for ``reason``, which ``message`` explains to people."""
         self.report.skipped += 1
-        return Outcome(self.task, key, Action.SKIPPED, message=message)
+        return Outcome(self.task, key, Action.SKIPPED, message=message, reason=reason.value)
 
     def clean(self, data: Mapping[str, Any] | None) -> dict[str, Any] | None:
         if data is None:

@@ -95,6 +95,7 @@ class TaskPipeline:
         self.outcomes = Outcomes(task.name, self.report, run.redactor)
         self.rewrite = False
         self._early: list[SideWrite] = []
+        self._looked_at: list[Outcome] = []  # filtered records, and records asked for by key that are gone
         # target fields that name a parent record (a lookup that may wait): a refusal naming a
         # missing value in one of them means the parent is not there yet, so the record waits
         self.parent_fields = sorted(
@@ -114,28 +115,59 @@ class TaskPipeline:
     def read(
         self, *, full: bool, only_keys: set[str] | None
     ) -> tuple[list[dict[str, Any]], list[str], str | None]:
-        """The rows to process, the source keys deleted since the cursor, and the new cursor."""
+        """The rows to process, the source keys deleted since the cursor, and the new cursor. Rows
+        the task's filter leaves out, and records asked for by key that are gone, get their
+        outcome here; ``read`` counts every record looked at (rows, filtered or not, and deletions)."""
         task, store, select = self.task, self.run_ctx.store, self.select()
         if only_keys is not None:
-            rows = self.reader.by_keys(select, only_keys)
-            self.report.read = len(rows)
-            return rows, [], None
-        cursor = None if full else store.cursor(task.name)
-        src = self.reader.changes(select, cursor)
-        rows, deleted = src.rows, src.deleted
-        if not self.reader.crm and self.flow.deletes_follow:  # a whole read: what it lacks is gone...
-            seen = {self.reader.key(r) for r in rows}
-            unseen = [lk.source_key for lk in store.all_links(task.name) if lk.source_key not in seen]
-            # ...unless it still exists and merely left the task's filter: that one is kept
-            still = self.reader.existing(unseen) if unseen else set()
-            deleted = [k for k in unseen if k not in still]
-        # records waiting for a parent, and records that failed before, are read again every run
-        # until they go through or a person dismisses them (p2c dismiss)
-        pending = {r.source_key for r in store.pending(task.name)}
-        have = {self.reader.key(r) for r in rows}
-        rows.extend(self.reader.by_keys(select, (pending | self.flow.revisit(have)) - have))
-        self.report.read = src.read
-        return rows, deleted, src.cursor if src.cursor != cursor else None
+            src = self.reader.by_keys(select, only_keys)
+            deleted, cursor, new_cursor = [], None, None
+            missing = src.deleted
+        else:
+            cursor = None if full else store.cursor(task.name)
+            src = self.reader.changes(select, cursor)
+            deleted, new_cursor = src.deleted, src.cursor
+            if not self.reader.crm and self.flow.deletes_follow:  # a whole read: what it lacks is gone...
+                seen = {self.reader.key(r) for r in src.rows}
+                unseen = [lk.source_key for lk in store.all_links(task.name) if lk.source_key not in seen]
+                # ...unless it still exists and merely left the task's filter: that one is kept
+                still = self.reader.existing(unseen) if unseen else set()
+                deleted = [k for k in unseen if k not in still]
+            # records waiting for a parent, and records that failed before, are read again every
+            # run until they go through or a person dismisses them (p2c dismiss)
+            pending = {r.source_key for r in store.pending(task.name)}
+            have = {self.reader.key(r) for r in src.rows} | set(src.filtered) | set(deleted)
+            again = self.reader.by_keys(select, (pending | self.flow.revisit(have)) - have)
+            src.rows.extend(again.rows)
+            src.filtered.extend(again.filtered)
+            missing = [
+                k for k in again.deleted if k in pending
+            ]  # a revisit that is gone is no record of ours
+        # one fate per record: the later (fresher) row of a key wins over an earlier one
+        rows = list({self.reader.key(r): r for r in src.rows}.values())
+        taken = {self.reader.key(r) for r in rows}
+        filtered = [k for k in dict.fromkeys(src.filtered) if k not in taken]
+        gone = [k for k in dict.fromkeys(missing) if k not in taken and k not in filtered]
+        early = [self.outcomes.filtered(k, self._filter_message()) for k in filtered]
+        early += [
+            self.outcomes.skip(
+                k, SkipReason.SOURCE_DELETED, "no longer in the source (read again by its key)"
+            )
+            for k in gone
+        ]
+        self._looked_at = early
+        self.report.read = len(rows) + len(filtered) + len(gone) + len(set(deleted))
+        return rows, list(dict.fromkeys(deleted)), new_cursor if new_cursor != cursor else None
+
+    def _create_only(self) -> str:
+        target = self.task.target
+        side = "CRM" if target.system is System.CRM else "ERP"
+        return (
+            f"written once: the {side} owns the {target.entity} record since, so later changes are not sent"
+        )
+
+    def _filter_message(self) -> str:
+        return f"left out by the task's filter: {self.reader.filter_text}"
 
     # -- the run --------------------------------------------------------------------------------------
 
@@ -143,9 +175,8 @@ class TaskPipeline:
         started = time.perf_counter()
         # --full rewrites every record too: it repairs targets changed behind p2c's back (reconcile finds them)
         self.rewrite = full
-        batch_rows, deleted, new_cursor = self.read(full=full, only_keys=only_keys)
+        rows, deleted, new_cursor = self.read(full=full, only_keys=only_keys)
         self.progress(self.report)
-        rows = list({self.reader.key(r): r for r in batch_rows}.values())  # the later (fresher) row wins
         prepared = self.flow.prepare_read(rows, self.reader.key)
         # side writes the records depend on (numbers written back) go first, and are committed with
         # the number sequence before anything reaches the target
@@ -163,6 +194,8 @@ class TaskPipeline:
         for n, part in enumerate(chunks):
             last = n == len(chunks) - 1
             done = self.process(part, prepared)
+            if n == 0:  # filtered and gone records go with the first chunk, which counts the reads
+                done.outcomes[:0] = self._looked_at
             if last:
                 done.outcomes.extend(gone)
             self.stage.commit(
@@ -230,8 +263,10 @@ class TaskPipeline:
             else:
                 digest = self._digest(result, row)
                 link = links.get(key)
-                if link is not None and (self.flow.create_only or (link.hash == digest and not self.rewrite)):
-                    done.outcomes.append(self.outcomes.skip(key))
+                if link is not None and link.hash == digest and not self.rewrite:
+                    done.outcomes.append(self.outcomes.unchanged(key))
+                elif link is not None and self.flow.create_only:
+                    done.outcomes.append(self.outcomes.skip(key, SkipReason.CREATE_ONLY, self._create_only()))
                 else:
                     ready.append(_Ready(key, row, result, digest))
         if pending:

@@ -1,9 +1,11 @@
 """Reading a task's source: incremental where the service can, full where it cannot, plus retries.
 
 - CRM sources use change tracking (delta links); the task's filters run locally because a
-  change-tracking read refuses ``$filter``. Deleted rows come back as ids.
+  change-tracking read refuses ``$filter``, and the keys they leave out are returned (each gets
+  a *filtered* outcome). Deleted rows come back as ids.
 - ERP sources are read whole per legal entity (F&O has no change tracking, FNO.md §1.11), with the
-  filters pushed down; the engine's content hashes then skip what did not change.
+  filters pushed down (what they leave out is not read, so not counted); the engine's content
+  hashes then find what did not change.
 - Records left *waiting* or *failed* are read again by key, fresh, every run (until dismissed).
 
 Each source row gets a stable identity, its **source key**: the CRM primary key (a GUID), or the
@@ -29,11 +31,14 @@ EMPTY_ERP_DATE = "1900-01-01"  # F&O's value for an empty date or UTC date-time 
 
 @dataclass
 class SourceBatch:
+    """What one read gave: the rows the task takes, the keys its filter left out, the keys deleted
+    at the source (from a read by key: the keys asked for and not found), and the new cursor."""
+
     rows: list[dict[str, Any]] = field(default_factory=list)
+    filtered: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     cursor: str | None = None
     full: bool = False
-    read: int = 0  # rows the source returned, before the task's filters
 
 
 def source_key(task: Task, spec: EntitySpec, row: Mapping[str, Any]) -> str:
@@ -108,16 +113,25 @@ class SourceReader:
     def keep(self, row: Mapping[str, Any]) -> bool:
         return self._local is None or bool(self._local(row))
 
+    def _split(self, rows: list[dict[str, Any]], out: SourceBatch) -> None:
+        """CRM rows into ``out``: those the task's filter keeps, and the keys of the others."""
+        if self.before_filter is not None:
+            self.before_filter(rows)
+        for row in rows:
+            if self.keep(row):
+                out.rows.append(row)
+            else:
+                out.filtered.append(self.key(row))
+
     def changes(self, select: Sequence[str], cursor: str | None) -> SourceBatch:
-        """Everything changed since ``cursor`` (CRM), or the whole filtered source (ERP)."""
+        """Everything changed since ``cursor`` (CRM: the filter applied here, the keys it leaves
+        out returned), or the whole source with the filter pushed down (ERP: what it leaves out
+        is never read)."""
         out = SourceBatch()
         if self.crm:
             feed = self.conn.changes(self.task.source.entity, select=select, cursor=cursor)
             for page in feed:
-                out.read += len(page.rows)
-                if self.before_filter is not None:
-                    self.before_filter(page.rows)
-                out.rows.extend(r for r in page.rows if self.keep(r))
+                self._split(page.rows, out)
                 out.deleted.extend(page.deleted)
             out.cursor, out.full = feed.cursor, feed.full
             return out
@@ -127,7 +141,6 @@ class SourceReader:
             for rows in self.conn.read(
                 self.task.source.entity, select=select, filter=flt, orderby=",".join(self.task.key_source)
             ):
-                out.read += len(rows)
                 out.rows.extend(self._erp_values(rows))
         return out
 
@@ -140,26 +153,32 @@ class SourceReader:
             self.before_filter(rows)
         return [r for r in rows if self.keep(r)]
 
-    def by_keys(self, select: Sequence[str], keys: Iterable[str]) -> list[dict[str, Any]]:
-        """The current source rows of ``keys`` (source keys), filtered like any read."""
+    def by_keys(self, select: Sequence[str], keys: Iterable[str]) -> SourceBatch:
+        """The current source rows of ``keys`` (source keys), filtered like any read: the rows
+        the task takes, the keys its filter leaves out, and (as ``deleted``) the keys not found."""
         wanted = sorted(set(keys))
+        out = SourceBatch()
         if not wanted:
-            return []
-        rows: list[dict[str, Any]] = []
+            return out
         if self.crm:
             for page in self.conn.read_by_values(
                 self.task.source.entity, self.spec.primary_key, wanted, select=select
             ):
-                if self.before_filter is not None:
-                    self.before_filter(page)
-                rows.extend(r for r in page if self.keep(r))
-            return rows
-        for flt in key_filters(self._key_dicts(wanted), company_first=True):
-            for page in self.conn.read(
-                self.task.source.entity, select=select, filter=_and(flt, self.filter_text)
-            ):
-                rows.extend(self._erp_values(page))
-        return rows
+                self._split(page, out)
+        else:
+            for flt in key_filters(self._key_dicts(wanted), company_first=True):
+                for page in self.conn.read(
+                    self.task.source.entity, select=select, filter=_and(flt, self.filter_text)
+                ):
+                    out.rows.extend(self._erp_values(page))
+        seen = {self.key(r) for r in out.rows} | set(out.filtered)
+        unseen = [k for k in wanted if k not in seen]
+        if unseen and not self.crm and self.filter_text:  # the filter was pushed down: left out, or gone?
+            still = self.existing(unseen)
+            out.filtered.extend(k for k in unseen if k in still)
+            unseen = [k for k in unseen if k not in still]
+        out.deleted.extend(unseen)
+        return out
 
     def existing(self, keys: Iterable[str]) -> set[str]:
         """Which of ``keys`` (ERP source keys) still exist at the source, whatever the task's filters say."""

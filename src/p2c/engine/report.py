@@ -37,6 +37,8 @@ class TaskReport:
     read: int = 0
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
+    filtered: int = 0
     skipped: int = 0
     waiting: int = 0
     failed: int = 0
@@ -50,6 +52,11 @@ class TaskReport:
     @property
     def written(self) -> int:
         return self.created + self.updated + self.deleted
+
+    @property
+    def accounted(self) -> int:
+        """Records given a fate so far; equals ``read`` once the task is done."""
+        return self.written + self.unchanged + self.filtered + self.skipped + self.waiting + self.failed
 
     def add(self, action: Action) -> None:
         name = action.value

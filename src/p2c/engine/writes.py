@@ -87,8 +87,8 @@ class Recorder:
 
     def commit(self, report: TaskReport, task_run_id: int, batch: Batch) -> None:
         for o in batch.outcomes:
-            if o.action is Action.SKIPPED and o.message is None and o.operation is None:
-                continue  # unchanged: a run only counts it
+            if o.action is Action.UNCHANGED and o.operation is None:
+                continue  # a run only counts it
             payload = dict(o.target_payload) if o.target_payload else None
             report.planned.append(
                 PlannedRecord(o.source_key, o.action, o.target_key, o.message, payload, o.operation)

@@ -4,8 +4,7 @@
 :meth:`p2c.store.StateStore.commit_batch`) and issues few statements whatever the batch size:
 an ``executemany`` insert of the outcome rows, one ``UPDATE`` of the task run's counters, one
 upsert of the cursor, one of the number sequence, an ``executemany`` delete and upsert of links,
-plus one indexed query per 5 000 silently skipped records to find those that clear a pending
-failure.
+plus one indexed query per 5 000 unchanged records to find those that clear a pending failure.
 """
 
 from __future__ import annotations
@@ -46,6 +45,7 @@ def _outcome_row(o: Outcome, action: Action, message: str | None = None) -> dict
         "source_row": dumps(o.source_row),
         "target_payload": dumps(o.target_payload),
         "operation": o.operation,
+        "reason": o.reason,
     }
 
 
@@ -129,14 +129,14 @@ def write_batch(
             rows.append(_outcome_row(o, action))
             continue
         tally[action.value] += 1
-        if action is Action.SKIPPED and o.message is None:
+        if action is Action.UNCHANGED and o.message is None:  # counted; a row only to clear a failure
             silent.setdefault(o.task, []).append(o)
         else:
             rows.append(_outcome_row(o, action))
-    for task, skipped in silent.items():
+    for task, same in silent.items():
         # A record retried after a failure and found unchanged gets a row, so pending() clears.
-        cleared = history.pending_keys(conn, task, [o.source_key for o in skipped], chunk)
-        rows.extend(_outcome_row(o, Action.SKIPPED, UNCHANGED) for o in skipped if o.source_key in cleared)
+        cleared = history.pending_keys(conn, task, [o.source_key for o in same], chunk)
+        rows.extend(_outcome_row(o, Action.UNCHANGED, UNCHANGED) for o in same if o.source_key in cleared)
     if rows:
         for row in rows:
             row.update(run_id=run_id, task_run_id=task_run_id, at=at)

@@ -105,6 +105,7 @@ def _outcome(row: Row[Any]) -> OutcomeRecord:
         target_payload=loads(m["target_payload"]),
         transient=bool(m["transient"]),
         operation=m["operation"],
+        reason=m["reason"],
     )
 
 

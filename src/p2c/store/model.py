@@ -10,8 +10,8 @@ Example::
     >>> o = Outcome("accounts", "A-1", Action.FAILED, error_class="RecordError", field="CustomerGroupId")
     >>> o.action, o.action == "failed"
     (<Action.FAILED: 'failed'>, True)
-    >>> Counts(created=2, skipped=5) + Counts(created=1, failed=1)
-    Counts(read=0, created=3, updated=0, deleted=0, skipped=5, waiting=0, failed=1)
+    >>> Counts(read=8, created=2, unchanged=5) + Counts(read=2, created=1, failed=1)
+    Counts(read=10, created=3, updated=0, deleted=0, unchanged=5, filtered=0, skipped=0, waiting=0, failed=1)
 """
 
 from __future__ import annotations
@@ -62,22 +62,38 @@ class Action(StrEnum):
     CREATED = "created"
     UPDATED = "updated"
     DELETED = "deleted"
-    SKIPPED = "skipped"  # unchanged since the last write, or filtered out by a rule
+    UNCHANGED = "unchanged"  # equal to what was last written: nothing to send
+    FILTERED = "filtered"  # left out by the task's filter
+    SKIPPED = "skipped"  # not written for a reason the outcome's ``reason`` and message give
     FAILED = "failed"
     WAITING = "waiting"  # a parent is not synchronised yet; retried later, never dropped
     DISMISSED = "dismissed"  # a person gave up on a failed record (p2c dismiss): no longer re-read
 
 
-#: The counters of a task run, in display order. ``read`` counts source rows read; the others
-#: count outcomes by :class:`Action`.
-COUNTERS: tuple[str, ...] = ("read", "created", "updated", "deleted", "skipped", "waiting", "failed")
+#: The counters of a task run, in display order. ``read`` counts the source records a run looked
+#: at (rows read, and deletions found); the others count the records' own outcomes by
+#: :class:`Action`, and add up: read = created + updated + deleted + unchanged + filtered +
+#: skipped + waiting + failed (:attr:`Counts.accounted`).
+COUNTERS: tuple[str, ...] = (
+    "read",
+    "created",
+    "updated",
+    "deleted",
+    "unchanged",
+    "filtered",
+    "skipped",
+    "waiting",
+    "failed",
+)
 
 
 @dataclass(frozen=True)
 class Outcome:
     """What happened to one source record. ``source_row`` and ``target_payload`` must be redacted
     by the caller; the store keeps them as JSON (Decimal as a string, datetimes ISO 8601), capped
-    in size. A ``SKIPPED`` outcome without a ``message`` is only counted, not stored as a row.
+    in size. An ``UNCHANGED`` outcome without a ``message`` is only counted, not stored as a row.
+    ``reason`` is the machine-readable why of a ``SKIPPED`` (a :class:`p2c.flows.SkipReason`
+    value), ``message`` the same for people.
 
     ``operation`` is ``None`` for the outcome of the source record itself. Otherwise it names a
     side write the engine made for that record (a generated number or a derived flag written back
@@ -97,6 +113,7 @@ class Outcome:
     target_payload: Mapping[str, Any] | None = None
     transient: bool = False
     operation: str | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,6 +155,8 @@ class Counts:
     created: int = 0
     updated: int = 0
     deleted: int = 0
+    unchanged: int = 0
+    filtered: int = 0
     skipped: int = 0
     waiting: int = 0
     failed: int = 0
@@ -145,6 +164,11 @@ class Counts:
     @property
     def written(self) -> int:
         return self.created + self.updated + self.deleted
+
+    @property
+    def accounted(self) -> int:
+        """The records given a fate; equal to ``read`` when every record read was accounted for."""
+        return sum(getattr(self, n) for n in COUNTERS[1:])
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(*(getattr(self, n) + getattr(other, n) for n in COUNTERS))

@@ -5,11 +5,12 @@ Tables (``schema.py``; created and upgraded by the alembic migrations in ``migra
 ``runs``            one row per run of a project: tasks asked for, trigger, ``full``, status,
                     start/finish, message, host and pid of the process that ran it.
 ``task_runs``       one row per task within a run: status, start/finish, ``heartbeat_at`` (last
-                    commit) and the counters read, created, updated, deleted, skipped, waiting,
-                    failed.
-``record_outcomes`` one row per record written, failed, waiting or skipped with a reason: action,
-                    target key, error class, field, message, transient flag, source row and
-                    target payload (JSON, capped at 16 KB), and ``operation``: NULL for the
+                    commit) and the counters read, created, updated, deleted, unchanged,
+                    filtered, skipped, waiting, failed (which add up to read).
+``record_outcomes`` one row per record written, filtered, failed, waiting or skipped (with its
+                    ``reason``): action, target key, error class, field, message, transient
+                    flag, source row and target payload (JSON, capped at 16 KB), and
+                    ``operation``: NULL for the
                     record's own outcome, else the name of a side write made for the record (a
                     number written back, a Freight Tax line...), which is stored but neither
                     counted nor pending. Indexed by (task, source_key, id) for a record's latest
@@ -248,7 +249,7 @@ class StateStore(ProjectLocks, FailureLedger):
     ) -> None:
         """Record one batch in ONE transaction: all of it or, on any error, none of it.
 
-        Outcomes are inserted and counted (a SKIPPED outcome without a message is only counted,
+        Outcomes are inserted and counted (an UNCHANGED outcome without a message is only counted,
         unless it clears a pending record; a side write, ``operation`` set, is stored and not
         counted); ``deleted_links`` ((task, source_key) pairs) are removed, then ``links`` upserted
         by (task, source_key), the ``cursor`` (task, value) upserted, the ``sequence`` (name,
@@ -390,7 +391,7 @@ class StateStore(ProjectLocks, FailureLedger):
 
     def pending(self, task: str) -> list[OutcomeRecord]:
         """Records of ``task`` whose latest outcome is FAILED or WAITING, oldest first: what a
-        retry must read again. Any later outcome of the record (including a SKIPPED) clears it.
+        retry must read again. Any later outcome of the record (even UNCHANGED or FILTERED) clears it.
         Side writes (outcomes with an ``operation``) are ignored on both counts."""
         with self._read() as conn:
             return history.pending(conn, task)

@@ -91,15 +91,15 @@ def snapshot(crm: httpx.Client, erp: httpx.Client) -> dict[str, dict[tuple[Any, 
     }
 
 
-def p2c(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """The ``p2c`` command as a user runs it, in its own process."""
+def p2c(*args: str, cwd: Path, timeout: float = 120, columns: int = 200) -> subprocess.CompletedProcess[str]:
+    """The ``p2c`` command as a user runs it, in its own process, on a console ``columns`` wide."""
     return subprocess.run(
         [sys.executable, "-m", "p2c.cli", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=ENV,
+        env={**ENV, "COLUMNS": str(columns)},
     )
 
 
@@ -118,3 +118,31 @@ def boxed_product(world: Any) -> None:
         },
     )
     assert created.status_code == 200, created.text
+
+
+def count_tables(text: str) -> list[list[dict[str, str]]]:
+    """The count tables (`p2c run | plan | history | demo`) printed in ``text``: per table, its rows
+    as header → cell. A task name wrapped over several lines is joined back."""
+    lines = text.splitlines()
+    tables: list[list[dict[str, str]]] = []
+    for i, line in enumerate(lines):
+        if not line.strip() or set(line.strip()) != {"─"} or i == 0:
+            continue
+        header = lines[i - 1].split()
+        rows: list[dict[str, str]] = []
+        for body in lines[i + 1 :]:
+            cells = body.split()
+            if not cells:
+                break
+            if len(cells) == 1 and rows:  # the rest of a wrapped task name
+                first = header[0]
+                rows[-1][first] += cells[0]
+                continue
+            if "started" in header and len(cells) == len(header) + 1:  # the date and time of a run
+                at = header.index("started")
+                cells[at : at + 2] = [" ".join(cells[at : at + 2])]
+            if len(cells) != len(header):
+                break
+            rows.append(dict(zip(header, cells, strict=True)))
+        tables.append(rows)
+    return tables

@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from engine_helpers import ACCOUNT_NUMBER, boxed_product, crm_rows, p2c, snapshot, synced_customers
+from engine_helpers import (
+    ACCOUNT_NUMBER,
+    boxed_product,
+    count_tables,
+    crm_rows,
+    p2c,
+    snapshot,
+    synced_customers,
+)
 
 from p2c.store import StateStore
 
@@ -48,12 +56,12 @@ def test_plan_lists_what_would_be_written_and_writes_nothing(provisioned_project
     plan = p2c("plan", cwd=world.dir)
     assert plan.returncode == EXIT_OK, plan.stdout + plan.stderr
     assert snapshot(world.crm(), world.erp()) == before
-    rows = {cells[0]: cells[1:4] for cells in _table(plan.stdout)}
-    # read, created, updated per task
+    [table] = count_tables(plan.stdout)
+    rows = {r["task"]: [r["read"], r["new"], r["updated"], r["unchanged"]] for r in table}
     assert rows == {
-        "Accounts": ["30", "30", "0"],
-        "Products": ["17", "17", "0"],
-        "ProductPriceListItems": ["17", "17", "0"],
+        "Accounts": ["30", "30", "0", "0"],
+        "Products": ["17", "17", "0", "0"],
+        "ProductPriceListItems": ["17", "17", "0", "0"],
     }
     assert "Accounts: would create usmf,C10100" in plan.stdout
     assert "would create D0001" in plan.stdout
@@ -73,10 +81,24 @@ def test_history_lists_every_run_with_its_counts(provisioned_project: Any) -> No
     assert p2c("run", "--task", "Accounts", cwd=world.dir).returncode == EXIT_OK
     history = p2c("history", cwd=world.dir)
     assert history.returncode == EXIT_OK, history.stderr
-    rows = _table(history.stdout)
-    assert [r[0] for r in rows] == ["2", "1"]  # newest first
-    assert [r[2] for r in rows] == ["succeeded", "succeeded"]
-    assert "Accounts 30+0~0!" in history.stdout and "Products 17+0~0!" in history.stdout
+    [rows] = count_tables(history.stdout)
+    assert [r["run"] for r in rows] == ["2", "1"]  # newest first
+    assert [r["status"] for r in rows] == ["succeeded", "succeeded"]
+    assert [r["by"] for r in rows] == ["cli", "cli"]
+    # run 1 created 30 customers, 17 products and 17 price-list items; run 2 read the accounts
+    # changed since (those p2c wrote a generated number back to) and found them unchanged
+    assert (rows[1]["read"], rows[1]["new"], rows[1]["unchanged"]) == ("64", "64", "0")
+    assert rows[0]["new"] == "0" and rows[0]["read"] == rows[0]["unchanged"] != "0"
+
+    one = p2c("history", "1", cwd=world.dir)
+    assert one.returncode == EXIT_OK, one.stderr
+    [tasks] = count_tables(one.stdout)
+    assert {r["task"]: r["new"] for r in tasks} == {
+        "Accounts": "30",
+        "Products": "17",
+        "ProductPriceListItems": "17",
+    }
+    assert p2c("history", "99", cwd=world.dir).returncode == 2
 
 
 def test_errors_then_retry_after_the_fix(provisioned_project: Any) -> None:

@@ -32,8 +32,8 @@ def test_second_run_without_source_changes_writes_nothing(provisioned_project: A
     assert second.status is RunStatus.SUCCEEDED
     for t in second.tasks:
         assert (t.created, t.updated, t.failed, t.waiting) == (0, 0, 0, 0), t
-        assert t.skipped == t.read, t
-    # the CRM delta holds only the 15 numbers the first run wrote back: read, compared, skipped
+        assert t.unchanged == t.read, t
+    # the CRM delta holds only the 15 numbers the first run wrote back: read, compared, unchanged
     assert [t.read for t in second.tasks] == [15, 17, 17]
     assert after == before  # not one ETag moved on either side
     assert [t.read for t in third.tasks] == [0, 17, 17]  # and then the delta is empty

@@ -38,7 +38,7 @@ def count_rows(store: StateStore) -> int:
 def test_commit_batch_records_everything(store: StateStore, task_run: int) -> None:
     store.commit_batch(
         task_run,
-        [Outcome(T, "A1", Action.CREATED, target_key="C1"), Outcome(T, "A2", Action.SKIPPED)],
+        [Outcome(T, "A1", Action.CREATED, target_key="C1"), Outcome(T, "A2", Action.UNCHANGED)],
         [link("A1", "C1")],
         cursor=(T, "delta-1"),
         read=2,
@@ -54,7 +54,7 @@ def test_commit_batch_records_everything(store: StateStore, task_run: int) -> No
         "C1",
     )
     assert (created.run_id, created.task_run_id) == (run_id, task_run) and created.at.tzinfo is not None
-    assert store.task_runs(run_id)[0].counts == Counts(read=2, created=1, skipped=1)
+    assert store.task_runs(run_id)[0].counts == Counts(read=2, created=1, unchanged=1)
 
 
 @pytest.mark.parametrize("failure", ["constraint", "bad value"])
@@ -177,13 +177,13 @@ def test_pending_is_the_latest_failed_or_waiting_outcome(store: StateStore) -> N
         Outcome(T, "A2", Action.CREATED),  # parent arrived: cleared
         Outcome(T, "A3", Action.FAILED, message="now broken"),  # a success does not protect later failures
         Outcome(T, "A4", Action.FAILED, message="again"),  # failed again: one pending entry, the latest
-        Outcome(T, "A5", Action.SKIPPED),  # retried, found unchanged: cleared, with a row saying so
-        Outcome(T, "A6", Action.SKIPPED),  # plain unchanged: counted only
+        Outcome(T, "A5", Action.UNCHANGED),  # retried, found unchanged: cleared, with a row saying so
+        Outcome(T, "A6", Action.UNCHANGED),  # plain unchanged: counted only
     )
     assert [(o.source_key, o.message) for o in store.pending(T)] == [("A3", "now broken"), ("A4", "again")]
     assert [o.source_key for o in store.pending("products")] == ["A1"]
     assert count_rows(store) == rows_before + 5
-    [skip] = store.outcomes(second, actions=[Action.SKIPPED])
+    [skip] = store.outcomes(second, actions=[Action.UNCHANGED])
     assert (skip.source_key, skip.message) == ("A5", UNCHANGED)
 
 
@@ -256,7 +256,7 @@ def test_a_no_change_run_costs_a_handful_of_statements(
     store.commit_batch(task_run, [Outcome(T, "X", Action.FAILED)])  # history with a failure: the slower path
     statements.clear()
     for i in range(0, len(keys), 5000):
-        store.commit_batch(task_run, [Outcome(T, k, Action.SKIPPED) for k in keys[i : i + 5000]], read=5000)
+        store.commit_batch(task_run, [Outcome(T, k, Action.UNCHANGED) for k in keys[i : i + 5000]], read=5000)
     assert len(statements) <= 5 * 5, statements
     assert count_rows(store) == 1
-    assert store.task_runs(store.runs()[0].id)[0].counts == Counts(read=25_000, skipped=25_000, failed=1)
+    assert store.task_runs(store.runs()[0].id)[0].counts == Counts(read=25_000, unchanged=25_000, failed=1)

@@ -49,14 +49,14 @@ def test_side_writes_are_stored_not_counted_not_pending(store: StateStore) -> No
     # The next run skips both unchanged: only A2 was pending, so only A2 gets a clearing row.
     second = store.start_run("p", [T])
     tr2 = store.start_task(second, T)
-    store.commit_batch(tr2, [Outcome(T, "A1", Action.SKIPPED), Outcome(T, "A2", Action.SKIPPED)], read=2)
+    store.commit_batch(tr2, [Outcome(T, "A1", Action.UNCHANGED), Outcome(T, "A2", Action.UNCHANGED)], read=2)
     assert [(o.source_key, o.message) for o in store.outcomes(second)] == [("A2", UNCHANGED)]
-    assert store.task_runs(second)[0].counts == Counts(read=2, skipped=2)
+    assert store.task_runs(second)[0].counts == Counts(read=2, unchanged=2)
     assert store.pending(T) == []
 
     # A side write alone (say, the order of a record already synced marked Invoiced) counts nothing.
     store.commit_batch(tr2, [Outcome(T, "A3", Action.FAILED, operation="mark_invoiced")])
-    assert store.task_runs(second)[0].counts == Counts(read=2, skipped=2)
+    assert store.task_runs(second)[0].counts == Counts(read=2, unchanged=2)
     assert store.pending(T) == [] and len(store.outcomes(second, operations=True)) == 1
 
 
