@@ -33,6 +33,7 @@ from p2c.store.model import (
     TaskRunInfo,
     Trigger,
 )
+from p2c.store.service_state import ProjectState, ScheduleState
 from p2c.store.store import StateStore, now
 
 __all__ = [
@@ -46,8 +47,10 @@ __all__ = [
     "Outcome",
     "OutcomeRecord",
     "ProjectLockedError",
+    "ProjectState",
     "RunInfo",
     "RunStatus",
+    "ScheduleState",
     "StateStore",
     "TaskRunInfo",
     "TaskStatus",

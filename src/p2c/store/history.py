@@ -18,9 +18,19 @@ from sqlalchemy.sql import ColumnElement, Select
 
 from p2c.store.jsontext import loads
 from p2c.store.model import Action, Counts, OutcomeRecord, RunInfo, RunStatus, TaskRunInfo, Trigger
-from p2c.store.schema import COUNTER_COLUMNS, record_outcomes, task_runs
+from p2c.store.schema import COUNTER_COLUMNS, record_outcomes, runs, task_runs
 
-__all__ = ["among", "chunks", "outcomes", "pending", "pending_keys", "run_infos", "task_run_infos"]
+__all__ = [
+    "PENDING",
+    "among",
+    "chunks",
+    "outcomes",
+    "pending",
+    "pending_keys",
+    "run_infos",
+    "runs_query",
+    "task_run_infos",
+]
 
 PENDING = (Action.FAILED.value, Action.WAITING.value)
 
@@ -62,6 +72,28 @@ def task_run_infos(conn: Connection, run_ids: Collection[int]) -> dict[int, list
     for row in conn.execute(q):
         grouped[row.run_id].append(_task_run(row))
     return grouped
+
+
+def runs_query(
+    project: str | None,
+    limit: int,
+    statuses: Collection[RunStatus] | None = None,
+    triggers: Collection[Trigger] | None = None,
+    before_id: int | None = None,
+) -> Select[Any]:
+    """The latest runs, newest first: of ``project`` (or all), with one of ``statuses`` /
+    ``triggers`` when given, older than ``before_id`` (paging)."""
+    r = runs.c
+    q = select(runs).order_by(r.id.desc()).limit(limit)
+    if project is not None:
+        q = q.where(r.project == project)
+    if statuses:
+        q = q.where(r.status.in_([RunStatus(s).value for s in statuses]))
+    if triggers:
+        q = q.where(r.trigger.in_([Trigger(t).value for t in triggers]))
+    if before_id is not None:
+        q = q.where(r.id < before_id)
+    return q
 
 
 def run_infos(conn: Connection, query: Select[Any]) -> list[RunInfo]:

@@ -44,6 +44,8 @@ class RunStatus(StrEnum):
     PARTIAL = "partial"  # finished, but some records failed
     FAILED = "failed"  # could not run (or gave up) as a whole
     CRASHED = "crashed"  # found RUNNING after its process died
+    INTERRUPTED = "interrupted"  # stopped on request (the service shutting down) after a chunk: resumable
+    SKIPPED = "skipped"  # a scheduled run not started: the project was being synchronised
 
 
 class Trigger(StrEnum):

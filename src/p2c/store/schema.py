@@ -37,6 +37,7 @@ __all__ = [
     "links",
     "metadata",
     "project_locks",
+    "project_state",
     "record_outcomes",
     "runs",
     "schedules",
@@ -185,6 +186,19 @@ schedules = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Index(None, "enabled", "next_run_at"),
     Index(None, "project"),
+    Index("ix_schedules_project_unique", "project", unique=True),  # one schedule per project (0006)
+)
+
+#: Whether a project is paused (by a person or by the service's auto-pause), why and since when.
+project_state = Table(
+    "project_state",
+    metadata,
+    Column("project", Text, primary_key=True),
+    Column("paused", Boolean, nullable=False, server_default=text("false")),
+    Column("reason", Text),
+    Column("paused_by", Text),
+    Column("paused_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 #: Who is synchronising a project now (one row per project being run; see :mod:`p2c.store.locks`):

@@ -75,6 +75,7 @@ from p2c.store.model import (
 from p2c.store.schema import cursors, sequences, task_runs
 from p2c.store.schema import links as link_table
 from p2c.store.schema import runs as run_table
+from p2c.store.service_state import ServiceState
 
 __all__ = ["StateStore", "now"]
 
@@ -92,12 +93,13 @@ def _new_id(res: CursorResult[Any]) -> int:
     return int(pk[0])
 
 
-class StateStore(ProjectLocks, FailureLedger):
+class StateStore(ProjectLocks, FailureLedger, ServiceState):
     """Open (and migrate to head) the store at ``url``: a file path or an SQLAlchemy URL.
 
     Thread-safe (each call checks out its own connection). Use as a context manager or call
-    :meth:`close`. The project lock methods and :meth:`mark_crashed_runs` come from
-    :class:`p2c.store.locks.ProjectLocks`.
+    :meth:`close`. Mixins: project locks and :meth:`mark_crashed_runs` (``locks.py``), open
+    failures and dismiss (``failures.py``), pause, schedule state and retention
+    (``service_state.py``).
     """
 
     def __init__(self, url: str | os.PathLike[str]) -> None:
@@ -109,8 +111,7 @@ class StateStore(ProjectLocks, FailureLedger):
             self.engine.dispose()
             raise
         self._sqlite = self.engine.dialect.name == "sqlite"
-        # Keys per query. PostgreSQL takes them as one array parameter; SQLite as one parameter
-        # each, and before 3.32 allows only 999 of them.
+        # keys per query: one array parameter on PostgreSQL, one each on SQLite (999 before 3.32)
         old_sqlite = self._sqlite and sqlite3.sqlite_version_info < (3, 32)
         self._chunk = 900 if old_sqlite else 5000 if self._sqlite else 50_000
         self._host = socket.gethostname()
@@ -358,11 +359,18 @@ class StateStore(ProjectLocks, FailureLedger):
 
     # -- history -------------------------------------------------------------------------------
 
-    def runs(self, project: str | None = None, limit: int = 20) -> list[RunInfo]:
-        """The latest runs (of ``project``, or all), newest first, with their task runs."""
-        q = select(run_table).order_by(run_table.c.id.desc()).limit(limit)
-        if project is not None:
-            q = q.where(run_table.c.project == project)
+    def runs(
+        self,
+        project: str | None = None,
+        limit: int = 20,
+        *,
+        statuses: Collection[RunStatus] | None = None,
+        triggers: Collection[Trigger] | None = None,
+        before_id: int | None = None,
+    ) -> list[RunInfo]:
+        """The latest runs (of ``project``, or all), newest first, with their task runs; only
+        ``statuses`` / ``triggers`` when given, and only runs older than ``before_id`` (paging)."""
+        q = history.runs_query(project, limit, statuses, triggers, before_id)
         with self._read() as conn:
             return history.run_infos(conn, q)
 
