@@ -19,7 +19,7 @@ def test_the_sandbox_connections_file_loads(connections_file: Path) -> None:
     assert cs.crm.api == "https://127.0.0.1:8443/api/data/v9.2/"  # the service root keeps its slash
     assert cs.erp.companies == ("usmf", "demf")
     assert cs.erp.default_company == "usmf"
-    assert cs.legal_entities == {"usmf": "usmf"}
+    assert {c: le.business_unit for c, le in cs.legal_entities.items()} == {"usmf": "usmf"}
     assert cs.crm.ca_bundle == connections_file.parent / "ca.pem"  # relative to the file
     assert cs.crm.concurrency == 4 and cs.crm.timeout == 60
     assert cs.crm.client_secret is not None
