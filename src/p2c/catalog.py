@@ -74,6 +74,8 @@ class FieldSpec:
     read_only: bool = False
     create: bool = True
     update: bool = True
+    #: written when p2c creates the record, left out of its updates (an owner a person may change)
+    create_only: bool = False
     required: bool = False
     targets: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     options: Mapping[int, str] = field(default_factory=lambda: _EMPTY)

@@ -17,7 +17,9 @@ writes::
       url: https://127.0.0.1:8442
       companies: [usmf, demf]
       ...
-    legal_entities: {usmf: usmf}
+    legal_entities:              # ERP company → CRM business unit (and the team that owns
+      usmf: {business_unit: Contoso US, owning_team: Contoso US Sales}   # what comes from it)
+      demf: Contoso DE           # short form: the business unit; its default team owns
 
 Secrets are wrapped in :class:`Secret` *before* validation, so neither a ``repr`` nor a
 validation error can print them::
@@ -54,10 +56,13 @@ __all__ = [
     "MASK",
     "Connection",
     "ConnectionSet",
+    "LegalEntity",
     "Secret",
     "System",
+    "legal_entities_data",
     "load_connections",
     "mask_secrets",
+    "shared_business_unit",
 ]
 
 MASK = "**********"
@@ -238,12 +243,62 @@ class Connection(_Model):
         return self
 
 
+class LegalEntity(_Model):
+    """An ERP company and the CRM business unit it stands for, and the team that owns what the sync
+    creates in the CRM from that company's records (default: the business unit's default team,
+    which Dataverse names after the business unit).
+
+    >>> le = LegalEntity(company="demf", business_unit="Contoso DE")
+    >>> le.team
+    'Contoso DE'
+    """
+
+    company: str
+    business_unit: str = Field(min_length=1)
+    owning_team: str | None = Field(default=None, min_length=1)
+
+    @property
+    def team(self) -> str:
+        return self.owning_team or self.business_unit
+
+
+def legal_entities_data(value: Any) -> Any:
+    """Raw ``legal_entities`` (``{usmf: Contoso US}`` or ``{usmf: {business_unit: ..., owning_team:
+    ...}}``) as LegalEntity data keyed by lowercase company; other shapes are left to fail validation."""
+    if not isinstance(value, Mapping):
+        return value
+    out: dict[str, Any] = {}
+    for key, entry in value.items():
+        company = str(key).lower()
+        if isinstance(entry, str | int) and not isinstance(entry, bool):
+            out[company] = {"company": company, "business_unit": str(entry)}
+        elif isinstance(entry, Mapping) and "company" not in entry:
+            out[company] = {**entry, "company": company}
+        else:
+            out[company] = entry
+    return out
+
+
+def shared_business_unit(legal: Mapping[str, LegalEntity]) -> tuple[str, str] | None:
+    """``(company, why)`` when ``company`` claims a business unit another company of ``legal``
+    already maps: CRM records of that unit could not be routed."""
+    seen: dict[str, str] = {}
+    for company, le in legal.items():
+        other = seen.setdefault(le.business_unit.casefold(), company)
+        if other != company:
+            return company, (
+                f"business unit {le.business_unit!r} is mapped by {other} and {company}; "
+                "a business unit's records go to one company"
+            )
+    return None
+
+
 class ConnectionSet(_Model):
-    """The CRM and ERP connections plus ERP company → CRM business unit (``{"usmf": "usmf"}``)."""
+    """The CRM and ERP connections plus ERP company → CRM business unit (:class:`LegalEntity`)."""
 
     crm: Connection
     erp: Connection
-    legal_entities: dict[str, str] = Field(min_length=1)
+    legal_entities: dict[str, LegalEntity] = Field(min_length=1)
     identity: dict[str, Any] | None = None  # written by the sandbox for information; unused
     #: the file (and key) the set was read from, for errors that say where to fix a connection;
     #: filled by ``from_data``, not read from YAML
@@ -252,9 +307,7 @@ class ConnectionSet(_Model):
     @field_validator("legal_entities", mode="before")
     @classmethod
     def _companies_lower(cls, value: Any) -> Any:
-        if isinstance(value, Mapping):
-            return {str(k).lower(): str(v) for k, v in value.items()}
-        return value
+        return legal_entities_data(value)
 
     @model_validator(mode="after")
     def _sides(self) -> ConnectionSet:
@@ -268,6 +321,9 @@ class ConnectionSet(_Model):
             raise ValueError(
                 f"legal entity {unknown[0]!r} is not among the erp companies ({', '.join(sorted(known))})"
             )
+        shared = shared_business_unit(self.legal_entities)
+        if shared:
+            raise ValueError(f"legal_entities.{shared[0]}: {shared[1]}")
         return self
 
     @classmethod

@@ -181,7 +181,7 @@ class Sandbox:
                 "companies": ["usmf", "demf"],
                 "default_company": self.config.erp_default_company,
             },
-            "legal_entities": {"usmf": "usmf"},
+            "legal_entities": {"usmf": "Contoso US"},
         }
 
     def write_connections(self, path: Path) -> None:

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field, replace
 
 from p2c.connectors import DataverseConnector, FnoConnector
 from p2c.doctor.base import Check, CheckDef, CheckStatus, DoctorContext
+from p2c.doctor.companies import check_legal_entities
 from p2c.doctor.generic import (
     check_change_tracking,
     check_crm_reachable,
@@ -82,6 +83,7 @@ CHECKS: list[CheckDef] = [
     CheckDef("entity sets and fields", check_entities, frozenset()),
     CheckDef("alternate keys", check_keys, _CRM),
     CheckDef("change tracking", check_change_tracking, _CRM),
+    CheckDef("legal entities", check_legal_entities, _CRM),
     CheckDef("reference values", check_reference_values),
     CheckDef("price lists", check_price_lists, applies=uses_rule(RuleName.CHOOSE_PRICE_LIST)),
     CheckDef("discount calculation", check_discount_setting, _CRM),

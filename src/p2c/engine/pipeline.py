@@ -39,7 +39,7 @@ from p2c.errors import (
     ServiceUnreachableError,
     WaitingForParentError,
 )
-from p2c.flows import FlowContext, Prepared, SideWrite, Skip, SkipReason, Written, flow_for
+from p2c.flows import OWNING_UNIT, FlowContext, Prepared, SideWrite, Skip, SkipReason, Written, flow_for
 from p2c.mapping import Lookup, Missing, iter_nodes, to_wire
 from p2c.project import Task
 from p2c.settings import System
@@ -87,6 +87,7 @@ class TaskPipeline:
         self.binder = Binder(task, self.spec, run.store)
         companies = list(project.legal_entities)
         self.company = companies[0]
+        self.router = run.cache.router(project) if task.source.system is System.CRM else None
         self.mappers = {c: project.mapper(task, c) for c in companies}
         self.flow = flow_for(FlowContext(project, task, run.reads, run.cache, run.view, run.trial))
         self.reader = SourceReader(task, project.catalog, self.src, companies)
@@ -110,7 +111,8 @@ class TaskPipeline:
         self._early.extend(self.flow.before_filter(rows))
 
     def select(self) -> list[str]:
-        return self.reader.select(self.mappers[self.company].source_fields() | self.flow.requires())
+        routed = {OWNING_UNIT} if self.router is not None and self.router.single is None else set()
+        return self.reader.select(self.mappers[self.company].source_fields() | self.flow.requires() | routed)
 
     def read(
         self, *, full: bool, only_keys: set[str] | None
@@ -296,11 +298,11 @@ class TaskPipeline:
         says wait for a parent anyway (a trial of a header's lines, before the header exists)."""
         by_company: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
-            failure = prepared.failure(row)
-            if failure is not None:
-                yield self.reader.key(row), row, failure
-            else:
-                by_company.setdefault(self._company_of(row), []).append(row)
+            company = prepared.failure(row) or self._company_of(row)
+            if isinstance(company, str):
+                by_company.setdefault(company, []).append(row)
+            else:  # a failure, or a Skip: the record's business unit is none of the project's
+                yield self.reader.key(row), row, company
         for company, crows in by_company.items():
             mapper = self.mappers[company]
             try:
@@ -425,8 +427,8 @@ class TaskPipeline:
             )
         return error
 
-    def _company_of(self, row: Mapping[str, Any]) -> str:
-        if self.task.source.system is System.ERP:
-            company = str(row.get("dataAreaId") or self.company).lower()
-            return company if company in self.mappers else self.company
-        return self.company
+    def _company_of(self, row: Mapping[str, Any]) -> str | Skip:
+        if self.router is not None:  # a CRM record: its owning business unit's (p2c.flows.companies)
+            return self.router.route(row)
+        company = str(row.get("dataAreaId") or self.company).lower()
+        return company if company in self.mappers else self.company

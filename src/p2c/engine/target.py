@@ -27,7 +27,7 @@ def target_table(spec: EntitySpec, key: Sequence[str], catalog: Catalog) -> Targ
     fixed_key = any((f := spec.field(k)) is not None and not f.update for k in key)
     fixed: set[str] = set()
     for f in spec.fields.values():
-        if not f.update:  # a lookup is written as "<navigation property>@odata.bind"
+        if not f.update or f.create_only:  # a lookup is written as "<navigation property>@odata.bind"
             fixed |= {f.name, *f.targets.values()}
     parent = None
     lookup = spec.field(spec.closed_with) if spec.closed_with else None

@@ -34,6 +34,7 @@ from p2c.flows.base import (
     Written,
 )
 from p2c.flows.cache import Currencies, RunCache
+from p2c.flows.companies import OWNING_UNIT, CompanyRouter
 from p2c.flows.contacts import ContactsFlow
 from p2c.flows.invoices import InvoicesFlow
 from p2c.flows.orders_from_erp import OrdersFromErpFlow
@@ -44,6 +45,8 @@ from p2c.rules import FlowName
 
 __all__ = [
     "FLOWS",
+    "OWNING_UNIT",
+    "CompanyRouter",
     "Currencies",
     "Flow",
     "FlowContext",

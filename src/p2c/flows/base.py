@@ -78,6 +78,7 @@ class SkipReason(StrEnum):
     CLOSED_DOCUMENT = "closed_document"  # the CRM document refuses changes (Invoiced, Won, ...)
     CREATE_ONLY = "create_only"  # written once; the target owns it since (CRM orders in the ERP)
     SOURCE_DELETED = "source_deleted"  # deleted at the source; the target record is kept
+    NO_LEGAL_ENTITY = "no_legal_entity"  # a CRM record of a business unit no company of the project maps
 
 
 @dataclass(frozen=True)

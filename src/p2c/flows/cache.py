@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from p2c.flows.base import Reads
+from p2c.flows.companies import OWNING_UNIT, CompanyRouter
+from p2c.project import Project
 from p2c.rules import normalize_ids
 from p2c.settings import System
 
-__all__ = ["Currencies", "RunCache"]
+__all__ = ["OWNING_UNIT", "Currencies", "RunCache"]
 
 #: the CRM documents whose customer makes a contact an active customer
 CUSTOMER_DOCUMENTS = ("quotes", "salesorders", "invoices")
@@ -52,6 +54,7 @@ class RunCache:
     _currencies: Currencies | None = None
     _price_lists: list[dict[str, Any]] | None = None
     _contact_customers: frozenset[str] | None = None
+    _router: CompanyRouter | None = None
     #: header entity → ids of the headers a header task wrote in this run (their lines follow now)
     written_headers: dict[str, set[str]] = field(default_factory=dict)
 
@@ -94,6 +97,31 @@ class RunCache:
                 )
             self._contact_customers = frozenset(normalize_ids(ids))
         return self._contact_customers
+
+    def router(self, project: Project) -> CompanyRouter:
+        """Companies of CRM records and owning teams of ERP ones (:mod:`p2c.flows.companies`): the
+        business units and teams are read once per run, and only for a project that needs them."""
+        if self._router is None:
+            units: list[dict[str, Any]] = []
+            if len(project.legal_entities) > 1:
+                select = ["businessunitid", "name", "_parentbusinessunitid_value"]
+                units = list(self.reads.rows(System.CRM, "businessunits", select))
+            self._router = CompanyRouter(project.legal_entities, units, where=str(project.path))
+        return self._router
+
+    def owning_router(self, project: Project) -> CompanyRouter:
+        """:meth:`router` with the teams too (and the units, which a default team is found by)."""
+        router = self.router(project)
+        if not router.teams:
+            units = router.units or list(
+                self.reads.rows(
+                    System.CRM, "businessunits", ["businessunitid", "name", "_parentbusinessunitid_value"]
+                )
+            )
+            select = ["teamid", "name", "_businessunitid_value", "isdefault"]
+            teams = list(self.reads.rows(System.CRM, "teams", select))
+            self._router = CompanyRouter(project.legal_entities, units, teams, where=router.where)
+        return self._router or router
 
     def headers_written(self, entity: str, ids: Iterable[str]) -> None:
         self.written_headers.setdefault(entity, set()).update(ids)

@@ -2,6 +2,9 @@
 
 Header task (SalesInvoiceHeader):
 
+- Ownership (:func:`p2c.flows.companies.erp_ownership`): a new invoice is owned by its company's
+  owning team; ``$linked_account`` is the CRM account linked to its company and customer.
+
 - ``invoice_marks_order``: after the invoices are written, one read of them (by invoice number)
   and one of their orders; each order gets the invoice's owner first (an Invoiced order can no
   longer be edited, but assignment and state changes always work), then state Invoiced
@@ -26,6 +29,7 @@ from typing import Any, ClassVar
 from p2c.connectors import OpKind, WriteOp
 from p2c.errors import RecordError
 from p2c.flows.base import Flow, FlowContext, Prepared, SideWrite, SideWriteKind, Written
+from p2c.flows.companies import erp_ownership
 from p2c.rules import FlowName, RuleName, invoice_line_discount, invoice_line_tax, invoice_order_update
 from p2c.settings import System
 
@@ -40,7 +44,7 @@ class InvoicesFlow(Flow):
         self.deletes_follow = ctx.has(RuleName.LINES_FOLLOW_HEADERS)
 
     def prepare_chunk(self, rows: Sequence[dict[str, Any]]) -> Prepared:
-        out = Prepared()
+        out = erp_ownership(self.ctx, rows, "InvoiceCustomerAccountNumber")
         tax = self.ctx.has(RuleName.INVOICE_LINE_TAX)
         currencies = self.ctx.cache.currencies if self.ctx.has(RuleName.INVOICE_LINE_DISCOUNT) else None
         for row in rows:
@@ -63,12 +67,12 @@ class InvoicesFlow(Flow):
         reads = self.ctx.reads
         order_of = {w.key: _id(w.payload.get("salesorderid")) for w in written}
         numbers = sorted({str(w.payload.get("invoicenumber")) for w in written})
-        owners = {
-            str(r["invoicenumber"]): r.get("_ownerid_value")
-            for r in reads.by_values(
-                System.CRM, "invoices", "invoicenumber", numbers, ["invoicenumber", "_ownerid_value"]
-            )
+        select = ["invoicenumber", "_ownerid_value", "_owningteam_value"]
+        invoices = {
+            str(r["invoicenumber"]): r
+            for r in reads.by_values(System.CRM, "invoices", "invoicenumber", numbers, select)
         }
+        owners = {n: r.get("_ownerid_value") for n, r in invoices.items()}
         ids = sorted({i for i in order_of.values() if i})
         select = ["salesorderid", "_ownerid_value", "statecode", "statuscode"]
         orders = {
@@ -83,11 +87,15 @@ class InvoicesFlow(Flow):
             if order is None or order_of[w.key] in done:  # two invoices of one order: one change
                 continue
             done.add(str(order_of[w.key]))
-            invoice = {"_ownerid_value": owners.get(str(w.payload.get("invoicenumber")))}
-            change = invoice_order_update(order, invoice)
+            number = str(w.payload.get("invoicenumber"))
+            change = invoice_order_update(order, {"_ownerid_value": owners.get(number)})
             key = {"salesorderid": order["salesorderid"]}
             if "ownerid" in change:
-                bind = {"ownerid@odata.bind": f"/systemusers({change.pop('ownerid')})"}
+                # the owner is a user or a team (a company's owning team): its own entity set
+                team = _id((invoices.get(number) or {}).get("_owningteam_value")) == change["ownerid"]
+                bind = {
+                    "ownerid@odata.bind": f"/{'teams' if team else 'systemusers'}({change.pop('ownerid')})"
+                }
                 op = WriteOp(OpKind.UPDATE, key, bind, ref=w.key)
                 owner_writes.append(
                     _side(SideWriteKind.ORDER_OWNER, op, w.key, "give the order the invoice's owner")

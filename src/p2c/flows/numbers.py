@@ -5,8 +5,9 @@
   (a blocking :class:`~p2c.flows.base.SideWrite`: if the CRM refuses it, the record fails). The
   random part is seeded by the record's id, so a plan shows the number the run then writes; the
   highest sequence used is stored (the ``sequences`` table) so numbers keep rising across runs.
-- **Duplicates**: records sharing a number — in this read, or with a record synchronised before —
-  fail, naming each other; nothing is merged.
+- **Duplicates**: records of one company sharing a number — in this read, or with a record
+  synchronised before — fail, naming each other; nothing is merged. Records of two companies may
+  share a number (two customers: usmf/C1 and demf/C1).
 """
 
 from __future__ import annotations
@@ -65,26 +66,35 @@ def duplicate_numbers(
     out = Prepared()
     entity = ctx.task.source.entity
     errors: dict[str, P2CError] = {}
-    ids = [{"id": key_of(r), field: r.get(field)} for r in rows]
-    for number, keys in find_duplicates(ids, field).items():
-        for key in keys:
-            others = ", ".join(k for k in keys if k != key)
-            errors[key] = RecordError(
-                f"{field} {number!r} is not unique in the CRM (also on {others}); not merged — give each "
-                "record its own number",
-                entity=entity,
-                key=key,
-                field=field,
-            )
-    companies = list(ctx.project.legal_entities)
+    # a number is unique per company: with several legal entities, accounts of two business units
+    # may share one (usmf/C1 and demf/C1 are two customers); a record of no company is skipped later
+    router = ctx.cache.router(ctx.project)
+    by_company: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        company = router.route(r)
+        if isinstance(company, str):
+            by_company.setdefault(company, []).append({"id": key_of(r), field: r.get(field)})
+    for ids in by_company.values():
+        for number, keys in find_duplicates(ids, field).items():
+            for key in keys:
+                others = ", ".join(k for k in keys if k != key)
+                errors[key] = RecordError(
+                    f"{field} {number!r} is not unique in the CRM (also on {others}); not merged — give each "
+                    "record its own number",
+                    entity=entity,
+                    key=key,
+                    field=field,
+                )
     # one bulk query, not one per record: a 20 000-account load would spend seconds here
-    wanted = [(c, str(i[field])) for i in ids if i[field] and i["id"] not in errors for c in companies]
+    wanted = [
+        (c, str(i[field])) for c, ids in by_company.items() for i in ids if i[field] and i["id"] not in errors
+    ]
     synced = ctx.store.linked_targets(ctx.task.name, wanted)
-    for item in ids:
-        value, key = item[field], str(item["id"] or "")
-        if key in errors or not value:
-            continue
-        for company in companies:
+    for company, ids in by_company.items():
+        for item in ids:
+            value, key = item[field], str(item["id"] or "")
+            if key in errors or not value:
+                continue
             owner = synced.get((company.casefold(), str(value).casefold()))
             if owner is not None and owner != key:
                 errors[key] = RecordError(

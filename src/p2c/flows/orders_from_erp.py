@@ -3,6 +3,9 @@ coming to the CRM, besides the template's mapping (``templates/orders_from_erp.y
 
 Header task (OrderHeaderFromERP):
 
+- Ownership (:func:`p2c.flows.companies.erp_ownership`): ``$owning_team`` = the order company's
+  owning team (the template maps it to ``ownerid``, written on create only), ``$linked_account`` =
+  the CRM account linked to the order's company and customer.
 - ``map_processing_status``: ``$processing_status`` = the CRM option of the ERP's
   ``SalesOrderProcessingStatus`` (:func:`p2c.rules.processing_status_from_erp`).
 - After the headers are written, one read of the written CRM orders (by order number) gives their
@@ -30,6 +33,7 @@ from typing import Any, ClassVar
 from p2c.connectors import OpKind, WriteOp
 from p2c.errors import RecordError
 from p2c.flows.base import Flow, FlowContext, Prepared, SideWrite, SideWriteKind, Written
+from p2c.flows.companies import erp_ownership
 from p2c.rules import (
     FREIGHT_TAX_SEQUENCE,
     FlowName,
@@ -55,7 +59,7 @@ class OrdersFromErpFlow(Flow):
         self.deletes_follow = ctx.has(RuleName.LINES_FOLLOW_HEADERS)
 
     def prepare_chunk(self, rows: Sequence[dict[str, Any]]) -> Prepared:
-        out = Prepared()
+        out = erp_ownership(self.ctx, rows, "OrderingCustomerAccountNumber")
         status = self.ctx.has(RuleName.MAP_PROCESSING_STATUS)
         discount = self.ctx.has(RuleName.RESTORE_LINE_DISCOUNT)
         currencies = self.ctx.cache.currencies if discount else None

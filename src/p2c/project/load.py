@@ -44,7 +44,7 @@ from p2c.errors import ConfigError
 from p2c.mapping import Mapper, ValueMap
 from p2c.project.build import Endpoint, Origin, Task, TaskDraft, build_task
 from p2c.project.models import ProjectModel, ProjectSettings, TemplateModel
-from p2c.settings import ConnectionSet, System, load_connections
+from p2c.settings import ConnectionSet, LegalEntity, System, load_connections, shared_business_unit
 from p2c.yaml_doc import KeyPath, YamlDoc, load_yaml, parse_yaml, suggest, validation_error
 
 __all__ = [
@@ -87,7 +87,7 @@ class Project:
     name: str
     path: Path
     connections: ConnectionSet = field(repr=False)
-    legal_entities: Mapping[str, str]
+    legal_entities: Mapping[str, LegalEntity]
     templates: tuple[str, ...]
     state_url: str
     settings: ProjectSettings
@@ -118,7 +118,7 @@ class Project:
             t,
             self.value_maps,
             t.defaults,
-            {"company": company, "business_unit": self.legal_entities[company]},
+            {"company": company, "business_unit": self.legal_entities[company].business_unit},
             target_fields=entity.fields,
             enums=self.catalog.enums,
         )
@@ -257,10 +257,10 @@ def _connections(raw: Any, doc: YamlDoc, base: Path) -> ConnectionSet:
     )
 
 
-def _legal_entities(model: ProjectModel, connections: ConnectionSet, doc: YamlDoc) -> dict[str, str]:
+def _legal_entities(model: ProjectModel, connections: ConnectionSet, doc: YamlDoc) -> dict[str, LegalEntity]:
     if model.legal_entities is None:
         return dict(connections.legal_entities)
-    legal = {k.lower(): v for k, v in model.legal_entities.items()}
+    legal = dict(model.legal_entities)
     if not legal:
         raise doc.error(
             "name at least one legal entity (ERP company: CRM business unit)", ("legal_entities",)
@@ -270,6 +270,9 @@ def _legal_entities(model: ProjectModel, connections: ConnectionSet, doc: YamlDo
         if known and company not in known:
             reason = f"company '{company}' is not among the erp companies ({', '.join(sorted(known))})"
             raise doc.error(reason, ("legal_entities", company))
+    shared = shared_business_unit(legal)
+    if shared:
+        raise doc.error(shared[1], ("legal_entities", shared[0]))
     return legal
 
 

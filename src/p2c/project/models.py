@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from p2c.settings import System
+from p2c.settings import LegalEntity, System, legal_entities_data
 
 __all__ = [
     "EndpointModel",
@@ -89,7 +89,9 @@ class ProjectSettings(_Model):
 class ProjectModel(_Model):
     name: str = Field(min_length=1)
     connections: Any
-    legal_entities: dict[str, str] | None = None
+    #: ERP company → CRM business unit: ``{usmf: Contoso US}`` or ``{usmf: {business_unit: Contoso US,
+    #: owning_team: US Sales}}`` (:class:`p2c.settings.LegalEntity`); default: the connection set's
+    legal_entities: dict[str, LegalEntity] | None = None
     templates: list[str] = Field(min_length=1)
     state: str | None = None
     settings: ProjectSettings = ProjectSettings()
@@ -97,3 +99,8 @@ class ProjectModel(_Model):
     value_maps: dict[str, dict[Any, Any]] = {}
     tasks: dict[str, TaskOverrideModel] = {}
     schedule: str | None = None
+
+    @field_validator("legal_entities", mode="before")
+    @classmethod
+    def _legal_entities(cls, value: Any) -> Any:
+        return legal_entities_data(value)

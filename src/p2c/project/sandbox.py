@@ -42,7 +42,7 @@ settings:
   concurrency: 4
   products_created_active: true
   # price_list: CRM Service USA (sample)   # else the first price list of each product's currency
-# legal_entities: {{usmf: usmf}}           # defaults to the connection set's
+# legal_entities: {{usmf: Contoso US}}     # defaults to the connection set's
 value_maps: {{}}                           # merged over the templates' maps, e.g. country: {{Narnia: "NA"}}
 tasks: {{}}                                # per task: filter, defaults, fields, disabled
 #  Accounts:

@@ -55,10 +55,11 @@ UNCOMPARABLE: Any = _Uncomparable()
 def comparable(spec: FieldSpec | None) -> bool:
     """Whether a mapped field is compared at all: known to the catalog and written by a run.
 
-    Read-only fields (computed or re-formatted by the service) and fields that can be neither
-    created nor updated are skipped.
+    Read-only fields (computed or re-formatted by the service), fields that can be neither
+    created nor updated, and fields written on create only (an owner a person may reassign since)
+    are skipped.
     """
-    return spec is not None and spec.writable
+    return spec is not None and spec.writable and not spec.create_only
 
 
 def normalise(value: Any, spec: FieldSpec, system: System) -> Any:

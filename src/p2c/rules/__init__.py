@@ -210,6 +210,14 @@ RULES: Mapping[RuleName, Rule] = _rules(
         provides=("$invoice_line_discount",),
     ),
     Rule(
+        RuleName.COMPANY_OWNER,
+        "$owning_team = the owning team of the record's company (legal_entities: owning_team, else the"
+        " business unit's default team), given on create; $linked_account = the CRM account linked to"
+        " the record's company and customer (one account number may be a customer of several companies).",
+        requires=("dataAreaId",),
+        provides=("$owning_team", "$linked_account"),
+    ),
+    Rule(
         RuleName.LINES_FOLLOW_HEADERS,
         "Lines added, changed or removed at the source are added, changed or removed at the target,"
         " matched by sequence number.",

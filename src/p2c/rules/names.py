@@ -52,6 +52,7 @@ class RuleName(StrEnum):
     INVOICE_LINE_TAX = "invoice_line_tax"
     INVOICE_LINE_DISCOUNT = "invoice_line_discount"
     LINES_FOLLOW_HEADERS = "lines_follow_headers"
+    COMPANY_OWNER = "company_owner"
 
 
 R = RuleName
@@ -74,10 +75,17 @@ FLOW_RULES: Mapping[FlowName, frozenset[RuleName]] = MappingProxyType(
                 R.FREIGHT_TAX_LINE,
                 R.RESTORE_LINE_DISCOUNT,
                 R.LINES_FOLLOW_HEADERS,
+                R.COMPANY_OWNER,
             }
         ),
         FlowName.INVOICES: frozenset(
-            {R.INVOICE_MARKS_ORDER, R.INVOICE_LINE_TAX, R.INVOICE_LINE_DISCOUNT, R.LINES_FOLLOW_HEADERS}
+            {
+                R.INVOICE_MARKS_ORDER,
+                R.INVOICE_LINE_TAX,
+                R.INVOICE_LINE_DISCOUNT,
+                R.LINES_FOLLOW_HEADERS,
+                R.COMPANY_OWNER,
+            }
         ),
     }
 )

@@ -37,6 +37,8 @@ SCHEMA_NAMES = {
     "invoice": "Invoice",
     "invoicedetail": "InvoiceDetail",
     "systemuser": "SystemUser",
+    "businessunit": "BusinessUnit",
+    "team": "Team",
     "organization": "Organization",
     "sdkmessage": "SdkMessage",
     "sdkmessagefilter": "SdkMessageFilter",

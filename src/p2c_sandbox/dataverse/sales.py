@@ -54,7 +54,7 @@ TRANSITIONS: dict[str, dict[int, frozenset[int]]] = {
     "invoice": {0: frozenset({0, 2, 3}), 1: frozenset({1}), 2: frozenset({2}), 3: frozenset({3})},
 }
 #: columns that may change on a record that is not editable (state change and assignment)
-_ALWAYS_WRITABLE = frozenset({"statecode", "statuscode", "_ownerid_value"})
+_ALWAYS_WRITABLE = frozenset({"statecode", "statuscode", "_ownerid_value", "~ownerid"})
 _NUMBERS = {
     "quote": ("quotenumber", "quoteprefix", "QUO"),
     "salesorder": ("ordernumber", "orderprefix", "ORD"),
@@ -299,8 +299,9 @@ class Sales:
         currency = header.get("_transactioncurrencyid_value")
         precision = self.org.precision(currency)
         row["_transactioncurrencyid_value"] = currency
-        if header.get("_ownerid_value"):
+        if header.get("_ownerid_value"):  # a line belongs to its document's owner (parental)
             row["_ownerid_value"] = header["_ownerid_value"]
+            row["~ownerid"] = header.get("~ownerid") or "systemuser"
         if row.get("isproductoverridden"):
             if row.get("_productid_value") is not None:
                 raise validation(

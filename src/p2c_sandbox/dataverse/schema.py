@@ -300,11 +300,15 @@ def table(
         cols["createdby"] = lookup("createdby", "systemuser", **ro)
         cols["modifiedby"] = lookup("modifiedby", "systemuser", **ro)
         cols["versionnumber"] = Column("versionnumber", Kind.BIGINT, **ro)
-        if ownership is Ownership.USER and "ownerid" not in cols:
-            cols["ownerid"] = Column(
-                "ownerid", Kind.OWNER, required=Required.SYSTEM, navs={"ownerid": "systemuser"}
-            )
+        if ownership is Ownership.USER:
+            if "ownerid" not in cols:  # a user or a team (the bound set says which)
+                cols["ownerid"] = Column(
+                    "ownerid", Kind.OWNER, required=Required.SYSTEM, navs={"ownerid": "systemuser"}
+                )
+            # derived from the owner on every write: its user or team, and that one's business unit
             cols["owninguser"] = lookup("owninguser", "systemuser", **ro)
+            cols["owningteam"] = lookup("owningteam", "team", **ro)
+            cols["owningbusinessunit"] = lookup("owningbusinessunit", "businessunit", **ro)
     return TableDef(
         name=name,
         set_name=set_name,

@@ -1,13 +1,16 @@
 """Seed data: ``empty`` (what a fresh Sales org has) and ``demo`` (a small Contoso-like world).
 
-``empty``: the organization row, the application user, currencies USD (base, precision 2) and
+``empty``: the organization row, its business units (the root one, named after the organisation,
+and its children Contoso US and Contoso DE, each with its default team: the sandbox's
+connections.yaml names Contoso US, so every seed has them), the application user (in the root
+business unit), currencies USD (base, precision 2) and
 EUR, the unit group ``Default Unit`` with its base unit ``Primary Unit``, and the platform's
 ``sdkmessage``/``sdkmessagefilter`` rows that say which tables support the ``*Multiple``
 messages. No price lists, products, accounts — and none of p2c's custom columns or keys.
 
 ``demo`` adds the units ``ea``, ``pcs`` and ``hour``; the price lists ``CRM Service USA
 (sample)`` (USD), ``CRM Service Europe (sample)`` (EUR) and ``Retail USA`` (USD, after the sample
-alphabetically); three owners; thirty accounts (half with an account number); forty contacts;
+alphabetically); three owners (users of Contoso US); thirty accounts (half with an account number); forty contacts;
 six products typed into the CRM (one still Draft) with price list items; draft and active
 quotes and active orders with product and write-in lines. Rows go through the writer, so every
 Sales rule (pricing, numbering, totals) has run on them. Everything is deterministic (seeded RNG).
@@ -23,8 +26,11 @@ import random
 from decimal import Decimal
 
 from p2c_sandbox.dataverse.catalog import metadata_id
-from p2c_sandbox.dataverse.org import APP_USER_ID, ORGANIZATION_ID, Org
+from p2c_sandbox.dataverse.org import APP_USER_ID, BUSINESS_UNIT_ID, ORGANIZATION_ID, Org
 from p2c_sandbox.dataverse.seed_data import (
+    BUSINESS_UNITS,
+    CONTOSO_DE_ID,
+    CONTOSO_US_ID,
     EUR_ID,
     OWNERS,
     USD_ID,
@@ -41,7 +47,14 @@ __all__ = ["DEMO_IDS", "seed_demo", "seed_empty"]
 
 UNIT_GROUP_ID = "a7c1e6a1-0b0e-4f5e-9a5a-0000000000f1"
 #: well-known ids of the seed, for tests and demos
-DEMO_IDS = {"usd": USD_ID, "eur": EUR_ID, "default_unit_group": UNIT_GROUP_ID}
+DEMO_IDS = {
+    "usd": USD_ID,
+    "eur": EUR_ID,
+    "default_unit_group": UNIT_GROUP_ID,
+    "root_business_unit": BUSINESS_UNIT_ID,
+    "contoso_us": CONTOSO_US_ID,
+    "contoso_de": CONTOSO_DE_ID,
+}
 MESSAGES = ("Create", "Update", "Delete", "Retrieve", "RetrieveMultiple", "Upsert")
 MULTIPLE = ("CreateMultiple", "UpdateMultiple", "UpsertMultiple")
 
@@ -76,6 +89,7 @@ def seed_empty(org: Org, writer: Writer, products_active: bool, app_id: str = ""
             "fullname": "# P2C Sandbox",
             "domainname": "p2c-sandbox@contoso.onmicrosoft.com",
             "applicationid": app_id,
+            "_businessunitid_value": BUSINESS_UNIT_ID,
             "isdisabled": False,
             "accessmode": 4,
             **base,
@@ -111,6 +125,14 @@ def seed_empty(org: Org, writer: Writer, products_active: bool, app_id: str = ""
             "currencyprecision": 2,
         },
     )
+    # the root business unit is named after the organisation
+    create(writer, "businessunit", {"businessunitid": BUSINESS_UNIT_ID, "name": org.org_row["name"]})
+    for unit_id, name in BUSINESS_UNITS:
+        create(
+            writer,
+            "businessunit",
+            {"businessunitid": unit_id, "name": name, "_parentbusinessunitid_value": BUSINESS_UNIT_ID},
+        )
     org_row = dict(org.org_row)
     org_row["_basecurrencyid_value"] = USD_ID
     store.table("organization").put(ORGANIZATION_ID, org_row)
@@ -177,6 +199,7 @@ def seed_demo(org: Org, writer: Writer, products_active: bool, app_id: str = "")
                 "lastname": last,
                 "domainname": f"{first.lower()}@contoso.com",
                 "internalemailaddress": f"{first.lower()}@contoso.com",
+                "_businessunitid_value": CONTOSO_US_ID,
             },
         )
     group = store.table("uomschedule").get(UNIT_GROUP_ID) or {}

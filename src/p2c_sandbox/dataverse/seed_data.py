@@ -25,7 +25,10 @@ EUR_ID = "a7c1e6a1-0b0e-4f5e-9a5a-0000000000e1"
 
 __all__ = [
     "ACCOUNTS",
+    "BUSINESS_UNITS",
     "CITIES",
+    "CONTOSO_DE_ID",
+    "CONTOSO_US_ID",
     "EUR_ID",
     "OWNERS",
     "USD_ID",
@@ -122,6 +125,12 @@ CITIES = [
     ("Denver", "CO", "80202"),
     ("Atlanta", "GA", "30303"),
 ]
+#: the demo's business units under the organisation's root one: the sandbox's connections.yaml
+#: maps ERP company usmf to Contoso US (and a project may map demf to Contoso DE)
+CONTOSO_US_ID = "a7c1e6a1-0b0e-4f5e-9a5a-00000000b002"
+CONTOSO_DE_ID = "a7c1e6a1-0b0e-4f5e-9a5a-00000000b003"
+BUSINESS_UNITS = ((CONTOSO_US_ID, "Contoso US"), (CONTOSO_DE_ID, "Contoso DE"))
+#: the demo's users (record owners), all in Contoso US
 OWNERS = [
     ("a7c1e6a1-0b0e-4f5e-9a5a-00000000a002", "Alex", "Wu"),
     ("a7c1e6a1-0b0e-4f5e-9a5a-00000000a003", "Jamie", "Reyes"),

@@ -21,7 +21,7 @@ from decimal import Decimal
 from p2c_sandbox.dataverse.org import ORGANIZATION_ID, Org
 from p2c_sandbox.dataverse.pricing import header_totals, line_amounts
 from p2c_sandbox.dataverse.seed import UNIT_GROUP_ID, seed_empty
-from p2c_sandbox.dataverse.seed_data import ACCOUNTS, CITIES, OWNERS, USD_ID
+from p2c_sandbox.dataverse.seed_data import ACCOUNTS, CITIES, CONTOSO_US_ID, OWNERS, USD_ID
 from p2c_sandbox.dataverse.seed_data import create as _create
 from p2c_sandbox.dataverse.values import quantize
 from p2c_sandbox.dataverse.write import Writer
@@ -65,6 +65,7 @@ def seed_large(org: Org, writer: Writer, n: int, products_active: bool, app_id: 
                 "firstname": first,
                 "lastname": last,
                 "domainname": f"{first.lower()}@contoso.com",
+                "_businessunitid_value": CONTOSO_US_ID,
             },
         )
     unit = _create(

@@ -1,4 +1,5 @@
-"""Platform tables: users (record owners), the organization row (org-wide settings such as
+"""Platform tables: business units and teams (who owns records, and where they belong), users
+(record owners), the organization row (org-wide settings such as
 ``createproductswithoutparentinactivestate`` and the document number counters), and the read-only
 ``sdkmessage``/``sdkmessagefilter`` tables that tell which messages a table supports
 (DATAVERSE.md §2.10).
@@ -22,7 +23,44 @@ from p2c_sandbox.dataverse.schema import (
     table,
 )
 
-__all__ = ["ORGANIZATION", "SYSTEM_TABLES"]
+__all__ = ["ORGANIZATION", "OWNER_TABLES", "SYSTEM_TABLES"]
+
+#: the tables an ``ownerid`` may name (a principal: a user or a team)
+OWNER_TABLES = ("systemuser", "team")
+
+BUSINESSUNIT = table(
+    "businessunit",
+    "businessunits",
+    "businessunitid",
+    "name",
+    [
+        string("name", 160, required=SYS),
+        lookup("parentbusinessunitid", "businessunit"),
+        boolean("isdisabled", **RO),
+    ],
+    ownership=Ownership.BUSINESS,
+    label="Business Unit",
+    type_code=10,
+    multiple=False,
+)
+
+TEAM = table(
+    "team",
+    "teams",
+    "teamid",
+    "name",
+    [
+        string("name", 160, required=SYS),
+        lookup("businessunitid", "businessunit", required=SYS),
+        # the team Dataverse creates with each business unit, named after it
+        boolean("isdefault", **RO),
+        picklist("teamtype", {0: "Owner", 1: "Access", 2: "Security Group", 3: "Office Group"}, default=0),
+    ],
+    ownership=Ownership.BUSINESS,
+    label="Team",
+    type_code=9,
+    multiple=False,
+)
 
 
 SYSTEMUSER = table(
@@ -38,6 +76,7 @@ SYSTEMUSER = table(
         string("internalemailaddress", 100),
         string("title", 128),
         string("applicationid", 100),
+        lookup("businessunitid", "businessunit"),
         boolean("isdisabled", **RO),
         picklist(
             "accessmode",
@@ -112,4 +151,4 @@ SDKMESSAGEFILTER = table(
     read_only=True,
 )
 
-SYSTEM_TABLES = (SYSTEMUSER, ORGANIZATION, SDKMESSAGE, SDKMESSAGEFILTER)
+SYSTEM_TABLES = (BUSINESSUNIT, TEAM, SYSTEMUSER, ORGANIZATION, SDKMESSAGE, SDKMESSAGEFILTER)

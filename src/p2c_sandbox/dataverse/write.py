@@ -23,6 +23,7 @@ from p2c_sandbox.dataverse.org import APP_USER_ID, Org
 from p2c_sandbox.dataverse.sales import Sales
 from p2c_sandbox.dataverse.schema import Column, Kind, Required, TableDef
 from p2c_sandbox.dataverse.tables_sales import LINE_PARENT
+from p2c_sandbox.dataverse.tables_system import OWNER_TABLES
 from p2c_sandbox.dataverse.urls import parse_reference
 from p2c_sandbox.dataverse.values import coerce, now_iso
 from p2c_sandbox.store import Row
@@ -79,11 +80,13 @@ class Writer:
                         "declared named streams can be represented as properties without values."
                     )
                 col, target = nav
+                if col.kind is Kind.OWNER and value is not None:
+                    target = self._owner_target(value)
                 self._check_writable(t, col, creating)
                 if col.wire in fields and fields[col.wire] is not None and value is not None:
                     raise bad_request(f"The lookup '{col.name}' is bound more than once in the payload.")
                 fields[col.wire] = None if value is None else self.resolve_bind(prop, target, value)
-                if len(col.targets) > 1:
+                if len(col.targets) > 1 or col.kind is Kind.OWNER:
                     fields[f"~{col.name}"] = target if value is not None else None
                 continue
             column = columns.get(key)
@@ -135,6 +138,35 @@ class Writer:
                 f"A validation error occurred.  The '{col.name}' attribute of the '{t.name}' entity is not valid "
                 f"for {verb}: it is set by the system.{_HINTS.get((t.name, col.name), '')}",
             )
+
+    def _owner_target(self, value: Any) -> str:
+        """The table an ``ownerid@odata.bind`` names: a user or a team (any other set is refused
+        by :meth:`resolve_bind` as not valid for the property)."""
+        if not isinstance(value, str):
+            return OWNER_TABLES[0]
+        try:
+            name = self.catalog.table_by_set(parse_reference(value)[0]).name
+        except DataverseError:  # not a reference to a table: resolve_bind says what is wrong with it
+            return OWNER_TABLES[0]
+        return name if name in OWNER_TABLES else OWNER_TABLES[0]
+
+    def _owning(self, t: TableDef, row: Row) -> None:
+        """owninguser / owningteam / owningbusinessunit, derived from the owner (read-only columns)."""
+        if "owningbusinessunit" not in t.columns:
+            return
+        owner = row.get("_ownerid_value")
+        kind = row.get("~ownerid") or OWNER_TABLES[0]
+        principal = self.org.get(kind, owner) if owner else None
+        derived = {
+            "_owninguser_value": owner if kind == "systemuser" else None,
+            "_owningteam_value": owner if kind == "team" else None,
+            "_owningbusinessunit_value": (principal or {}).get("_businessunitid_value"),
+        }
+        for name, value in derived.items():
+            if value is None:
+                row.pop(name, None)
+            else:
+                row[name] = value
 
     def resolve_bind(self, nav: str, target: str, value: Any) -> str:
         """The GUID an ``@odata.bind`` value names; 404 when the row does not exist."""
@@ -199,8 +231,7 @@ class Writer:
         row["createdon"] = row["modifiedon"] = now
         if "createdby" in t.columns:
             row["_createdby_value"] = row["_modifiedby_value"] = APP_USER_ID
-        if "owninguser" in t.columns:
-            row["_owninguser_value"] = row.get("_ownerid_value")
+        self._owning(t, row)
         has_money = any(c.kind is Kind.MONEY and row.get(c.name) is not None for c in t.columns.values())
         if (
             has_money
@@ -212,6 +243,9 @@ class Writer:
         row["versionnumber"] = self.catalog.next_version()
         self.org.put(t, row, None)
         self.sales.after_write(t, row, None)
+        if t.name == "businessunit":  # Dataverse gives each business unit its default team
+            team = {"name": row.get("name"), "_businessunitid_value": pk, "isdefault": True}
+            self.create_fields(self.catalog.table("team"), team)
         if t.name == "uomschedule":
             # Dataverse creates a unit group's base unit from baseuomname
             unit_id = str(uuid.uuid4())
@@ -256,8 +290,7 @@ class Writer:
         new["modifiedon"] = now_iso()
         if "modifiedby" in t.columns:
             new["_modifiedby_value"] = APP_USER_ID
-        if "owninguser" in t.columns:
-            new["_owninguser_value"] = new.get("_ownerid_value")
+        self._owning(t, new)
         self.sales.base_amounts(t, new)
         new["versionnumber"] = self.catalog.next_version()
         self.org.put(t, new, old)

@@ -9,7 +9,7 @@ from p2c_project_files import CONNECTIONS, SECRET, assert_error, line_of
 from pydantic import BaseModel
 
 from p2c.errors import ConfigError
-from p2c.settings import MASK, ConnectionSet, Secret, System, load_connections, mask_secrets
+from p2c.settings import MASK, ConnectionSet, LegalEntity, Secret, System, load_connections, mask_secrets
 
 
 def test_the_sandbox_connections_file_loads(connections_file: Path) -> None:
@@ -19,7 +19,9 @@ def test_the_sandbox_connections_file_loads(connections_file: Path) -> None:
     assert cs.crm.api == "https://127.0.0.1:8443/api/data/v9.2/"  # the service root keeps its slash
     assert cs.erp.companies == ("usmf", "demf")
     assert cs.erp.default_company == "usmf"
-    assert cs.legal_entities == {"usmf": "usmf"}
+    assert {c: le.business_unit for c, le in cs.legal_entities.items()} == {"usmf": "usmf"}
+    assert cs.legal_entities["usmf"] == LegalEntity(company="usmf", business_unit="usmf")
+    assert cs.legal_entities["usmf"].team == "usmf"  # the business unit's default team
     assert cs.crm.ca_bundle == connections_file.parent / "ca.pem"  # relative to the file
     assert cs.crm.concurrency == 4 and cs.crm.timeout == 60
     assert cs.crm.client_secret is not None
@@ -116,6 +118,18 @@ def test_mask_secrets_wraps_secret_named_keys_only() -> None:
             "legal_entities: {fra: fr}",
             "",
             "legal entity 'fra' is not among the erp companies",
+        ),
+        (
+            "legal_entities: {usmf: usmf}",
+            "legal_entities: {usmf: {business_unit: Contoso US, team: Sales}}",
+            "legal_entities.usmf.team",
+            "unknown key 'team'",
+        ),
+        (
+            "legal_entities: {usmf: usmf}",
+            "legal_entities: {usmf: Contoso, demf: {business_unit: Contoso}}",
+            "",
+            "legal_entities.demf: business unit 'Contoso' is mapped by usmf and demf",
         ),
         (
             "  tenant_id: t1\n  client_id",

@@ -23,6 +23,7 @@ UNIT_ID = ("uoms", "name", "uomid")
 
 HEADER_RELATED = {
     ACCOUNT_ID: {"ACC-01000-ABCDEF": "a1"},
+    ("teams", "teamid", "teamid"): {"t-us": "t-us"},  # company_owner: the company's owning team
     ORDER_ID: {"ORD-01000-XYZXYZ": "o1"},
     CURRENCY_ID: {"USD": "c-usd"},
     PRICE_LIST_ID: {"CRM Service USA (sample)": "pl-usa"},
@@ -49,7 +50,7 @@ def test_invoices_template_follows_p2c() -> None:
     assert header.key_source == ("dataAreaId", "InvoiceNumber", "InvoiceDate", "LedgerVoucher")
     assert header.key_target == ("invoicenumber",)
     assert header.filter is None  # the entity holds only invoices of externally maintained customers
-    assert header.rules == ("invoice_marks_order",)
+    assert header.rules == ("invoice_marks_order", "company_owner")
     assert header.depends_on == ("Accounts", "Products", "OrderHeaderFromERP", "OrderLineFromERP")
     assert (line.name, line.source.entity, line.target.entity) == (
         "SalesInvoiceLine", "ExternallyMaintainedCustomerSalesInvoiceLines", "invoicedetails",
@@ -68,12 +69,13 @@ def test_invoice_header_payload(project: Project) -> None:
         "SalesOrderNumber": "ORD-01000-XYZXYZ", "CurrencyCode": "USD", "TotalTaxAmount": Decimal("12.50"),
         "InvoiceHeaderTaxAmount": Decimal("2.50"), "InvoiceAddressStreet": "1 Main St\nFloor 3",
         "InvoiceAddressCity": "Redmond", "InvoiceAddressState": "WA", "InvoiceAddressZipCode": "98052",
-        "InvoiceAddressCountryRegionId": "USA",
+        "InvoiceAddressCountryRegionId": "USA", "$owning_team": "t-us",
     }  # fmt: skip
     assert project.mapper("SalesInvoiceHeader", "usmf").map(row, HEADER_RELATED) == {
         "invoicenumber": "CIV-000001",  # the invoice number is carried over
         "name": "Invoice CIV-000001",
         "customerid": ("accounts", "a1"),
+        "ownerid": ("teams", "t-us"),  # the company's owning team (company_owner)
         "salesorderid": "o1",
         "transactioncurrencyid": "c-usd",
         "pricelevelid": "pl-usa",

@@ -39,6 +39,7 @@ UNIT_ID = ("uoms", "name", "uomid")
 
 FROM_ERP_HEADER_RELATED = {
     ACCOUNT_ID: {"ACC-01000-ABCDEF": "a1"},
+    ("teams", "teamid", "teamid"): {"t-us": "t-us"},  # company_owner: the company's owning team
     CONTACT_ID: {},
     CURRENCY_ID: {"USD": "c-usd", "EUR": "c-eur"},
     PRICE_LIST_ID: {"CRM Service USA (sample)": "pl-usa"},
@@ -79,7 +80,12 @@ def test_orders_templates_follow_p2c() -> None:
     assert back_header.key_source == ("dataAreaId", "SalesOrderNumber")
     assert back_header.key_target == ("ordernumber",)
     assert back_header.filter == ERP_FILTER
-    assert back_header.rules == ("map_processing_status", "keep_order_active", "freight_tax_line")
+    assert back_header.rules == (
+        "map_processing_status",
+        "keep_order_active",
+        "freight_tax_line",
+        "company_owner",
+    )
     assert back_header.depends_on == ("Accounts", "Products")
     assert back_line.key_source == ("dataAreaId", "SalesOrderNumber", "LineCreationSequenceNumber")
     assert back_line.key_target == ("salesorderid", "sequencenumber")
@@ -154,11 +160,13 @@ def test_order_from_erp_header_payload(project: Project) -> None:
         "InvoiceAddressCity": "Toronto", "InvoiceAddressStateId": "ON", "InvoiceAddressZipCode": "M5V",
         "InvoiceAddressCountryRegionId": "CAN",
         "$processing_status": processing_status_from_erp("PartiallyDelivered"),  # map_processing_status
+        "$owning_team": "t-us",  # company_owner
     }  # fmt: skip
     assert project.mapper("OrderHeaderFromERP", "usmf").map(row, FROM_ERP_HEADER_RELATED) == {
         "ordernumber": "ORD-01000-XYZXYZ",
         "name": "(no name)",
         "customerid": ("accounts", "a1"),
+        "ownerid": ("teams", "t-us"),  # the company's owning team (company_owner)
         "transactioncurrencyid": "c-usd",
         "pricelevelid": "pl-usa",  # currency_price_list: USD → CRM Service USA (sample)
         "p2c_processingstatus": 100000009,
