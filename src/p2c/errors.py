@@ -41,6 +41,7 @@ __all__ = [
     "ParentMissingError",
     "PrerequisiteError",
     "RecordError",
+    "RunInterrupted",
     "ServiceUnavailableError",
     "ServiceUnreachableError",
     "TerminalError",
@@ -117,6 +118,11 @@ class TransientError(P2CError):
 
 class ThrottledError(TransientError):
     pass
+
+
+class RunInterrupted(TransientError):
+    """The run was asked to stop (the service shutting down): raised between two chunks, after the
+    first one's commit, so the run ends INTERRUPTED and the next one resumes from its cursor."""
 
 
 class ServiceUnavailableError(TransientError):

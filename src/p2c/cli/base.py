@@ -54,7 +54,7 @@ EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 def exit_for(report: Any) -> int:
     """A run's or plan's exit code: 3 when a task could not run, 1 while records fail (in this run,
     or still from an earlier one), else 0."""
-    if any(str(t.status) == "failed" for t in report.tasks):
+    if any(str(t.status) in ("failed", "interrupted") for t in report.tasks):
         return EXIT_CANNOT_RUN
     return EXIT_PARTIAL if report.failed or report.open_failures else EXIT_OK
 

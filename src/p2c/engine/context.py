@@ -8,8 +8,9 @@ Example::
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from p2c.connectors import Connector, Redactor
@@ -54,6 +55,8 @@ class RunContext:
     view: StoreView
     #: maps other tasks' records without writing (a header checks its lines); set by the engine
     trial: TrialMap | None = None
+    #: set to stop the run after the chunk being written (the service shutting down)
+    stop: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def open(

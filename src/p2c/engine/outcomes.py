@@ -5,16 +5,18 @@ redacted before they are stored.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from p2c.connectors import Redactor
 from p2c.engine.report import TaskReport
-from p2c.errors import P2CError, TransientError
+from p2c.errors import P2CError, ParentMissingError, TransientError, WaitingForParentError
 from p2c.flows import SkipReason
+from p2c.project import Endpoint
+from p2c.settings import System
 from p2c.store import Action, Outcome
 
-__all__ = ["SOURCE_ROW_FIELDS", "Outcomes"]
+__all__ = ["SOURCE_ROW_FIELDS", "Outcomes", "as_wait", "create_only"]
 
 SOURCE_ROW_FIELDS = 60  # keep stored source rows readable
 
@@ -65,3 +67,24 @@ class Outcomes:
             target_payload=self.clean(payload),
             transient=waiting,
         )
+
+
+def as_wait(error: P2CError, parent_fields: Sequence[str], entity: str) -> P2CError:
+    """A refusal naming a missing value in one of ``parent_fields`` (target fields that name a
+    parent record) is a wait for that parent, not a failure; a missing customer group, which
+    nobody synchronises, stays a failure."""
+    if isinstance(error, ParentMissingError) and error.field in parent_fields:
+        return WaitingForParentError(
+            f"{entity} does not have the parent {error.value} ({error.field}) yet: {error.reason}",
+            entity=entity,
+            key=error.key,
+            field=error.field,
+            status=error.status,
+        )
+    return error
+
+
+def create_only(target: Endpoint) -> str:
+    """Why a changed record of a create-only task is skipped."""
+    side = "CRM" if target.system is System.CRM else "ERP"
+    return f"written once: the {side} owns the {target.entity} record since, so later changes are not sent"

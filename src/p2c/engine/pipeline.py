@@ -27,15 +27,16 @@ from p2c.connectors import Refusal, TargetItem, WriteAction, WriteOp, WriteResul
 from p2c.engine.binder import Binder
 from p2c.engine.context import RunContext
 from p2c.engine.hashing import content_hash
-from p2c.engine.outcomes import Outcomes
+from p2c.engine.intake import take_in
+from p2c.engine.outcomes import Outcomes, as_wait, create_only
 from p2c.engine.reading import SourceReader
 from p2c.engine.report import Progress, TaskReport
 from p2c.engine.target import target_table
 from p2c.engine.writes import Batch, SideResults, WriteStage, send_side_writes
 from p2c.errors import (
     P2CError,
-    ParentMissingError,
     RecordError,
+    RunInterrupted,
     ServiceUnreachableError,
     WaitingForParentError,
 )
@@ -117,59 +118,22 @@ class TaskPipeline:
     def read(
         self, *, full: bool, only_keys: set[str] | None
     ) -> tuple[list[dict[str, Any]], list[str], str | None]:
-        """The rows to process, the source keys deleted since the cursor, and the new cursor. Rows
-        the task's filter leaves out, and records asked for by key that are gone, get their
-        outcome here; ``read`` counts every record looked at (rows, filtered or not, and deletions)."""
-        task, store, select = self.task, self.run_ctx.store, self.select()
-        if only_keys is not None:
-            src = self.reader.by_keys(select, only_keys)
-            deleted, cursor, new_cursor = [], None, None
-            missing = src.deleted
-        else:
-            cursor = None if full else store.cursor(task.name)
-            src = self.reader.changes(select, cursor)
-            deleted, new_cursor = src.deleted, src.cursor
-            if not self.reader.crm and self.flow.deletes_follow:  # a whole read: what it lacks is gone...
-                seen = {self.reader.key(r) for r in src.rows}
-                unseen = [lk.source_key for lk in store.all_links(task.name) if lk.source_key not in seen]
-                # ...unless it still exists and merely left the task's filter: that one is kept
-                still = self.reader.existing(unseen) if unseen else set()
-                deleted = [k for k in unseen if k not in still]
-            # records waiting for a parent, and records that failed before, are read again every
-            # run until they go through or a person dismisses them (p2c dismiss)
-            pending = {r.source_key for r in store.pending(task.name)}
-            have = {self.reader.key(r) for r in src.rows} | set(src.filtered) | set(deleted)
-            again = self.reader.by_keys(select, (pending | self.flow.revisit(have)) - have)
-            src.rows.extend(again.rows)
-            src.filtered.extend(again.filtered)
-            missing = [
-                k for k in again.deleted if k in pending
-            ]  # a revisit that is gone is no record of ours
-        # one fate per record: the later (fresher) row of a key wins over an earlier one
-        rows = list({self.reader.key(r): r for r in src.rows}.values())
-        taken = {self.reader.key(r) for r in rows}
-        filtered = [k for k in dict.fromkeys(src.filtered) if k not in taken]
-        gone = [k for k in dict.fromkeys(missing) if k not in taken and k not in filtered]
-        early = [self.outcomes.filtered(k, self._filter_message()) for k in filtered]
-        early += [
-            self.outcomes.skip(
-                k, SkipReason.SOURCE_DELETED, "no longer in the source (read again by its key)"
-            )
-            for k in gone
-        ]
-        self._looked_at = early
-        self.report.read = len(rows) + len(filtered) + len(gone) + len(set(deleted))
-        return rows, list(dict.fromkeys(deleted)), new_cursor if new_cursor != cursor else None
-
-    def _create_only(self) -> str:
-        target = self.task.target
-        side = "CRM" if target.system is System.CRM else "ERP"
-        return (
-            f"written once: the {side} owns the {target.entity} record since, so later changes are not sent"
+        """The rows to process, the source keys deleted since the cursor, and the new cursor
+        (:func:`~p2c.engine.intake.take_in`: the filtered and the gone get their outcome there)."""
+        got = take_in(
+            self.reader,
+            self.run_ctx.store,
+            self.task.name,
+            self.select(),
+            self.outcomes,
+            full=full,
+            only_keys=only_keys,
+            deletes_follow=self.flow.deletes_follow,
+            revisit=self.flow.revisit,
         )
-
-    def _filter_message(self) -> str:
-        return f"left out by the task's filter: {self.reader.filter_text}"
+        self._looked_at = got.outcomes
+        self.report.read = got.read
+        return got.rows, got.deleted, got.cursor
 
     # -- the run --------------------------------------------------------------------------------------
 
@@ -212,6 +176,8 @@ class TaskPipeline:
                 ),
             )
             self.progress(self.report)
+            if self.run_ctx.stop.is_set() and not last:  # committed whole: the next run resumes here
+                raise RunInterrupted(f"stopped on request after {n + 1} of {len(chunks)} chunk(s)")
         self.report.seconds = time.perf_counter() - started
         if self.report.failed:
             self.report.status = RunStatus.PARTIAL
@@ -268,7 +234,9 @@ class TaskPipeline:
                 if link is not None and link.hash == digest and not self.rewrite:
                     done.outcomes.append(self.outcomes.unchanged(key))
                 elif link is not None and self.flow.create_only:
-                    done.outcomes.append(self.outcomes.skip(key, SkipReason.CREATE_ONLY, self._create_only()))
+                    done.outcomes.append(
+                        self.outcomes.skip(key, SkipReason.CREATE_ONLY, create_only(self.task.target))
+                    )
                 else:
                     ready.append(_Ready(key, row, result, digest))
         if pending:
@@ -381,7 +349,12 @@ class TaskPipeline:
             if not res.ok:
                 assert res.error is not None
                 done.outcomes.append(
-                    self.outcomes.failure(r.key, r.row, r.payload, self._classify(res.error))
+                    self.outcomes.failure(
+                        r.key,
+                        r.row,
+                        r.payload,
+                        as_wait(res.error, self.parent_fields, self.task.target.entity),
+                    )
                 )
                 continue
             written.append((r, res))
@@ -413,19 +386,6 @@ class TaskPipeline:
             )
         if created:
             self.stage.created(task.target.entity, created)
-
-    def _classify(self, error: P2CError) -> P2CError:
-        """A refusal naming a missing value in a parent field is a wait for that parent, not a failure
-        (a missing customer group, which nobody synchronises, stays a failure)."""
-        if isinstance(error, ParentMissingError) and error.field in self.parent_fields:
-            return WaitingForParentError(
-                f"{self.task.target.entity} does not have the parent {error.value} ({error.field}) yet: {error.reason}",
-                entity=self.task.target.entity,
-                key=error.key,
-                field=error.field,
-                status=error.status,
-            )
-        return error
 
     def _company_of(self, row: Mapping[str, Any]) -> str | Skip:
         if self.router is not None:  # a CRM record: its owning business unit's (p2c.flows.companies)

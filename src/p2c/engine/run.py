@@ -14,6 +14,7 @@ Example::
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from p2c.engine.pipeline import TaskPipeline
 from p2c.engine.report import TaskReport
 from p2c.engine.trial import LineTrial
 from p2c.engine.writes import Recorder, Sender, WriteStage
-from p2c.errors import ConfigError, P2CError, ServiceUnreachableError
+from p2c.errors import ConfigError, P2CError, RunInterrupted, ServiceUnreachableError
 from p2c.project import Project, Task
 from p2c.settings import System
 from p2c.store import Action, OpenFailure, ProjectLockedError, RunStatus, StateStore, Trigger
@@ -62,12 +63,19 @@ class Engine:
         *,
         redactor: Redactor | None = None,
         progress: Callable[[TaskReport], None] | None = None,
+        stop: threading.Event | None = None,
+        on_start: Callable[[int], None] | None = None,
     ) -> None:
+        """``progress`` is called with a task's report as it goes; ``stop``, once set, ends a run
+        after the chunk it is writing (INTERRUPTED, resumable); ``on_start`` gets the run's id as
+        soon as the run is recorded (the service answers a request with it)."""
         self.project = project
         self.store = store
         self.connectors = dict(connectors)
         self.redactor = redactor or Redactor()
         self.progress = progress
+        self.stop = stop or threading.Event()
+        self.on_start = on_start
 
     def select(self, names: Sequence[str] | None) -> list[Task]:
         if not names:
@@ -115,6 +123,8 @@ class Engine:
         # another holds the project (ProjectLockedError) leaves no trace. Only the holder marks
         # dead runs crashed, so a refused run cannot touch the live one's history either.
         run_id = store.start_run(name, [t.name for t in selected], trigger, full, lease=lease)
+        if self.on_start is not None:
+            self.on_start(run_id)
         try:
             store.mark_crashed_runs(name)
             report = RunReport(run_id, RunStatus.SUCCEEDED)
@@ -149,12 +159,15 @@ class Engine:
         started = time.perf_counter()
         ctx = RunContext.open(self.project, self.store, self.connectors, self.redactor)
         ctx.trial = LineTrial(ctx)
+        ctx.stop = self.stop
         stage: WriteStage = sender if sender is not None else Recorder(ctx.resolver)
         before = {s: dict(c.stats) for s, c in self.connectors.items()}
         crashed: BaseException | None = None
         for n, task in enumerate(selected):
-            if report.stopped is not None:  # a service went away: the rest is recorded as not run
-                self._not_run(report, selected[n:])
+            asked = self.stop.is_set() and sender is not None
+            if report.stopped is not None or asked:  # a service went away, or a stop: the rest is not run
+                report.stopped = report.stopped or "stopped on request"
+                self._not_run(report, selected[n:], RunStatus.INTERRUPTED if asked else RunStatus.FAILED)
                 break
             task_run_id = self.store.start_task(report.run_id, task.name) if report.run_id is not None else 0
             pipeline = TaskPipeline(ctx, task, stage, progress=self.progress)
@@ -162,6 +175,11 @@ class Engine:
                 result = pipeline.run(task_run_id, full=full, only_keys=only.get(task.name) if only else None)
             except ProjectLockedError:
                 raise  # another run took the project over: this one must not write another record
+            except RunInterrupted as exc:  # the current chunk was committed; the cursor did not move
+                result = pipeline.report
+                result.status = RunStatus.INTERRUPTED
+                result.message = report.stopped = str(exc)
+                log.warning("task %s interrupted: %s", task.name, result.message)
             except ServiceUnreachableError as exc:
                 result = pipeline.report
                 result.status = RunStatus.FAILED
@@ -183,7 +201,9 @@ class Engine:
             if crashed is not None:
                 break
         statuses = {t.status for t in report.tasks}
-        if RunStatus.FAILED in statuses:
+        if RunStatus.INTERRUPTED in statuses:
+            report.status = RunStatus.INTERRUPTED
+        elif RunStatus.FAILED in statuses:
             report.status = RunStatus.FAILED
         elif RunStatus.PARTIAL in statuses:
             report.status = RunStatus.PARTIAL
@@ -198,11 +218,14 @@ class Engine:
                 self.store.finish_run(report.run_id, RunStatus.FAILED, f"failed tasks: {', '.join(failed)}")
             raise crashed
 
-    def _not_run(self, report: RunReport, tasks: Sequence[Task]) -> None:
-        """Tasks after the one a service went away in: recorded failed with the reason, nothing read."""
+    def _not_run(
+        self, report: RunReport, tasks: Sequence[Task], status: RunStatus = RunStatus.FAILED
+    ) -> None:
+        """Tasks after the one a service went away in (or the run was stopped at): recorded with
+        the reason, nothing read."""
         message = f"not run: {report.stopped}"
         for task in tasks:
-            result = TaskReport(task.name, status=RunStatus.FAILED, message=message)
+            result = TaskReport(task.name, status=status, message=message)
             report.tasks.append(result)
             if report.run_id is not None:
                 task_run_id = self.store.start_task(report.run_id, task.name)

@@ -21,6 +21,7 @@ from p2c.project.models import (
     TemplateModel,
 )
 from p2c.project.sandbox import write_sandbox_project
+from p2c.project.schedule import Schedule
 
 __all__ = [
     "Endpoint",
@@ -30,6 +31,7 @@ __all__ = [
     "Project",
     "ProjectModel",
     "ProjectSettings",
+    "Schedule",
     "Task",
     "TaskDraft",
     "TaskModel",

@@ -44,6 +44,7 @@ from p2c.errors import ConfigError
 from p2c.mapping import Mapper, ValueMap
 from p2c.project.build import Endpoint, Origin, Task, TaskDraft, build_task
 from p2c.project.models import ProjectModel, ProjectSettings, TemplateModel
+from p2c.project.schedule import Schedule
 from p2c.settings import ConnectionSet, LegalEntity, System, load_connections, shared_business_unit
 from p2c.yaml_doc import KeyPath, YamlDoc, load_yaml, parse_yaml, suggest, validation_error
 
@@ -93,7 +94,7 @@ class Project:
     settings: ProjectSettings
     value_maps: Mapping[str, ValueMap] = field(repr=False)
     tasks: tuple[Task, ...] = field(repr=False)
-    schedule: str | None = None
+    schedule: Schedule | None = None
     catalog: Catalog = field(default_factory=load_catalog, repr=False)
 
     def task(self, name: str) -> Task:
@@ -241,7 +242,7 @@ def load_project(path: Path | str, catalog: Catalog | None = None) -> Project:
         settings=model.settings,
         value_maps=MappingProxyType(maps),
         tasks=ordered,
-        schedule=_schedule(model.schedule, doc),
+        schedule=_schedule(model.schedule, doc, [t.name for t in ordered]),
         catalog=cat,
     )
 
@@ -347,14 +348,14 @@ def _state_url(state: str | None, base: Path) -> str:
     return f"sqlite:///{p if p.is_absolute() else (base / p)}"
 
 
-def _schedule(text: str | None, doc: YamlDoc) -> str | None:
-    if text is None:
+def _schedule(value: Any, doc: YamlDoc, tasks: Sequence[str]) -> Schedule | None:
+    if value is None:
         return None
-    from croniter import croniter
-
-    if not croniter.is_valid(text):
-        raise doc.error(
-            f"invalid cron expression {text!r} (minute hour day month weekday, e.g. '*/15 * * * *')",
-            ("schedule",),
-        )
-    return text
+    try:
+        schedule = Schedule.parse(value)
+    except ValueError as exc:
+        raise doc.error(str(exc), ("schedule",)) from None
+    unknown = [t for t in schedule.tasks if t not in tasks]
+    if unknown:
+        raise doc.error(f"unknown task {unknown[0]!r} (tasks: {', '.join(tasks)})", ("schedule", "tasks"))
+    return schedule

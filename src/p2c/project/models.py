@@ -84,6 +84,10 @@ class ProjectSettings(_Model):
     number_start: int = Field(default=1000, ge=0, le=99999)
     # how long a run on another host may commit nothing before its project lock is taken over
     lock_lease_seconds: int = Field(default=120, ge=10, le=86400)
+    # p2c serve: history kept, and when the service pauses a project by itself (null: never)
+    history_days: int = Field(default=45, ge=1, le=3650)
+    pause_after_failed_records: int | None = Field(default=None, ge=1)
+    pause_after_failed_runs: int | None = Field(default=5, ge=1)
 
 
 class ProjectModel(_Model):
@@ -98,7 +102,7 @@ class ProjectModel(_Model):
     custom_fields: dict[str, dict[str, Any]] = {}
     value_maps: dict[str, dict[Any, Any]] = {}
     tasks: dict[str, TaskOverrideModel] = {}
-    schedule: str | None = None
+    schedule: Any = None  # a cron expression or {cron|every, tasks}: p2c.project.schedule
 
     @field_validator("legal_entities", mode="before")
     @classmethod

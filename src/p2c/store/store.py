@@ -10,17 +10,16 @@ Tables (``schema.py``; created and upgraded by the alembic migrations in ``migra
 ``record_outcomes`` one row per record written, filtered, failed, waiting or skipped (with its
                     ``reason``): action, target key, error class, field, message, transient
                     flag, source row and target payload (JSON, capped at 16 KB), and
-                    ``operation``: NULL for the
-                    record's own outcome, else the name of a side write made for the record (a
-                    number written back, a Freight Tax line...), which is stored but neither
-                    counted nor pending. Indexed by (task, source_key, id) for a record's latest
-                    outcome, (task, action, id) for pending records and (run_id, action, id) for
-                    a run's history.
+                    ``operation``: NULL for the record's own outcome, else the name of a side
+                    write made for the record (a number written back...), stored but neither
+                    counted nor pending. Indexed for a record's latest outcome, pending records
+                    and a run's history.
 ``links``           identity: (task, source_key) → target_key, hash of what was last written,
                     source hash, target ETag, synced_at. Indexed on (task, target_key).
 ``cursors``         one incremental cursor per task (a delta link, a modified-time bound...).
 ``sequences``       the highest number used per number sequence (name → value); only raised.
-``schedules``       recurring runs of a project (cron, enabled, next_run_at); for the scheduler.
+``schedules``       one per project: its schedule and next run time (``service_state.py``).
+``project_state``   paused or not, why and since when (``service_state.py``).
 ``project_locks``   who is synchronising each project (run, host, pid, heartbeat): see ``locks.py``.
 
 Crash safety lives in :meth:`StateStore.commit_batch`: a batch's outcomes, links, link deletions,
@@ -56,7 +55,7 @@ from typing import Any
 from sqlalchemy import Connection, CursorResult, delete, insert, select, update
 
 from p2c.store import history
-from p2c.store.batch import bump, select_links, write_batch
+from p2c.store.batch import select_links, write_batch
 from p2c.store.database import WRITE, create_store_engine, resolve_url, upgrade
 from p2c.store.failures import FailureLedger
 from p2c.store.locks import LockInfo, ProjectLocks
@@ -228,12 +227,6 @@ class StateStore(ProjectLocks, FailureLedger, ServiceState):
             res = conn.execute(update(task_runs).where(task_runs.c.id == task_run_id).values(**values))
             if res.rowcount != 1:
                 raise LookupError(f"no task run {task_run_id}")
-
-    def add_read(self, task_run_id: int, n: int) -> None:
-        """Count ``n`` source rows read (also a heartbeat for :meth:`mark_crashed_runs`)."""
-        with self._write() as conn:
-            self._heartbeat(conn, self._run_id(conn, task_run_id), at := now())
-            bump(conn, task_run_id, {"read": n}, at)
 
     # -- the unit of work ----------------------------------------------------------------------
 

@@ -346,6 +346,13 @@ def test_unknown_template_by_name() -> None:
             id="schedule",
         ),
         pytest.param(
+            "schedule: {every: 5m, tasks: [Nope]}\n",
+            "schedule.tasks",
+            "schedule",
+            "unknown task 'Nope'",
+            id="schedule-task",
+        ),
+        pytest.param(
             "value_maps:\n  country: {Canada: CA, canada: CA}\n",
             "value_maps.country",
             "country",

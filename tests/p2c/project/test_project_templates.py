@@ -256,7 +256,7 @@ def test_extra_filter_is_anded_and_tasks_are_immutable(write: Callable[..., Path
         task.filter == "(IsSalesStopped eq Microsoft.Dynamics.DataEntities.NoYes'No') and (SalesPrice gt 0)"
     )
     assert project.task("ProductPriceListItems").extra_filter is None
-    assert project.schedule == "*/15 * * * *"
+    assert project.schedule is not None and project.schedule.cron == "*/15 * * * *"
     with pytest.raises(TypeError):
         task.fields["x"] = None  # type: ignore[index]
     with pytest.raises(AttributeError):

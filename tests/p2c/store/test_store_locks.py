@@ -84,7 +84,7 @@ def test_commits_renew_the_heartbeat(store: StateStore) -> None:
 
     for renew in (
         lambda: store.commit_batch(tr, [Outcome("Accounts", "A-1", Action.CREATED, target_key="C-1")]),
-        lambda: store.add_read(tr, 5),
+        lambda: store.commit_batch(tr, [], read=5),
         lambda: store.renew_lock("contoso", run),
     ):
         set_lock(store, "contoso", heartbeat_at=old)

@@ -32,7 +32,7 @@ def test_run_lifecycle(store: StateStore) -> None:
     assert (info.host, info.pid) == (socket.gethostname(), os.getpid())
 
     accounts = store.start_task(run, "accounts")
-    store.add_read(accounts, 3)
+    store.commit_batch(accounts, [], read=3)
     store.commit_batch(
         accounts,
         [
