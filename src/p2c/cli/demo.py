@@ -67,7 +67,10 @@ def run_demo(
     say: Callable[[str], None] = print,
     show: Callable[[Any], None] | None = None,
     progress: Callable[[Any], None] | None = None,
+    serve: Callable[[DemoResult], None] | None = None,
 ) -> DemoResult:
+    """The demo (see the module docstring); ``serve``, when given, is called with the result while
+    the sandbox still runs (``p2c demo --serve``: the service, until it is stopped)."""
     from p2c.doctor import diagnose
     from p2c.setup import provision
     from p2c_sandbox.config import SandboxConfig
@@ -137,9 +140,13 @@ def run_demo(
             numbers = _erp_orders(conns.crm, conns.erp, sandbox.erp_url, sandbox.ca_path, ERP_ORDERS)
             say(f"     ERP orders confirmed and invoiced: {', '.join(numbers)}")
             result.runs.append(engine.run(trigger=Trigger.DEMO))
+        result.seconds = time.perf_counter() - started
+        if serve is not None:
+            serve(result)
     finally:
         sandbox.stop()
-    result.seconds = time.perf_counter() - started
+    if serve is None:
+        result.seconds = time.perf_counter() - started
     return result
 
 

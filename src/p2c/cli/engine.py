@@ -189,13 +189,45 @@ def demo(
     port_base: int = typer.Option(
         8440, help="Identity, CRM and ERP listen on this port and the next two (0: any free ports)."
     ),
+    serve: bool = typer.Option(
+        False, "--serve", help="Afterwards, keep the sandbox and run `p2c serve` on it."
+    ),
+    serve_port: int = typer.Option(8080, "--serve-port", help="The service's port with --serve."),
 ) -> None:
     """The whole product against a local sandbox: start it, set up, check, sync, change, sync again."""
-    from p2c.cli.demo import run_demo
+    from p2c.cli.demo import DemoResult, run_demo
+
+    def keep_serving(result: DemoResult) -> None:
+        bar.stop()  # the service's log lines follow: no live progress display over them
+        _demo_summary(result)
+        from p2c.cli.serve import serve_projects
+        from p2c.service.tokens import DEFAULT_TOKEN_FILE, Tokens
+
+        tokens = Tokens.load(token_file=None, default_dir=result.directory)
+        token = next(t.secret.get_secret_value() for t in tokens.tokens)
+        url = f"http://127.0.0.1:{serve_port}"
+        console.print(f"p2c serve: {url}  (Ctrl-C stops the service and the sandbox)")
+        console.print(f"  API token (demo only; kept in {result.directory / DEFAULT_TOKEN_FILE}): {token}")
+        console.print(f"  curl -H 'Authorization: Bearer {token}' {url}/api/v1/projects")
+        serve_projects(
+            [result.project_file], host="127.0.0.1", port=serve_port, token_file=None, log_format="text"
+        )
 
     bar, update = _progress_bar()
     with exit_on_errors(), bar:
-        result = run_demo(directory, port_base=port_base, say=bar.console.print, progress=update)
+        result = run_demo(
+            directory,
+            port_base=port_base,
+            say=bar.console.print,
+            progress=update,
+            serve=keep_serving if serve else None,
+        )
+    if not serve:
+        _demo_summary(result)
+    raise typer.Exit(max((exit_for(r) for r in result.runs), default=EXIT_OK))
+
+
+def _demo_summary(result: Any) -> None:
     for n, report in enumerate(result.runs, 1):
         _print_counts(report, f"demo run {n} (run {report.run_id}): {report.status}")
     project = result.project_file
@@ -206,7 +238,6 @@ def demo(
             console.print(f"  p2c errors {report.run_id} --project {project}")
     console.print(f"  p2c sandbox up --data {result.directory / 'sandbox'}   # then explore the CRM and ERP")
     console.print(f"  p2c plan --project {project}   # with the sandbox up: what a run would do now")
-    raise typer.Exit(max((exit_for(r) for r in result.runs), default=EXIT_OK))
 
 
 def dismiss(

@@ -80,12 +80,13 @@ class Reply:
 class _Stats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # plus ``status_<code>`` per HTTP status answered and ``connection_errors`` (no answer)
         self.values = {"requests": 0, "retries": 0, "throttled": 0, "bytes_sent": 0, "bytes_received": 0}
 
     def add(self, **counts: int) -> None:
         with self._lock:
             for k, v in counts.items():
-                self.values[k] += v
+                self.values[k] = self.values.get(k, 0) + v
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:
@@ -163,6 +164,7 @@ class HttpSession:
             try:
                 response = self.client.request(method, url, headers=req_headers, content=body)
             except httpx.TransportError as exc:
+                self._stats.add(connection_errors=1)
                 no_answer = isinstance(exc, _NO_ANSWER)
                 if no_answer:
                     self.breaker.failed()
@@ -185,7 +187,7 @@ class HttpSession:
                 continue
             self.breaker.answered()
             status = response.status_code
-            self._stats.add(bytes_received=len(response.content))
+            self._stats.add(bytes_received=len(response.content), **{f"status_{status}": 1})
             log.debug(
                 "%s %s -> %s (%.0f ms)",
                 method,

@@ -144,16 +144,22 @@ def open_project(project: Project | Path | str) -> Iterator[ProjectSession]:
     from p2c.project import load_project
 
     redactor = Redactor()
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RedactingFilter(redactor))
-    loaded = project if isinstance(project, Project) else load_project(project)
-    with (
-        StateStore(loaded.state_url) as store,
-        open_connectors(
-            loaded.connections,
-            redactor,
-            batch_size=loaded.settings.batch_size,
-            concurrency=loaded.settings.concurrency,
-        ) as conns,
-    ):
-        yield ProjectSession(loaded, store, conns, redactor)
+    masking = RedactingFilter(redactor)
+    handlers = list(logging.getLogger().handlers)
+    for handler in handlers:
+        handler.addFilter(masking)
+    try:
+        loaded = project if isinstance(project, Project) else load_project(project)
+        with (
+            StateStore(loaded.state_url) as store,
+            open_connectors(
+                loaded.connections,
+                redactor,
+                batch_size=loaded.settings.batch_size,
+                concurrency=loaded.settings.concurrency,
+            ) as conns,
+        ):
+            yield ProjectSession(loaded, store, conns, redactor)
+    finally:  # a long-lived process (p2c serve) opens projects again and again: no filter piles up
+        for handler in handlers:
+            handler.removeFilter(masking)

@@ -5,6 +5,7 @@ redacted before they are stored.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ from p2c.store import Action, Outcome
 __all__ = ["SOURCE_ROW_FIELDS", "Outcomes", "as_wait", "create_only"]
 
 SOURCE_ROW_FIELDS = 60  # keep stored source rows readable
+log = logging.getLogger("p2c.engine")
 
 
 class Outcomes:
@@ -56,13 +58,15 @@ class Outcomes:
         waiting = isinstance(error, TransientError)
         action = Action.WAITING if waiting else Action.FAILED
         self.report.add(action)
+        message = self.redactor.text(str(error))
+        log.info("%s %s: %s", key, action.value, message, extra={"record": key})
         return Outcome(
             self.task,
             key,
             action,
             error_class=type(error).__name__,
             field=error.field,
-            message=self.redactor.text(str(error)),
+            message=message,
             source_row=self.clean(row),
             target_payload=self.clean(payload),
             transient=waiting,

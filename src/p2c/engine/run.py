@@ -16,9 +16,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from p2c.connectors import Connector, Redactor
 from p2c.engine.context import RunContext
@@ -27,9 +28,18 @@ from p2c.engine.report import TaskReport
 from p2c.engine.trial import LineTrial
 from p2c.engine.writes import Recorder, Sender, WriteStage
 from p2c.errors import ConfigError, P2CError, RunInterrupted, ServiceUnreachableError
+from p2c.logs import log_context
 from p2c.project import Project, Task
 from p2c.settings import System
-from p2c.store import Action, OpenFailure, ProjectLockedError, RunStatus, StateStore, Trigger
+from p2c.store import (
+    Action,
+    OpenFailure,
+    ProjectLockedError,
+    ProjectPausedError,
+    RunStatus,
+    StateStore,
+    Trigger,
+)
 
 __all__ = ["Engine", "RunReport"]
 
@@ -48,10 +58,20 @@ class RunReport:
     open_failures: list[OpenFailure] = field(default_factory=list)
     #: why the run stopped before its last task (a service unreachable), or None
     stopped: str | None = None
+    #: per service: requests, retries, throttled, connection errors and ``status`` codes answered
+    http: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def failed(self) -> int:
         return sum(t.failed for t in self.tasks)
+
+
+def _delta(before: Mapping[str, int], after: Mapping[str, int]) -> dict[str, Any]:
+    """What a connector's stats grew by: the counters, and the status codes answered."""
+    grew = {k: v - before.get(k, 0) for k, v in after.items()}
+    codes = {k[len("status_") :]: n for k, n in grew.items() if k.startswith("status_") and n}
+    names = ("requests", "retries", "throttled", "connection_errors")
+    return {**{n: grew.get(n, 0) for n in names}, "status": dict(sorted(codes.items()))}
 
 
 class Engine:
@@ -105,18 +125,28 @@ class Engine:
         full: bool = False,
         trigger: Trigger = Trigger.CLI,
         retry_run: int | None = None,
+        keys: Mapping[str, Iterable[str]] | None = None,
     ) -> RunReport:
         """Run ``tasks`` (default: every enabled task); ``retry_run``: only the records that failed
-        or wait in that run, read fresh."""
+        or wait in that run, read fresh — of them only ``keys`` (task → source keys) when given.
+        A paused project does not run (:class:`~p2c.store.ProjectPausedError`)."""
         selected = self.select(tasks)
+        state = self.store.project_state(self.project.name)
+        if state.paused:
+            raise ProjectPausedError(state)
         self.check_reachable(selected)
         store = self.store
         only: dict[str, set[str]] = {}
+        wanted = {k: set(v) for k, v in (keys or {}).items()}
         if retry_run is not None:
             if store.run(retry_run) is None:
                 raise ConfigError(f"there is no run {retry_run}", field="RUN")
+            failing: dict[str, set[str]] = {}
             for rec in store.outcomes(retry_run, actions=[Action.FAILED, Action.WAITING], operations=False):
-                only.setdefault(rec.task, set()).add(rec.source_key)
+                failing.setdefault(rec.task, set()).add(rec.source_key)
+            if keys is not None:  # only the chosen ones, and only if they failed or wait there
+                failing = {t: wanted[t] & ks for t, ks in failing.items() if wanted.get(t, set()) & ks}
+            only = failing
             selected = [t for t in selected if t.name in only]
         name, lease = self.project.name, timedelta(seconds=self.project.settings.lock_lease_seconds)
         # The run is recorded and the project locked in one transaction: a run refused because
@@ -132,7 +162,10 @@ class Engine:
             failed = [t.task for t in report.tasks if t.status is RunStatus.FAILED]
             message = f"failed tasks: {', '.join(failed)}" if failed else None
             store.finish_run(
-                run_id, report.status, f"{report.stopped}; {message}" if report.stopped else message
+                run_id,
+                report.status,
+                f"{report.stopped}; {message}" if report.stopped else message,
+                requests=report.http,
             )
         finally:
             store.release_lock(name, run_id)
@@ -172,7 +205,10 @@ class Engine:
             task_run_id = self.store.start_task(report.run_id, task.name) if report.run_id is not None else 0
             pipeline = TaskPipeline(ctx, task, stage, progress=self.progress)
             try:
-                result = pipeline.run(task_run_id, full=full, only_keys=only.get(task.name) if only else None)
+                with log_context(run_id=report.run_id, task=task.name):
+                    result = pipeline.run(
+                        task_run_id, full=full, only_keys=only.get(task.name) if only else None
+                    )
             except ProjectLockedError:
                 raise  # another run took the project over: this one must not write another record
             except RunInterrupted as exc:  # the current chunk was committed; the cursor did not move
@@ -208,10 +244,8 @@ class Engine:
         elif RunStatus.PARTIAL in statuses:
             report.status = RunStatus.PARTIAL
         report.seconds = time.perf_counter() - started
-        report.requests = {
-            s.value: c.stats.get("requests", 0) - before[s].get("requests", 0)
-            for s, c in self.connectors.items()
-        }
+        report.http = {s.value: _delta(before[s], c.stats) for s, c in self.connectors.items()}
+        report.requests = {s: d["requests"] for s, d in report.http.items()}
         if crashed is not None:
             if report.run_id is not None:
                 failed = [t.task for t in report.tasks if t.status is RunStatus.FAILED]

@@ -33,7 +33,8 @@ from p2c.store.model import (
     TaskRunInfo,
     Trigger,
 )
-from p2c.store.service_state import ProjectState, ScheduleState
+from p2c.store.records import MessageGroup, RecordPage
+from p2c.store.service_state import ProjectPausedError, ProjectState, ScheduleState
 from p2c.store.store import StateStore, now
 
 __all__ = [
@@ -43,11 +44,14 @@ __all__ = [
     "Counts",
     "Link",
     "LockInfo",
+    "MessageGroup",
     "OpenFailure",
     "Outcome",
     "OutcomeRecord",
     "ProjectLockedError",
+    "ProjectPausedError",
     "ProjectState",
+    "RecordPage",
     "RunInfo",
     "RunStatus",
     "ScheduleState",

@@ -24,6 +24,7 @@ __all__ = [
     "PENDING",
     "among",
     "chunks",
+    "outcome_record",
     "outcomes",
     "pending",
     "pending_keys",
@@ -114,12 +115,13 @@ def run_infos(conn: Connection, query: Select[Any]) -> list[RunInfo]:
             host=r.host,
             pid=r.pid,
             task_runs=tuple(trs[r.id]),
+            requests=json.loads(r.requests) if r.requests else None,
         )
         for r in rows
     ]
 
 
-def _outcome(row: Row[Any]) -> OutcomeRecord:
+def outcome_record(row: Row[Any]) -> OutcomeRecord:
     m = row._mapping
     return OutcomeRecord(
         id=m["id"],
@@ -162,7 +164,7 @@ def outcomes(
     q = q.order_by(o.id)
     if limit is not None:
         q = q.limit(limit)
-    return [_outcome(r) for r in conn.execute(q)]
+    return [outcome_record(r) for r in conn.execute(q)]
 
 
 def _latest_is_pending(task: str, keys: Sequence[str] | None = None, sqlite: bool = True) -> Select[Any]:
@@ -185,7 +187,7 @@ def _latest_is_pending(task: str, keys: Sequence[str] | None = None, sqlite: boo
 
 
 def pending(conn: Connection, task: str) -> list[OutcomeRecord]:
-    return [_outcome(r) for r in conn.execute(_latest_is_pending(task))]
+    return [outcome_record(r) for r in conn.execute(_latest_is_pending(task))]
 
 
 def pending_keys(conn: Connection, task: str, keys: Iterable[str], chunk: int) -> set[str]:

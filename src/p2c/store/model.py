@@ -219,6 +219,8 @@ class RunInfo:
     host: str | None = None
     pid: int | None = None
     task_runs: tuple[TaskRunInfo, ...] = ()
+    #: what the run asked of each service: ``{"crm": {"requests": 12, "status": {"200": 12}, ...}}``
+    requests: Mapping[str, Any] | None = None
 
     @property
     def duration(self) -> float | None:

@@ -93,6 +93,7 @@ runs = Table(
     Column("message", Text),
     Column("host", Text),  # host and pid of the process: tells a live run from a crashed one
     Column("pid", Integer),
+    Column("requests", Text),  # JSON: per service, requests, retries, throttled and status codes (0006)
     Index(None, "project", "id"),
     Index(None, "status", "project"),
 )

@@ -22,11 +22,26 @@ from sqlalchemy import Connection, and_, delete, exists, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from p2c.errors import P2CError
 from p2c.store.history import PENDING
 from p2c.store.model import RunStatus, Trigger
 from p2c.store.schema import project_state, record_outcomes, runs, schedules, task_runs
 
-__all__ = ["ProjectState", "ScheduleState", "ServiceState"]
+__all__ = ["ProjectPausedError", "ProjectState", "ScheduleState", "ServiceState"]
+
+
+class ProjectPausedError(P2CError):
+    """The project is paused: it runs neither on schedule nor on request until it is resumed."""
+
+    def __init__(self, state: ProjectState) -> None:
+        since = f" since {state.paused_at:%Y-%m-%d %H:%M:%S} UTC" if state.paused_at else ""
+        by = f" by {state.paused_by}" if state.paused_by else ""
+        super().__init__(
+            f"project {state.project} is paused{by}{since}: {state.reason or 'no reason given'}; "
+            "`p2c resume` (or the service's resume) lets it run again",
+            entity=state.project,
+        )
+        self.state = state
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,7 @@ from p2c.store.model import (
     TaskRunInfo,
     Trigger,
 )
+from p2c.store.records import RecordQueries
 from p2c.store.schema import cursors, sequences, task_runs
 from p2c.store.schema import links as link_table
 from p2c.store.schema import runs as run_table
@@ -92,7 +93,7 @@ def _new_id(res: CursorResult[Any]) -> int:
     return int(pk[0])
 
 
-class StateStore(ProjectLocks, FailureLedger, ServiceState):
+class StateStore(ProjectLocks, FailureLedger, ServiceState, RecordQueries):
     """Open (and migrate to head) the store at ``url``: a file path or an SQLAlchemy URL.
 
     Thread-safe (each call checks out its own connection). Use as a context manager or call
@@ -171,8 +172,15 @@ class StateStore(ProjectLocks, FailureLedger, ServiceState):
                 self._take(conn, project, run_id, lease)
             return run_id
 
-    def finish_run(self, run_id: int, status: RunStatus, message: str | None = None) -> None:
-        """End a run; task runs still RUNNING in it end with the same status."""
+    def finish_run(
+        self,
+        run_id: int,
+        status: RunStatus,
+        message: str | None = None,
+        requests: Mapping[str, Any] | None = None,
+    ) -> None:
+        """End a run; task runs still RUNNING in it end with the same status. ``requests``: what
+        the run asked of each service (kept as JSON)."""
         status = RunStatus(status)
         if status is RunStatus.RUNNING:
             raise ValueError("finish_run needs a final status")
@@ -181,7 +189,12 @@ class StateStore(ProjectLocks, FailureLedger, ServiceState):
             res = conn.execute(
                 update(run_table)
                 .where(run_table.c.id == run_id)
-                .values(status=status.value, finished_at=at, message=message)
+                .values(
+                    status=status.value,
+                    finished_at=at,
+                    message=message,
+                    requests=json.dumps(requests) if requests is not None else None,
+                )
             )
             if res.rowcount != 1:
                 raise LookupError(f"no run {run_id}")

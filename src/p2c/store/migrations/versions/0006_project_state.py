@@ -2,7 +2,8 @@
 
 ``project_state`` holds one row per project the service (or ``p2c pause``) has touched: whether it
 is paused, why (a person, or the service's auto-pause with the threshold passed), by whom and
-since when. A paused project runs neither on its schedule nor on request. ``schedules`` (from
+since when. A paused project runs neither on its schedule nor on request. ``runs.requests`` keeps
+what a run asked of each service (JSON: requests, retries, throttled, per status code). ``schedules`` (from
 0001) keeps each project's schedule and its next run time, so a restarted service knows what it
 missed.
 
@@ -38,8 +39,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("project", name="pk_project_state"),
     )
     op.create_index("ix_schedules_project_unique", "schedules", ["project"], unique=True)
+    op.add_column("runs", sa.Column("requests", sa.Text))
 
 
 def downgrade() -> None:
+    op.execute("ALTER TABLE runs DROP COLUMN requests")
     op.drop_index("ix_schedules_project_unique", "schedules")
     op.drop_table("project_state")

@@ -1,0 +1,127 @@
+"""The ASGI application of ``p2c serve``: the REST API, ``/healthz``, ``/readyz`` and ``/metrics``.
+
+:func:`create_app` wires a :class:`p2c.service.Service` (the projects), its scheduler and its
+tokens into FastAPI. Errors become JSON answers with the reason and nothing secret: an unknown
+project or run 404, a bad request 400, a paused or busy project 409, a service that cannot be
+reached 503. When the server stops (SIGTERM), running runs stop after the chunk they are writing
+(recorded INTERRUPTED; the next run resumes) before the process ends.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+from p2c import __version__
+from p2c.errors import ConfigError, P2CError, ServiceUnavailableError
+from p2c.service import NotFound, ProjectBusyError, Scheduler, Service
+from p2c.service.metrics import CONTENT_TYPE_LATEST
+from p2c.service.tokens import Tokens
+from p2c.store import ProjectLockedError, ProjectPausedError
+from p2c.web.api import router
+from p2c.web.auth import caller
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("p2c.web")
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+
+
+class Ready(BaseModel):
+    status: str
+    projects: dict[str, dict[str, str]]
+
+
+def _error(status: int, kind: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": kind, "detail": message}, status_code=status)
+
+
+def create_app(service: Service, tokens: Tokens, scheduler: Scheduler | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if scheduler is not None:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            log.info("stopping: running runs end after their current chunk")
+            if scheduler is not None:
+                scheduler.stop()
+            service.close()
+
+    app = FastAPI(
+        title="p2c",
+        version=__version__,
+        description="Prospect-to-cash sync between Dynamics 365 Sales and Supply Chain Management.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.state.tokens = tokens
+    app.include_router(router)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_r: Request, exc: NotFound) -> JSONResponse:
+        return _error(404, "not_found", str(exc))
+
+    @app.exception_handler(P2CError)
+    async def _p2c(_r: Request, exc: P2CError) -> JSONResponse:
+        text = str(exc)
+        if isinstance(exc, (ProjectPausedError, ProjectLockedError, ProjectBusyError)):
+            return _error(409, "conflict", text)
+        if isinstance(exc, ConfigError):
+            return _error(400, "bad_request", text)
+        if isinstance(exc, ServiceUnavailableError):
+            return _error(503, "unavailable", text)
+        return _error(502, type(exc).__name__, text)
+
+    @app.get("/healthz", response_model=Health, summary="The process is up (no token needed)")
+    def healthz() -> Health:
+        return Health(status="ok", version=__version__)
+
+    @app.get(
+        "/readyz",
+        response_model=Ready,
+        dependencies=[Depends(caller)],
+        summary="Store and services reachable",
+    )
+    def readyz() -> Any:
+        out: dict[str, dict[str, str]] = {}
+        ready = True
+        for entry in service.projects:
+            if entry.current() is None:
+                out[entry.name] = {"project": entry.error or "does not load"}
+                ready = False
+                continue
+            checks = {"store": "ok"}
+            try:
+                service.store(entry).runs(entry.name, 1)
+            except Exception as exc:
+                checks["store"] = f"{type(exc).__name__}: {exc}"
+            checks.update(service.health(entry.name))
+            ready = ready and all(v == "ok" for v in checks.values())
+            out[entry.name] = checks
+        body = Ready(status="ready" if ready else "not ready", projects=out)
+        return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+    @app.get("/metrics", dependencies=[Depends(caller)], summary="Prometheus metrics (text format)")
+    def metrics() -> Response:
+        for entry in service.projects:
+            project = entry.current()
+            if project is not None:
+                service.metrics.project_state(project.name, service.projects.store(project), project)
+        return Response(service.metrics.text(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
