@@ -216,7 +216,7 @@ def main() -> None:
                 )
                 for t in report.tasks:
                     print(
-                        f"  {t.task:<22} {t.seconds:6.2f} s  read {t.read:>6} skipped {t.skipped:>6} "
+                        f"  {t.task:<22} {t.seconds:6.2f} s  read {t.read:>6} unchanged {t.unchanged:>6} "
                         f"written {t.written:>4} waiting {t.waiting:>3} failed {t.failed:>3}"
                     )
                 for (task, error), n in sorted(failures(store, report).items()):

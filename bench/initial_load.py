@@ -113,7 +113,7 @@ def main() -> None:
                     report = engine.run()
                     wall = time.perf_counter() - t0
                     counts = ", ".join(
-                        f"{t.task} read {t.read} skipped {t.skipped} written {t.written}"
+                        f"{t.task} read {t.read} unchanged {t.unchanged} written {t.written}"
                         for t in report.tasks
                     )
                     print(

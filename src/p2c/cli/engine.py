@@ -29,6 +29,7 @@ from p2c.cli.base import (
 )
 from p2c.cli.records import errors, records
 from p2c.cli.reports import history, plan, reconcile, status
+from p2c.cli.serve import pause, resume, serve
 from p2c.cli.tables import counts_table, task_messages
 from p2c.errors import ConfigError
 from p2c.settings import System
@@ -283,6 +284,9 @@ def register(app: typer.Typer) -> None:
         dismiss,
         demo,
         reconcile,
+        serve,
+        pause,
+        resume,
     )
     for fn in commands:
         app.command()(fn)

@@ -67,6 +67,9 @@ class Outcomes:
             error_class=type(error).__name__,
             field=error.field,
             message=message,
+            problem=self.redactor.text(
+                f"{error.reason} (HTTP {error.status})" if error.status else error.reason
+            ),
             source_row=self.clean(row),
             target_payload=self.clean(payload),
             transient=waiting,

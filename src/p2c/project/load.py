@@ -39,6 +39,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from p2c.alerts import AlertSettings
 from p2c.catalog import Catalog, FieldSpec, field_from_data, load_catalog
 from p2c.errors import ConfigError
 from p2c.mapping import Mapper, ValueMap
@@ -95,6 +96,7 @@ class Project:
     value_maps: Mapping[str, ValueMap] = field(repr=False)
     tasks: tuple[Task, ...] = field(repr=False)
     schedule: Schedule | None = None
+    alerts: AlertSettings = field(default_factory=AlertSettings, repr=False)
     catalog: Catalog = field(default_factory=load_catalog, repr=False)
 
     def task(self, name: str) -> Task:
@@ -243,6 +245,7 @@ def load_project(path: Path | str, catalog: Catalog | None = None) -> Project:
         value_maps=MappingProxyType(maps),
         tasks=ordered,
         schedule=_schedule(model.schedule, doc, [t.name for t in ordered]),
+        alerts=AlertSettings.from_data(model.alerts, doc, ("alerts",)),
         catalog=cat,
     )
 

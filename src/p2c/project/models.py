@@ -103,6 +103,7 @@ class ProjectModel(_Model):
     value_maps: dict[str, dict[Any, Any]] = {}
     tasks: dict[str, TaskOverrideModel] = {}
     schedule: Any = None  # a cron expression or {cron|every, tasks}: p2c.project.schedule
+    alerts: Any = None  # p2c serve's alerts: p2c.alerts.AlertSettings
 
     @field_validator("legal_entities", mode="before")
     @classmethod

@@ -326,14 +326,12 @@ class Service:
         self.metrics.run_finished(project.name, report)
         alerter = self.alerter(entry)
         at = now()
+        said = [f"{t.task}: {t.message}" for t in report.tasks if t.message]
+        message = (
+            report.stopped or "; ".join(said) or f"run {report.run_id}: {report.failed} record(s) failed"
+        )
         for alert in alerts_for_run(
-            project.name,
-            report.run_id,
-            str(report.status),
-            report.failed,
-            report.stopped,
-            alerter.settings,
-            at,
+            project.name, report.run_id, str(report.status), report.failed, message, alerter.settings, at
         ):
             alerter.raise_alert(alert)
         if report.stopped and report.status is not RunStatus.INTERRUPTED:

@@ -46,6 +46,7 @@ def _outcome_row(o: Outcome, action: Action, message: str | None = None) -> dict
         "target_payload": dumps(o.target_payload),
         "operation": o.operation,
         "reason": o.reason,
+        "problem": o.problem,
     }
 
 

@@ -140,6 +140,7 @@ def outcome_record(row: Row[Any]) -> OutcomeRecord:
         transient=bool(m["transient"]),
         operation=m["operation"],
         reason=m["reason"],
+        problem=m["problem"],
     )
 
 

@@ -95,7 +95,8 @@ class Outcome:
     by the caller; the store keeps them as JSON (Decimal as a string, datetimes ISO 8601), capped
     in size. An ``UNCHANGED`` outcome without a ``message`` is only counted, not stored as a row.
     ``reason`` is the machine-readable why of a ``SKIPPED`` (a :class:`p2c.flows.SkipReason`
-    value), ``message`` the same for people.
+    value), ``message`` the same for people. ``problem`` is what went wrong with a FAILED or
+    WAITING record without the record's name (records with the same problem group under it).
 
     ``operation`` is ``None`` for the outcome of the source record itself. Otherwise it names a
     side write the engine made for that record (a generated number or a derived flag written back
@@ -116,6 +117,7 @@ class Outcome:
     transient: bool = False
     operation: str | None = None
     reason: str | None = None
+    problem: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -113,7 +113,7 @@ class RecordQueries:
         largest groups first, each with its first ``keys_per_group`` source keys."""
         where = _where(run_id, tasks, actions, None, None, False)
         o = record_outcomes.c
-        cols = (o.task, o.action, o.error_class, o.field, o.message)
+        cols = (o.task, o.action, o.error_class, o.field, func.coalesce(o.problem, o.message))
         q = (
             select(*cols, func.count().label("n"), func.min(o.id).label("first"))
             .where(*where)

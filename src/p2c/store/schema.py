@@ -137,6 +137,7 @@ record_outcomes = Table(
     # the record (a number written back, a Freight Tax line...): stored, never counted or pending.
     Column("operation", String(40)),
     Column("reason", String(32)),  # why a record was skipped (p2c.flows.SkipReason), else NULL
+    Column("problem", Text),  # a failure's or wait's reason without the record's name (grouping)
     Index(None, "task", "source_key", "id"),  # latest outcome of a record
     Index(None, "task", "action", "id"),  # pending(): failed / waiting records of a task
     Index(None, "run_id", "action", "id"),  # history of a run, its errors

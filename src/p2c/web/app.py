@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 
 from p2c import __version__
 from p2c.errors import ConfigError, P2CError, ServiceUnavailableError
@@ -25,7 +26,7 @@ from p2c.service.metrics import CONTENT_TYPE_LATEST
 from p2c.service.tokens import Tokens
 from p2c.store import ProjectLockedError, ProjectPausedError
 from p2c.web.api import router
-from p2c.web.auth import caller
+from p2c.web.auth import ERRORS, caller
 
 __all__ = ["create_app"]
 
@@ -63,14 +64,32 @@ def create_app(service: Service, tokens: Tokens, scheduler: Scheduler | None = N
         title="p2c",
         version=__version__,
         description="Prospect-to-cash sync between Dynamics 365 Sales and Supply Chain Management.",
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        openapi_url=None,  # served below, behind a token like every endpoint but /healthz
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
     app.state.service = service
     app.state.tokens = tokens
     app.include_router(router)
+
+    @app.get("/api/v1/openapi.json", include_in_schema=False, dependencies=[Depends(caller)])
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/api/v1/docs", include_in_schema=False, dependencies=[Depends(caller)])
+    def docs() -> Response:
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        return get_swagger_ui_html(openapi_url="/api/v1/openapi.json", title="p2c API")
+
+    @app.exception_handler(HTTPException)
+    async def _http(_r: Request, exc: HTTPException) -> JSONResponse:
+        kinds = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}
+        answer = _error(exc.status_code, kinds.get(exc.status_code, "error"), str(exc.detail))
+        for key, value in (exc.headers or {}).items():
+            answer.headers[key] = value
+        return answer
 
     @app.exception_handler(NotFound)
     async def _not_found(_r: Request, exc: NotFound) -> JSONResponse:
@@ -116,7 +135,15 @@ def create_app(service: Service, tokens: Tokens, scheduler: Scheduler | None = N
         body = Ready(status="ready" if ready else "not ready", projects=out)
         return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
-    @app.get("/metrics", dependencies=[Depends(caller)], summary="Prometheus metrics (text format)")
+    @app.get(
+        "/metrics",
+        dependencies=[Depends(caller)],
+        responses={
+            200: {"content": {"text/plain": {}}, "description": "Prometheus text format"},
+            401: ERRORS[401],
+        },
+        summary="Prometheus metrics (text format)",
+    )
     def metrics() -> Response:
         for entry in service.projects:
             project = entry.current()

@@ -55,7 +55,12 @@ class Served:
 
     def wait_run(self, run_id: int, timeout: float = 120) -> dict[str, Any]:
         """The run once it ended."""
-        return wait_for(lambda: (run := self.get(f"/runs/{run_id}")) and not run["running"] and run["finished_at"] and run, timeout)
+        return wait_for(
+            lambda: (
+                (run := self.get(f"/runs/{run_id}")) and not run["running"] and run["finished_at"] and run
+            ),
+            timeout,
+        )
 
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
@@ -74,7 +79,9 @@ def wait_for(check: Callable[[], Any], timeout: float = 60, every: float = 0.2) 
 
 
 @contextmanager
-def serve(project: Path, *args: str, env: dict[str, str] | None = None, name: str | None = None) -> Iterator[Served]:
+def serve(
+    project: Path, *args: str, env: dict[str, str] | None = None, name: str | None = None
+) -> Iterator[Served]:
     """``p2c serve --project project`` on a free port with a fresh token; stopped with SIGTERM."""
     port = free_port()
     token = secrets.token_urlsafe(24)

@@ -71,9 +71,9 @@ def test_killed_run_resumes_without_duplicates_or_losses(provisioned_project: An
     assert [r.status for r in runs] == [RunStatus.SUCCEEDED, RunStatus.CRASHED]
     resumed = runs[0].counts
     # the resumed run re-read everything (the cursor only moves with the last chunk) and wrote
-    # only what the killed run had not recorded: the rest compared equal and was skipped
-    assert resumed.created + resumed.updated + resumed.skipped == ACCOUNTS
-    assert resumed.skipped >= at_kill - CHUNK, (at_kill, resumed)
+    # only what the killed run had not recorded: the rest compared equal (unchanged)
+    assert resumed.created + resumed.updated + resumed.unchanged == ACCOUNTS
+    assert resumed.unchanged >= at_kill - CHUNK, (at_kill, resumed)
     assert resumed.failed == 0
 
 

@@ -3,7 +3,8 @@
 Until now one counter, ``skipped``, held records found equal to what was last written, records
 a rule left out and records skipped for a reason, so the counts of a run did not say what became
 of its records. Task runs get the counters ``unchanged`` and ``filtered``; record outcomes get
-``reason`` (why a record was skipped). Existing history is converted as far as it can be:
+``reason`` (why a record was skipped) and ``problem`` (what went wrong with a failed or waiting
+record, without the record's name: records with the same problem are grouped by it). Existing history is converted as far as it can be:
 
 - a stored SKIPPED row whose message is the engine's "unchanged since the last write" becomes an
   UNCHANGED row;
@@ -53,6 +54,7 @@ def upgrade() -> None:
             "task_runs", sa.Column(name, sa.BigInteger, nullable=False, server_default=sa.text("0"))
         )
     op.add_column("record_outcomes", sa.Column("reason", sa.String(32)))
+    op.add_column("record_outcomes", sa.Column("problem", sa.Text))
     o, t = record_outcomes.c, task_runs.c
     conn = op.get_bind()
     conn.execute(
@@ -81,6 +83,7 @@ def downgrade() -> None:
     # plain DROP COLUMN (SQLite 3.35+): a batch copy of task_runs would drop the table, and with it,
     # through ON DELETE CASCADE, every record outcome
     for table, column in (
+        ("record_outcomes", "problem"),
         ("record_outcomes", "reason"),
         ("task_runs", "filtered"),
         ("task_runs", "unchanged"),
