@@ -4,7 +4,9 @@ A request to the service root passes, in order: fault injection (:class:`~p2c_sa
 the bearer-token check (a token from the sandbox identity server for *this* server's base URL,
 unexpired), service protection (:class:`~p2c_sandbox.faults.Protection`), then ``Service.handle``.
 Routes under ``/sandbox/`` are the sandbox's own admin API (no token): ``faults``, ``limits``,
-``reset`` and ``info`` here, the rest is the service's business actions.
+``reset`` and ``info`` here, the rest is the service's business actions. Any other path outside the
+service root may be one of the service's browser pages (``Service.page``: read-only record views,
+no token, no faults).
 
 It is a raw ASGI callable rather than a router: the OData URL grammar (``accounts(name='x')``)
 is parsed by the services themselves, and a thin layer keeps paged reads fast.
@@ -23,6 +25,7 @@ from urllib.parse import parse_qsl
 from p2c_sandbox.faults import FaultKind, Faults, Protection
 from p2c_sandbox.http import Request, Response, json_response, loads
 from p2c_sandbox.identity import TokenError, TokenIssuer
+from p2c_sandbox.pages import message_page
 from p2c_sandbox.service import Service
 
 __all__ = ["ServiceApp"]
@@ -69,9 +72,7 @@ class ServiceApp:
         if path + "/" == root:
             path = root
         if not path.startswith(root):
-            await self._send(
-                send, self.service.error(404, "", f"Resource not found for the segment '{path}'.")
-            )
+            await self._page(scope, send, self._request(scope, path, query_string, headers, body))
             return
         self.stats["requests"] += 1
         decision = self.faults.decide()
@@ -144,6 +145,21 @@ class ServiceApp:
         finally:
             self.protection.in_flight -= 1
 
+    async def _page(self, scope: Scope, send: Send, req: Request) -> None:
+        """A browser page outside the service root (``Service.page``), else the service's 404.
+
+        Pages skip faults, the token check and service protection: they are for a person following
+        a link from the p2c console, and a fault demo should not break those links.
+        """
+        try:
+            resp = self.service.page(req)
+        except Exception:  # a bug in a page must still answer, and be visible
+            log.exception("%s: unhandled error for page %s %s", self.service.name, req.method, req.path)
+            resp = message_page(500, self.service.name, "An unexpected error occurred in the sandbox.")
+        if resp is None:
+            resp = self.service.error(404, "", f"Resource not found for the segment '{req.path}'.")
+        await self._send(send, resp, head=scope["method"] == "HEAD")
+
     def _request(
         self, scope: Scope, path: str, query_string: str, headers: dict[str, str], body: bytes
     ) -> Request:
@@ -158,14 +174,14 @@ class ServiceApp:
             raw_query=query_string,
         )
 
-    async def _send(self, send: Send, resp: Response) -> None:
+    async def _send(self, send: Send, resp: Response, head: bool = False) -> None:
+        """Send ``resp``; for a HEAD request (``head``) only its headers, with the body's length."""
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers.items()]
-        if resp.status not in (204, 304):
+        has_body = resp.status not in (204, 304)
+        if has_body:
             headers.append((b"content-length", str(len(resp.body)).encode()))
         await send({"type": "http.response.start", "status": resp.status, "headers": headers})
-        await send(
-            {"type": "http.response.body", "body": resp.body if resp.status not in (204, 304) else b""}
-        )
+        await send({"type": "http.response.body", "body": resp.body if has_body and not head else b""})
 
     async def _send_truncated(self, send: Send, resp: Response) -> None:
         """Promise the whole body, send part of it, then drop the connection."""

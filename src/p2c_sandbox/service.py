@@ -3,7 +3,8 @@
 :mod:`p2c_sandbox.app` owns sockets, TLS, bearer-token checks, service protection (429) and fault
 injection; a :class:`Service` owns everything behind the service root: routing, data, errors.
 Requests reach ``handle`` only after authentication, throttling and faults have let them through,
-so an emulator never sees a request without a valid token for its audience.
+so an emulator never sees a request without a valid token for its audience. The one exception is
+``page``: read-only HTML views of records for a person's browser, outside the service root.
 
 Example (a service whose root is ``/data/``)::
 
@@ -12,6 +13,7 @@ Example (a service whose root is ``/data/``)::
         root_path = "/data/"
         def handle(self, req: Request) -> Response: ...
         def admin(self, req: Request) -> Response: ...
+        def page(self, req: Request) -> Response | None: ...
         def error(self, status: int, code: str, message: str) -> Response: ...
 """
 
@@ -41,6 +43,15 @@ class Service(Protocol):
     def admin(self, req: Request) -> Response:
         """Serve ``/sandbox/<path>`` (``req.path`` is the part after ``/sandbox/``): business actions and
         inspection used by demos and tests. No token is required there."""
+        ...
+
+    def page(self, req: Request) -> Response | None:
+        """A read-only HTML page for a browser at ``req.path`` (the whole path, outside the service
+        root), such as a record's page; ``None`` when the path is not one of the service's pages.
+
+        No token is required and faults and service protection do not apply: a person opens these
+        links from the p2c console, and the real products' browser sign-in is not emulated.
+        """
         ...
 
     def error(self, status: int, code: str, message: str) -> Response:

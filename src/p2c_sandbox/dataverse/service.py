@@ -41,6 +41,7 @@ from p2c_sandbox.dataverse.seed import seed_demo, seed_empty
 from p2c_sandbox.dataverse.seed_large import seed_large
 from p2c_sandbox.dataverse.storage import decoder
 from p2c_sandbox.dataverse.urls import parse_segment, split_path
+from p2c_sandbox.dataverse.views import PAGE_PATH, RecordViews
 from p2c_sandbox.dataverse.write import Writer
 from p2c_sandbox.http import Request, Response, json_response
 from p2c_sandbox.odata import BatchDialect, execute_batch
@@ -77,6 +78,7 @@ class DataverseService:
         self.metadata = Metadata(self.org)
         self.actions = Actions(self.org, self.writer)
         self.admin_api = Admin(self)
+        self.views = RecordViews(self.org)
         if fresh:
             self.seed(config.seed)
 
@@ -101,6 +103,13 @@ class DataverseService:
                 return self.admin_api.handle(req)
         except DataverseError as exc:
             return self.error(exc.status, exc.code, exc.message)
+
+    def page(self, req: Request) -> Response | None:
+        """The record page at ``/main.aspx`` (:mod:`~p2c_sandbox.dataverse.views`); None elsewhere."""
+        if req.path.lower() != PAGE_PATH:
+            return None
+        with self.store.lock:
+            return self.views.page(req)
 
     def error(self, status: int, code: str, message: str) -> Response:
         return json_response(status, {"error": {"code": str(code), "message": message}})

@@ -9,7 +9,7 @@ calculate sales totals) as Python methods and as the admin API (:mod:`p2c_sandbo
 Module map: ``catalog``/``entities``/``enums`` (what exists), ``releases`` (which of it a release
 has), ``data`` (stored rows, indexes, caches), ``routing``/``query``/``read`` (GET),
 ``values``/``write``/``rules``/``sales`` (writes), ``actions`` (business), ``edmx``, ``seed``,
-``admin``, ``errors``.
+``admin``, ``errors``, ``views`` (the record pages deep links open).
 
 Example::
 
@@ -45,6 +45,7 @@ from p2c_sandbox.fno.rules import Rules, party_rules
 from p2c_sandbox.fno.sales import sales_rules
 from p2c_sandbox.fno.seed import seed
 from p2c_sandbox.fno.values import coerce
+from p2c_sandbox.fno.views import PAGE_PATH, RecordViews
 from p2c_sandbox.fno.write import insert_entity, write
 from p2c_sandbox.http import Request, Response, json_response
 from p2c_sandbox.odata import BatchDialect, execute_batch
@@ -69,6 +70,7 @@ class FnoService:
         self.rules: dict[str, Rules] = {**party_rules(), **sales_rules()}
         self.actions = SalesActions(self.data)
         self.jobs = Jobs(self.data)
+        self.views = RecordViews(self.data)
         if empty:
             self.seed(config.seed)
         else:
@@ -113,6 +115,10 @@ class FnoService:
 
     def admin(self, req: Request) -> Response:
         return admin(self, req)
+
+    def page(self, req: Request) -> Response | None:
+        """The deep-link record page at ``/?cmp=..&mi=..`` (:mod:`~p2c_sandbox.fno.views`); None elsewhere."""
+        return self.views.page(req) if req.path == PAGE_PATH else None
 
     def error(self, status: int, code: str, message: str) -> Response:
         return error_response(
