@@ -208,8 +208,9 @@ def demo(
         token = next(t.secret.get_secret_value() for t in tokens.tokens)
         url = f"http://127.0.0.1:{serve_port}"
         console.print(f"p2c serve: {url}  (Ctrl-C stops the service and the sandbox)")
+        console.print(f"  console: {url}/  (log in with the token below)")
         console.print(f"  API token (demo only; kept in {result.directory / DEFAULT_TOKEN_FILE}): {token}")
-        console.print(f"  curl -H 'Authorization: Bearer {token}' {url}/api/v1/projects")
+        console.print(f"  REST API: curl -H 'Authorization: Bearer {token}' {url}/api/v1/projects")
         serve_projects(
             [result.project_file], host="127.0.0.1", port=serve_port, token_file=None, log_format="text"
         )

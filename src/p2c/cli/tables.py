@@ -100,16 +100,22 @@ def counts_table(report: Any, title: str, width: int | None = WIDTH) -> Table:
     """Per-task counts of a run or plan report (:class:`p2c.engine.RunReport`) for a console
     ``width`` wide; a task's message (why it failed) is printed below the table by the caller, not
     squeezed into a cell."""
-    shown, room = _counters(report.tasks, width, 6 + 10)
+    rows = [(t.task, t, f"{t.seconds:.1f}", str(t.status)) for t in report.tasks]
+    return _tasks_table(title, rows, width)
+
+
+def _tasks_table(title: str, rows: Sequence[tuple[str, Any, str, str]], width: int | None) -> Table:
+    """One row per task: its name, its counters (an object with them as attributes), secs, status."""
+    shown, room = _counters([counts for _t, counts, _s, _st in rows], width, 6 + 10)
     table = _table(title, "task")
     table.columns[0].overflow = "fold"
     for _name, header in shown:
         _number(table, header)
     _number(table, "secs")
     table.add_column("status")
-    for t in report.tasks:
-        cells = [str(getattr(t, name)) for name, _h in shown]
-        table.add_row(Text(wrappable(t.task, room)), *cells, f"{t.seconds:.1f}", str(t.status))
+    for task, counts, secs, status in rows:
+        cells = [str(getattr(counts, name)) for name, _h in shown]
+        table.add_row(Text(wrappable(task, room)), *cells, secs, status)
     return table
 
 
@@ -140,20 +146,13 @@ def history_table(project: str, runs: Sequence[RunInfo], width: int | None = WID
 
 def run_table(run: RunInfo, width: int | None = WIDTH) -> Table:
     """The task runs of one run with their counts."""
-    shown, room = _counters([t.counts for t in run.task_runs], width, 6 + 10)
     when = run.started_at.strftime("%Y-%m-%d %H:%M:%S")
     secs = f" in {run.duration:.1f} s" if run.duration is not None else ""
-    table = _table(f"run {run.id} ({run.trigger}, {when}): {run.status}{secs}", "task")
-    table.columns[0].overflow = "fold"
-    for _name, header in shown:
-        _number(table, header)
-    _number(table, "secs")
-    table.add_column("status")
-    for t in run.task_runs:
-        cells = [str(getattr(t.counts, name)) for name, _h in shown]
-        secs_t = f"{t.duration:.1f}" if t.duration is not None else "…"
-        table.add_row(Text(wrappable(t.task, room)), *cells, secs_t, str(t.status))
-    return table
+    rows = [
+        (t.task, t.counts, f"{t.duration:.1f}" if t.duration is not None else "…", str(t.status))
+        for t in run.task_runs
+    ]
+    return _tasks_table(f"run {run.id} ({run.trigger}, {when}): {run.status}{secs}", rows, width)
 
 
 def records_table(title: str, records: Sequence[OutcomeRecord], width: int | None = WIDTH) -> Table:

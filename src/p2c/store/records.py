@@ -100,6 +100,13 @@ class RecordQueries:
             )
             return RecordPage([outcome_record(r) for r in rows], int(total))
 
+    def find_record(self, run_id: int, record_id: int) -> OutcomeRecord | None:
+        """One stored record outcome of a run, by its id."""
+        o = record_outcomes.c
+        with self._read() as conn:
+            row = conn.execute(select(record_outcomes).where(o.run_id == run_id, o.id == record_id)).first()
+        return outcome_record(row) if row is not None else None
+
     def record_groups(
         self,
         run_id: int,

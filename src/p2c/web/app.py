@@ -1,4 +1,5 @@
-"""The ASGI application of ``p2c serve``: the REST API, ``/healthz``, ``/readyz`` and ``/metrics``.
+"""The ASGI application of ``p2c serve``: the console at ``/``, the REST API at ``/api/v1``,
+``/healthz``, ``/readyz`` and ``/metrics``.
 
 :func:`create_app` wires a :class:`p2c.service.Service` (the projects), its scheduler and its
 tokens into FastAPI. Errors become JSON answers with the reason and nothing secret: an unknown
@@ -9,13 +10,14 @@ reached 503. When the server stops (SIGTERM), running runs stop after the chunk 
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
@@ -27,6 +29,7 @@ from p2c.service.tokens import Tokens
 from p2c.store import ProjectLockedError, ProjectPausedError
 from p2c.web.api import router
 from p2c.web.auth import ERRORS, caller
+from p2c.web.console import install as install_console
 
 __all__ = ["create_app"]
 
@@ -43,8 +46,16 @@ class Ready(BaseModel):
     projects: dict[str, dict[str, str]]
 
 
-def _error(status: int, kind: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": kind, "detail": message}, status_code=status)
+def _error(status: int, kind: str, message: str, request: Request | None = None) -> Response:
+    """A refusal: JSON for the API (and /readyz, /metrics), a short page for the console."""
+    if request is None or request.url.path.startswith(("/api/", "/readyz", "/metrics", "/healthz")):
+        return JSONResponse({"error": kind, "detail": message}, status_code=status)
+    return HTMLResponse(
+        f"<!doctype html><title>{status}</title><link rel=stylesheet href=/static/console.css>"
+        f"<main><h1>{html.escape(kind.replace('_', ' '))}</h1><p class=problem>{html.escape(message)}</p>"
+        "<p><a href='/'>Overview</a></p></main>",
+        status_code=status,
+    )
 
 
 def create_app(service: Service, tokens: Tokens, scheduler: Scheduler | None = None) -> FastAPI:
@@ -72,6 +83,7 @@ def create_app(service: Service, tokens: Tokens, scheduler: Scheduler | None = N
     app.state.service = service
     app.state.tokens = tokens
     app.include_router(router)
+    install_console(app)
 
     @app.get("/api/v1/openapi.json", include_in_schema=False, dependencies=[Depends(caller)])
     def openapi() -> JSONResponse:
@@ -84,27 +96,27 @@ def create_app(service: Service, tokens: Tokens, scheduler: Scheduler | None = N
         return get_swagger_ui_html(openapi_url="/api/v1/openapi.json", title="p2c API")
 
     @app.exception_handler(HTTPException)
-    async def _http(_r: Request, exc: HTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: HTTPException) -> Response:
         kinds = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}
-        answer = _error(exc.status_code, kinds.get(exc.status_code, "error"), str(exc.detail))
+        answer = _error(exc.status_code, kinds.get(exc.status_code, "error"), str(exc.detail), request)
         for key, value in (exc.headers or {}).items():
             answer.headers[key] = value
         return answer
 
     @app.exception_handler(NotFound)
-    async def _not_found(_r: Request, exc: NotFound) -> JSONResponse:
-        return _error(404, "not_found", str(exc))
+    async def _not_found(request: Request, exc: NotFound) -> Response:
+        return _error(404, "not_found", str(exc), request)
 
     @app.exception_handler(P2CError)
-    async def _p2c(_r: Request, exc: P2CError) -> JSONResponse:
+    async def _p2c(request: Request, exc: P2CError) -> Response:
         text = str(exc)
         if isinstance(exc, (ProjectPausedError, ProjectLockedError, ProjectBusyError)):
-            return _error(409, "conflict", text)
+            return _error(409, "conflict", text, request)
         if isinstance(exc, ConfigError):
-            return _error(400, "bad_request", text)
+            return _error(400, "bad_request", text, request)
         if isinstance(exc, ServiceUnavailableError):
-            return _error(503, "unavailable", text)
-        return _error(502, type(exc).__name__, text)
+            return _error(503, "unavailable", text, request)
+        return _error(502, type(exc).__name__, text, request)
 
     @app.get("/healthz", response_model=Health, summary="The process is up (no token needed)")
     def healthz() -> Health:

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from browser_helpers import browser  # noqa: F401  (the console's browser tests)
 
 from p2c.connectors import DataverseConnector, FnoConnector, Redactor, RetryPolicy
 from p2c.engine import Engine, RunReport

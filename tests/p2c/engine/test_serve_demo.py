@@ -10,14 +10,16 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from serve_helpers import free_port, wait_for
+from test_console_browser import counts
 
 
 @pytest.mark.slow
-def test_demo_serve_leaves_the_service_running_on_the_demo(tmp_path: Path) -> None:
+def test_demo_serve_leaves_the_service_running_on_the_demo(tmp_path: Path, browser: Any) -> None:
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -56,6 +58,21 @@ def test_demo_serve_leaves_the_service_running_on_the_demo(tmp_path: Path) -> No
                 "crm": "ok",
                 "erp": "ok",
             }
+        assert f"console: {url}/" in said
+        # the console shows the demo's runs, every task's counts adding up
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        page.goto(url + "/projects/demo/runs/2")
+        page.get_by_label("API token").fill(token)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(url + "/projects/demo/runs/2")
+        rows = counts(page)
+        assert len(rows) == 13 and sum(r["new"] for r in rows) > 0
+        fates = ("new", "updated", "deleted", "unchanged", "filtered", "skipped", "waiting", "failed")
+        for r in rows:
+            assert r["read"] == sum(r[f] for f in fates), r
+        page.screenshot(path=str(tmp_path / "demo-run.png"), full_page=True)
+        context.close()
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
