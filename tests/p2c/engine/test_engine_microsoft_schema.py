@@ -25,10 +25,10 @@ def with_solution(world: Any) -> None:
 
 
 @pytest.fixture
-def ms_world(sandbox: Any, tmp_path: Any) -> Any:
-    from conftest import EngineWorld
-
-    world = EngineWorld(sandbox, tmp_path)
+def ms_world(provisioned_project: Any) -> Any:
+    """The engine world of the p2c project, on a CRM re-seeded with the solution (so without p2c's
+    columns), with ``crm_schema: microsoft`` and every template."""
+    world = provisioned_project
     with_solution(world)
     world.write(templates=ALL, crm_schema="microsoft")
     return world
