@@ -84,6 +84,8 @@ class FieldSpec:
     max: int | None = None
     precision: int | None = None
     custom: bool = False
+    #: a column of Microsoft's P2C solution (``crm_schema: microsoft``): checked, never created
+    solution: bool = False
     schema_name: str | None = None
     label: str = ""
     description: str = ""

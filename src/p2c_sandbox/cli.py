@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from p2c_sandbox.config import SandboxConfig
+from p2c_sandbox.dataverse.solution import SOLUTIONS
 
 __all__ = ["app"]
 
@@ -35,18 +36,32 @@ err = Console(stderr=True)
 DataOpt = typer.Option(Path(".p2c-sandbox"), "--data", help="Directory for storage, CA and connections.yaml.")
 
 
-def _seed_ok(seed: str) -> str:
+def _seed_ok(seed: str, solution: str | None = None) -> str:
+    """The seed spec; ``solution`` (or ``+name`` in it) adds a CRM solution such as Microsoft's P2C."""
+    seed, _, given = seed.partition("+")
+    solution = solution or given or None
+    if solution is not None and solution not in SOLUTIONS:
+        raise typer.BadParameter(f"unknown solution '{solution}': use {', '.join(SOLUTIONS)}")
+    suffix = f"+{solution}" if solution else ""
     if seed in ("demo", "empty"):
-        return seed
+        return seed + suffix
     if seed.startswith("large:") and seed[6:].isdigit() and int(seed[6:]) > 0:
-        return seed
+        return seed + suffix
     raise typer.BadParameter("use demo, empty or large:N (N a positive number)")
+
+
+SolutionOpt = typer.Option(
+    None,
+    "--solution",
+    help="Install a CRM solution with the seed: microsoft (Microsoft's P2C, msdynce_ columns).",
+)
 
 
 @app.command()
 def up(
     data: Path = DataOpt,
     seed: str = typer.Option("demo", help="Data on first start: demo, empty or large:N."),
+    solution: str | None = SolutionOpt,
     identity_port: int = typer.Option(8440, help="Port of the emulated Entra ID."),
     crm_port: int = typer.Option(8441, help="Port of the emulated Dataverse."),
     erp_port: int = typer.Option(8442, help="Port of the emulated F&O."),
@@ -64,7 +79,7 @@ def up(
     )
     cfg = SandboxConfig(
         data_dir=data,
-        seed=_seed_ok(seed),
+        seed=_seed_ok(seed, solution),
         identity_port=identity_port,
         crm_port=crm_port,
         erp_port=erp_port,
@@ -126,9 +141,13 @@ def _admin(data: Path, which: str, method: str, path: str, body: Any = None) -> 
 
 
 @app.command()
-def reset(data: Path = DataOpt, seed: str = typer.Option("demo", help="demo, empty or large:N.")) -> None:
+def reset(
+    data: Path = DataOpt,
+    seed: str = typer.Option("demo", help="demo, empty or large:N."),
+    solution: str | None = SolutionOpt,
+) -> None:
     """Empty both services and load the seed again (on the running sandbox, or offline)."""
-    seed = _seed_ok(seed)
+    seed = _seed_ok(seed, solution)
     conns_path = data / "connections.yaml"
     if conns_path.exists():
         try:

@@ -9,6 +9,8 @@ crm/erp reachable and authorised  WhoAmI; ``CustomerGroups?$top=1``. A refused l
                                 unreachable host fails, and the checks needing it are skipped
 entity sets (per entity)        every entity set the tasks use exists (``$top=1``) and has the
                                 fields they use (CRM: attribute metadata; ERP: ``$select``)
+crm schema                      the CRM's columns match ``crm_schema``: p2c's own, or Microsoft's
+                                P2C solution's (msdynce_); names the setting either way
 alternate keys                  p2c's keys exist and are Active (Failed: the duplicate values)
 change tracking                 on for every CRM table a task reads incrementally
 units, currencies, ...          every value a task looks up on its target side (through its
@@ -57,6 +59,7 @@ from p2c.doctor.prospect import (
     uses_entity,
     uses_rule,
 )
+from p2c.doctor.schema import check_crm_schema
 from p2c.errors import P2CError
 from p2c.project import Project
 from p2c.rules import RuleName
@@ -81,6 +84,7 @@ CHECKS: list[CheckDef] = [
     CheckDef("crm reachable", check_crm_reachable, frozenset()),
     CheckDef("erp reachable", check_erp_reachable, frozenset()),
     CheckDef("entity sets and fields", check_entities, frozenset()),
+    CheckDef("crm schema", check_crm_schema, _CRM),
     CheckDef("alternate keys", check_keys, _CRM),
     CheckDef("change tracking", check_change_tracking, _CRM),
     CheckDef("legal entities", check_legal_entities, _CRM),

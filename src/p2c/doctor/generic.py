@@ -14,6 +14,7 @@ from p2c.doctor.base import PROSPECT_TO_CASH_DOCS, Check, CheckStatus, DoctorCon
 from p2c.errors import AuthError, NotFoundError, P2CError, RecordError, TransientError
 from p2c.settings import System
 from p2c.setup import FieldUse, describe_duplicates, duplicate_values, find_key
+from p2c.setup.columns import SOLUTION_FIX
 
 __all__ = [
     "check_change_tracking",
@@ -123,8 +124,14 @@ def _crm_entity(ctx: DoctorContext, entity: EntitySpec, uses: Mapping[str, Field
             name, CheckStatus.OK, f"exists with the {len(uses)} fields used by {_tasks(ctx, entity)}"
         )
     custom = [u for u in missing if u.spec.custom]
-    standard = [u for u in missing if not u.spec.custom]
+    solution = [u for u in missing if u.spec.solution]
+    standard = [u for u in missing if not u.spec.custom and not u.spec.solution]
     parts, fixes = [], []
+    if solution:
+        parts.append(
+            "missing column(s) of Microsoft's P2C solution " + ", ".join(u.spec.name for u in solution)
+        )
+        fixes.append(SOLUTION_FIX)
     if custom:
         parts.append("missing p2c column(s) " + ", ".join(f"{u.spec.name} ({_uses(u)})" for u in custom))
         fixes.append("run `p2c setup` to create p2c's columns")

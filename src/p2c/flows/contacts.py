@@ -38,6 +38,7 @@ from p2c.settings import System
 
 __all__ = ["ACTIVE_FLAG", "ContactsFlow"]
 
+# p2c's names; the project's crm_schema gives the environment's (``self.active_flag``, ``self.number``)
 ACTIVE_FLAG = "p2c_isactivecustomer"
 NUMBER = "p2c_contactnumber"
 PARENT = "_parentcustomerid_value"
@@ -52,15 +53,20 @@ class ContactsFlow(Flow):
     def __init__(self, ctx: FlowContext) -> None:
         super().__init__(ctx)
         self.keeps = ROUTES.get(self.task.target.entity)
-        spec = ctx.project.catalog.entity(System.CRM, self.task.source.entity)
-        self.write_flag = ctx.has(RuleName.DERIVE_IS_ACTIVE_CUSTOMER) and spec.field(ACTIVE_FLAG) is not None
+        entity = self.task.source.entity
+        spec = ctx.project.catalog.entity(System.CRM, entity)
+        self.active_flag = ctx.project.crm_schema.column(entity, ACTIVE_FLAG)
+        self.number = ctx.project.crm_schema.column(entity, NUMBER)
+        self.write_flag = (
+            ctx.has(RuleName.DERIVE_IS_ACTIVE_CUSTOMER) and spec.field(self.active_flag) is not None
+        )
 
     def revisit(self, have: set[str]) -> set[str]:
         """Contacts not in this read whose stored flag disagrees with their quotes, orders and invoices."""
         if not self.write_flag:
             return set()
         rows = self.ctx.reads.rows(
-            System.CRM, self.task.source.entity, ["contactid"], f"{ACTIVE_FLAG} eq true"
+            System.CRM, self.task.source.entity, ["contactid"], f"{self.active_flag} eq true"
         )
         flagged = normalize_ids(r.get("contactid") for r in rows)
         # customers may include accounts: reading them by contact id simply finds nothing
@@ -72,7 +78,7 @@ class ContactsFlow(Flow):
         out = Prepared()
         if self.ctx.has(RuleName.GENERATE_CONTACT_NUMBER):
             prefix = self.ctx.project.settings.contact_number_prefix
-            out.merge(generate_numbers(self.ctx, rows, key_of, NUMBER, prefix))
+            out.merge(generate_numbers(self.ctx, rows, key_of, self.number, prefix))
         if self.ctx.has(RuleName.DERIVE_IS_ACTIVE_CUSTOMER):
             out.merge(self._derive(rows, key_of))
         return out
@@ -84,8 +90,8 @@ class ContactsFlow(Flow):
         for row in rows:
             active = is_active_customer(str(row.get("contactid") or ""), customers, (), ())
             row["$is_active_customer"] = active
-            if self.write_flag and bool(row.get(ACTIVE_FLAG)) != active:
-                row[ACTIVE_FLAG] = active
+            if self.write_flag and bool(row.get(self.active_flag)) != active:
+                row[self.active_flag] = active
                 out.writes.append(
                     SideWrite(
                         SideWriteKind.ACTIVE_CUSTOMER_FLAG,
@@ -94,13 +100,13 @@ class ContactsFlow(Flow):
                         WriteOp(
                             OpKind.UPDATE,
                             {"contactid": row["contactid"]},
-                            {ACTIVE_FLAG: active},
+                            {self.active_flag: active},
                             ref=key_of(row),
                         ),
                         "write 'is active customer' back to the CRM",
                         record=key_of(row),
                         blocking=True,
-                        field=ACTIVE_FLAG,
+                        field=self.active_flag,
                     )
                 )
         return out

@@ -39,6 +39,7 @@ from p2c.settings import System
 
 __all__ = ["DOCUMENTS", "DocumentsFlow"]
 
+# p2c's names; the project's crm_schema gives each table's (DocumentLines.flag, .line_flag, ...)
 FLAG = "p2c_hasexternallymaintainedproductsonly"
 PRODUCT_FLAG = "p2c_isexternallymaintained"
 
@@ -58,6 +59,10 @@ class DocumentLines:
         self.entity = header_entity
         self.pk = ctx.project.catalog.entity(System.CRM, header_entity).primary_key or ""
         self.line_entity, self.parent, self.line_pk = DOCUMENTS[header_entity]
+        schema = ctx.project.crm_schema
+        self.flag = schema.column(header_entity, FLAG)
+        self.line_flag = schema.column(self.line_entity, FLAG)
+        self.product_flag = schema.column("products", PRODUCT_FLAG)
 
     def derive(self, header_ids: Sequence[str]) -> dict[str, tuple[bool, list[dict[str, Any]]]]:
         """For each header id (lowercase): the derived flag and the header's lines."""
@@ -70,7 +75,7 @@ class DocumentLines:
             "_productid_value",
             "isproductoverridden",
             "sequencenumber",
-            FLAG,
+            self.line_flag,
         ]
         for line in reads.by_values(System.CRM, self.line_entity, self.parent, ids, select):
             lines.setdefault(str(line.get(self.parent)).lower(), []).append(line)
@@ -78,9 +83,9 @@ class DocumentLines:
             str(x["_productid_value"]) for ls in lines.values() for x in ls if x.get("_productid_value")
         }
         found = reads.by_values(
-            System.CRM, "products", "productid", sorted(products), ["productid", PRODUCT_FLAG]
+            System.CRM, "products", "productid", sorted(products), ["productid", self.product_flag]
         )
-        external = {str(p["productid"]).lower() for p in found if p.get(PRODUCT_FLAG) is True}
+        external = {str(p["productid"]).lower() for p in found if p.get(self.product_flag) is True}
         return {
             hid: (
                 all(
@@ -104,16 +109,16 @@ class DocumentLines:
             hid = str(row.get(self.pk) or "")
             flag, mine = derived.get(hid.lower(), (True, []))
             editable = row.get("statecode") in (0, None)
-            if row.get(FLAG) is not flag and editable:
-                op = WriteOp(OpKind.UPDATE, {self.pk: row[self.pk]}, {FLAG: flag}, ref=hid)
+            if row.get(self.flag) is not flag and editable:
+                op = WriteOp(OpKind.UPDATE, {self.pk: row[self.pk]}, {self.flag: flag}, ref=hid)
                 header_writes.append(self._side(SideWriteKind.PRODUCTS_FLAG, self.entity, op, hid))
-            row[FLAG] = flag
+            row[self.flag] = flag
             if not editable:
                 continue
             for number, line in number_lines(mine):
                 change: dict[str, Any] = {}
-                if line.get(FLAG) is not flag:
-                    change[FLAG] = flag
+                if line.get(self.line_flag) is not flag:
+                    change[self.line_flag] = flag
                 if line.get("sequencenumber") is None:
                     change["sequencenumber"] = number
                 if change:
@@ -138,7 +143,7 @@ class DocumentLines:
         """The derived flag into line ``rows`` (before the line task's filter); flags by header id."""
         flags = {h: f for h, (f, _l) in self.derive([str(r.get(self.parent) or "") for r in rows]).items()}
         for row in rows:
-            row[FLAG] = flags.get(str(row.get(self.parent) or "").lower(), False)
+            row[self.line_flag] = flags.get(str(row.get(self.parent) or "").lower(), False)
         return flags
 
 
@@ -193,7 +198,7 @@ class DocumentsFlow(Flow):
                 self._keep = compile_filter(parse_filter(text, Dialect.DATAVERSE), schema, Dialect.DATAVERSE)
         spec = ctx.project.catalog.entity(System.CRM, header_entity)
         self.header_select = sorted(
-            {self.line_of.pk, *(f for f in filter_fields(text) if spec.field(f))} - {FLAG}
+            {self.line_of.pk, *(f for f in filter_fields(text) if spec.field(f))} - {self.line_of.flag}
         )
 
     def requires(self) -> set[str]:
@@ -203,7 +208,7 @@ class DocumentsFlow(Flow):
         if self.line_of is not None:
             out |= {self.parent, "quantity", "manualdiscountamount", "priceperunit"}
         if self.header is not None:
-            out |= {self.header.pk, "statecode", FLAG}
+            out |= {self.header.pk, "statecode", self.header.flag}
         return out
 
     def before_filter(self, rows: list[dict[str, Any]]) -> list[SideWrite]:
@@ -289,7 +294,7 @@ class DocumentsFlow(Flow):
             hid = str(row.get(self.parent) or "").lower()
             header = headers.get(hid)
             if header is not None:
-                header = {**header, FLAG: self._flags.get(hid, False)}
+                header = {**header, self.line_of.flag: self._flags.get(hid, False)}
             if header is None or (self._keep is not None and not self._keep(header)):
                 reason = f"its {entity[:-1]} is not synchronised by {self.header_task.name} (filter)"
                 out.skip(row, SkipReason.PARENT_NOT_SYNCED, reason)

@@ -50,6 +50,7 @@ from p2c.settings import System
 __all__ = ["OrdersFromErpFlow"]
 
 ACTIVE = 0
+STATUS = "p2c_processingstatus"  # p2c's name; the project's crm_schema maps its options
 ORDER_SELECT = ["salesorderid", "ordernumber", "statecode", "statuscode", "_transactioncurrencyid_value"]
 
 
@@ -65,12 +66,12 @@ class OrdersFromErpFlow(Flow):
         status = self.ctx.has(RuleName.MAP_PROCESSING_STATUS)
         discount = self.ctx.has(RuleName.RESTORE_LINE_DISCOUNT)
         currencies = self.ctx.cache.currencies if discount else None
+        schema = self.ctx.project.crm_schema
         for row in rows:
             try:
                 if status:
-                    row["$processing_status"] = processing_status_from_erp(
-                        row.get("SalesOrderProcessingStatus") or ""
-                    ).option
+                    option = processing_status_from_erp(row.get("SalesOrderProcessingStatus") or "").option
+                    row["$processing_status"] = schema.option("salesorders", STATUS, option)
                 if currencies is not None:
                     row["$line_discount"] = restore_line_discount(
                         Decimal(str(row.get("OrderedSalesQuantity") or 0)),

@@ -167,11 +167,17 @@ class Defaulted:
 Expr = Source | Const | ContextValue | Concat | Split | Arithmetic | Lookup | First | ValueMapped | Defaulted
 
 
+_NODES = (Source, Const, ContextValue, Concat, Split, Arithmetic, Lookup, First, ValueMapped, Defaulted)
+
 # -- YAML value -> Expr ------------------------------------------------------------------------
 
 
 def parse_expression(raw: Any, path: tuple[str | int, ...] = ()) -> Expr:
-    """Parse one field expression; ExpressionError names the key path inside it and why."""
+    """Parse one field expression; ExpressionError names the key path inside it and why.
+
+    An expression already parsed (a project's ``crm_schema`` renames them) is returned as it is."""
+    if isinstance(raw, _NODES):
+        return raw
     if isinstance(raw, str):
         return Source(_field_name(raw, path))
     if raw is None:

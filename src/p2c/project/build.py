@@ -78,6 +78,7 @@ class Task:
     rules: tuple[RuleName, ...] = ()
     disabled: bool = False
     flow: FlowName = FlowName.GENERIC
+    columns: Mapping[str, str] = field(default_factory=dict, repr=False)  # crm_schema: p2c's → used
 
     @property
     def target_entity(self) -> str:
@@ -90,15 +91,13 @@ class Task:
     @property
     def extra_source_fields(self) -> tuple[str, ...]:
         """Source fields the task's rules read (the engine selects them too)."""
-        return tuple(dict.fromkeys(f for r in self.rules for f in RULES[r].requires))
+        return tuple(dict.fromkeys(self.columns.get(f, f) for r in self.rules for f in RULES[r].requires))
 
     @property
     def filter(self) -> str | None:
         """The built-in filter ANDed with the project's extra one (source system's $filter dialect)."""
         parts = [f for f in (self.builtin_filter, self.extra_filter) if f]
-        if len(parts) == 2:
-            return f"({parts[0]}) and ({parts[1]})"
-        return parts[0] if parts else None
+        return " and ".join(f"({p})" for p in parts) if len(parts) == 2 else (parts[0] if parts else None)
 
     def source_fields(self) -> set[str]:
         """Every source field to select: mapped, key and rule fields (not ``$`` pseudo-fields)."""
@@ -121,6 +120,7 @@ class TaskDraft:
     extra_filter: tuple[str, Origin] | None = None
     disabled: bool = False
     flow: str | None = None  # the template's ``flow:``
+    columns: dict[str, str] = field(default_factory=dict)  # set by p2c.project.crm_schema
 
     @classmethod
     def from_model(cls, name: str, template: TemplateModel, model: TaskModel, doc: YamlDoc) -> TaskDraft:
@@ -220,6 +220,7 @@ class _Builder:
             rules=rules,
             disabled=d.disabled,
             flow=flow,
+            columns=MappingProxyType(dict(d.columns)),
         )
 
     def _flow(self) -> FlowName:
@@ -247,7 +248,7 @@ class _Builder:
                 )
                 raise self.d.origin.error(reason, "rules", i)
             out.append(rule.name)
-            for f in rule.requires:
+            for f in (self.d.columns.get(f, f) for f in rule.requires):
                 if self.src.field(f) is None:
                     reason = f"rule {name} reads '{f}', which {self.src.name} ({self.src.system.value}) does not have"
                     raise self.d.origin.error(reason, "rules", i)

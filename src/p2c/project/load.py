@@ -44,6 +44,7 @@ from p2c.catalog import Catalog, FieldSpec, field_from_data, load_catalog
 from p2c.errors import ConfigError
 from p2c.mapping import Mapper, ValueMap
 from p2c.project.build import Endpoint, Origin, Task, TaskDraft, build_task
+from p2c.project.crm_schema import CrmSchema, crm_schema
 from p2c.project.models import ProjectModel, ProjectSettings, TemplateModel
 from p2c.project.schedule import Schedule
 from p2c.settings import ConnectionSet, LegalEntity, System, load_connections, shared_business_unit
@@ -98,6 +99,8 @@ class Project:
     schedule: Schedule | None = None
     alerts: AlertSettings = field(default_factory=AlertSettings, repr=False)
     catalog: Catalog = field(default_factory=load_catalog, repr=False)
+    #: the ``crm_schema`` setting: which CRM columns p2c uses (p2c.project.crm_schema)
+    crm_schema: CrmSchema = field(default_factory=CrmSchema, repr=False)
 
     def task(self, name: str) -> Task:
         for t in self.tasks:
@@ -200,7 +203,8 @@ def load_project(path: Path | str, catalog: Catalog | None = None) -> Project:
     base = path.parent.resolve()
     connections = _connections(model.connections, doc, base)
     legal = _legal_entities(model, connections, doc)
-    cat = _with_custom_fields(catalog or load_catalog(), model.custom_fields, doc)
+    schema = crm_schema(model.crm_schema)
+    cat = _with_custom_fields(schema.apply_catalog(catalog or load_catalog()), model.custom_fields, doc)
 
     drafts: dict[str, TaskDraft] = {}
     maps: dict[str, ValueMap] = {}
@@ -232,6 +236,8 @@ def load_project(path: Path | str, catalog: Catalog | None = None) -> Project:
             hint = suggest(name, list(drafts))
             raise doc.error(f"unknown task '{name}'{hint}; tasks: {', '.join(drafts)}", ("tasks", name))
         drafts[name].apply(override, doc)
+    for draft in drafts.values():
+        schema.apply_draft(draft)
     built = {name: build_task(d, cat, maps) for name, d in drafts.items()}
     ordered = _order(built, drafts)
     return Project(
@@ -247,6 +253,7 @@ def load_project(path: Path | str, catalog: Catalog | None = None) -> Project:
         schedule=_schedule(model.schedule, doc, [t.name for t in ordered]),
         alerts=AlertSettings.from_data(model.alerts, doc, ("alerts",)),
         catalog=cat,
+        crm_schema=schema,
     )
 
 

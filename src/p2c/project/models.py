@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from p2c.project.crm_schema import CrmSchemaName
 from p2c.settings import LegalEntity, System, legal_entities_data
 
 __all__ = [
@@ -97,6 +98,8 @@ class ProjectModel(_Model):
     #: owning_team: US Sales}}`` (:class:`p2c.settings.LegalEntity`); default: the connection set's
     legal_entities: dict[str, LegalEntity] | None = None
     templates: list[str] = Field(min_length=1)
+    #: whose CRM columns: p2c's own (provisioned by p2c setup) or Microsoft's P2C solution's (msdynce_)
+    crm_schema: CrmSchemaName = CrmSchemaName.P2C
     state: str | None = None
     settings: ProjectSettings = ProjectSettings()
     custom_fields: dict[str, dict[str, Any]] = {}

@@ -17,7 +17,14 @@ from typing import Any
 
 from p2c.catalog import FieldSpec, FieldType
 
-__all__ = ["ATTRIBUTE_TYPES", "UnsupportedColumn", "attribute_body", "label"]
+__all__ = [
+    "ATTRIBUTE_TYPES",
+    "SOLUTION_FIX",
+    "UnsupportedColumn",
+    "attribute_body",
+    "label",
+    "missing_solution_column",
+]
 
 #: catalog type → (metadata class, the ``AttributeType`` the service reports for it)
 ATTRIBUTE_TYPES: dict[FieldType, tuple[str, str]] = {
@@ -32,6 +39,23 @@ ATTRIBUTE_TYPES: dict[FieldType, tuple[str, str]] = {
 }
 #: types the service may report for a column p2c would create as the key type
 COMPATIBLE: dict[str, frozenset[str]] = {"String": frozenset({"String", "Memo"})}
+
+
+#: what to do about a missing column of Microsoft's P2C solution (``crm_schema: microsoft``)
+SOLUTION_FIX = (
+    "the project's crm_schema is microsoft, so p2c uses the columns of Microsoft's P2C solution and "
+    "does not create them; install Microsoft's Prospect to cash solution in this environment, or set "
+    "`crm_schema: p2c` in p2c.yaml to use (and provision) p2c's own columns"
+)
+
+
+def missing_solution_column(table: str, names: list[str]) -> str:
+    """Why columns of Microsoft's P2C solution are missing, and the two ways out (``crm_schema``).
+
+    >>> missing_solution_column("contact", ["msdynce_contactnumber"])[:50]
+    "contact has no msdynce_contactnumber: the project's"
+    """
+    return f"{table} has no {', '.join(names)}: {SOLUTION_FIX}"
 
 
 class UnsupportedColumn(ValueError):

@@ -7,6 +7,8 @@ they can never disagree. Nothing is a hard-coded list: a template added later br
   rule inputs, filters), target fields (mapped, defaults, keys) and the ``by``/``field`` of every
   lookup on the related entity.
 * **columns**: the CRM fields among them that the catalog marks ``custom`` (p2c's own columns).
+* **solution_columns**: the CRM fields among them that belong to Microsoft's P2C solution
+  (``crm_schema: microsoft``): setup and doctor check them, nothing creates them.
 * **keys**: an alternate key on the target key of every task that writes *into* the CRM (an upsert
   by natural key needs one). The catalog names it (``alternate_keys``); a key the catalog does not
   list is named ``p2c_<table>_<columns>_key``. Keys on tables p2c only reads (accounts in the
@@ -102,6 +104,7 @@ class Requirements:
     keys: tuple[KeyNeed, ...]
     tracking: tuple[TrackingNeed, ...]
     lookups: tuple[LookupNeed, ...] = field(default=())
+    solution_columns: tuple[ColumnNeed, ...] = field(default=())
 
     def entity_tasks(self, ref: EntityRef) -> tuple[str, ...]:
         """Tasks that use entity ``ref`` in any way, in project order."""
@@ -181,13 +184,9 @@ def requirements(project: Project) -> Requirements:
                 need = dataclasses.replace(need, tasks=(*old_key.tasks, task.name))
             keys[(tgt.name, need.name)] = need
     fields = col.result()
-    columns = tuple(
-        ColumnNeed(col.entities[ref], use.spec, use.tasks)
-        for ref, uses in fields.items()
-        if ref[0] is System.CRM
-        for use in uses.values()
-        if use.spec.custom
-    )
+    crm = [(ref, use) for ref, uses in fields.items() if ref[0] is System.CRM for use in uses.values()]
+    columns = tuple(ColumnNeed(col.entities[ref], use.spec, use.tasks) for ref, use in crm if use.spec.custom)
+    solution = tuple(ColumnNeed(col.entities[ref], u.spec, u.tasks) for ref, u in crm if u.spec.solution)
     return Requirements(
         entities=MappingProxyType(dict(col.entities)),
         fields=fields,
@@ -195,6 +194,7 @@ def requirements(project: Project) -> Requirements:
         keys=tuple(keys.values()),
         tracking=tuple(tracking.values()),
         lookups=tuple(needs_lookup),
+        solution_columns=solution,
     )
 
 

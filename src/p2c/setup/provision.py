@@ -4,6 +4,7 @@ What is provisioned comes from :func:`p2c.setup.plan.requirements` (the catalog 
 enabled tasks), in this order:
 
 1. **columns** — p2c's custom columns the tasks use (``POST EntityDefinitions(..)/Attributes``);
+   columns of Microsoft's P2C solution (``crm_schema: microsoft``) are checked, never created;
 2. **alternate keys** — on the natural key of every table p2c upserts into
    (``POST EntityDefinitions(..)/Keys``). Dataverse builds the index asynchronously
    (Pending → Active, DATAVERSE.md §2.5); setup waits up to ``wait_seconds`` for every new key. A
@@ -24,6 +25,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +36,13 @@ from p2c.catalog import EntitySpec
 from p2c.connectors import DataverseConnector
 from p2c.errors import AuthError, P2CError, TerminalError
 from p2c.project import Project
-from p2c.setup.columns import ATTRIBUTE_TYPES, COMPATIBLE, UnsupportedColumn, attribute_body
+from p2c.setup.columns import (
+    ATTRIBUTE_TYPES,
+    COMPATIBLE,
+    UnsupportedColumn,
+    attribute_body,
+    missing_solution_column,
+)
 from p2c.setup.plan import ColumnNeed, KeyNeed, Requirements, TrackingNeed, requirements
 
 __all__ = [
@@ -102,16 +110,8 @@ class SetupReport:
         """Plain data for ``--json``."""
         return {
             "ok": self.ok,
-            "steps": [
-                {
-                    "kind": s.kind.value,
-                    "entity": s.entity,
-                    "name": s.name,
-                    "action": s.action.value,
-                    "detail": s.detail,
-                }
-                for s in self.steps
-            ],
+            # kind, entity, name, action, detail: all text (the enums are StrEnums)
+            "steps": [{k: str(v) for k, v in dataclasses.asdict(s).items()} for s in self.steps],
         }
 
     def step(self, kind: StepKind | str, entity: str, name: str) -> SetupStep:
@@ -166,7 +166,7 @@ class _Provisioner:
                         str(a["LogicalName"]): a for a in self.crm.attributes(entity.logical_name)
                     }
                 found = existing[entity.name].get(spec.name)
-                if found is not None:
+                if found is not None or spec.solution:
                     self._column_exists(need, found)
                     continue
                 self.crm.create_attribute(entity.logical_name, attribute_body(spec))
@@ -195,18 +195,20 @@ class _Provisioner:
                 f"{entity.logical_name}, used by {', '.join(need.tasks)}",
             )
 
-    def _column_exists(self, need: ColumnNeed, found: Mapping[str, Any]) -> None:
+    def _column_exists(self, need: ColumnNeed, found: Mapping[str, Any] | None) -> None:
         entity, spec = need.entity, need.spec
         wanted = ATTRIBUTE_TYPES.get(spec.type, ("", ""))[1]
-        actual = str(found.get("AttributeType") or "")
-        if wanted and actual and actual not in COMPATIBLE.get(wanted, frozenset({wanted})):
+        actual = str((found or {}).get("AttributeType") or "")
+        action, detail = StepAction.EXISTS, "already exists"
+        if found is None:  # a column of Microsoft's P2C solution: p2c does not create it
+            action, detail = StepAction.FAILED, missing_solution_column(entity.logical_name, [spec.name])
+        elif wanted and actual and actual not in COMPATIBLE.get(wanted, frozenset({wanted})):
+            action = StepAction.FAILED
             detail = (
                 f"{entity.logical_name}.{spec.name} exists as a {actual} column, but p2c needs {wanted}: "
                 "delete or rename the existing column, then run `p2c setup` again"
             )
-            self.emit(StepKind.COLUMN, entity, spec.name, StepAction.FAILED, detail)
-        else:
-            self.emit(StepKind.COLUMN, entity, spec.name, StepAction.EXISTS, "already exists")
+        self.emit(StepKind.COLUMN, entity, spec.name, action, detail)
 
     # -- keys ------------------------------------------------------------------------------------
 
@@ -387,7 +389,7 @@ def provision(
     """
     needs = plan or requirements(project)
     worker = _Provisioner(crm, progress, wait_seconds)
-    worker.columns(needs.columns)
+    worker.columns((*needs.columns, *needs.solution_columns))
     worker.keys(needs.keys)
     worker.tracking(needs.tracking)
     return worker.report

@@ -6,7 +6,10 @@
 ``GET settings``               the org settings the sandbox models
 ``POST settings``              change them: ``{"products_created_active": true}``,
                                ``{"change_tracking": {"account": true}}``
-``POST reset``                 ``{"seed": "demo" | "empty" | "large:N"}``: wipe and re-seed
+``POST reset``                 ``{"seed": "demo" | "empty" | "large:N"}``: wipe and re-seed;
+                               ``"demo+microsoft"``: with Microsoft's P2C solution
+``POST salesorders/{id}/       the P2C solution's Activate button on an order
+activate``                     (:func:`~p2c_sandbox.dataverse.solution.activate_order`)
 =============================  ===========================================================
 
 Example::
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from p2c_sandbox.dataverse.errors import Code, DataverseError, bad_request
 from p2c_sandbox.dataverse.org import ORGANIZATION_ID
+from p2c_sandbox.dataverse.solution import activate_order
 from p2c_sandbox.http import Request, Response, json_response, loads
 
 if TYPE_CHECKING:
@@ -63,6 +67,9 @@ class Admin:
             except ValueError as exc:
                 raise bad_request(str(exc)) from exc
             return json_response(200, {"seed": spec})
+        parts = path.split("/")
+        if len(parts) == 3 and parts[0] == "salesorders" and parts[2] == "activate" and req.method == "POST":
+            return json_response(200, activate_order(org, self.svc.writer, parts[1]))
         raise DataverseError(404, Code.QUERY, f"No admin resource '{path}' on the CRM sandbox.")
 
     @staticmethod

@@ -39,6 +39,7 @@ from p2c_sandbox.dataverse.read import Reader
 from p2c_sandbox.dataverse.sales import Sales
 from p2c_sandbox.dataverse.seed import seed_demo, seed_empty
 from p2c_sandbox.dataverse.seed_large import seed_large
+from p2c_sandbox.dataverse.solution import install_solution
 from p2c_sandbox.dataverse.storage import decoder
 from p2c_sandbox.dataverse.urls import parse_segment, split_path
 from p2c_sandbox.dataverse.views import PAGE_PATH, RecordViews
@@ -115,10 +116,14 @@ class DataverseService:
         return json_response(status, {"error": {"code": str(code), "message": message}})
 
     def seed(self, spec: str) -> None:
-        """Wipe everything (rows, custom columns, keys, settings) and load ``spec``."""
+        """Wipe everything (rows, custom columns, keys, settings) and load ``spec``: a seed, and
+        optionally ``+solution`` (``demo+microsoft``: :mod:`~p2c_sandbox.dataverse.solution`)."""
+        spec, _, solution = spec.partition("+")
         with self.store.lock:
             self.store.wipe()
             self.org.reset_caches()
+            if solution:
+                install_solution(self.org, solution)
             active = self.config.products_created_active
             app_id = self.config.credentials.client_id if self.config.credentials else ""
             if spec == "empty":

@@ -82,8 +82,9 @@ CUSTOMERS = (
 
 
 def seed(data: Data, rules: dict[str, Rules], actions: Actions, jobs: Jobs, spec: str) -> None:
-    """Wipe and load ``spec`` (``empty``, ``demo`` or ``large:N``)."""
-    kind, _, arg = spec.partition(":")
+    """Wipe and load ``spec`` (``empty``, ``demo`` or ``large:N``); a CRM solution after ``+``
+    (``demo+microsoft``) does not concern the ERP."""
+    kind, _, arg = spec.partition("+")[0].partition(":")
     if kind not in ("empty", "demo", "large") or (kind == "large") != bool(arg):
         raise ValueError(f"unknown seed '{spec}' (use demo, empty or large:N)")
     data.store.wipe()
