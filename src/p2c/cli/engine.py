@@ -28,7 +28,7 @@ from p2c.cli.base import (
     project_session,
 )
 from p2c.cli.records import errors, records
-from p2c.cli.reports import history, plan, reconcile, status
+from p2c.cli.reports import adopt, history, plan, reconcile, status
 from p2c.cli.serve import pause, resume, serve
 from p2c.cli.tables import counts_table, task_messages
 from p2c.errors import ConfigError
@@ -285,6 +285,7 @@ def register(app: typer.Typer) -> None:
         dismiss,
         demo,
         reconcile,
+        adopt,
         serve,
         pause,
         resume,

@@ -30,7 +30,7 @@ from p2c.errors import ConfigError
 from p2c.settings import System
 from p2c.store import Action
 
-__all__ = ["history", "plan", "planned_line", "reconcile", "status"]
+__all__ = ["adopt", "history", "plan", "planned_line", "reconcile", "status"]
 
 
 def plan(
@@ -206,3 +206,52 @@ def reconcile(
     if report.failed:
         raise typer.Exit(EXIT_CANNOT_RUN)
     raise typer.Exit(EXIT_PARTIAL if report.drift else EXIT_OK)
+
+
+def adopt(
+    project: Path = ProjectOpt,
+    task: list[str] = typer.Option(None, "--task", "-t", help="Adopt only this task (repeatable)."),
+    apply: bool = typer.Option(
+        False, "--apply", help="Link the pairs, then run once to write the differences."
+    ),
+) -> None:
+    """Take over records another integration (Microsoft's P2C templates) already synchronised: link
+    the pairs found by natural key; a run then writes only the real differences. Dry by default."""
+    from p2c.engine import Engine
+    from p2c.reconcile import adopt as find_pairs
+    from p2c.store import Trigger
+
+    with exit_on_errors(), project_session(project) as (proj, store, conns, red), exit_on_errors(red):
+        crm_erp = {System.CRM: conns.crm, System.ERP: conns.erp}
+        report = find_pairs(proj, crm_erp, store, task or None, apply=apply)
+        run = None
+        if apply:
+            engine = Engine(proj, store, crm_erp, redactor=red)
+            run = engine.run(task or None, trigger=Trigger.ADOPT)
+    verb = "linked" if apply else "to link"
+    table = Table(
+        "task", verb, "already", "differ", "missing", "only in target", "unmappable", title="p2c adopt"
+    )
+    for t in report.tasks:
+        if t.error:
+            table.add_row(t.task, "", "", "", "", "", f"could not run: {t.error}")
+            continue
+        table.add_row(
+            t.task,
+            *(str(n) for n in (t.linked, t.already, t.differs, t.missing, t.only_in_target, t.unmappable)),
+        )
+    console.print(table)
+    for t in report.tasks:
+        for kind, lines in t.examples.items():
+            for line in lines:
+                console.print(f"  {t.task} {kind}: {line}", markup=False)
+    if run is not None:
+        console.print(counts_table(run, f"run {run.run_id} (adopt): the differences written", console.width))
+    elif report.tasks:
+        console.print(
+            f"{report.linked} pair(s) to link. Nothing was written: `p2c adopt --apply` links them and writes "
+            "the differences (differ: updated, missing: created); only-in-target rows are left alone."
+        )
+    if any(t.error for t in report.tasks):
+        raise typer.Exit(EXIT_CANNOT_RUN)
+    raise typer.Exit(exit_for(run) if run is not None else EXIT_OK)

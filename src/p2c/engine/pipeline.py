@@ -229,7 +229,7 @@ class TaskPipeline:
             elif isinstance(result, Skip):
                 done.outcomes.append(self.outcomes.skip(key, result.reason, result.message))
             else:
-                digest = self._digest(result, row)
+                digest = self.digest(result, row)
                 link = links.get(key)
                 if link is not None and link.hash == digest and not self.rewrite:
                     done.outcomes.append(self.outcomes.unchanged(key))
@@ -317,7 +317,7 @@ class TaskPipeline:
         self.report.side_writes += sum(o.action is not Action.FAILED for o in done.outcomes)
         return done
 
-    def _digest(self, payload: Mapping[str, Any], row: Mapping[str, Any]) -> str:
+    def digest(self, payload: Mapping[str, Any], row: Mapping[str, Any]) -> str:
         """The content hash compared with the link: the payload, and what the record's consequences
         depend on (an order's header tax, which its Freight Tax line holds)."""
         consequence = self.flow.consequence(row)

@@ -158,7 +158,8 @@ class Engine:
         try:
             store.mark_crashed_runs(name)
             report = RunReport(run_id, RunStatus.SUCCEEDED)
-            self._tasks(report, selected, Sender(self.connectors, store), full=full, only=only)
+            with store.keep_lock(name, run_id, lease.total_seconds() / 3):
+                self._tasks(report, selected, Sender(self.connectors, store), full=full, only=only)
             failed = [t.task for t in report.tasks if t.status is RunStatus.FAILED]
             message = f"failed tasks: {', '.join(failed)}" if failed else None
             store.finish_run(

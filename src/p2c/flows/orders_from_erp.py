@@ -35,11 +35,13 @@ from p2c.errors import RecordError
 from p2c.flows.base import Flow, FlowContext, Prepared, SideWrite, SideWriteKind, Written
 from p2c.flows.companies import erp_ownership
 from p2c.rules import (
+    FREIGHT_TAX_DESCRIPTION,
     FREIGHT_TAX_SEQUENCE,
     FlowName,
     RuleName,
     active_order_state,
     freight_tax_line,
+    is_freight_tax_line,
     processing_status_from_erp,
     restore_line_discount,
 )
@@ -121,17 +123,29 @@ class OrdersFromErpFlow(Flow):
     ) -> list[SideWrite]:
         """The Freight Tax line of each written order: created, changed or removed to hold its header tax."""
         ids = sorted(str(o["salesorderid"]) for o in orders.values())
-        existing = {
-            str(r["_salesorderid_value"]).lower(): str(r["salesorderdetailid"])
-            for r in self.ctx.reads.by_values(
-                System.CRM,
-                "salesorderdetails",
+        # p2c's line has the reserved sequence number; one that Microsoft's P2C solution made (a
+        # write-in product named Freight Tax) is taken over as it is, never doubled
+        found = self.ctx.reads.by_values(
+            System.CRM,
+            "salesorderdetails",
+            "_salesorderid_value",
+            ids,
+            [
+                "salesorderdetailid",
                 "_salesorderid_value",
-                ids,
-                ["salesorderdetailid", "_salesorderid_value", "priceperunit"],
-                filter=f"sequencenumber eq {FREIGHT_TAX_SEQUENCE}",
-            )
-        }
+                "sequencenumber",
+                "isproductoverridden",
+                "productdescription",
+            ],
+            filter=(
+                f"sequencenumber eq {FREIGHT_TAX_SEQUENCE} or "
+                f"(isproductoverridden eq true and productdescription eq '{FREIGHT_TAX_DESCRIPTION}')"
+            ),
+        )
+        existing: dict[str, str] = {}
+        for r in sorted(found, key=lambda r: r.get("sequencenumber") == FREIGHT_TAX_SEQUENCE):
+            if r.get("sequencenumber") == FREIGHT_TAX_SEQUENCE or is_freight_tax_line(r):
+                existing[str(r["_salesorderid_value"]).lower()] = str(r["salesorderdetailid"])
         currencies = self.ctx.cache.currencies
         out: list[SideWrite] = []
         for w in written:

@@ -47,7 +47,17 @@ from p2c.reconcile.report import Drift, DriftRecord, FieldDiff, ReconcileReport,
 from p2c.settings import System
 from p2c.store import StateStore
 
-__all__ = ["Drift", "DriftRecord", "FieldDiff", "ReconcileReport", "TaskDrift", "reconcile"]
+__all__ = [
+    "Drift",
+    "DriftRecord",
+    "FieldDiff",
+    "Pair",
+    "ReconcileReport",
+    "TaskDrift",
+    "TaskReconciler",
+    "reconcile",
+    "select_tasks",
+]
 
 
 def reconcile(
@@ -70,7 +80,7 @@ def reconcile(
     report = ReconcileReport()
     with contextlib.nullcontext(store) if store is not None else StateStore("sqlite://") as scratch:
         ctx = RunContext.open(project, scratch, connectors, Redactor())
-        for task in _select(project, tasks):
+        for task in select_tasks(project, tasks):
             result = TaskDrift(
                 task.name,
                 f"{task.source.system} {task.source.entity}",
@@ -79,7 +89,7 @@ def reconcile(
             )
             task_started = time.perf_counter()
             try:
-                _TaskReconciler(ctx, task, result).run()
+                TaskReconciler(ctx, task, result).run()
             except AuthError:
                 raise
             except P2CError as exc:
@@ -90,7 +100,7 @@ def reconcile(
     return report
 
 
-def _select(project: Project, names: Sequence[str] | None) -> list[Task]:
+def select_tasks(project: Project, names: Sequence[str] | None) -> list[Task]:
     if not names:
         return list(project.enabled_tasks())
     known = [t.name for t in project.tasks]
@@ -108,12 +118,24 @@ def _select(project: Project, names: Sequence[str] | None) -> list[Task]:
 class _Mapped:
     source_key: str
     payload: dict[str, Any]
+    row: dict[str, Any] | None = None
 
 
-class _TaskReconciler:
+@dataclass(frozen=True)
+class Pair:
+    """A source record and the target record with its key: what ``p2c adopt`` links."""
+
+    source_key: str
+    row: dict[str, Any]
+    payload: dict[str, Any]
+    in_sync: bool
+
+
+class TaskReconciler:
     def __init__(self, ctx: RunContext, task: Task, result: TaskDrift) -> None:
         self.task = task
         self.result = result
+        self.pairs: list[Pair] = []  # every matched pair, for p2c adopt
         self.tgt = ctx.connectors[task.target.system]
         self.companies = list(ctx.project.legal_entities)
         catalog = ctx.project.catalog
@@ -177,6 +199,7 @@ class _TaskReconciler:
             seen.add(key)
             diffs = tuple(self._diffs(item.payload, row, fields))
             kind = Drift.DIFFERS if diffs else Drift.IN_SYNC
+            self.pairs.append(Pair(item.source_key, item.row or {}, item.payload, not diffs))
             self.result.add(DriftRecord(kind, self._key_text(item.payload), item.source_key, diffs))
         for key, row in targets.items():
             if key not in seen and self._in_scope(row):
@@ -205,7 +228,7 @@ class _TaskReconciler:
         return self._by_target_key(self._mapped(keyed, prepared))
 
     def _mapped(self, rows: list[dict[str, Any]], prepared: Prepared) -> Iterable[_Mapped]:
-        for skey, _row, result in self.pipeline.map_rows(rows, prepared, []):
+        for skey, row, result in self.pipeline.map_rows(rows, prepared, []):
             if isinstance(result, Skip):
                 continue  # another task's record (a contact routed to the other target): not this task's drift
             if isinstance(result, P2CError):
@@ -221,7 +244,7 @@ class _TaskReconciler:
                 reason = f"the target key would be incomplete ({', '.join(empty)} empty)"
                 self.result.add(DriftRecord(Drift.UNMAPPABLE, "", skey, field=empty[0], reason=reason))
                 continue
-            yield _Mapped(skey, result)
+            yield _Mapped(skey, result, row)
 
     def _by_target_key(self, items: Iterable[_Mapped]) -> dict[str, _Mapped]:
         """Mapped records by target key; records sharing one are not compared (a run would not merge them)."""

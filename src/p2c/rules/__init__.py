@@ -30,7 +30,12 @@ from p2c.rules.contacts import (
 )
 from p2c.rules.discounts import restore_line_discount, split_line_discount
 from p2c.rules.duplicates import find_duplicates
-from p2c.rules.freight import FREIGHT_TAX_SEQUENCE, freight_tax_line, is_freight_tax_line
+from p2c.rules.freight import (
+    FREIGHT_TAX_DESCRIPTION,
+    FREIGHT_TAX_SEQUENCE,
+    freight_tax_line,
+    is_freight_tax_line,
+)
 from p2c.rules.invoices import (
     invoice_header_tax_excluding_charges,
     invoice_line_discount,
@@ -52,6 +57,7 @@ from p2c.rules.status import (
 
 __all__ = [
     "FLOW_RULES",
+    "FREIGHT_TAX_DESCRIPTION",
     "FREIGHT_TAX_SEQUENCE",
     "LOOKUP_TYPE",
     "RULES",

@@ -102,6 +102,12 @@ class Runner:
         live.recorded.wait(wait)
         if live.error is not None:
             raise live.error
+        if live.run_id is None:  # still checking the services: the run goes on, unrecorded yet
+            raise ServiceUnavailableError(
+                f"the run of {entry.name} was not recorded within {wait:.0f} s (a service slow to answer); "
+                "it goes on: see the project's runs",
+                entity=entry.name,
+            )
         return live
 
     def _run(

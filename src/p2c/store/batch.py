@@ -23,7 +23,7 @@ from p2c.store.jsontext import dumps
 from p2c.store.model import Action, Link, Outcome
 from p2c.store.schema import cursors, links, record_outcomes, sequences, task_runs
 
-__all__ = ["LINK_COLUMNS", "UNCHANGED", "bump", "select_links", "write_batch"]
+__all__ = ["LINK_COLUMNS", "UNCHANGED", "bump", "link_rows", "select_links", "upsert", "write_batch"]
 
 #: Message of the outcome row that clears a pending record found unchanged on its retry.
 UNCHANGED = "unchanged since the last write"
@@ -48,6 +48,12 @@ def _outcome_row(o: Outcome, action: Action, message: str | None = None) -> dict
         "reason": o.reason,
         "problem": o.problem,
     }
+
+
+def link_rows(links_: Sequence[Link]) -> list[dict[str, Any]]:
+    """Rows of ``links_``, one per (task, source key): the last one wins."""
+    latest = {(lk.task, lk.source_key): lk for lk in links_}
+    return [_link_row(lk) for lk in latest.values()]
 
 
 def _link_row(lk: Link) -> dict[str, Any]:
@@ -78,7 +84,7 @@ def select_links() -> Select[Any]:
     return select(*LINK_COLUMNS)
 
 
-def _upsert(conn: Connection, table: Table, keys: list[str], rows: list[dict[str, Any]]) -> None:
+def upsert(conn: Connection, table: Table, keys: list[str], rows: list[dict[str, Any]]) -> None:
     stmt = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(table)
     fresh = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
     conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=fresh), rows)
@@ -144,7 +150,7 @@ def write_batch(
         conn.execute(insert(record_outcomes), rows)
     bump(conn, task_run_id, tally, at)
     if cursor is not None:
-        _upsert(conn, cursors, ["task"], [{"task": cursor[0], "value": cursor[1], "updated_at": at}])
+        upsert(conn, cursors, ["task"], [{"task": cursor[0], "value": cursor[1], "updated_at": at}])
     if sequence is not None:
         _raise_sequence(conn, sequence[0], int(sequence[1]), at)
     if deleted_links:
@@ -154,5 +160,4 @@ def write_batch(
             [{"t": t, "k": k} for t, k in dict.fromkeys(deleted_links)],
         )
     if links_:
-        latest = {(lk.task, lk.source_key): lk for lk in links_}  # one row per key: the last one wins
-        _upsert(conn, links, ["task", "source_key"], [_link_row(lk) for lk in latest.values()])
+        upsert(conn, links, ["task", "source_key"], link_rows(links_))

@@ -21,8 +21,11 @@ its next commit, which then writes nothing: the new holder owns the project.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import threading
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -184,6 +187,30 @@ class ProjectLocks:
         at = datetime.now(UTC)
         with self._write() as conn:
             renew(conn, LockInfo(project, run_id, self._host, os.getpid(), at, at), at)
+
+    @contextlib.contextmanager
+    def keep_lock(self, project: str, run_id: int | None, every: float) -> Iterator[None]:
+        """Renew the lock every ``every`` seconds while the block runs: a run reading for longer
+        than its lease without committing (a slow source, a long retry pause) keeps its project.
+        Stops at the end of the block, or when the lock turns out lost (the next commit says so)."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(every):
+                try:
+                    self.renew_lock(project, run_id)
+                except ProjectLockedError:
+                    return  # taken over: the run's next commit raises it
+                except Exception:  # a store hiccup: the next beat tries again
+                    continue
+
+        thread = threading.Thread(target=beat, name=f"p2c-lease-{project}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(every + 5)
 
     def release_lock(self, project: str, run_id: int | None) -> bool:
         """Give ``project`` up if ``run_id`` (of this host and process) still holds it; True if it did."""

@@ -56,6 +56,7 @@ class Trigger(StrEnum):
     DEMO = "demo"  # p2c demo
     SCHEDULE = "schedule"  # the service, on the project's schedule
     API = "api"  # the service, asked through its API or console
+    ADOPT = "adopt"  # p2c adopt --apply: the differences found when adopting existing data
 
 
 class Action(StrEnum):

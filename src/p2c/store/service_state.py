@@ -19,10 +19,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, exists, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from p2c.errors import P2CError
+from p2c.store.batch import upsert
 from p2c.store.history import PENDING
 from p2c.store.model import RunStatus, Trigger
 from p2c.store.schema import project_state, record_outcomes, runs, schedules, task_runs
@@ -65,13 +64,6 @@ class ScheduleState:
     last_run_id: int | None
 
 
-def _upsert(conn: Connection, table: Any, key: str, row: dict[str, Any]) -> None:
-    stmt = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(table).values(**row)
-    conn.execute(
-        stmt.on_conflict_do_update(index_elements=[key], set_={k: v for k, v in row.items() if k != key})
-    )
-
-
 class ServiceState:
     """Pause state, schedule state, skipped runs and retention (see the module docstring)."""
 
@@ -103,7 +95,7 @@ class ServiceState:
             "updated_at": at,
         }
         with self._write() as conn:
-            _upsert(conn, project_state, "project", row)
+            upsert(conn, project_state, ["project"], [row])
         return ProjectState(project, True, reason, by, at)
 
     def resume(self, project: str, at: datetime) -> bool:
@@ -118,7 +110,7 @@ class ServiceState:
         }
         with self._write() as conn:
             was = conn.scalar(select(project_state.c.paused).where(project_state.c.project == project))
-            _upsert(conn, project_state, "project", row)
+            upsert(conn, project_state, ["project"], [row])
         return bool(was)
 
     # -- schedule -------------------------------------------------------------------------------
@@ -149,7 +141,7 @@ class ServiceState:
         if last_run_id is not None:
             row["last_run_id"] = last_run_id
         with self._write() as conn:
-            _upsert(conn, schedules, "project", row)
+            upsert(conn, schedules, ["project"], [row])
 
     def record_skipped_run(
         self, project: str, tasks: list[str], trigger: Trigger, message: str, at: datetime

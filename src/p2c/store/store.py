@@ -47,7 +47,7 @@ import json
 import os
 import socket
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -55,9 +55,10 @@ from typing import Any
 from sqlalchemy import Connection, CursorResult, delete, insert, select, update
 
 from p2c.store import history
-from p2c.store.batch import select_links, write_batch
+from p2c.store.batch import write_batch
 from p2c.store.database import WRITE, create_store_engine, resolve_url, upgrade
 from p2c.store.failures import FailureLedger
+from p2c.store.link_queries import LinkQueries
 from p2c.store.locks import LockInfo, ProjectLocks
 from p2c.store.model import (
     COUNTERS,
@@ -73,13 +74,10 @@ from p2c.store.model import (
 )
 from p2c.store.records import RecordQueries
 from p2c.store.schema import cursors, sequences, task_runs
-from p2c.store.schema import links as link_table
 from p2c.store.schema import runs as run_table
 from p2c.store.service_state import ServiceState
 
 __all__ = ["StateStore", "now"]
-
-_LINK_PAGE = 5000
 
 
 def now() -> datetime:
@@ -93,7 +91,7 @@ def _new_id(res: CursorResult[Any]) -> int:
     return int(pk[0])
 
 
-class StateStore(ProjectLocks, FailureLedger, ServiceState, RecordQueries):
+class StateStore(ProjectLocks, FailureLedger, ServiceState, RecordQueries, LinkQueries):
     """Open (and migrate to head) the store at ``url``: a file path or an SQLAlchemy URL.
 
     Thread-safe (each call checks out its own connection). Use as a context manager or call
@@ -288,65 +286,7 @@ class StateStore(ProjectLocks, FailureLedger, ServiceState, RecordQueries):
             self._run_of[task_run_id] = run_id
         return run_id
 
-    # -- links and cursors ---------------------------------------------------------------------
-
-    def links(self, task: str, source_keys: Iterable[str]) -> dict[str, Link]:
-        """The links of ``source_keys`` that exist, by source key (bulk: a query per 5 000 keys)."""
-        keys = sorted(set(source_keys))
-        found: dict[str, Link] = {}
-        lc = link_table.c
-        with self._read() as conn:
-            for part in history.chunks(keys, self._chunk):
-                q = select_links().where(lc.task == task, history.among(lc.source_key, part, self._sqlite))
-                for row in conn.execute(q).all():
-                    link = Link(*row)
-                    found[link.source_key] = link
-        return found
-
-    def all_links(self, task: str) -> Iterator[Link]:
-        """Every link of ``task`` in source-key order, read in pages (no transaction held)."""
-        lc = link_table.c
-        after: str | None = None
-        while True:
-            q = select_links().where(lc.task == task).order_by(lc.source_key).limit(_LINK_PAGE)
-            if after is not None:
-                q = q.where(lc.source_key > after)
-            with self._read() as conn:
-                page = [Link(*r) for r in conn.execute(q)]
-            yield from page
-            if len(page) < _LINK_PAGE:
-                return
-            after = page[-1].source_key
-
-    def link_by_target(self, task: str, target_key: str) -> Link | None:
-        """The link to ``target_key`` (the most recently synced one if several sources claim it)."""
-        lc = link_table.c
-        q = (
-            select_links()
-            .where(lc.task == task, lc.target_key == target_key)
-            .order_by(lc.synced_at.desc(), lc.source_key)
-            .limit(1)
-        )
-        with self._read() as conn:
-            row = conn.execute(q).first()
-        return None if row is None else Link(*row)
-
-    def links_by_target(self, task: str, target_keys: Iterable[str]) -> dict[str, Link]:
-        """:meth:`link_by_target` for many target keys at once (bulk, like :meth:`links`), by target key."""
-        keys = sorted(set(target_keys))
-        found: dict[str, Link] = {}
-        lc = link_table.c
-        with self._read() as conn:
-            for part in history.chunks(keys, self._chunk):
-                q = (
-                    select_links()
-                    .where(lc.task == task, history.among(lc.target_key, part, self._sqlite))
-                    .order_by(lc.synced_at, lc.source_key.desc())  # the latest sync wins, as above
-                )
-                for row in conn.execute(q).all():
-                    link = Link(*row)
-                    found[link.target_key] = link
-        return found
+    # -- cursors ----------------------------------------------------------------------------------
 
     def cursor(self, task: str) -> str | None:
         with self._read() as conn:

@@ -148,3 +148,38 @@ def test_the_plan_lists_freight_tax_lines_and_orders_marked_invoiced(every_flow_
     assert SideWriteKind.ORDER_INVOICED in recorded
     [order] = crm_rows(world.crm(), "salesorders", ["statecode"], f"ordernumber eq '{number}'")
     assert order["statecode"] == 4
+
+
+def test_a_freight_tax_line_made_by_microsofts_solution_is_taken_over_not_doubled(
+    every_flow_project: Any,
+) -> None:
+    """Microsoft's P2C solution writes the header tax as a write-in product named Freight Tax, with
+    no reserved sequence number: p2c updates that line instead of adding its own."""
+    world = every_flow_project
+    number, _customer = _erp_order(world, "1.50")
+    with world.open() as h:
+        assert h.run(*FROM_ERP).status is RunStatus.SUCCEEDED
+    [order] = crm_rows(world.crm(), "salesorders", ["salesorderid"], f"ordernumber eq '{number}'")
+    crm = world.crm()
+    [line] = [
+        r
+        for r in crm_order(world, order["salesorderid"])[1].values()
+        if r["productdescription"] == "Freight Tax"
+    ]
+    moved = crm.patch(f"salesorderdetails({line['salesorderdetailid']})", json={"sequencenumber": None})
+    assert moved.status_code == 204, moved.text  # now it looks like the solution's line
+
+    erp_action(world, number, "header-charge", {"amount": "0.00", "tax": "2.00"})
+    erp_action(world, number, "calculate-totals")
+    with world.open() as h:
+        assert h.run(*FROM_ERP).status is RunStatus.SUCCEEDED
+    written = crm_rows(
+        crm,
+        "salesorderdetails",
+        ["salesorderdetailid", "priceperunit", "sequencenumber"],
+        f"_salesorderid_value eq {order['salesorderid']} and productdescription eq 'Freight Tax'",
+    )
+    # one line, the solution's, updated
+    assert [
+        (r["salesorderdetailid"], Decimal(str(r["priceperunit"])), r["sequencenumber"]) for r in written
+    ] == [(line["salesorderdetailid"], Decimal("3.50"), None)]

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
-import p2c.store.store as store_module
+import p2c.store.link_queries as store_module
 from p2c.store import Action, Counts, Link, Outcome, RunStatus, StateStore, now
 from p2c.store.batch import UNCHANGED
 from p2c.store.jsontext import DEFAULT_CAP

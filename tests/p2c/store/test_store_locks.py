@@ -93,6 +93,27 @@ def test_commits_renew_the_heartbeat(store: StateStore) -> None:
         assert held is not None and held.heartbeat_at > old and held.acquired_at < held.heartbeat_at
 
 
+def test_a_run_that_commits_nothing_for_a_while_keeps_its_lock(open_store: Callable[[], StateStore]) -> None:
+    """A long read (a slow source, a long Retry-After) commits nothing: keep_lock renews the lease,
+    so another host does not take the project over from a live run."""
+    store = open_store()
+    run = store.start_run("contoso", ["Accounts"], lease=timedelta(seconds=10))
+    old = now() - timedelta(minutes=5)
+    set_lock(store, "contoso", heartbeat_at=old)  # silent for 5 minutes: past the 10 s lease...
+    with store.keep_lock("contoso", run, every=0.05):
+        wait = threading.Event()
+        wait.wait(0.5)
+        held = store.project_lock("contoso")
+        assert held is not None and held.heartbeat_at > old + timedelta(minutes=4)  # ...but renewed
+        other = open_store()
+        other._host = "other-host"  # another machine sharing the store
+        with pytest.raises(ProjectLockedError):
+            other.acquire_lock("contoso", None, lease=timedelta(seconds=10))
+    beat = store.project_lock("contoso").heartbeat_at  # type: ignore[union-attr]
+    threading.Event().wait(0.3)
+    assert store.project_lock("contoso").heartbeat_at == beat  # type: ignore[union-attr]  # stopped with the block
+
+
 def test_holder_whose_pid_is_gone_is_taken_over_at_once(open_store: Callable[[], StateStore]) -> None:
     first, second = open_store(), open_store()
     dead = first.start_run("contoso", ["Accounts"], lease=timedelta(hours=1))
