@@ -60,7 +60,9 @@ SolutionOpt = typer.Option(
 @app.command()
 def up(
     data: Path = DataOpt,
-    seed: str = typer.Option("demo", help="Data on first start: demo, migrated (after Microsoft's P2C), empty or large:N."),
+    seed: str = typer.Option(
+        "demo", help="Data on first start: demo, migrated (after Microsoft's P2C), empty or large:N."
+    ),
     solution: str | None = SolutionOpt,
     identity_port: int = typer.Option(8440, help="Port of the emulated Entra ID."),
     crm_port: int = typer.Option(8441, help="Port of the emulated Dataverse."),

@@ -118,6 +118,8 @@ class Returns:
                 "ispriceoverridden": True,
                 "priceperunit": _dec(line.get("SalesPrice")),
                 "tax": _dec(line.get("TotalTaxAmount")),
+                "manualdiscountamount": _dec(line.get("LineDiscountAmount"))
+                * _dec(line.get("OrderedSalesQuantity")),
                 "description": line.get("LineDescription"),
             }
             if seq in lines:
@@ -189,6 +191,7 @@ class Returns:
                     "ispriceoverridden": True,
                     "priceperunit": _dec(line.get("SalesPrice")),
                     "tax": _dec(line.get("LineTotalTaxAmount")),
+                    "manualdiscountamount": _dec(line.get("LineTotalDiscountAmount")),
                     "description": line.get("ProductDescription"),
                 },
             )
