@@ -10,13 +10,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from engine_helpers import count_tables, crm_rows, erp_rows, p2c
 
 from conftest import ALL_TEMPLATES, EngineWorld
 from p2c.store import StateStore
-
-pytestmark = pytest.mark.slow
 
 
 def _twice(keys: Iterable[Any]) -> list[Any]:
