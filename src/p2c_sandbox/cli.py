@@ -43,11 +43,11 @@ def _seed_ok(seed: str, solution: str | None = None) -> str:
     if solution is not None and solution not in SOLUTIONS:
         raise typer.BadParameter(f"unknown solution '{solution}': use {', '.join(SOLUTIONS)}")
     suffix = f"+{solution}" if solution else ""
-    if seed in ("demo", "empty"):
+    if seed in ("demo", "empty", "migrated"):
         return seed + suffix
     if seed.startswith("large:") and seed[6:].isdigit() and int(seed[6:]) > 0:
         return seed + suffix
-    raise typer.BadParameter("use demo, empty or large:N (N a positive number)")
+    raise typer.BadParameter("use demo, migrated, empty or large:N (N a positive number)")
 
 
 SolutionOpt = typer.Option(
@@ -60,7 +60,9 @@ SolutionOpt = typer.Option(
 @app.command()
 def up(
     data: Path = DataOpt,
-    seed: str = typer.Option("demo", help="Data on first start: demo, empty or large:N."),
+    seed: str = typer.Option(
+        "demo", help="Data on first start: demo, migrated (after Microsoft's P2C), empty or large:N."
+    ),
     solution: str | None = SolutionOpt,
     identity_port: int = typer.Option(8440, help="Port of the emulated Entra ID."),
     crm_port: int = typer.Option(8441, help="Port of the emulated Dataverse."),
@@ -143,7 +145,7 @@ def _admin(data: Path, which: str, method: str, path: str, body: Any = None) -> 
 @app.command()
 def reset(
     data: Path = DataOpt,
-    seed: str = typer.Option("demo", help="demo, empty or large:N."),
+    seed: str = typer.Option("demo", help="demo, migrated (after Microsoft's P2C), empty or large:N."),
     solution: str | None = SolutionOpt,
 ) -> None:
     """Empty both services and load the seed again (on the running sandbox, or offline)."""

@@ -119,6 +119,9 @@ class DataverseService:
         """Wipe everything (rows, custom columns, keys, settings) and load ``spec``: a seed, and
         optionally ``+solution`` (``demo+microsoft``: :mod:`~p2c_sandbox.dataverse.solution`)."""
         spec, _, solution = spec.partition("+")
+        migrated = spec == "migrated"  # demo, with Microsoft's P2C solution and what it synchronised
+        if migrated:
+            spec, solution = "demo", solution or "microsoft"
         with self.store.lock:
             self.store.wipe()
             self.org.reset_caches()
@@ -133,7 +136,11 @@ class DataverseService:
             elif spec.startswith("large:") and spec[6:].isdigit():
                 seed_large(self.org, self.writer, int(spec[6:]), active, app_id)
             else:
-                raise ValueError(f"unknown seed '{spec}': use demo, empty or large:N")
+                raise ValueError(f"unknown seed '{spec}': use demo, migrated, empty or large:N")
+            if migrated:
+                from p2c_sandbox.migrated import migrate_crm
+
+                migrate_crm(self)
             self.store.flush()
             self.org.reset_caches()
 

@@ -131,7 +131,15 @@ class FnoService:
         )
 
     def seed(self, spec: str) -> None:
-        seed(self.data, self.rules, self.actions, self.jobs, spec)
+        if spec.partition("+")[0] != "migrated":
+            seed(self.data, self.rules, self.actions, self.jobs, spec)
+            return
+        from p2c_sandbox.migrated import migrate_erp  # the demo, and what Microsoft's templates made of it
+
+        seed(self.data, self.rules, self.actions, self.jobs, "demo")
+        migrate_erp(self)
+        self.store.flush()
+        self.data.forget_caches()
 
     def close(self) -> None:
         self.store.close()
