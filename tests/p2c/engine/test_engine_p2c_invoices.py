@@ -68,7 +68,8 @@ def test_an_invoiced_order_brings_its_invoice_and_marks_the_order(every_flow_pro
         crm, "salesorders", ["statecode", "statuscode", "_ownerid_value"], f"salesorderid eq {order}"
     )
     assert (crm_order["statecode"], crm_order["statuscode"]) == (4, 100003)
-    assert crm_order["_ownerid_value"] == invoice["_ownerid_value"] != other
+    # the invoice is given the order's owner (a user here); the order keeps its owner
+    assert crm_order["_ownerid_value"] == invoice["_ownerid_value"] == other
     lines = {
         int(r["sequencenumber"]): r
         for r in crm_rows(
@@ -101,6 +102,10 @@ def test_an_order_invoiced_in_two_parts_ends_invoiced_without_failures(every_flo
     order, number = new_order(
         crm, [{"product": products[0], "quantity": 3}, {"product": products[1], "quantity": 2}]
     )
+    # a team owns the order: its invoices are bound to the team (/teams(id)), not to a user
+    [sales_team] = crm_rows(crm, "teams", ["teamid"], "name eq 'Contoso US'")
+    owner = {"ownerid@odata.bind": f"/teams({sales_team['teamid']})"}
+    assert crm.patch(f"salesorders({order})", json=owner).status_code == 204
     with world.open() as h:
         assert h.run(*TO_ERP).status is RunStatus.SUCCEEDED
     erp_action(world, number, "confirm")
@@ -133,8 +138,18 @@ def test_an_order_invoiced_in_two_parts_ends_invoiced_without_failures(every_flo
     assert line_skip.source_key.endswith(",2") and "salesorders record is Invoiced" in (
         line_skip.message or ""
     )
-    invoices = crm_rows(crm, "invoices", ["invoicenumber"], f"_salesorderid_value eq {order}")
+    invoices = crm_rows(
+        crm,
+        "invoices",
+        ["invoicenumber", "_ownerid_value", "_owningteam_value"],
+        f"_salesorderid_value eq {order}",
+    )
     assert len(invoices) == 2
+    assert {(i["_ownerid_value"], i["_owningteam_value"]) for i in invoices} == {
+        (sales_team["teamid"], sales_team["teamid"])
+    }
+    [crm_order] = crm_rows(crm, "salesorders", ["_ownerid_value"], f"salesorderid eq {order}")
+    assert crm_order["_ownerid_value"] == sales_team["teamid"]
     with world.open() as h:
         again = h.run(*FROM_ERP, *INVOICES)
     assert again.status is RunStatus.SUCCEEDED and sum(t.written + t.failed for t in again.tasks) == 0
