@@ -135,6 +135,7 @@ class Column:
             "max_value": self.max_value,
             "date_only": self.date_only,
             "label": self.label,
+            "default": self.default,
         }
 
     @classmethod
@@ -150,6 +151,7 @@ class Column:
             max_value=d.get("max_value"),
             date_only=bool(d.get("date_only")),
             label=d.get("label") or "",
+            default=d.get("default"),
             custom=True,
         )
 
