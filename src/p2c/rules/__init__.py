@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from p2c.rules.activation import OrderActivation, activation_status
 from p2c.rules.contacts import (
     LOOKUP_TYPE,
     ContactRoute,
@@ -61,10 +62,12 @@ __all__ = [
     "FlowName",
     "LineDiff",
     "NumberGenerator",
+    "OrderActivation",
     "ProcessingStatus",
     "Routing",
     "Rule",
     "RuleName",
+    "activation_status",
     "active_order_state",
     "choose_price_list",
     "customer_contact_ids",

@@ -71,7 +71,8 @@ def test_orders_templates_follow_p2c() -> None:
     assert (header.source.entity, header.target.entity) == ("salesorders", "CDSSalesOrderHeaders")
     assert header.key_source == ("ordernumber",) and header.key_target == ("dataAreaId", "SalesOrderNumber")
     assert header.filter == (
-        "statecode eq 0 and p2c_processingstatus eq 100000001 and p2c_hasexternallymaintainedproductsonly eq true"
+        "(statecode eq 0 or statecode eq 1) and p2c_processingstatus eq 100000001"
+        " and p2c_hasexternallymaintainedproductsonly eq true"
     )
     assert (line.source.entity, line.target.entity) == ("salesorderdetails", "CDSSalesOrderLines")
     assert line.key_target == ("dataAreaId", "SalesOrderNumber", "LineCreationSequenceNumber")
