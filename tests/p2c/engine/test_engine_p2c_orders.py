@@ -205,3 +205,29 @@ def test_with_order_activation_submitted_the_standard_submit_sends_the_order(ord
     with world.open() as h:
         again = h.run("OrderHeader", "OrderLine")
     assert sum(t.written + t.failed for t in again.tasks) == 0, again.tasks
+
+
+def test_an_order_without_requested_delivery_date_asks_the_erp_for_its_order_date(
+    orders_project: Any,
+) -> None:
+    world = orders_project
+    crm = world.crm()
+    products = external_products(crm)
+    order, number = new_order(crm, [{"product": products[0], "quantity": 1}])
+    dated, dated_number = new_order(crm, [{"product": products[0], "quantity": 1}])
+    assert crm.patch(f"salesorders({dated})", json={"requestdeliveryby": "2031-05-04"}).status_code == 204
+    with world.open() as h:
+        assert h.run("OrderHeader", "OrderLine").status is RunStatus.SUCCEEDED
+    [crm_order] = crm_rows(crm, "salesorders", ["createdon", "requestdeliveryby"], f"salesorderid eq {order}")
+    assert crm_order["requestdeliveryby"] is None
+    erp = {
+        n: erp_rows(
+            world.erp(),
+            "CDSSalesOrderHeaders",
+            ["RequestedReceiptDate"],
+            f"dataAreaId eq 'usmf' and SalesOrderNumber eq '{n}'",
+        )[0]["RequestedReceiptDate"]
+        for n in (number, dated_number)
+    }
+    assert erp[number][:10] == crm_order["createdon"][:10] and not erp[number].startswith("1900")
+    assert erp[dated_number].startswith("2031-05-04")

@@ -123,6 +123,11 @@ def test_order_to_erp_payloads(project: Project) -> None:
         "DeliveryAddressZipCode": "98052",
         "DeliveryAddressCountryRegionISOCode": "US",
     }
+    # no requested delivery date: the order date (the day it was created), never 1900-01-01
+    undated = {**header, "requestdeliveryby": None, "createdon": "2025-03-20T09:30:00Z"}
+    assert project.mapper("OrderHeader", "usmf").map(undated, related)["RequestedReceiptDate"] == (
+        "2025-03-20T09:30:00Z"
+    )
     per_unit, charge = split_line_discount(Decimal("3"), Decimal("10.00"), 2)
     line = {
         "salesorderdetailid": "d1", "_salesorderid_value": "o1", "sequencenumber": 1, "_productid_value": "p1",
