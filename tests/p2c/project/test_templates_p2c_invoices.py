@@ -82,6 +82,7 @@ def test_invoice_header_payload(project: Project) -> None:
         "transactioncurrencyid": "c-usd",
         "pricelevelid": "pl-usa",
         "p2c_isexternallymaintained": True,
+        "p2c_invoicedate": "2025-05-02T12:00:00Z",  # InvoiceDate (the reader makes it 2025-05-02)
         "billto_line1": "1 Main St",
         "billto_line2": "Floor 3",
         "billto_line3": None,

@@ -216,6 +216,8 @@ def test_order_from_erp_line_payload_restores_the_discount(project: Project) -> 
         "SalesPrice": Decimal("219.00"), "LineDiscountAmount": Decimal("3.33"),
         "FixedPriceCharges": Decimal("-0.01"), "TotalTaxAmount": Decimal("52.00"),
         "LineDescription": "MidRangeSpeaker", "$line_discount": discount,
+        "DeliveryAddressName": "Dock", "DeliveryAddressStreet": "1 Pier Rd\nGate 4", "DeliveryAddressCity": "Tacoma",
+        "DeliveryAddressStateId": "WA", "DeliveryAddressZipCode": "98402", "DeliveryAddressCountryRegionId": "USA",
     }  # fmt: skip
     assert project.mapper("OrderLineFromERP", "usmf").map(row, FROM_ERP_LINE_RELATED) == {
         "salesorderid": "o1",
@@ -229,6 +231,15 @@ def test_order_from_erp_line_payload_restores_the_discount(project: Project) -> 
         "manualdiscountamount": Decimal("10.00"),  # 3 × 3.33 + 0.01
         "tax": Decimal("52.00"),
         "description": "MidRangeSpeaker",
+        # the line's own ship-to address, country through erp_country
+        "shipto_name": "Dock",
+        "shipto_line1": "1 Pier Rd",
+        "shipto_line2": "Gate 4",
+        "shipto_line3": None,
+        "shipto_city": "Tacoma",
+        "shipto_stateorprovince": "WA",
+        "shipto_postalcode": "98402",
+        "shipto_country": "United States",
     }
     with pytest.raises(WaitingForParentError) as waiting:
         project.mapper("OrderLineFromERP", "usmf").map(
