@@ -18,6 +18,8 @@ units, currencies, ...          every value a task looks up on its target side (
 price lists per currency        each (company, currency) of the products has a price list
 crm discount calculation        Line item discounts and system pricing (warn)
 crm product state on create     Draft/Active vs ``settings.products_created_active`` (warn)
+order activation                open CRM orders without processing status, which never go
+                                with ``order_activation: processing_status`` (warn)
 line numbers <lines set>        no line with LineCreationSequenceNumber 0 (the one-time job)
 distinct product table          SellableReleasedProducts populated where products exist
 ==============================  ==============================================================
@@ -49,6 +51,7 @@ from p2c.doctor.generic import (
     check_erp_reachable,
     check_keys,
 )
+from p2c.doctor.orders import check_order_activation, sends_crm_orders
 from p2c.doctor.prospect import (
     check_discount_setting,
     check_distinct_products,
@@ -92,6 +95,7 @@ CHECKS: list[CheckDef] = [
     CheckDef("price lists", check_price_lists, applies=uses_rule(RuleName.CHOOSE_PRICE_LIST)),
     CheckDef("discount calculation", check_discount_setting, _CRM),
     CheckDef("product state", check_product_state, _CRM, applies=uses_rule(RuleName.SET_PRODUCT_STATE)),
+    CheckDef("order activation", check_order_activation, _CRM, applies=sends_crm_orders),
     CheckDef("line numbers", check_line_numbers, _ERP),
     CheckDef(
         "distinct product table",

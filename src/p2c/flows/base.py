@@ -65,7 +65,6 @@ class SideWriteKind(StrEnum):
     ACTIVATE_PRODUCT = "activate_product"  # a product the sync created, made Active
     KEEP_ORDER_ACTIVE = "keep_order_active"  # an order from the ERP moved back to Active
     FREIGHT_TAX_LINE = "freight_tax_line"  # the order's header tax as a write-in line
-    ORDER_OWNER = "order_owner"  # an invoiced order given the invoice's owner
     ORDER_INVOICED = "order_invoiced"  # the order of an arriving invoice marked Invoiced
 
 

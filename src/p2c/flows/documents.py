@@ -211,8 +211,14 @@ class DocumentsFlow(Flow):
             out |= {self.header.pk, "statecode", self.header.flag}
         return out
 
+    def qualify(self, header: dict[str, Any]) -> dict[str, Any]:
+        """A header row as the header task's filter reads it (an order flow derives its activation)."""
+        return header
+
     def before_filter(self, rows: list[dict[str, Any]]) -> list[SideWrite]:
         if self.header is not None:
+            for row in rows:
+                row.update(self.qualify(row))
             return self.header.write_backs(rows)
         if self.line_of is not None:
             self._flags.update(self.line_of.flag_lines(rows))
@@ -294,7 +300,7 @@ class DocumentsFlow(Flow):
             hid = str(row.get(self.parent) or "").lower()
             header = headers.get(hid)
             if header is not None:
-                header = {**header, self.line_of.flag: self._flags.get(hid, False)}
+                header = self.qualify({**header, self.line_of.flag: self._flags.get(hid, False)})
             if header is None or (self._keep is not None and not self._keep(header)):
                 reason = f"its {entity[:-1]} is not synchronised by {self.header_task.name} (filter)"
                 out.skip(row, SkipReason.PARENT_NOT_SYNCED, reason)

@@ -5,12 +5,17 @@ Header task (SalesInvoiceHeader):
 - Ownership (:func:`p2c.flows.companies.erp_ownership`): a new invoice is owned by its company's
   owning team; ``$linked_account`` is the CRM account linked to its company and customer.
 
-- ``invoice_marks_order``: after the invoices are written, one read of them (by invoice number)
-  and one of their orders; each order gets the invoice's owner first (an Invoiced order can no
-  longer be edited, but assignment and state changes always work), then state Invoiced
-  (statecode 4, statuscode 100003) — :func:`p2c.rules.invoice_order_update` says what changes.
-  Both are planned writes the engine sends and records, so a plan shows them and a run resumed
-  after a crash finds the order already Invoiced and writes nothing twice.
+- ``order_owner``: ``$order_owner_user`` / ``$order_owner_team`` = the owner of the invoice's CRM
+  sales order (one read of the chunk's orders by order number; :func:`p2c.rules.order_owner` tells
+  a user from a team). The template maps them to the invoice's ``ownerid`` before the company's
+  owning team: the invoice gets its order's owner (Microsoft's rule); an invoice whose order is not
+  in the CRM keeps its company's team. The order's owner does not change.
+
+- ``invoice_marks_order``: after the invoices are written, one read of their orders; each order
+  not Invoiced yet becomes Invoiced (statecode 4, statuscode 100003) —
+  :func:`p2c.rules.invoice_order_update` says what changes. It is a planned write the engine sends
+  and records, so a plan shows it and a run resumed after a crash finds the order already
+  Invoiced and writes nothing twice.
 
 Line task (SalesInvoiceLine):
 
@@ -30,10 +35,21 @@ from p2c.connectors import OpKind, WriteOp
 from p2c.errors import RecordError
 from p2c.flows.base import Flow, FlowContext, Prepared, SideWrite, SideWriteKind, Written
 from p2c.flows.companies import erp_ownership
-from p2c.rules import FlowName, RuleName, invoice_line_discount, invoice_line_tax, invoice_order_update
+from p2c.rules import (
+    FlowName,
+    RuleName,
+    invoice_line_discount,
+    invoice_line_tax,
+    invoice_order_update,
+    order_owner,
+)
 from p2c.settings import System
 
-__all__ = ["InvoicesFlow"]
+__all__ = ["ORDER_OWNER_TEAM", "ORDER_OWNER_USER", "InvoicesFlow"]
+
+#: pseudo-fields of ``order_owner``: the id of the order's owner, in the field of its kind
+ORDER_OWNER_USER = "$order_owner_user"
+ORDER_OWNER_TEAM = "$order_owner_team"
 
 
 class InvoicesFlow(Flow):
@@ -45,6 +61,8 @@ class InvoicesFlow(Flow):
 
     def prepare_chunk(self, rows: Sequence[dict[str, Any]]) -> Prepared:
         out = erp_ownership(self.ctx, rows, "InvoiceCustomerAccountNumber")
+        if self.ctx.has(RuleName.ORDER_OWNER):
+            self._order_owners(rows)
         tax = self.ctx.has(RuleName.INVOICE_LINE_TAX)
         currencies = self.ctx.cache.currencies if self.ctx.has(RuleName.INVOICE_LINE_DISCOUNT) else None
         for row in rows:
@@ -58,53 +76,41 @@ class InvoicesFlow(Flow):
                 out.fail(row, exc)
         return out
 
+    def _order_owners(self, rows: Sequence[dict[str, Any]]) -> None:
+        """The owner of each row's CRM order (by ``SalesOrderNumber``), in the pseudo-field of its kind."""
+        numbers = sorted({str(r["SalesOrderNumber"]) for r in rows if r.get("SalesOrderNumber")})
+        select = ["ordernumber", "_ownerid_value", "_owningteam_value"]
+        found = self.ctx.reads.by_values(System.CRM, "salesorders", "ordernumber", numbers, select)
+        owners = {str(o.get("ordernumber")).casefold(): order_owner(o) for o in found}
+        for row in rows:
+            owner = owners.get(str(row.get("SalesOrderNumber") or "").casefold())
+            row[ORDER_OWNER_USER] = owner[1] if owner and owner[0] == "systemusers" else None
+            row[ORDER_OWNER_TEAM] = owner[1] if owner and owner[0] == "teams" else None
+
     def after_write(self, written: Sequence[Written]) -> list[SideWrite]:
-        """The invoices' orders: given the invoice's owner, then marked Invoiced. The order is the
-        one the invoice was written for (its ``salesorderid``); the owner is the invoice's as the
-        CRM has it (an invoice a plan would only create has none yet: its order keeps its owner)."""
+        """The invoices' orders marked Invoiced: the order each invoice was written for (its
+        ``salesorderid``), once however many of its invoices arrive."""
         if not self.ctx.has(RuleName.INVOICE_MARKS_ORDER) or not written:
             return []
-        reads = self.ctx.reads
         order_of = {w.key: _id(w.payload.get("salesorderid")) for w in written}
-        numbers = sorted({str(w.payload.get("invoicenumber")) for w in written})
-        select = ["invoicenumber", "_ownerid_value", "_owningteam_value"]
-        invoices = {
-            str(r["invoicenumber"]): r
-            for r in reads.by_values(System.CRM, "invoices", "invoicenumber", numbers, select)
-        }
-        owners = {n: r.get("_ownerid_value") for n, r in invoices.items()}
         ids = sorted({i for i in order_of.values() if i})
-        select = ["salesorderid", "_ownerid_value", "statecode", "statuscode"]
+        select = ["salesorderid", "statecode", "statuscode"]
         orders = {
             str(o["salesorderid"]).lower(): o
-            for o in reads.by_values(System.CRM, "salesorders", "salesorderid", ids, select)
+            for o in self.ctx.reads.by_values(System.CRM, "salesorders", "salesorderid", ids, select)
         }
-        owner_writes: list[SideWrite] = []
-        state_writes: list[SideWrite] = []
+        writes: list[SideWrite] = []
         done: set[str] = set()
         for w in written:
             order = orders.get(order_of[w.key] or "")
             if order is None or order_of[w.key] in done:  # two invoices of one order: one change
                 continue
             done.add(str(order_of[w.key]))
-            number = str(w.payload.get("invoicenumber"))
-            change = invoice_order_update(order, {"_ownerid_value": owners.get(number)})
-            key = {"salesorderid": order["salesorderid"]}
-            if "ownerid" in change:
-                # the owner is a user or a team (a company's owning team): its own entity set
-                team = _id((invoices.get(number) or {}).get("_owningteam_value")) == change["ownerid"]
-                bind = {
-                    "ownerid@odata.bind": f"/{'teams' if team else 'systemusers'}({change.pop('ownerid')})"
-                }
-                op = WriteOp(OpKind.UPDATE, key, bind, ref=w.key)
-                owner_writes.append(
-                    _side(SideWriteKind.ORDER_OWNER, op, w.key, "give the order the invoice's owner")
-                )
+            change = invoice_order_update(order)
             if change:
-                op = WriteOp(OpKind.UPDATE, key, change, ref=w.key)
-                state_writes.append(_side(SideWriteKind.ORDER_INVOICED, op, w.key, "mark the order Invoiced"))
-        # the owner first: an Invoiced order can still be assigned, but not edited
-        return owner_writes + state_writes
+                op = WriteOp(OpKind.UPDATE, {"salesorderid": order["salesorderid"]}, change, ref=w.key)
+                writes.append(_side(SideWriteKind.ORDER_INVOICED, op, w.key, "mark the order Invoiced"))
+        return writes
 
 
 def _id(value: Any) -> str | None:

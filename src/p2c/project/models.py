@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from p2c.project.crm_schema import CrmSchemaName
+from p2c.rules.activation import OrderActivation
 from p2c.settings import LegalEntity, System, legal_entities_data
 
 __all__ = [
@@ -79,6 +80,8 @@ class ProjectSettings(_Model):
     concurrency: int = Field(default=4, ge=1, le=52)
     page_size: int | None = Field(default=None, ge=1, le=10000)
     products_created_active: bool = True
+    # what sends a CRM order to the ERP: processing status Active, or the standard state Submitted
+    order_activation: OrderActivation = OrderActivation.PROCESSING_STATUS
     price_list: str | None = None
     account_number_prefix: str = Field(default="ACC", min_length=1, max_length=8)
     contact_number_prefix: str = Field(default="CON", min_length=1, max_length=8)

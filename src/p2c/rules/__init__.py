@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from p2c.rules.activation import OrderActivation, activation_status
 from p2c.rules.contacts import (
     LOOKUP_TYPE,
     ContactRoute,
@@ -41,6 +42,7 @@ from p2c.rules.invoices import (
     invoice_line_discount,
     invoice_line_tax,
     invoice_order_update,
+    order_owner,
 )
 from p2c.rules.lines import LineDiff, diff_lines, index_lines, next_sequence_number, number_lines
 from p2c.rules.names import FLOW_RULES, FlowName, RuleName, flows_of
@@ -66,10 +68,12 @@ __all__ = [
     "FlowName",
     "LineDiff",
     "NumberGenerator",
+    "OrderActivation",
     "ProcessingStatus",
     "Routing",
     "Rule",
     "RuleName",
+    "activation_status",
     "active_order_state",
     "choose_price_list",
     "customer_contact_ids",
@@ -91,6 +95,7 @@ __all__ = [
     "next_sequence_number",
     "normalize_ids",
     "number_lines",
+    "order_owner",
     "processing_status_from_erp",
     "restore_line_discount",
     "route_contact",
@@ -195,10 +200,18 @@ RULES: Mapping[RuleName, Rule] = _rules(
     ),
     Rule(
         RuleName.INVOICE_MARKS_ORDER,
-        "An arriving invoice makes its CRM order Invoiced (statecode 4, statuscode 100003) and gives"
-        " the order the invoice's owner.",
+        "An arriving invoice makes its CRM order Invoiced (statecode 4, statuscode 100003); the order's"
+        " owner does not change.",
         invoice_order_update,
         requires=("SalesOrderNumber",),
+    ),
+    Rule(
+        RuleName.ORDER_OWNER,
+        "$order_owner_user / $order_owner_team = the owner of the invoice's CRM sales order (a user or a"
+        " team), which the template maps to the new invoice's ownerid; no order: both empty.",
+        order_owner,
+        requires=("SalesOrderNumber",),
+        provides=("$order_owner_user", "$order_owner_team"),
     ),
     Rule(
         RuleName.INVOICE_LINE_TAX,

@@ -1,21 +1,28 @@
 """Invoices from the ERP: what they do to their CRM order, and which tax travels (P2C.md, invoices).
 
 When an invoice arrives, its sales order in the CRM becomes Invoiced (statecode 4, statuscode
-100003, see :mod:`p2c.rules.status`) and the order's owner becomes the invoice's owner.
-:func:`invoice_order_update` gives the order's PATCH, holding only what is not so already (an
-empty dict: nothing to write, so a rerun writes nothing)::
+100003, see :mod:`p2c.rules.status`). :func:`invoice_order_update` gives the order's PATCH,
+holding only what is not so already (an empty dict: nothing to write, so a rerun writes
+nothing)::
 
     >>> order = {"salesorderid": "o1", "statecode": 0, "statuscode": 1, "_ownerid_value": "u-sales"}
-    >>> invoice_order_update(order, {"invoiceid": "i1", "_ownerid_value": "U-BILLING"})
-    {'ownerid': 'u-billing', 'statecode': 4, 'statuscode': 100003}
-    >>> invoice_order_update({**order, "statecode": 4, "statuscode": 100003, "_ownerid_value": "u-billing"},
-    ...                      {"_ownerid_value": "u-billing"})
+    >>> invoice_order_update(order)
+    {'statecode': 4, 'statuscode': 100003}
+    >>> invoice_order_update({**order, "statecode": 4, "statuscode": 100003})
     {}
 
-The owner comes first in the payload: an Invoiced order is read-only, so an engine that splits the
-PATCH in two must assign the owner before it changes the state. ``ownerid`` is given as the
-owner's record id, as the mapper's payloads give lookups (``to_wire`` binds it to
-``/systemusers(<id>)``).
+The invoice is given the owner of its sales order (Microsoft: "the owner of the sales order is
+assigned as the owner of the invoice"); the order's owner does not change. An owner is a user or a
+team, each bound through its own entity set: :func:`order_owner` tells which, from the
+``lookuplogicalname`` annotation of ``_ownerid_value`` when the read has it, else from
+``_owningteam_value`` (Dataverse fills it exactly when a team owns the record)::
+
+    >>> order_owner({**order, "_ownerid_value@Microsoft.Dynamics.CRM.lookuplogicalname": "team"})
+    ('teams', 'u-sales')
+    >>> order_owner({"_ownerid_value": "T1", "_owningteam_value": "t1"})
+    ('teams', 't1')
+    >>> order_owner(order)
+    ('systemusers', 'u-sales')
 
 Tax (FNO.md §2.7; S4 "tax on header charges is not synchronised; tax on line charges is"):
 
@@ -49,7 +56,12 @@ __all__ = [
     "invoice_line_discount",
     "invoice_line_tax",
     "invoice_order_update",
+    "order_owner",
 ]
+
+#: the annotation that names a lookup's target table (``systemuser`` or ``team`` for owners)
+LOOKUP_TYPE = "@Microsoft.Dynamics.CRM.lookuplogicalname"
+OWNER_SETS = {"systemuser": "systemusers", "team": "teams"}
 
 
 def _id(value: Any) -> str | None:
@@ -57,22 +69,28 @@ def _id(value: Any) -> str | None:
     return text or None
 
 
-def invoice_order_update(order: Mapping[str, Any], invoice: Mapping[str, Any]) -> dict[str, Any]:
-    """The PATCH for ``order`` (a CRM salesorder row) now that ``invoice`` (its CRM invoice) exists.
-
-    Reads ``_ownerid_value`` of both and the order's ``statecode``/``statuscode``. An invoice
-    without an owner leaves the order's owner alone.
-    """
-    out: dict[str, Any] = {}
-    owner = _id(invoice.get("_ownerid_value"))
-    if owner is not None and owner != _id(order.get("_ownerid_value")):
-        out["ownerid"] = owner
-    if (order.get("statecode"), order.get("statuscode")) != (
+def invoice_order_update(order: Mapping[str, Any]) -> dict[str, Any]:
+    """The PATCH for ``order`` (a CRM salesorder row, its ``statecode``/``statuscode``) now that
+    an invoice of it exists: state Invoiced, unless it is so already. Its owner is left alone."""
+    if (order.get("statecode"), order.get("statuscode")) == (
         ORDER_STATECODE_INVOICED,
         ORDER_STATUSCODE_INVOICED,
     ):
-        out.update(invoiced_order_state())
-    return out
+        return {}
+    return invoiced_order_state()
+
+
+def order_owner(order: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The owner of a CRM order row as (entity set, id): ``systemusers`` or ``teams``; None when
+    the row has no owner. The id is lowercase, as lookups give them."""
+    owner = _id(order.get("_ownerid_value"))
+    if owner is None:
+        return None
+    kind = str(order.get(f"_ownerid_value{LOOKUP_TYPE}") or "").lower()
+    if kind in OWNER_SETS:
+        return OWNER_SETS[kind], owner
+    team = _id(order.get("_owningteam_value"))
+    return ("teams", team) if team is not None and team == owner else ("systemusers", owner)
 
 
 def _amount(row: Mapping[str, Any], field: str, entity: str) -> Decimal:

@@ -49,6 +49,7 @@ class RuleName(StrEnum):
     KEEP_ORDER_ACTIVE = "keep_order_active"
     FREIGHT_TAX_LINE = "freight_tax_line"
     INVOICE_MARKS_ORDER = "invoice_marks_order"
+    ORDER_OWNER = "order_owner"
     INVOICE_LINE_TAX = "invoice_line_tax"
     INVOICE_LINE_DISCOUNT = "invoice_line_discount"
     LINES_FOLLOW_HEADERS = "lines_follow_headers"
@@ -81,6 +82,7 @@ FLOW_RULES: Mapping[FlowName, frozenset[RuleName]] = MappingProxyType(
         FlowName.INVOICES: frozenset(
             {
                 R.INVOICE_MARKS_ORDER,
+                R.ORDER_OWNER,
                 R.INVOICE_LINE_TAX,
                 R.INVOICE_LINE_DISCOUNT,
                 R.LINES_FOLLOW_HEADERS,

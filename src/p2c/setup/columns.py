@@ -121,4 +121,6 @@ def attribute_body(spec: FieldSpec) -> dict[str, Any]:
             "OptionSetType": "Picklist",
             "Options": [{"Value": value, "Label": label(text)} for value, text in spec.options.items()],
         }
+        # the value a new row starts with (p2c_processingstatus: Draft, so a new order can be activated)
+        body["DefaultFormValue"] = spec.default if spec.default is not None else -1
     return body

@@ -6,6 +6,10 @@ columns need a relationship (``RelationshipDefinitions``), which the sandbox doe
 ``SchemaName`` must carry a publisher prefix (``p2c_ContactNumber``); the logical name is its
 lower-case form.
 
+Defaults: a ``Boolean`` column's ``DefaultValue`` and a ``Picklist`` column's ``DefaultFormValue``
+(one of its options; ``-1`` or null: none) are kept with the column, and a row created without the
+column gets that value, as the service does (rows that existed before keep an empty value).
+
 Example::
 
     >>> from p2c_sandbox.dataverse.tables import TABLES
@@ -147,10 +151,24 @@ def column_from_metadata(body: Any, t: TableDef) -> Column:
         option_set: dict[str, Any] = body["OptionSet"] if isinstance(body.get("OptionSet"), dict) else {}
         true_label = label_text((option_set.get("TrueOption") or {}).get("Label")) or "Yes"
         false_label = label_text((option_set.get("FalseOption") or {}).get("Label")) or "No"
-        return Column(name, kind, options={0: false_label, 1: true_label}, **common)
+        default = body.get("DefaultValue")
+        if default is not None and not isinstance(default, bool):
+            raise _error("DefaultValue of a BooleanAttributeMetadata must be true, false or null.")
+        return Column(name, kind, options={0: false_label, 1: true_label}, default=default, **common)
     if kind is Kind.DATETIME:
         fmt = body.get("Format", "DateAndTime")
         behavior = body.get("DateTimeBehavior")
         date_only = fmt == "DateOnly" or (isinstance(behavior, dict) and behavior.get("Value") == "DateOnly")
         return Column(name, kind, date_only=date_only, **common)
-    return Column(name, kind, options=_options(body), **common)
+    options = _options(body)
+    return Column(name, kind, options=options, default=_form_default(body, options), **common)
+
+
+def _form_default(body: dict[str, Any], options: dict[int, str]) -> int | None:
+    """A choice column's default: ``DefaultFormValue`` (``-1``: none), one of its options."""
+    value = body.get("DefaultFormValue")
+    if value is None or value == -1:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value not in options:
+        raise _error(f"DefaultFormValue {value!r} is not one of the column's option values.")
+    return value

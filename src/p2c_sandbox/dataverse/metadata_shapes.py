@@ -139,6 +139,10 @@ def attribute_shape(t: TableDef, col: Column, with_options: bool = False) -> dic
         shape["DateTimeBehavior"] = {"Value": "DateOnly" if col.date_only else "UserLocal"}
     elif col.is_lookup:
         shape["Targets"] = list(col.targets)
+    if kind is Kind.BOOLEAN:
+        shape["DefaultValue"] = col.default
+    elif kind is Kind.PICKLIST:
+        shape["DefaultFormValue"] = col.default if col.default is not None else -1
     if with_options and kind in (Kind.PICKLIST, Kind.STATE, Kind.STATUS, Kind.BOOLEAN):
         shape["OptionSet"] = option_set(t, col)
     return shape

@@ -210,7 +210,10 @@ def test_an_order_and_invoice_of_demf_come_owned_by_the_de_team_for_the_de_accou
         f"name eq 'Invoice {_invoice(world, number)}'",
     )
     assert invoice["_customerid_value"] == de
-    assert invoice["_ownerid_value"] == team(crm, "Contoso DE")
+    # the invoice is given its order's owner (the person it was reassigned to), not the company's team
+    assert invoice["_ownerid_value"] == alex
+    [order] = crm_rows(crm, "salesorders", ["_ownerid_value", "statecode"], f"ordernumber eq '{number}'")
+    assert (order["_ownerid_value"], order["statecode"]) == (alex, 4)
 
 
 def _invoice(world: Any, order: str) -> str:

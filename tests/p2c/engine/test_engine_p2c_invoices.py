@@ -26,6 +26,8 @@ def test_an_invoiced_order_brings_its_invoice_and_marks_the_order(every_flow_pro
             {"product": products[1], "quantity": 2},
         ],
     )
+    ship_to = {"shipto_line1": "1 Pier Rd", "shipto_city": "Tacoma", "shipto_postalcode": "98402"}
+    assert crm.patch(f"salesorders({order})", json=ship_to).status_code == 204
     users = crm_rows(crm, "systemusers", ["systemuserid", "fullname"])
     other = next(u["systemuserid"] for u in users if not str(u["fullname"]).startswith("#"))
     assert (
@@ -43,7 +45,7 @@ def test_an_invoiced_order_brings_its_invoice_and_marks_the_order(every_flow_pro
     [erp_invoice] = erp_rows(
         world.erp(),
         "ExternallyMaintainedCustomerSalesInvoiceHeaders",
-        ["InvoiceNumber", "SalesOrderNumber"],
+        ["InvoiceNumber", "SalesOrderNumber", "InvoiceDate"],
         f"dataAreaId eq 'usmf' and SalesOrderNumber eq '{number}'",
     )
     erp_lines = erp_rows(
@@ -60,15 +62,54 @@ def test_an_invoiced_order_brings_its_invoice_and_marks_the_order(every_flow_pro
     [invoice] = crm_rows(
         crm,
         "invoices",
-        ["invoiceid", "invoicenumber", "_ownerid_value", "_salesorderid_value", "p2c_isexternallymaintained"],
+        [
+            "invoiceid",
+            "invoicenumber",
+            "_ownerid_value",
+            "_salesorderid_value",
+            "p2c_isexternallymaintained",
+            "p2c_invoicedate",
+        ],
         f"invoicenumber eq '{erp_invoice['InvoiceNumber']}'",
     )
     assert str(invoice["_salesorderid_value"]) == order and invoice["p2c_isexternallymaintained"] is True
+    # the ERP's invoice date (noon UTC) arrives as the date on p2c's own invoice date column
+    assert invoice["p2c_invoicedate"] == erp_invoice["InvoiceDate"][:10]
+    # each ERP order line's ship-to address comes onto its CRM order line
+    erp_order_lines = erp_rows(
+        world.erp(),
+        "CDSSalesOrderLines",
+        [
+            "LineCreationSequenceNumber",
+            "DeliveryAddressCity",
+            "DeliveryAddressZipCode",
+            "DeliveryAddressStreet",
+        ],
+        f"dataAreaId eq 'usmf' and SalesOrderNumber eq '{number}'",
+    )
+    crm_order_lines = {
+        int(r["sequencenumber"]): r
+        for r in crm_rows(
+            crm,
+            "salesorderdetails",
+            ["sequencenumber", "shipto_city", "shipto_postalcode", "shipto_line1"],
+            f"_salesorderid_value eq {order}",
+        )
+    }
+    for erp_line in erp_order_lines:
+        crm_line = crm_order_lines[int(erp_line["LineCreationSequenceNumber"])]
+        assert erp_line["DeliveryAddressCity"] == "Tacoma"  # the ERP gives lines their order's address
+        assert (crm_line["shipto_city"], crm_line["shipto_postalcode"], crm_line["shipto_line1"]) == (
+            erp_line["DeliveryAddressCity"],
+            erp_line["DeliveryAddressZipCode"],
+            erp_line["DeliveryAddressStreet"].split("\n")[0],
+        )
     [crm_order] = crm_rows(
         crm, "salesorders", ["statecode", "statuscode", "_ownerid_value"], f"salesorderid eq {order}"
     )
     assert (crm_order["statecode"], crm_order["statuscode"]) == (4, 100003)
-    assert crm_order["_ownerid_value"] == invoice["_ownerid_value"] != other
+    # the invoice is given the order's owner (a user here); the order keeps its owner
+    assert crm_order["_ownerid_value"] == invoice["_ownerid_value"] == other
     lines = {
         int(r["sequencenumber"]): r
         for r in crm_rows(
@@ -101,6 +142,10 @@ def test_an_order_invoiced_in_two_parts_ends_invoiced_without_failures(every_flo
     order, number = new_order(
         crm, [{"product": products[0], "quantity": 3}, {"product": products[1], "quantity": 2}]
     )
+    # a team owns the order: its invoices are bound to the team (/teams(id)), not to a user
+    [sales_team] = crm_rows(crm, "teams", ["teamid"], "name eq 'Contoso US'")
+    owner = {"ownerid@odata.bind": f"/teams({sales_team['teamid']})"}
+    assert crm.patch(f"salesorders({order})", json=owner).status_code == 204
     with world.open() as h:
         assert h.run(*TO_ERP).status is RunStatus.SUCCEEDED
     erp_action(world, number, "confirm")
@@ -133,8 +178,18 @@ def test_an_order_invoiced_in_two_parts_ends_invoiced_without_failures(every_flo
     assert line_skip.source_key.endswith(",2") and "salesorders record is Invoiced" in (
         line_skip.message or ""
     )
-    invoices = crm_rows(crm, "invoices", ["invoicenumber"], f"_salesorderid_value eq {order}")
+    invoices = crm_rows(
+        crm,
+        "invoices",
+        ["invoicenumber", "_ownerid_value", "_owningteam_value"],
+        f"_salesorderid_value eq {order}",
+    )
     assert len(invoices) == 2
+    assert {(i["_ownerid_value"], i["_owningteam_value"]) for i in invoices} == {
+        (sales_team["teamid"], sales_team["teamid"])
+    }
+    [crm_order] = crm_rows(crm, "salesorders", ["_ownerid_value"], f"salesorderid eq {order}")
+    assert crm_order["_ownerid_value"] == sales_team["teamid"]
     with world.open() as h:
         again = h.run(*FROM_ERP, *INVOICES)
     assert again.status is RunStatus.SUCCEEDED and sum(t.written + t.failed for t in again.tasks) == 0

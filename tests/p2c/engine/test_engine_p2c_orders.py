@@ -1,4 +1,4 @@
-"""Sales orders CRM → ERP (P2C.md flow 5): activated orders, create-only, lines follow, split discount."""
+"""Sales orders CRM → ERP (P2C.md flow 5): activated (or submitted) orders, create-only, lines follow, split discount."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from engine_helpers import crm_rows, erp_rows
 from test_engine_p2c_quotes import BEFORE, external_products
 
-from p2c.store import RunStatus
+from p2c.store import Action, RunStatus
 
 ACTIVE = 100000001  # p2c_processingstatus Active: the user activated the order
 
@@ -145,3 +145,89 @@ def test_activated_order_goes_once_with_split_discount_and_lines_follow(orders_p
     with world.open() as h:
         again = h.run("OrderHeader", "OrderLine")
     assert sum(t.written for t in again.tasks) == 0
+
+
+# -- what sends an order: settings.order_activation ------------------------------------------
+
+DRAFT = 100000000  # p2c_processingstatus Draft: the column's default (p2c setup)
+SUBMITTED = {"statecode": 1, "statuscode": 3}  # the standard Submit: state Submitted, status In Progress
+
+
+def test_a_new_order_starts_draft_and_submitting_it_is_not_activating_it(orders_project: Any) -> None:
+    world = orders_project
+    crm = world.crm()
+    products = external_products(crm)
+    order, number = new_order(crm, [{"product": products[0], "quantity": 1}], activate=False)
+    [row] = crm_rows(crm, "salesorders", ["p2c_processingstatus"], f"salesorderid eq {order}")
+    assert row["p2c_processingstatus"] == DRAFT  # the column's default (p2c setup)
+    assert crm.patch(f"salesorders({order})", json=SUBMITTED).status_code == 204
+    with world.open() as h:
+        report = h.run("OrderHeader", "OrderLine")
+        outcomes = {o.source_key: o for o in h.store.outcomes(report.run_id)}
+    assert report.status is RunStatus.SUCCEEDED, report.tasks
+    assert erp_order(world, number) == ([], {})  # order_activation: processing_status (the default)
+    filtered = outcomes[order]  # a record its filter leaves out is named by its id
+    assert filtered.action is Action.FILTERED and "p2c_processingstatus eq 100000001" in (
+        filtered.message or ""
+    )
+    # activating it (processing status Active) sends it, submitted or not
+    assert crm.patch(f"salesorders({order})", json={"statecode": 0, "statuscode": 1}).status_code == 204
+    assert crm.patch(f"salesorders({order})", json={"p2c_processingstatus": ACTIVE}).status_code == 204
+    with world.open() as h:
+        assert h.run("OrderHeader", "OrderLine").status is RunStatus.SUCCEEDED
+    headers, lines = erp_order(world, number)
+    assert len(headers) == 1 and sorted(lines) == [1]
+
+
+def test_with_order_activation_submitted_the_standard_submit_sends_the_order(orders_project: Any) -> None:
+    world = orders_project
+    world.configure(settings={"order_activation": "submitted"})
+    crm = world.crm()
+    products = external_products(crm)
+    lines = [
+        {"product": products[0], "quantity": 3, "manualdiscountamount": 10},
+        {"product": products[1], "quantity": 2},
+    ]
+    order, number = new_order(crm, lines, activate=False)
+    with world.open() as h:
+        assert h.run("OrderHeader", "OrderLine").status is RunStatus.SUCCEEDED
+    assert erp_order(world, number) == ([], {})  # a draft (Active state, not submitted) stays in the CRM
+
+    assert crm.patch(f"salesorders({order})", json=SUBMITTED).status_code == 204
+    with world.open() as h:
+        report = h.run("OrderHeader", "OrderLine")
+    assert report.status is RunStatus.SUCCEEDED, report.tasks
+    assert (report.tasks[0].created, report.tasks[1].created) == (1, 2), report.tasks
+    headers, erp_lines = erp_order(world, number)
+    assert len(headers) == 1 and sorted(erp_lines) == [1, 2]
+    [row] = crm_rows(crm, "salesorders", ["statecode", "p2c_processingstatus"], f"salesorderid eq {order}")
+    assert (row["statecode"], row["p2c_processingstatus"]) == (1, DRAFT)  # the CRM order is left as it is
+    with world.open() as h:
+        again = h.run("OrderHeader", "OrderLine")
+    assert sum(t.written + t.failed for t in again.tasks) == 0, again.tasks
+
+
+def test_an_order_without_requested_delivery_date_asks_the_erp_for_its_order_date(
+    orders_project: Any,
+) -> None:
+    world = orders_project
+    crm = world.crm()
+    products = external_products(crm)
+    order, number = new_order(crm, [{"product": products[0], "quantity": 1}])
+    dated, dated_number = new_order(crm, [{"product": products[0], "quantity": 1}])
+    assert crm.patch(f"salesorders({dated})", json={"requestdeliveryby": "2031-05-04"}).status_code == 204
+    with world.open() as h:
+        assert h.run("OrderHeader", "OrderLine").status is RunStatus.SUCCEEDED
+    [crm_order] = crm_rows(crm, "salesorders", ["createdon", "requestdeliveryby"], f"salesorderid eq {order}")
+    assert crm_order["requestdeliveryby"] is None
+    erp = {
+        n: erp_rows(
+            world.erp(),
+            "CDSSalesOrderHeaders",
+            ["RequestedReceiptDate"],
+            f"dataAreaId eq 'usmf' and SalesOrderNumber eq '{n}'",
+        )[0]["RequestedReceiptDate"]
+        for n in (number, dated_number)
+    }
+    assert erp[number][:10] == crm_order["createdon"][:10] and not erp[number].startswith("1900")
+    assert erp[dated_number].startswith("2031-05-04")

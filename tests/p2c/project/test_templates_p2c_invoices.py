@@ -23,7 +23,8 @@ UNIT_ID = ("uoms", "name", "uomid")
 
 HEADER_RELATED = {
     ACCOUNT_ID: {"ACC-01000-ABCDEF": "a1"},
-    ("teams", "teamid", "teamid"): {"t-us": "t-us"},  # company_owner: the company's owning team
+    ("teams", "teamid", "teamid"): {"t-us": "t-us", "t-order": "t-order"},  # owning / order's team
+    ("systemusers", "systemuserid", "systemuserid"): {"u-order": "u-order"},  # the order's owner
     ORDER_ID: {"ORD-01000-XYZXYZ": "o1"},
     CURRENCY_ID: {"USD": "c-usd"},
     PRICE_LIST_ID: {"CRM Service USA (sample)": "pl-usa"},
@@ -50,7 +51,7 @@ def test_invoices_template_follows_p2c() -> None:
     assert header.key_source == ("dataAreaId", "InvoiceNumber", "InvoiceDate", "LedgerVoucher")
     assert header.key_target == ("invoicenumber",)
     assert header.filter is None  # the entity holds only invoices of externally maintained customers
-    assert header.rules == ("invoice_marks_order", "company_owner")
+    assert header.rules == ("invoice_marks_order", "order_owner", "company_owner")
     assert header.depends_on == ("Accounts", "Products", "OrderHeaderFromERP", "OrderLineFromERP")
     assert (line.name, line.source.entity, line.target.entity) == (
         "SalesInvoiceLine", "ExternallyMaintainedCustomerSalesInvoiceLines", "invoicedetails",
@@ -70,6 +71,7 @@ def test_invoice_header_payload(project: Project) -> None:
         "InvoiceHeaderTaxAmount": Decimal("2.50"), "InvoiceAddressStreet": "1 Main St\nFloor 3",
         "InvoiceAddressCity": "Redmond", "InvoiceAddressState": "WA", "InvoiceAddressZipCode": "98052",
         "InvoiceAddressCountryRegionId": "USA", "$owning_team": "t-us",
+        "$order_owner_user": None, "$order_owner_team": None,
     }  # fmt: skip
     assert project.mapper("SalesInvoiceHeader", "usmf").map(row, HEADER_RELATED) == {
         "invoicenumber": "CIV-000001",  # the invoice number is carried over
@@ -80,6 +82,7 @@ def test_invoice_header_payload(project: Project) -> None:
         "transactioncurrencyid": "c-usd",
         "pricelevelid": "pl-usa",
         "p2c_isexternallymaintained": True,
+        "p2c_invoicedate": "2025-05-02T12:00:00Z",  # InvoiceDate (the reader makes it 2025-05-02)
         "billto_line1": "1 Main St",
         "billto_line2": "Floor 3",
         "billto_line3": None,
@@ -88,6 +91,15 @@ def test_invoice_header_payload(project: Project) -> None:
         "billto_postalcode": "98052",
         "billto_country": "United States",  # the invoice country value map (erp_country)
     }
+    # the invoice is given its order's owner, a user or a team, before the company's team
+    mapper = project.mapper("SalesInvoiceHeader", "usmf")
+    assert mapper.map({**row, "$order_owner_user": "u-order"}, HEADER_RELATED)["ownerid"] == (
+        "systemusers", "u-order",
+    )  # fmt: skip
+    assert mapper.map({**row, "$order_owner_team": "t-order"}, HEADER_RELATED)["ownerid"] == (
+        "teams",
+        "t-order",
+    )
     # an invoice without a sales order has none in the CRM either
     out = project.mapper("SalesInvoiceHeader", "usmf").map({**row, "SalesOrderNumber": ""}, HEADER_RELATED)
     assert out["salesorderid"] is None

@@ -71,7 +71,8 @@ def test_orders_templates_follow_p2c() -> None:
     assert (header.source.entity, header.target.entity) == ("salesorders", "CDSSalesOrderHeaders")
     assert header.key_source == ("ordernumber",) and header.key_target == ("dataAreaId", "SalesOrderNumber")
     assert header.filter == (
-        "statecode eq 0 and p2c_processingstatus eq 100000001 and p2c_hasexternallymaintainedproductsonly eq true"
+        "(statecode eq 0 or statecode eq 1) and p2c_processingstatus eq 100000001"
+        " and p2c_hasexternallymaintainedproductsonly eq true"
     )
     assert (line.source.entity, line.target.entity) == ("salesorderdetails", "CDSSalesOrderLines")
     assert line.key_target == ("dataAreaId", "SalesOrderNumber", "LineCreationSequenceNumber")
@@ -122,6 +123,11 @@ def test_order_to_erp_payloads(project: Project) -> None:
         "DeliveryAddressZipCode": "98052",
         "DeliveryAddressCountryRegionISOCode": "US",
     }
+    # no requested delivery date: the order date (the day it was created), never 1900-01-01
+    undated = {**header, "requestdeliveryby": None, "createdon": "2025-03-20T09:30:00Z"}
+    assert project.mapper("OrderHeader", "usmf").map(undated, related)["RequestedReceiptDate"] == (
+        "2025-03-20T09:30:00Z"
+    )
     per_unit, charge = split_line_discount(Decimal("3"), Decimal("10.00"), 2)
     line = {
         "salesorderdetailid": "d1", "_salesorderid_value": "o1", "sequencenumber": 1, "_productid_value": "p1",
@@ -210,6 +216,8 @@ def test_order_from_erp_line_payload_restores_the_discount(project: Project) -> 
         "SalesPrice": Decimal("219.00"), "LineDiscountAmount": Decimal("3.33"),
         "FixedPriceCharges": Decimal("-0.01"), "TotalTaxAmount": Decimal("52.00"),
         "LineDescription": "MidRangeSpeaker", "$line_discount": discount,
+        "DeliveryAddressName": "Dock", "DeliveryAddressStreet": "1 Pier Rd\nGate 4", "DeliveryAddressCity": "Tacoma",
+        "DeliveryAddressStateId": "WA", "DeliveryAddressZipCode": "98402", "DeliveryAddressCountryRegionId": "USA",
     }  # fmt: skip
     assert project.mapper("OrderLineFromERP", "usmf").map(row, FROM_ERP_LINE_RELATED) == {
         "salesorderid": "o1",
@@ -223,6 +231,15 @@ def test_order_from_erp_line_payload_restores_the_discount(project: Project) -> 
         "manualdiscountamount": Decimal("10.00"),  # 3 × 3.33 + 0.01
         "tax": Decimal("52.00"),
         "description": "MidRangeSpeaker",
+        # the line's own ship-to address, country through erp_country
+        "shipto_name": "Dock",
+        "shipto_line1": "1 Pier Rd",
+        "shipto_line2": "Gate 4",
+        "shipto_line3": None,
+        "shipto_city": "Tacoma",
+        "shipto_stateorprovince": "WA",
+        "shipto_postalcode": "98402",
+        "shipto_country": "United States",
     }
     with pytest.raises(WaitingForParentError) as waiting:
         project.mapper("OrderLineFromERP", "usmf").map(

@@ -85,6 +85,17 @@ def test_quote_header_payload(project: Project) -> None:
         "DeliveryAddressZipCode": "98052",
         "DeliveryAddressCountryRegionISOCode": "US",  # blank ship-to country → US
     }
+    # no requested delivery date: the quote's effective-from date, else the day it was created
+    mapper = project.mapper("QuoteHeader", "usmf")
+    undated = {
+        **row,
+        "requestdeliveryby": None,
+        "effectivefrom": "2025-02-01",
+        "createdon": "2025-01-20T09:30:00Z",
+    }
+    assert mapper.map(undated, HEADER_RELATED)["ReceiptDateRequested"] == "2025-02-01"
+    undated["effectivefrom"] = None
+    assert mapper.map(undated, HEADER_RELATED)["ReceiptDateRequested"] == "2025-01-20T09:30:00Z"
 
 
 def test_quote_for_a_contact_goes_to_the_contacts_customer(project: Project) -> None:

@@ -1,4 +1,4 @@
-"""An arriving invoice marks its CRM order Invoiced and hands it the invoice's owner; tax rules."""
+"""An arriving invoice marks its CRM order Invoiced and takes the order's owner; tax rules."""
 
 from __future__ import annotations
 
@@ -12,26 +12,34 @@ from p2c.rules.invoices import (
     invoice_line_discount,
     invoice_line_tax,
     invoice_order_update,
+    order_owner,
 )
 
 ORDER = {"salesorderid": "o1", "statecode": 0, "statuscode": 1, "_ownerid_value": "u-sales"}
 
 
-def test_order_becomes_invoiced_with_the_invoices_owner() -> None:
-    update = invoice_order_update(ORDER, {"invoiceid": "i1", "_ownerid_value": "U-Billing"})
-    assert update == {"ownerid": "u-billing", "statecode": 4, "statuscode": 100003}
-    assert list(update) == ["ownerid", "statecode", "statuscode"]  # the owner before the read-only state
+def test_order_becomes_invoiced_and_keeps_its_owner() -> None:
+    update = invoice_order_update(ORDER)
+    assert update == {"statecode": 4, "statuscode": 100003}  # no ownerid: the order's owner stays
 
 
 def test_only_what_is_not_so_already() -> None:
-    same_owner = {"_ownerid_value": "U-SALES"}
-    assert invoice_order_update(ORDER, same_owner) == {"statecode": 4, "statuscode": 100003}
-    assert invoice_order_update(ORDER, {}) == {"statecode": 4, "statuscode": 100003}  # no owner: leave it
     invoiced = {**ORDER, "statecode": 4, "statuscode": 100003}
-    assert invoice_order_update(invoiced, same_owner) == {}
-    assert invoice_order_update(invoiced, {"_ownerid_value": "u-2"}) == {"ownerid": "u-2"}
+    assert invoice_order_update(invoiced) == {}
     pending = {**ORDER, "statuscode": 2}
-    assert invoice_order_update(pending, same_owner) == {"statecode": 4, "statuscode": 100003}
+    assert invoice_order_update(pending) == {"statecode": 4, "statuscode": 100003}
+
+
+def test_the_invoice_owner_is_the_orders_user_or_team() -> None:
+    assert order_owner(ORDER) == ("systemusers", "u-sales")
+    # the lookuplogicalname annotation says which table the owner is in
+    annotation = "_ownerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"
+    assert order_owner({"_ownerid_value": "T-1", annotation: "team"}) == ("teams", "t-1")
+    assert order_owner({"_ownerid_value": "U-1", annotation: "systemuser"}) == ("systemusers", "u-1")
+    # without it, Dataverse's owningteam (set exactly when a team owns the record) tells
+    assert order_owner({"_ownerid_value": "T-1", "_owningteam_value": "t-1"}) == ("teams", "t-1")
+    assert order_owner({"_ownerid_value": "U-1", "_owninguser_value": "u-1"}) == ("systemusers", "u-1")
+    assert order_owner({"_ownerid_value": None}) is None
 
 
 def test_line_tax_includes_line_charge_tax() -> None:

@@ -180,6 +180,11 @@ def test_attribute_bodies_follow_the_metadata_api() -> None:
         FieldSpec("p2c_s", FieldType.CHOICE, options={100000000: "Draft", 100000001: "Active"})
     )
     assert [o["Value"] for o in choice["OptionSet"]["Options"]] == [100000000, 100000001]
+    assert choice["DefaultFormValue"] == -1  # no default
+    draft = attribute_body(
+        FieldSpec("p2c_s", FieldType.CHOICE, options={100000000: "Draft"}, default=100000000)
+    )
+    assert draft["DefaultFormValue"] == 100000000
     assert attribute_body(FieldSpec("p2c_d", FieldType.DATE))["Format"] == "DateOnly"
     with pytest.raises(UnsupportedColumn, match="relationship"):
         attribute_body(FieldSpec("p2c_l", FieldType.LOOKUP))

@@ -144,3 +144,97 @@ def test_csdl_and_service_document(crm: httpx.Client) -> None:
     assert '<EntitySet Name="accounts" EntityType="mscrm.account">' in text
     assert '<NavigationProperty Name="parentcustomerid_account" Type="mscrm.account"' in text
     assert '<Property Name="_parentcustomerid_value" Type="Edm.Guid"' in text
+
+
+def _yes_no(schema: str, default: object) -> dict[str, object]:
+    yes = {"Value": 1, "Label": {"LocalizedLabels": [{"Label": "Yes", "LanguageCode": 1033}]}}
+    no = {"Value": 0, "Label": {"LocalizedLabels": [{"Label": "No", "LanguageCode": 1033}]}}
+    return {
+        "@odata.type": "Microsoft.Dynamics.CRM.BooleanAttributeMetadata",
+        "SchemaName": schema,
+        "DefaultValue": default,
+        "OptionSet": {"TrueOption": yes, "FalseOption": no},
+    }
+
+
+def test_a_new_row_gets_the_default_of_a_yes_no_column(crm: httpx.Client) -> None:
+    """A product typed into the CRM reads No, not blank; rows that existed before stay blank."""
+    before = crm.get("products?$select=name&$top=1").json()["value"][0]["productid"]
+    for schema, default in (
+        ("p2c_IsExternallyMaintained", False),
+        ("p2c_IsFeatured", True),
+        ("p2c_Plain", None),
+    ):
+        posted = crm.post(
+            "EntityDefinitions(LogicalName='product')/Attributes", json=_yes_no(schema, default)
+        )
+        assert posted.status_code == 204, posted.text
+    shape = crm.get(
+        "EntityDefinitions(LogicalName='product')/Attributes(LogicalName='p2c_isexternallymaintained')"
+    ).json()
+    assert shape["DefaultValue"] is False
+    unit = crm.get("uoms?$select=_uomscheduleid_value&$filter=name eq 'Primary Unit'").json()["value"][0]
+    created = crm.post(
+        "products",
+        json={
+            "name": "Typed in",
+            "productnumber": "TYPED-1",
+            "defaultuomscheduleid@odata.bind": f"/uomschedules({unit['_uomscheduleid_value']})",
+            "defaultuomid@odata.bind": f"/uoms({unit['uomid']})",
+            "quantitydecimal": 0,
+        },
+        headers={"Prefer": "return=representation"},
+    )
+    assert created.status_code == 201, created.text
+    row = created.json()
+    assert (row["p2c_isexternallymaintained"], row["p2c_isfeatured"], row["p2c_plain"]) == (False, True, None)
+    given = crm.post(
+        "products",
+        json={**{k: v for k, v in row.items() if k in ("name", "quantitydecimal")}, "productnumber": "TYPED-2",
+              "defaultuomscheduleid@odata.bind": f"/uomschedules({unit['_uomscheduleid_value']})",
+              "defaultuomid@odata.bind": f"/uoms({unit['uomid']})", "p2c_isexternallymaintained": True},
+        headers={"Prefer": "return=representation"},
+    )  # fmt: skip
+    assert given.json()["p2c_isexternallymaintained"] is True  # a value given wins over the default
+    old = crm.get(f"products({before})?$select=p2c_isexternallymaintained").json()
+    assert old["p2c_isexternallymaintained"] is None  # existed before the column: blank
+    bad = crm.post("EntityDefinitions(LogicalName='product')/Attributes", json=_yes_no("p2c_Bad", "no"))
+    assert bad.status_code == 400
+
+
+def test_a_new_row_gets_the_default_form_value_of_a_choice_column(crm: httpx.Client) -> None:
+    options = [
+        {"Value": 100000000, "Label": {"LocalizedLabels": [{"Label": "Draft", "LanguageCode": 1033}]}},
+        {"Value": 100000001, "Label": {"LocalizedLabels": [{"Label": "Active", "LanguageCode": 1033}]}},
+    ]
+    column = {
+        "@odata.type": "Microsoft.Dynamics.CRM.PicklistAttributeMetadata",
+        "SchemaName": "p2c_ProcessingStatus",
+        "DefaultFormValue": 100000000,
+        "OptionSet": {"IsGlobal": False, "OptionSetType": "Picklist", "Options": options},
+    }
+    wrong = crm.post(
+        "EntityDefinitions(LogicalName='salesorder')/Attributes", json={**column, "DefaultFormValue": 7}
+    )
+    assert wrong.status_code == 400 and "DefaultFormValue" in error_of(wrong)[1]
+    assert crm.post("EntityDefinitions(LogicalName='salesorder')/Attributes", json=column).status_code == 204
+    shape = crm.get(
+        "EntityDefinitions(LogicalName='salesorder')/Attributes(LogicalName='p2c_processingstatus')"
+    ).json()
+    assert shape["DefaultFormValue"] == 100000000
+    existing = crm.get(
+        "salesorders?$select=p2c_processingstatus,_customerid_value,_pricelevelid_value"
+        "&$filter=_customerid_value ne null and customerid_account/accountid ne null&$top=1"
+    ).json()["value"][0]
+    assert existing["p2c_processingstatus"] is None  # orders from before the column: none
+    created = crm.post(
+        "salesorders",
+        json={
+            "name": "New order",
+            "customerid_account@odata.bind": f"/accounts({existing['_customerid_value']})",
+            "pricelevelid@odata.bind": f"/pricelevels({existing['_pricelevelid_value']})",
+        },
+        headers={"Prefer": "return=representation"},
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["p2c_processingstatus"] == 100000000  # Draft: a new order can be activated

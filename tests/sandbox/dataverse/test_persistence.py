@@ -73,3 +73,20 @@ def test_everything_survives_a_restart(tmp_path: Path) -> None:
     dup = call(again, "POST", "accounts", {"name": "Dup", "p2c_code": "k1"})
     assert dup.status == 412
     again.close()
+
+
+def test_a_custom_columns_default_survives_a_restart(tmp_path: Path) -> None:
+    cfg = SandboxConfig(data_dir=tmp_path, seed="empty", key_activation_seconds=0)
+    path = tmp_path / "crm.db"
+    svc = DataverseService(cfg, path)
+    column = {
+        "@odata.type": "Microsoft.Dynamics.CRM.BooleanAttributeMetadata",
+        "SchemaName": "p2c_IsExternallyMaintained",
+        "DefaultValue": False,
+    }
+    assert call(svc, "POST", "EntityDefinitions(LogicalName='account')/Attributes", column).status == 204
+    svc.close()
+    again = DataverseService(cfg, path)
+    created = call(again, "POST", "accounts", {"name": "After restart"}, prefer="return=representation")
+    assert json.loads(created.body)["p2c_isexternallymaintained"] is False
+    again.close()
