@@ -69,6 +69,8 @@ class WriteOp:
     etag: str | None = None
     ref: Any = None
     match: dict[str, Any] | None = None
+    #: payload fields sent when the record is created only (an update leaves them out)
+    create_only: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

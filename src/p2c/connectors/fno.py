@@ -213,7 +213,10 @@ class FnoConnector(ConnectorLifecycle):
 
     def plan_writes(self, table: TargetTable, items: Sequence[TargetItem]) -> list[WriteOp | Refusal]:
         """An upsert by natural key per item: F&O documents have no closed state p2c must respect."""
-        return [WriteOp(OpKind.UPSERT, dict(i.key), dict(i.payload), ref=i.ref) for i in items]
+        once = table.fixed_fields  # fields the catalog says are written on create only
+        return [
+            WriteOp(OpKind.UPSERT, dict(i.key), dict(i.payload), ref=i.ref, create_only=once) for i in items
+        ]
 
     def plan_deletes(
         self, table: TargetTable, targets: Sequence[tuple[Any, Mapping[str, Any]]]

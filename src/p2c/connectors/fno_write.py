@@ -171,7 +171,7 @@ class FnoWriter:
         if kind is OpKind.DELETE:
             headers.pop("Content-Type")
             return HttpPart.request("DELETE", url, headers, b"", content_id)
-        body = {k: v for k, v in op.payload.items() if k not in op.key}
+        body = {k: v for k, v in op.payload.items() if k not in op.key and k not in op.create_only}
         return HttpPart.request("PATCH", url, headers, dumps(body), content_id)
 
     @staticmethod

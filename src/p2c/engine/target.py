@@ -21,8 +21,9 @@ def _labels(spec: EntitySpec) -> dict[int, str]:
 
 def target_table(spec: EntitySpec, key: Sequence[str], catalog: Catalog) -> TargetTable:
     """The target of a task writing ``spec`` by ``key``."""
-    if spec.system is System.ERP:
-        return TargetTable(spec.name, spec.primary_key, tuple(key))
+    if spec.system is System.ERP:  # upserts by natural key; create-only fields left out of updates
+        once = frozenset(f.name for f in spec.fields.values() if f.create_only)
+        return TargetTable(spec.name, spec.primary_key, tuple(key), fixed_fields=once)
     lookups = tuple(k for k in key if (f := spec.field(k)) is not None and f.type is FieldType.LOOKUP)
     fixed_key = any((f := spec.field(k)) is not None and not f.update for k in key)
     fixed: set[str] = set()

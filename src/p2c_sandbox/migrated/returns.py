@@ -121,6 +121,13 @@ class Returns:
                 "manualdiscountamount": _dec(line.get("LineDiscountAmount"))
                 * _dec(line.get("OrderedSalesQuantity")),
                 "description": line.get("LineDescription"),
+                # the line's delivery address, as the order template carries it (ship-to per line)
+                "shipto_name": line.get("DeliveryAddressName"),
+                "shipto_city": line.get("DeliveryAddressCity"),
+                "shipto_stateorprovince": line.get("DeliveryAddressStateId"),
+                "shipto_postalcode": line.get("DeliveryAddressZipCode"),
+                "shipto_country": "United States" if line.get("DeliveryAddressCountryRegionId") else None,
+                **_split(line.get("DeliveryAddressStreet"), "shipto_"),
             }
             if seq in lines:
                 self.crm.update("salesorderdetail", lines[seq]["salesorderdetailid"], values)

@@ -119,10 +119,15 @@ def test_adopting_an_environment_microsofts_p2c_ran_on(sandbox: Any, tmp_path: P
     differ = {task: int(row["differ"]) for task, row in found.items() if row["differ"] != "0"}
     # only what changed since Microsoft's last run: an account's phone (CRM) and name (drifted in the
     # ERP), a contact's e-mail (CRM) and phone (drifted), an order picked and a quantity changed in
-    # the ERP — and the invoices' p2c_isexternallymaintained, p2c's own column the solution lacks
+    # the ERP — and where p2c differs from Microsoft's templates on purpose: the invoices'
+    # p2c_isexternallymaintained (p2c's own column, which the solution lacks), and the requested
+    # date of the quotes and the order sent without one (Microsoft's templates sent 1900-01-01; p2c
+    # sends the document's date)
     assert differ == {
         "Accounts": 2,
         "Contacts": 2,
+        "QuoteHeader": 2,
+        "OrderHeader": 1,
         "OrderHeaderFromERP": 1,
         "OrderLineFromERP": 1,
         "SalesInvoiceHeader": 2,
