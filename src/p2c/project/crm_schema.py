@@ -22,7 +22,7 @@ salesorder          msdynce_misctax                                 money       
 salesorderdetail    msdynce_orderhasexternalmaintainedproductsonly  yes/no       p2c_hasexternallymaintainedproductsonly
 salesorderdetail    msdynce_orderissubmitted                        yes/no       (none)
 invoice             msdynce_misctax                                 money        (none)
-invoice             msdynce_invoicedate                             date [1]_    (none)
+invoice             msdynce_invoicedate                             date [1]_    p2c_invoicedate
 ==================  ==============================================  ===========  =====================================
 
 .. [1] the issue names the column without its type; p2c treats it as a date.
@@ -168,7 +168,7 @@ SOLUTION_COLUMNS: tuple[SolutionColumn, ...] = (
     ),
     SolutionColumn("salesorderdetails", "msdynce_orderissubmitted", _BOOL, "Order Is Submitted"),
     SolutionColumn("invoices", "msdynce_misctax", _MONEY, "Misc Tax"),
-    SolutionColumn("invoices", "msdynce_invoicedate", FieldType.DATE, "Invoice Date"),
+    SolutionColumn("invoices", "msdynce_invoicedate", FieldType.DATE, "Invoice Date", "p2c_invoicedate"),
 )  # fmt: skip
 
 

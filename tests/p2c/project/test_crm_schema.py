@@ -54,7 +54,7 @@ def test_microsoft_uses_the_solution_columns_everywhere(write: Callable[..., Pat
     assert "p2c_isexternallymaintained" in project.task("SalesInvoiceHeader").fields
     order = project.task("OrderHeader")
     assert order.filter == (
-        "statecode eq 0 and msdynce_processingstatus eq 647390000"
+        "(statecode eq 0 or statecode eq 1) and msdynce_processingstatus eq 647390000"
         " and msdynce_hasexternallymaintainedproductsonly eq true"
     )
     assert project.task("OrderLine").filter == "msdynce_orderhasexternalmaintainedproductsonly eq true"

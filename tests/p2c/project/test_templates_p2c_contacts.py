@@ -107,6 +107,7 @@ def test_contact_to_customer_payload(project: Project) -> None:
     assert out == {
         "dataAreaId": "usmf",
         "CustomerAccount": "CON-01001-QWERTY",
+        "PartyNumber": "CON-01001-QWERTY",  # on create only: the catalog marks it create_only
         "PartyType": "Person",
         "PersonFirstName": "Bo",
         "PersonMiddleName": "J",
