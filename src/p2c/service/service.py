@@ -372,7 +372,7 @@ class Service:
         store = self.projects.store(project)
         success = store.runs(project.name, 1, statuses=[RunStatus.SUCCEEDED])
         since = success[0].finished_at if success else None
-        first = store.runs(project.name, 1, before_id=None)
+        first = store.runs(project.name, 1)
         if since is None and not first:
             return  # never ran: nothing is stale yet
         if (since is None or at - since > timedelta(hours=hours)) and self._stale.get(
