@@ -13,7 +13,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from p2c.store import COUNTERS, RunStatus, StateStore
+from p2c.store import COUNTERS, StateStore
 
 __all__ = ["CONTENT_TYPE_LATEST", "ServiceMetrics"]
 
@@ -84,9 +84,9 @@ class ServiceMetrics:
         self.open_failures.labels(project).set(sum(s.failing for s in status))
         self.waiting.labels(project).set(sum(s.waiting for s in status))
         self.paused.labels(project).set(1 if store.project_state(project).paused else 0)
-        success = store.runs(project, 1, statuses=[RunStatus.SUCCEEDED])
-        if success and success[0].finished_at is not None:
-            self.last_success.labels(project).set(success[0].finished_at.timestamp())
+        success = store.last_success(project)
+        if success is not None:
+            self.last_success.labels(project).set(success.timestamp())
 
     def text(self) -> bytes:
         return generate_latest(self.registry)

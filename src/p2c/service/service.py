@@ -104,7 +104,6 @@ class Service:
         sched = store.schedule_state(project.name)
         live = self.runner.live(project.name)
         last = store.runs(project.name, limit=1)
-        success = store.runs(project.name, limit=1, statuses=[RunStatus.SUCCEEDED])
         tasks = [t.name for t in project.tasks]
         status = store.task_status(tasks)
         health = self._health.get(project.name)
@@ -118,7 +117,7 @@ class Service:
                 "next_run_at": sched.next_run_at if sched and project.schedule else None,
                 "running_run": live.run_id if live else None,
                 "last_run": RunView.of(last[0]) if last else None,
-                "last_success_at": success[0].finished_at if success else None,
+                "last_success_at": store.last_success(project.name),
                 "open_failures": sum(s.failing for s in status),
                 "waiting": sum(s.waiting for s in status),
                 "health": health[2] if health else {},
@@ -370,8 +369,7 @@ class Service:
         if hours is None:
             return
         store = self.projects.store(project)
-        success = store.runs(project.name, 1, statuses=[RunStatus.SUCCEEDED])
-        since = success[0].finished_at if success else None
+        since = store.last_success(project.name)
         first = store.runs(project.name, 1)
         if since is None and not first:
             return  # never ran: nothing is stale yet

@@ -166,6 +166,18 @@ class ServiceState:
             assert key is not None
             return int(key[0])
 
+    def last_success(self, project: str) -> datetime | None:
+        """When ``project``'s latest successful run ended (None: no run succeeded yet)."""
+        r = runs.c
+        q = (
+            select(r.finished_at)
+            .where(r.project == project, r.status == RunStatus.SUCCEEDED.value)
+            .order_by(r.id.desc())
+            .limit(1)
+        )
+        with self._read() as conn:
+            return conn.scalar(q)
+
     # -- retention ------------------------------------------------------------------------------
 
     def purge(self, project: str, before: datetime) -> tuple[int, int]:

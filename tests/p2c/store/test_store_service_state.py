@@ -88,3 +88,15 @@ def test_purge_deletes_old_history_but_keeps_what_still_fails(store: StateStore)
     assert [p.source_key for p in store.pending(T)] == ["A1"]
     assert [r.id for r in store.runs("q")] == [other]
     assert store.purge("p", now() - timedelta(days=45)) == (0, 0)
+
+
+def test_last_success_is_the_latest_succeeded_run_of_the_project(store: StateStore) -> None:
+    assert store.last_success("p") is None
+    ok = store.start_run("p", [T])
+    store.finish_run(ok, RunStatus.SUCCEEDED)
+    failed = store.start_run("p", [T])
+    store.finish_run(failed, RunStatus.FAILED)
+    other = store.start_run("q", [T])
+    store.finish_run(other, RunStatus.SUCCEEDED)
+    assert store.last_success("p") == store.run(ok).finished_at  # type: ignore[union-attr]
+    assert store.last_success("q") == store.run(other).finished_at  # type: ignore[union-attr]
