@@ -225,7 +225,12 @@ class ServiceApp:
                         )
                     self.protection._window.clear()
                 return json_response(
-                    200, {**asdict(self.protection.limits), "in_flight": self.protection.in_flight}
+                    200,
+                    {
+                        **asdict(self.protection.limits),
+                        "enabled": self.protection.enabled,
+                        "in_flight": self.protection.in_flight,
+                    },
                 )
             elif path == "reset" and method == "POST":
                 spec = (loads(req.body) if req.body else {}).get("seed", "demo")

@@ -71,6 +71,18 @@ def up(
         "10.0.40", help="Emulate this F&O release (older ones lack some entities)."
     ),
     token_lifetime: int = typer.Option(3600, help="Access token lifetime in seconds."),
+    latency_ms: int = typer.Option(
+        0,
+        "--latency-ms",
+        min=0,
+        help="Add this many milliseconds to every API request, as a real network and service do "
+        "(a fault: `p2c sandbox faults crm latency_ms=N` changes it later).",
+    ),
+    protection: bool = typer.Option(
+        True,
+        "--protection/--no-protection",
+        help="Service protection limits (52 concurrent, 6 000 requests per 5 minutes, per server).",
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request."),
 ) -> None:
     """Start the three servers on 127.0.0.1 and serve until Ctrl-C or SIGTERM."""
@@ -87,6 +99,8 @@ def up(
         erp_port=erp_port,
         erp_release=erp_release,
         token_lifetime_seconds=token_lifetime,
+        latency_ms=latency_ms,
+        protection=protection,
     )
     with console.status("preparing the sandbox (first start seeds the data)..."):
         try:

@@ -49,6 +49,10 @@ class SandboxConfig:
     token_lifetime_seconds: int = 3600
     crm_limits: Limits = field(default_factory=Limits)
     erp_limits: Limits = field(default_factory=Limits)
+    # realistic mode for benchmarks: latency added to every API request from the start (a fault,
+    # as `PUT /sandbox/faults {"latency_ms": N}` sets it), and service protection on or off
+    latency_ms: int = 0
+    protection: bool = True
     crm_page_size: int = 5000
     erp_page_size: int = 10000
     # Dataverse builds alternate-key indexes asynchronously: a new key is Pending, then Active.

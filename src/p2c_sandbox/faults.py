@@ -131,14 +131,17 @@ class Faults:
 class Protection:
     """Concurrency and sliding-window request limits of one server."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, enabled: bool = True) -> None:
         self.limits = limits
+        self.enabled = enabled  # off: every request is admitted (still counted in flight)
         self.in_flight = 0
         self._window: deque[float] = deque()
 
     def admit(self) -> tuple[str, str, int] | None:
         """``None`` to proceed, else ``(reason, code, retry_after)``: the request must answer 429."""
         lim = self.limits
+        if not self.enabled:
+            return None
         if self.in_flight >= lim.max_concurrent:
             return (
                 f"Number of concurrent requests exceeded the limit of {lim.max_concurrent}.",

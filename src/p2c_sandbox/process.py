@@ -81,7 +81,10 @@ class SandboxProcess:
         ports: list[int] | None = None,
         extra: tuple[str, ...] = (),
         timeout: float = 300,
+        latency_ms: int = 0,
+        protection: bool = True,
     ) -> SandboxProcess:
+        """Start and wait until ready; ``latency_ms``/``protection``: realistic mode for benchmarks."""
         ports = ports or free_ports(3)
         args = [
             sys.executable,
@@ -98,6 +101,8 @@ class SandboxProcess:
             "--erp-port",
             str(ports[2]),
             *(("--seed", seed) if seed else ()),
+            *(("--latency-ms", str(latency_ms)) if latency_ms else ()),
+            *(() if protection else ("--no-protection",)),
             *extra,
         ]
         started = time.perf_counter()

@@ -124,9 +124,16 @@ class Sandbox:
         self.erp: Service = FnoService(config, store("erp"))
         self.apps: dict[str, Any] = {
             "identity": IdentityApp(self.issuer, lambda: (self.urls["crm"], self.urls["erp"])),
-            "crm": ServiceApp(self.crm, self.urls["crm"], self.issuer, Protection(config.crm_limits)),
-            "erp": ServiceApp(self.erp, self.urls["erp"], self.issuer, Protection(config.erp_limits)),
+            "crm": ServiceApp(
+                self.crm, self.urls["crm"], self.issuer, Protection(config.crm_limits, config.protection)
+            ),
+            "erp": ServiceApp(
+                self.erp, self.urls["erp"], self.issuer, Protection(config.erp_limits, config.protection)
+            ),
         }
+        if config.latency_ms:
+            for name in ("crm", "erp"):
+                self.apps[name].faults.update({"latency_ms": config.latency_ms})
         self._servers: list[_Server] = []
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -50,6 +50,9 @@ class Table:
         self._by_seq: dict[int, str] = {}
         self.indexes: dict[str, dict[Any, str]] = {}
         self._index_fns: dict[str, Callable[[Row], Any]] = {}
+        # non-unique indexes: key -> {pk: None} (an ordered set), e.g. an order's lines
+        self.groups: dict[str, dict[Any, dict[str, None]]] = {}
+        self._group_fns: dict[str, Callable[[Row], Any]] = {}
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -73,6 +76,24 @@ class Table:
 
     def lookup(self, index: str, key: Any) -> str | None:
         return self.indexes[index].get(key)
+
+    def add_group(self, name: str, key_fn: Callable[[Row], Any]) -> None:
+        """A non-unique index (rows by a column's value), kept current by every write and rollback."""
+        self._group_fns[name] = key_fn
+        groups: dict[Any, dict[str, None]] = {}
+        for pk, row in self.rows.items():
+            k = key_fn(row)
+            if k is not None:
+                groups.setdefault(k, {})[pk] = None
+        self.groups[name] = groups
+
+    def has_group(self, name: str) -> bool:
+        return name in self._group_fns
+
+    def group(self, name: str, key: Any) -> list[str]:
+        """Primary keys of the rows whose ``name`` index key is ``key`` (any order)."""
+        found = self.groups[name].get(key)
+        return list(found) if found else []
 
     def put(self, pk: str, row: Row) -> Row:
         """Insert or replace a row (the dict is stored as given)."""
@@ -107,12 +128,24 @@ class Table:
             k = fn(row)
             if k is not None:
                 self.indexes[name][k] = pk
+        for name, fn in self._group_fns.items():
+            k = fn(row)
+            if k is not None:
+                self.groups[name].setdefault(k, {})[pk] = None
 
     def _unindex(self, pk: str, row: Row) -> None:
         for name, fn in self._index_fns.items():
             k = fn(row)
             if k is not None and self.indexes[name].get(k) == pk:
                 del self.indexes[name][k]
+        for name, fn in self._group_fns.items():
+            k = fn(row)
+            if k is not None:
+                bucket = self.groups[name].get(k)
+                if bucket is not None:
+                    bucket.pop(pk, None)
+                    if not bucket:
+                        del self.groups[name][k]
 
     def _restore(self, pk: str, old: Row | None) -> None:
         """Undo one change without logging it (used by rollback)."""
@@ -164,6 +197,7 @@ class Store:
         self._undo: list[tuple[Table, str, Row | None]] | None = None
         self._meta_undo: list[tuple[str, Any]] | None = None
         self._depth = 0
+        self._deferred = 0  # inside deferred(): commits persist when it ends, not each on its own
         self._dirty_rows: set[tuple[str, str]] = set()
         self._dirty_meta: set[str] = set()
         self._decode = decode
@@ -231,6 +265,8 @@ class Store:
         for t in self.tables.values():
             for name, fn in t._index_fns.items():
                 t.indexes[name] = {k: pk for pk, r in t.rows.items() if (k := fn(r)) is not None}
+            for name, fn in list(t._group_fns.items()):
+                t.add_group(name, fn)
 
     def wipe(self) -> None:
         """Forget every row and metadata entry, in memory and on disk."""
@@ -240,6 +276,8 @@ class Store:
             t._by_seq.clear()
             for name in t.indexes:
                 t.indexes[name] = {}
+            for name in t.groups:
+                t.groups[name] = {}
         self.meta.clear()
         self._dirty_rows.clear()
         self._dirty_meta.clear()
@@ -248,28 +286,38 @@ class Store:
             self._db.execute("DELETE FROM meta")
 
     def flush(self) -> None:
+        """Write the rows and metadata changed since the last flush, in one SQLite transaction.
+
+        Rows are serialised and written a chunk at a time: a seed of millions of rows never holds
+        all their JSON at once (the peak memory of seeding ``large:N`` stays that of the rows).
+        """
         if self._db is None:
             self._dirty_rows.clear()
             self._dirty_meta.clear()
             return
         if not self._dirty_rows and not self._dirty_meta:
             return
-        ups, dels = [], []
-        for tbl, pk in self._dirty_rows:
-            row = self.tables[tbl].rows.get(pk)
-            if row is None:
-                dels.append((tbl, pk))
-            else:
-                data = {k: v for k, v in row.items() if not k.startswith("@")}
-                ups.append((tbl, pk, row[SEQ], dumps(data)))
         metas = [(k, dumps(self.meta[k])) for k in self._dirty_meta if k in self.meta]
         db = self._db
         db.execute("BEGIN")
         try:
+            ups: list[tuple[str, str, int, bytes]] = []
+            dels: list[tuple[str, str]] = []
+            for tbl, pk in self._dirty_rows:
+                row = self.tables[tbl].rows.get(pk)
+                if row is None:
+                    dels.append((tbl, pk))
+                    continue
+                data = dict(row)  # "@seq" is the only internal key (module docstring)
+                seq = data.pop(SEQ)
+                ups.append((tbl, pk, seq, dumps(data)))
+                if len(ups) >= _FLUSH_CHUNK:
+                    db.executemany(_UPSERT, ups)
+                    ups.clear()
             if dels:
                 db.executemany("DELETE FROM rows WHERE tbl = ? AND pk = ?", dels)
             if ups:
-                db.executemany("INSERT OR REPLACE INTO rows (tbl, pk, seq, data) VALUES (?, ?, ?, ?)", ups)
+                db.executemany(_UPSERT, ups)
             if metas:
                 db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", metas)
             db.execute("COMMIT")
@@ -316,8 +364,25 @@ class Store:
                 self._depth -= 1
                 if outer:
                     self._undo = self._meta_undo = None
-            if outer:
+            if outer and not self._deferred:
                 self.flush()
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Persist once at the end instead of after each transaction inside (a ``$batch`` of 1 000
+        single operations is 1 000 transactions: one SQLite commit each cost more than the work).
+
+        Transactions inside keep their all-or-nothing meaning in memory, which is what every reader
+        sees; only the write to SQLite is grouped.
+        """
+        with self.lock:
+            self._deferred += 1
+            try:
+                yield
+            finally:
+                self._deferred -= 1
+                if not self._deferred and not self._depth:
+                    self.flush()
 
     def _rollback_to(self, mark: int, meta_mark: int) -> None:
         assert self._undo is not None and self._meta_undo is not None
@@ -334,3 +399,5 @@ class Store:
 
 
 _MISSING = object()
+_FLUSH_CHUNK = 5000
+_UPSERT = "INSERT OR REPLACE INTO rows (tbl, pk, seq, data) VALUES (?, ?, ?, ?)"

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +164,61 @@ def test_faults_and_erp_business_commands_drive_a_running_sandbox(tmp_path: Path
             assert "NO-SUCH-ORDER" in out.stderr
     finally:
         _stop(proc)
+
+
+def _admin(conns: dict[str, Any], which: str) -> httpx.Client:
+    ctx = ssl.create_default_context(cafile=conns[which]["ca_bundle"])
+    return httpx.Client(base_url=conns[which]["url"] + "/sandbox/", verify=ctx)
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_realistic_mode_latency_sleeps_concurrently_and_burns_no_cpu(tmp_path: Path) -> None:
+    """`up --latency-ms 80`: each request waits 80 ms, 8 at once still 80 ms, and waiting is no CPU."""
+    proc = SandboxProcess.start(tmp_path / "sb", latency_ms=80, timeout=60)
+    try:
+        admin = _admin(proc.connections, "erp")
+        assert admin.get("faults").json()["settings"]["latency_ms"] == 80
+        assert admin.get("limits").json()["enabled"] is True
+        clients = [proc.client("erp") for _ in range(8)]
+        for c in clients:  # connections and TLS sessions open before anything is timed
+            assert c.get("CustomerGroups", params={"$top": "1"}).status_code == 200
+        started = time.perf_counter()
+        clients[0].get("CustomerGroups", params={"$top": "1"}).raise_for_status()
+        assert time.perf_counter() - started >= 0.08
+
+        rounds, walls = 5, []
+        cpu0 = _cpu_seconds(proc.proc.pid)
+        with ThreadPoolExecutor(8) as pool:
+            for _ in range(rounds):
+                started = time.perf_counter()
+                answers = list(pool.map(lambda c: c.get("CustomerGroups", params={"$top": "1"}), clients))
+                walls.append(time.perf_counter() - started)
+                assert {a.status_code for a in answers} == {200}
+        cpu = _cpu_seconds(proc.proc.pid) - cpu0
+        # serialised they would take 8 x 80 = 640 ms a round; a busy wait would burn >= 0.4 s of CPU
+        assert min(walls) < 0.25, walls
+        assert cpu < 0.2, cpu
+        for c in clients:
+            c.close()
+        admin.close()
+    finally:
+        _stop(proc)
+
+
+def test_protection_flag_switches_service_protection(tmp_path: Path) -> None:
+    """Service protection is on by default (the real limits); `--no-protection` admits everything."""
+    for protection, expected in ((True, [200, 200, 429]), (False, [200, 200, 200])):
+        proc = SandboxProcess.start(tmp_path / f"sb-{protection}", protection=protection, timeout=60)
+        try:
+            conns = proc.connections
+            with _admin(conns, "crm") as admin:
+                limits = admin.put("limits", json={"requests_per_window": 2, "window_seconds": 60}).json()
+                assert limits["enabled"] is protection
+            with _client(conns, "crm") as crm:
+                assert [crm.get("WhoAmI").status_code for _ in range(3)] == expected
+        finally:
+            _stop(proc)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from p2c_sandbox.dataverse.catalog import Catalog, key_value
@@ -41,13 +42,20 @@ def tombstones(name: str) -> str:
     return f"{name}~deleted"
 
 
+def fold(value: Any) -> Any:
+    """An index key: text case-folded (Dataverse compares text case-insensitively), else the value."""
+    return value.casefold() if isinstance(value, str) else value
+
+
+_seq = itemgetter("@seq")
+
+
 class Org:
     """Data access shared by the emulator's parts."""
 
     def __init__(self, store: Store, activation_seconds: float = 0.5) -> None:
         self.store = store
         self.catalog = Catalog(store, activation_seconds)
-        self._children: dict[tuple[str, str], dict[str, set[str]]] = {}
         ppl = store.table("productpricelevel")
         ppl.add_index(
             "ppl",
@@ -59,15 +67,10 @@ class Org:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """The store's transaction; a rollback also drops derived caches."""
-        try:
-            with self.store.transaction():
-                yield
-        except BaseException:
-            self._children.clear()
-            raise
+        with self.store.transaction():
+            yield
 
     def reset_caches(self) -> None:
-        self._children.clear()
         self.catalog.reload()
 
     # -- rows ----------------------------------------------------------------------------------
@@ -81,15 +84,6 @@ class Org:
     def put(self, t: TableDef, row: Row, old: Row | None) -> Row:
         pk = row[t.pk]
         self.store.table(t.name).put(pk, row)
-        for (child, wire), index in self._children.items():
-            if child == t.name:
-                before = old.get(wire) if old else None
-                after = row.get(wire)
-                if before != after:
-                    if before is not None:
-                        index.get(before, set()).discard(pk)
-                    if after is not None:
-                        index.setdefault(after, set()).add(pk)
         if old is None:
             self.store.table(tombstones(t.name)).delete(pk)
         return row
@@ -97,29 +91,23 @@ class Org:
     def delete(self, t: TableDef, row: Row, version: int) -> None:
         pk = row[t.pk]
         self.store.table(t.name).delete(pk)
-        for (child, wire), index in self._children.items():
-            if child == t.name and (parent := row.get(wire)) is not None:
-                index.get(parent, set()).discard(pk)
         self.store.table(tombstones(t.name)).put(pk, {"id": pk, "v": version})
 
     def children(self, child: str, wire: str, parent_id: str) -> list[Row]:
         """Rows of ``child`` whose ``wire`` column (``_x_value``) is ``parent_id``, in creation order."""
-        rows = self.store.table(child)
-        index: dict[str, set[str]] | None = self._children.get((child, wire))
-        if index is None:
-            index = {}
-            for pk, existing in rows.rows.items():
-                p = existing.get(wire)
-                if p is not None:
-                    index.setdefault(p, set()).add(pk)
-            self._children[(child, wire)] = index
+        return self.with_value(child, wire, parent_id)
+
+    def with_value(self, table: str, column: str, value: Any) -> list[Row]:
+        """Rows of ``table`` whose ``column`` equals ``value`` (text compared case-insensitively, as
+        Dataverse does), in creation order: served by an index on the column, built on first use and
+        kept current by every write and rollback (the store maintains it)."""
+        rows = self.store.table(table)
+        name = "v:" + column
+        if not rows.has_group(name):
+            rows.add_group(name, lambda r: fold(r.get(column)))
         all_rows = rows.rows
-        found: list[Row] = []
-        for pk in index.get(parent_id, ()):
-            child_row = all_rows.get(pk)
-            if child_row is not None:
-                found.append(child_row)
-        found.sort(key=lambda r: r["@seq"])
+        found = [all_rows[pk] for pk in rows.group(name, fold(value)) if pk in all_rows]
+        found.sort(key=_seq)
         return found
 
     # -- finding rows by key -------------------------------------------------------------------

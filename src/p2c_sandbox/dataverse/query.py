@@ -28,7 +28,15 @@ from p2c_sandbox.dataverse.errors import Code, DataverseError, bad_request, unkn
 from p2c_sandbox.dataverse.org import Org
 from p2c_sandbox.dataverse.schema import Column, Kind, TableDef
 from p2c_sandbox.http import Request
-from p2c_sandbox.odata.filter import Dialect, Field, FieldKind, FilterError, compile_filter, parse_filter
+from p2c_sandbox.odata.filter import (
+    Dialect,
+    Field,
+    FieldKind,
+    FilterError,
+    Node,
+    compile_filter,
+    parse_filter,
+)
 from p2c_sandbox.odata.options import Expand, OrderBy, parse_expand, parse_orderby, parse_select
 from p2c_sandbox.store import Row
 
@@ -136,6 +144,7 @@ class ExpandPlan:
     select: list[str]
     poly: str | None = None
     predicate: Callable[[Row], bool] | None = None
+    tree: Node | None = None  # the parsed $filter: keyfilter.py serves id and value tests by index
     orderby: list[OrderBy] = field(default_factory=list)
     top: int | None = None
 
@@ -144,6 +153,7 @@ class ExpandPlan:
 class QuerySpec:
     select: list[str] | None = None
     predicate: Callable[[Row], bool] | None = None
+    tree: Node | None = None  # the parsed $filter: keyfilter.py serves id and value tests by index
     orderby: list[OrderBy] = field(default_factory=list)
     top: int | None = None
     expand: list[ExpandPlan] = field(default_factory=list)
@@ -216,7 +226,8 @@ def parse_query(org: Org, t: TableDef, req: Request) -> QuerySpec:
         if (text := req.param("$select")) is not None:
             spec.select = select_columns(t, parse_select(text))
         if (text := req.param("$filter")) is not None:
-            spec.predicate = compile_predicate(org, t, text, aliases)
+            spec.tree = parse_filter(text, Dialect.DATAVERSE, aliases=aliases)
+            spec.predicate = compile_filter(spec.tree, RowSchema(org, t), Dialect.DATAVERSE)
         if (text := req.param("$orderby")) is not None:
             spec.orderby = check_orderby(org, t, parse_orderby(text))
         if (text := req.param("$expand")) is not None:

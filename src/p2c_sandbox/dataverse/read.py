@@ -22,6 +22,7 @@ from typing import Any, cast
 from urllib.parse import quote
 
 from p2c_sandbox.dataverse.errors import bad_request
+from p2c_sandbox.dataverse.keyfilter import candidates
 from p2c_sandbox.dataverse.org import Org
 from p2c_sandbox.dataverse.project import Annotations, Projector
 from p2c_sandbox.dataverse.query import QuerySpec, RowSchema
@@ -122,7 +123,12 @@ class Reader:
         after = cookie.int("seq") if cookie else 0
         pred = spec.predicate
         rows: list[Row] = []
-        it: Iterator[Row] = self.org.rows(t.name).scan(after)
+        indexed = candidates(self.org, t, spec.tree)
+        it: Iterator[Row] = (
+            self.org.rows(t.name).scan(after)
+            if indexed is None
+            else (r for r in indexed if r["@seq"] > after)
+        )
         more = False
         for row in it:
             if pred is None or pred(row):
@@ -139,7 +145,8 @@ class Reader:
     def sorted_page(self, t: TableDef, spec: QuerySpec, cookie: Cookie | None, size: int) -> Page:
         pred = spec.predicate
         table = self.org.rows(t.name)
-        matches = [r for r in table.scan(0) if pred is None or pred(r)]
+        source = candidates(self.org, t, spec.tree)
+        matches = [r for r in (table.scan(0) if source is None else source) if pred is None or pred(r)]
         schema = RowSchema(self.org, t)
         ordered = sort_rows(matches, spec.orderby, schema.get)
         offset = cookie.int("off") if cookie else 0
@@ -155,7 +162,8 @@ class Reader:
         if spec.predicate is None:
             return len(table)
         n = 0
-        for row in table.scan(0):
+        source = candidates(self.org, t, spec.tree)
+        for row in table.scan(0) if source is None else source:
             if spec.predicate(row):
                 n += 1
                 if n > COUNT_LIMIT:

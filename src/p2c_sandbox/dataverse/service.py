@@ -162,9 +162,10 @@ class DataverseService:
                 raise DataverseError(
                     400, Code.PAYLOAD, "A $batch request can't contain another $batch request."
                 )
-            return execute_batch(
-                req, self.handle, self.org.transaction, BatchDialect.DATAVERSE, error=self.error
-            )
+            with self.store.deferred():
+                return execute_batch(
+                    req, self.handle, self.org.transaction, BatchDialect.DATAVERSE, error=self.error
+                )
         segments = split_path(path)
         name, key = parse_segment(segments[0])
         rest = segments[1:]

@@ -98,14 +98,15 @@ class FnoService:
         if path == "$batch":
             if method != "POST" or req.in_batch:
                 raise no_resource(req.service_root + path)
-            return execute_batch(
-                req,
-                self.handle,
-                self.data.transaction,
-                BatchDialect.FNO,
-                error=self.error,
-                max_operations=MAX_BATCH_OPERATIONS,
-            )
+            with self.data.store.deferred():
+                return execute_batch(
+                    req,
+                    self.handle,
+                    self.data.transaction,
+                    BatchDialect.FNO,
+                    error=self.error,
+                    max_operations=MAX_BATCH_OPERATIONS,
+                )
         target = parse_target(self.data.sets, path, req.service_root + path)
         if method == "GET":
             return read(self.data, target, req, self.config.erp_page_size)
