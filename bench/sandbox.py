@@ -1,6 +1,6 @@
 """Issue 13, target 2 — "the sandbox is never the limit": the emulator's CPU per 1 000 rows.
 
-    .venv/bin/python bench/sandbox.py [--seed large:20000] [--no-p2c] [--latency-ms N --protection]
+    .venv/bin/python bench/sandbox.py [--seed large:20000] [--no-p2c] [--latency-ms N] [--no-protection]
 
 Starts `p2c sandbox up --seed SEED` in its own process (prints the seeding time and the sandbox
 process's peak memory, RSS, after seeding), then:
@@ -54,7 +54,7 @@ def peak_rss_mib(pid: int) -> float:
 
 
 def start(
-    seed: str, data: Path, *, latency_ms: int = 0, protection: bool = False
+    seed: str, data: Path, *, latency_ms: int = 0, protection: bool = True
 ) -> tuple[SandboxProcess, dict[str, Any]]:
     """`p2c sandbox up --seed SEED` in its own process, ready to serve."""
     sandbox = SandboxProcess.start(
@@ -229,7 +229,12 @@ def main() -> None:
     ap.add_argument("--seed", default="large:20000")
     ap.add_argument("--no-p2c", action="store_true", help="skip p2c's own tasks (no p2c figure to compare)")
     ap.add_argument("--latency-ms", type=int, default=0, help="added latency per request (realistic mode)")
-    ap.add_argument("--protection", action="store_true", help="service protection limits on")
+    ap.add_argument(
+        "--no-protection",
+        dest="protection",
+        action="store_false",
+        help="service protection off (on by default)",
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

