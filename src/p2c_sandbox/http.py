@@ -54,15 +54,25 @@ class Request:
 
     def prefer(self) -> dict[str, str]:
         """The ``Prefer`` header as ``{name: value}`` (value ``""`` for bare tokens)."""
-        out: dict[str, str] = {}
         raw = self.headers.get("prefer", "")
-        for part in _split_prefer(raw):
-            name, _, value = part.partition("=")
-            out[name.strip().lower()] = value.strip().strip('"')
-        return out
+        if not raw:
+            return {}
+        parsed = _PREFER_CACHE.get(raw)
+        if parsed is None:  # a batch repeats the same few headers a thousand times
+            parsed = {}
+            for part in _split_prefer(raw):
+                name, _, value = part.partition("=")
+                parsed[name.strip().lower()] = value.strip().strip('"')
+            if len(_PREFER_CACHE) > 256:
+                _PREFER_CACHE.clear()
+            _PREFER_CACHE[raw] = parsed
+        return dict(parsed)
 
     def json(self) -> Any:
         return loads(self.body)
+
+
+_PREFER_CACHE: dict[str, dict[str, str]] = {}
 
 
 def _split_prefer(raw: str) -> list[str]:

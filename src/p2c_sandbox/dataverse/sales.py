@@ -74,11 +74,16 @@ _LINE_INPUTS = frozenset(
 )
 
 
+#: The line columns a header's totals are computed from (:func:`~.pricing.header_totals`).
+_TOTAL_INPUTS = ("baseamount", "manualdiscountamount", "volumediscountamount", "tax")
+
+
 class Sales:
     """Sales rules, called by the writer."""
 
     def __init__(self, org: Org) -> None:
         self.org = org
+        self._money: dict[str, list[tuple[str, str]]] = {}  # table -> (money column, its _base twin)
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -372,7 +377,15 @@ class Sales:
         header_table, parent_col, _ = LINE_PARENT[t.name]
         source = row if row is not None else old
         assert source is not None
-        header = self.org.get(header_table, source.get(f"_{parent_col}_value"))
+        parent = f"_{parent_col}_value"
+        if (
+            row is not None
+            and old is not None
+            and row.get(parent) == old.get(parent)
+            and all(row.get(k) == old.get(k) for k in _TOTAL_INPUTS)
+        ):
+            return  # nothing the header totals are computed from changed (a line renumbered)
+        header = self.org.get(header_table, source.get(parent))
         if header is None:
             return
         updated = dict(header)
@@ -389,11 +402,16 @@ class Sales:
         currency = self.org.currency(row.get("_transactioncurrencyid_value"))
         rate = Decimal(currency.get("exchangerate") or 1)
         row["exchangerate"] = rate
-        precision = 4
-        for col in t.columns.values():
-            if col.kind is Kind.MONEY and not col.name.endswith("_base"):
-                value = row.get(col.name)
-                if value is None:
-                    row.pop(f"{col.name}_base", None)
-                else:
-                    row[f"{col.name}_base"] = quantize(Decimal(value) / rate, precision)
+        money = self._money.get(t.name)
+        if money is None:
+            money = self._money[t.name] = [
+                (c.name, f"{c.name}_base")
+                for c in t.columns.values()
+                if c.kind is Kind.MONEY and not c.name.endswith("_base")
+            ]
+        for name, base in money:
+            value = row.get(name)
+            if value is None:
+                row.pop(base, None)
+            else:
+                row[base] = quantize(Decimal(value) / rate, 4)

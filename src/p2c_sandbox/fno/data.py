@@ -108,10 +108,10 @@ class Data:
 
     def find(self, es: EntitySet, key: dict[str, Any], *, visible: bool = True) -> Row | None:
         """The row of ``es`` with these key values (dataAreaId and strings case-insensitive), if visible."""
-        values = tuple(key_part(key[k]) for k in es.keys)
+        values = tuple([v.casefold() if isinstance(v := key[k], str) else v for k in es.keys])
         table = self.store.table(es.table)
-        pk = table.lookup(index_name(es), values)
-        row = table.get(pk) if pk is not None else None
+        pk = table.indexes[_INDEX_NAMES[es.name]].get(values)
+        row = table.rows.get(pk) if pk is not None else None
         if row is None or (visible and not self.visible(es, row)):
             return None
         return row
@@ -283,6 +283,9 @@ def etag(row: Row) -> str:
 
 def index_name(es: EntitySet) -> str:
     return "key:" + ",".join(es.keys)
+
+
+_INDEX_NAMES = {es.name: index_name(es) for es in ENTITY_SETS.values()}
 
 
 def _key_fn(es: EntitySet) -> Callable[[Row], Any]:

@@ -96,34 +96,50 @@ def _boundary(value: str, where: str) -> str:
 
 
 def _split(data: bytes, marker: str, where: str) -> list[bytes]:
-    """The parts between ``--marker`` lines, each without the line break that ends it."""
+    """The parts between ``--marker`` lines, each without the line break that ends it.
+
+    A delimiter is ``--marker`` at the start of a line, then only white space (opening) or ``--``
+    and only white space (closing); the line break before it belongs to it. Found with
+    ``bytes.find``, not line by line: a batch of 1 000 operations has some 20 000 lines.
+    """
     dash = b"--" + marker.encode("latin-1")
-    state = "preamble"
     parts: list[bytes] = []
-    current: list[bytes] = []
-    for line in data.splitlines(keepends=True):
-        bare = _strip_eol(line)
-        is_delim = bare.startswith(dash)
-        rest = bare[len(dash) :] if is_delim else b""
-        closing = is_delim and rest.startswith(b"--") and not rest[2:].strip()
-        opening = is_delim and not rest.strip()
-        if state == "epilogue":
+    content_start = -1  # where the current part's content begins; -1 in the preamble
+    at = 0
+    while True:
+        hit = data.find(dash, at)
+        if hit < 0:
             break
-        if opening or closing:
-            if state == "part":
-                chunk = b"".join(current)
-                parts.append(
-                    chunk[:-2] if chunk.endswith(b"\r\n") else chunk[:-1] if chunk.endswith(b"\n") else chunk
-                )
-            current = []
-            state = "epilogue" if closing else "part"
-        elif state == "part":
-            current.append(line)
-    if state == "preamble":
+        at = hit + len(dash)
+        if hit and data[hit - 1] not in b"\r\n":
+            continue  # not at the start of a line: part of the content
+        line_end = data.find(b"\n", at)
+        line_end = len(data) if line_end < 0 else line_end
+        rest = data[at:line_end].rstrip(b"\r")
+        carriage = rest.find(b"\r")
+        if carriage >= 0:  # a lone CR ended the line
+            line_end, rest = at + carriage, rest[:carriage]
+        closing = rest.startswith(b"--") and not rest[2:].strip()
+        if not closing and rest.strip():
+            continue  # "--marker" followed by more text: content
+        if content_start >= 0:
+            chunk = data[content_start:hit]
+            parts.append(
+                chunk[:-2]
+                if chunk.endswith(b"\r\n")
+                else chunk[:-1]
+                if chunk.endswith((b"\n", b"\r"))
+                else chunk
+            )
+        if closing:
+            return parts
+        content_start = line_end + 1
+        if data[line_end : line_end + 2] == b"\r\n":
+            content_start = line_end + 2
+        at = max(at, line_end)
+    if content_start < 0:
         raise MultipartError(f"{where}: no delimiter line '{dash.decode('latin-1')}' in the body")
-    if state != "epilogue":
-        raise MultipartError(f"{where}: missing closing delimiter '{dash.decode('latin-1')}--'")
-    return parts
+    raise MultipartError(f"{where}: missing closing delimiter '{dash.decode('latin-1')}--'")
 
 
 def _headers(lines: list[bytes], where: str) -> tuple[dict[str, str], int]:
@@ -133,18 +149,18 @@ def _headers(lines: list[bytes], where: str) -> tuple[dict[str, str], int]:
     used = 0
     for line in lines:
         used += 1
-        text = _strip_eol(line).decode("utf-8", "replace")
+        text = line.decode("utf-8", "replace").rstrip("\r\n")
         if not text:
             return found, used
-        folded = text[0] in " \t" and last is not None
-        cut = text.find(":")
-        if folded and last is not None:  # obsolete line folding: continues the previous value
+        if text[0] in " \t" and last is not None:  # obsolete line folding: continues the value
             found[last] += " " + text.strip()
-        elif cut > 0 and text[:cut].strip():
-            last = text[:cut].strip().lower()
-            found[last] = text[cut + 1 :].strip()
-        else:
+            continue
+        name, colon, value = text.partition(":")
+        name = name.strip()
+        if not colon or not name or text[0] == ":":
             raise MultipartError(f"{where}: '{text}' is not a 'Name: value' header line")
+        last = name.lower()
+        found[last] = value.strip()
     return found, used
 
 
