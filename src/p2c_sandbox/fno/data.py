@@ -39,6 +39,7 @@ __all__ = ["Data", "key_part"]
 RECID = "_recid"
 VERSION = "_ver"
 _FIRST_RECID = 5637144576  # RecIds in a real database start here
+_JSON_CACHE_ROWS = 300_000  # per entity set
 
 
 def key_part(value: Any) -> Any:
@@ -259,6 +260,8 @@ class Data:
         if hit is not None and hit[0] is row:
             return hit[1]
         body = orjson.dumps(self.wire(es, row))
+        if len(cache) >= _JSON_CACHE_ROWS:  # bounded: reading 2.5 million lines must not keep them all
+            cache.clear()
         cache[pk] = (row, body)
         return body
 
