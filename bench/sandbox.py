@@ -228,7 +228,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", default="large:20000")
     ap.add_argument("--no-p2c", action="store_true", help="skip p2c's own tasks (no p2c figure to compare)")
-    ap.add_argument("--seed-only", action="store_true", help="only seed: time and peak memory (large:1000000)")
+    ap.add_argument(
+        "--seed-only", action="store_true", help="only seed: time and peak memory (large:1000000)"
+    )
     ap.add_argument("--latency-ms", type=int, default=0, help="added latency per request (realistic mode)")
     ap.add_argument(
         "--no-protection",

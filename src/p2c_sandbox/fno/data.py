@@ -59,7 +59,6 @@ class Data:
         # sorted-rows cache keys on them; the group indexes are maintained by the writes themselves
         self._tv: dict[str, int] = defaultdict(int)
         self._sorted: dict[tuple[str, str | None], tuple[tuple[int, ...], list[Row]]] = {}
-        self._groups: dict[tuple[str, str], dict[tuple[str, str], dict[str, Row]]] = {}
         self._queries: dict[tuple[Any, ...], tuple[tuple[int, ...], list[Row]]] = {}
         self._json: dict[str, dict[str, tuple[Row, bytes]]] = {n: {} for n in ENTITY_SETS}
         self._wire_defaults: dict[str, dict[str, Any]] = {}
@@ -98,7 +97,6 @@ class Data:
     def _invalidate(self) -> None:
         for name in list(self.store.tables):
             self._tv[name] += 1
-        self._groups.clear()
 
     def _versions(self, es: EntitySet) -> tuple[int, ...]:
         if es.view == "external_invoice":
@@ -178,30 +176,21 @@ class Data:
         return rows
 
     def children(self, table: str, company: str, field: str, value: str) -> list[Row]:
-        """Rows of ``table`` whose ``field`` equals ``value`` (case-insensitive), e.g. an order's lines.
+        """Rows of ``table`` whose ``field`` equals ``value`` (case-insensitive), e.g. an order's lines,
+        in creation order.
 
-        Served by a group index built on first use and kept current by :meth:`insert`/:meth:`update`/
-        :meth:`delete`, so a batch of line writes does not rescan the table.
+        Served by a group index of the store, built on first use and kept current by every write
+        and rollback, so neither a batch of line writes nor a failed change set rescans the table.
         """
-        groups = self._groups.get((table, field))
-        if groups is None:
-            groups = defaultdict(dict)
-            for pk, r in self.store.table(table).rows.items():
-                groups[_group_key(r, field)][pk] = r
-            self._groups[(table, field)] = groups
-        found = groups.get((company, value.casefold()))
-        return list(found.values()) if found else []
-
-    def _regroup(self, table: str, pk: str, old: Row | None, new: Row | None) -> None:
-        for (tbl, field), groups in self._groups.items():
-            if tbl != table:
-                continue
-            if old is not None:
-                bucket = groups.get(_group_key(old, field))
-                if bucket is not None:
-                    bucket.pop(pk, None)
-            if new is not None:
-                groups.setdefault(_group_key(new, field), {})[pk] = new
+        rows = self.store.table(table)
+        name = "g:" + field
+        if not rows.has_group(name):
+            rows.add_group(name, lambda r: _group_key(r, field))
+        all_rows = rows.rows
+        found = [all_rows[pk] for pk in rows.group(name, (company, value.casefold())) if pk in all_rows]
+        if len(found) > 1:
+            found.sort(key=_seq)
+        return found
 
     # -- writes ------------------------------------------------------------------------------------
 
@@ -211,7 +200,6 @@ class Data:
         row[RECID] = recid
         row[VERSION] = 1
         self._tv[table] += 1
-        self._regroup(table, str(recid), None, row)
         return self.store.table(table).put(str(recid), row)
 
     def update(self, table: str, row: Row, changes: dict[str, Any]) -> Row:
@@ -220,13 +208,11 @@ class Data:
         new[VERSION] = int(row.get(VERSION, 0)) + 1
         self._tv[table] += 1
         pk = str(row[RECID])
-        self._regroup(table, pk, row, new)
         return self.store.table(table).put(pk, new)
 
     def delete(self, table: str, row: Row) -> None:
         self._tv[table] += 1
         pk = str(row[RECID])
-        self._regroup(table, pk, row, None)
         self.store.table(table).delete(pk)
 
     def next_number(self, company: str, sequence: str, render: Callable[[int], str]) -> str:
@@ -272,6 +258,9 @@ class Data:
         for cache in self._json.values():
             cache.clear()
         self._invalidate()
+
+
+_seq = itemgetter("@seq")
 
 
 def _group_key(row: Row, field: str) -> tuple[str, str]:
