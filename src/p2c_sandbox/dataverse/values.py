@@ -48,7 +48,18 @@ def edm_type(col: Column) -> str:
 
 
 def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The current UTC time to the second, as Dataverse writes ``createdon``/``modifiedon``.
+
+    Formatted once per second, not once per row: a batch of 1 000 writes asked it 1 000 times.
+    """
+    now = dt.datetime.now(dt.UTC)
+    second = int(now.timestamp())
+    if _NOW[0] != second:
+        _NOW[:] = [second, now.strftime("%Y-%m-%dT%H:%M:%SZ")]
+    return str(_NOW[1])
+
+
+_NOW: list[int | str] = [0, ""]
 
 
 def quantize(value: Decimal, precision: int) -> Decimal:
