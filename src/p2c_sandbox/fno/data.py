@@ -39,7 +39,7 @@ __all__ = ["Data", "key_part"]
 RECID = "_recid"
 VERSION = "_ver"
 _FIRST_RECID = 5637144576  # RecIds in a real database start here
-_JSON_CACHE_ROWS = 300_000  # per entity set
+_JSON_CACHE_BYTES = 64 << 20  # per entity set
 
 
 def key_part(value: Any) -> Any:
@@ -61,6 +61,7 @@ class Data:
         self._sorted: dict[tuple[str, str | None], tuple[tuple[int, ...], list[Row]]] = {}
         self._queries: dict[tuple[Any, ...], tuple[tuple[int, ...], list[Row]]] = {}
         self._json: dict[str, dict[str, tuple[Row, bytes]]] = {n: {} for n in ENTITY_SETS}
+        self._json_bytes: dict[str, int] = {}
         self._wire_defaults: dict[str, dict[str, Any]] = {}
         self._wire_kinds: dict[str, dict[str, bool]] = {}
         for es in ENTITY_SETS.values():
@@ -246,8 +247,13 @@ class Data:
         if hit is not None and hit[0] is row:
             return hit[1]
         body = orjson.dumps(self.wire(es, row))
-        if len(cache) >= _JSON_CACHE_ROWS:  # bounded: reading 2.5 million lines must not keep them all
+        # bounded: an order line is ~30 KB of JSON (every property of the entity), so reading
+        # 250 000 lines kept 7 GB; past the budget the set's cache starts again
+        size = self._json_bytes.get(es.name, 0) + len(body)
+        if size > _JSON_CACHE_BYTES:
             cache.clear()
+            size = len(body)
+        self._json_bytes[es.name] = size
         cache[pk] = (row, body)
         return body
 
@@ -257,6 +263,7 @@ class Data:
         self._queries.clear()
         for cache in self._json.values():
             cache.clear()
+        self._json_bytes.clear()
         self._invalidate()
 
 
