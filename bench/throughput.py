@@ -20,6 +20,11 @@ ERP CustomersV3, ``$batch``), three contenders write the same rows, each into it
   80 ms a request a full run takes minutes, so it times ``--sample`` records and extrapolates
   linearly (printed).
 
+p2c's side writes count in its time and requests, not in its rows: with the sandbox's default org
+(new products start Draft, as on a real org unless "create products in active state" is set) p2c
+activates each new product; Accounts writes generated account numbers back to the CRM. The raw
+writer and the per-record client send the records only.
+
 Prints, per task, from this one run: p2c rows/s ÷ raw rows/s (target >= 0.9), per-record requests
 ÷ p2c requests (target >= 20) and per-record wall ÷ p2c wall (target >= 10), and p2c's requests
 per record written (goal 4: Dataverse <= 0.002, F&O <= 0.01).
