@@ -1,6 +1,6 @@
 """Issue 13, goal 4 (requests) and the initial load: both flows of p2c against a fresh sandbox seeded large:N.
 
-    .venv/bin/python bench/initial_load.py [--seed large:20000]
+    .venv/bin/python bench/initial_load.py [--seed large:20000] [--latency-ms 80 --protection]
 
 Starts `p2c sandbox up` (20 000 CRM accounts, 5 000 ERP products), writes the project `p2c init`
 would, provisions it (`p2c setup`), then runs, in this process, Accounts and then Products with
@@ -26,11 +26,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from contenders import start_realistic  # bench/contenders.py: `p2c sandbox up`, latency, limits
 from p2c.engine import Engine, RunReport, open_project
 from p2c.project import write_sandbox_project
 from p2c.settings import System
 from p2c.setup import provision
-from sandbox import start  # bench/sandbox.py: starts `p2c sandbox up` and waits for it
 
 NO_CHANGE_SECONDS = 2.0
 # flow -> (its tasks, the service it writes); goal 4: requests per record written into that service
@@ -75,10 +75,18 @@ def line(label: str, service: str, report: RunReport, wall: float, cpu: float, s
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", default="large:20000")
+    ap.add_argument("--latency-ms", type=int, default=0, help="added to every request (issue 13 uses 80)")
+    ap.add_argument("--protection", action="store_true", help="the real service-protection limits")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        proc, _conns = start(args.seed, work / "sandbox")
+        proc = start_realistic(
+            args.seed, work / "sandbox", latency_ms=args.latency_ms, protection=args.protection
+        )
+        print(
+            f"sandbox up with seed {args.seed}: {proc.seconds_to_ready:.1f} s (includes seeding); "
+            f"{args.latency_ms} ms per request, {'real' if args.protection else 'no'} service-protection limits"
+        )
         try:
             connections = work / "sandbox" / "connections.yaml"
             path = write_sandbox_project(work, connections, templates=["accounts", "products"])
