@@ -41,7 +41,7 @@ from p2c.project import write_sandbox_project
 from p2c.settings import System
 from p2c.setup import provision
 from p2c.store import Action
-from p2c_sandbox.process import SandboxProcess, api_client
+from p2c_sandbox.process import SandboxProcess, api_client, free_ports
 
 __all__ = [
     "TASKS",
@@ -55,6 +55,7 @@ __all__ = [
     "run_raw",
     "sandbox_requests",
     "start_realistic",
+    "start_side_by_side",
     "verdict",
 ]
 
@@ -126,11 +127,47 @@ def start_realistic(
     Today through the admin API after start; once ``p2c sandbox up`` takes ``--latency-ms`` and
     protection flags, pass them as ``SandboxProcess.start(..., extra=(...))`` here instead."""
     sandbox = SandboxProcess.start(data, seed=seed, ports=ports, timeout=7200)
-    for which in ("crm", "erp"):
-        with _admin(sandbox, which) as admin:
-            admin.patch("faults", json={"latency_ms": latency_ms}).raise_for_status()
-            admin.put("limits", json=REAL_LIMITS if protection else NO_LIMITS).raise_for_status()
+    try:
+        for which in ("crm", "erp"):
+            with _admin(sandbox, which) as admin:
+                admin.patch("faults", json={"latency_ms": latency_ms}).raise_for_status()
+                admin.put("limits", json=REAL_LIMITS if protection else NO_LIMITS).raise_for_status()
+    except BaseException:
+        sandbox.stop()
+        raise
     return sandbox
+
+
+def start_side_by_side(
+    seeds: dict[str, str], work: Path, *, latency_ms: int, protection: bool
+) -> dict[str, SandboxProcess]:
+    """One fresh realistic sandbox per name (``seeds``: name → seed), seeded at the same time;
+    all are stopped again when one fails to start."""
+    ports = free_ports(3 * len(seeds))
+    with ThreadPoolExecutor(len(seeds)) as pool:
+        futures = {
+            name: pool.submit(
+                start_realistic,
+                seed,
+                work / f"sandbox-{name}",
+                latency_ms=latency_ms,
+                protection=protection,
+                ports=ports[3 * n : 3 * n + 3],
+            )
+            for n, (name, seed) in enumerate(seeds.items())
+        }
+        out: dict[str, SandboxProcess] = {}
+        failed: BaseException | None = None
+        for name, future in futures.items():
+            try:
+                out[name] = future.result()
+            except BaseException as exc:
+                failed = failed or exc
+    if failed is not None:
+        for sandbox in out.values():
+            sandbox.stop()
+        raise failed
+    return out
 
 
 def sandbox_requests(sandbox: SandboxProcess, which: str) -> int:

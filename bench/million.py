@@ -23,7 +23,6 @@ import resource
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -34,10 +33,9 @@ from contenders import (  # bench/contenders.py
     prepared,
     run_p2c,
     run_raw,
-    start_realistic,
+    start_side_by_side,
     verdict,
 )
-from p2c_sandbox.process import free_ports
 
 RAW_RATIO, MILLION = 0.9, 1_000_000
 
@@ -57,21 +55,15 @@ def main() -> None:
         f"{task.label}: {args.rows:,} rows for p2c, {args.sample:,} for the raw writer, {args.latency_ms} ms per request"
     )
     with tempfile.TemporaryDirectory() as tmp:
-        work, ports = Path(tmp), free_ports(6)
+        work = Path(tmp)
         t0 = time.perf_counter()
-        with ThreadPoolExecutor(2) as pool:
-            futures = [
-                pool.submit(
-                    start_realistic,
-                    f"large:{n}",
-                    work / f"sandbox-{name}",
-                    latency_ms=args.latency_ms,
-                    protection=args.protection,
-                    ports=ports[3 * i : 3 * i + 3],
-                )
-                for i, (name, n) in enumerate((("p2c", args.rows), ("raw", args.sample)))
-            ]
-            big, small = (f.result() for f in futures)
+        started = start_side_by_side(
+            {"p2c": f"large:{args.rows}", "raw": f"large:{args.sample}"},
+            work,
+            latency_ms=args.latency_ms,
+            protection=args.protection,
+        )
+        big, small = started["p2c"], started["raw"]
         print(f"sandboxes large:{args.rows} and large:{args.sample} up in {time.perf_counter() - t0:.1f} s")
         try:
             with p2c_session(work / "p2c", big, [task.template]) as session:

@@ -37,7 +37,6 @@ import os
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -50,44 +49,13 @@ from contenders import (  # bench/contenders.py
     run_p2c,
     run_per_record,
     run_raw,
-    start_realistic,
+    start_side_by_side,
     verdict,
 )
-from p2c_sandbox.process import SandboxProcess, free_ports
 
 RAW_RATIO, FEWER_REQUESTS, LESS_WALL = 0.9, 20.0, 10.0
 REQUESTS_PER_RECORD = {"crm": 0.002, "erp": 0.01}
 CONTENDERS = ("p2c", "raw", "per-record")
-
-
-def start_all(seed: str, work: Path, latency_ms: int, protection: bool) -> dict[str, SandboxProcess]:
-    """One fresh sandbox per contender, seeded side by side."""
-    ports = free_ports(3 * len(CONTENDERS))
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(len(CONTENDERS)) as pool:
-        futures = {
-            name: pool.submit(
-                start_realistic,
-                seed,
-                work / f"sandbox-{name}",
-                latency_ms=latency_ms,
-                protection=protection,
-                ports=ports[3 * n : 3 * n + 3],
-            )
-            for n, name in enumerate(CONTENDERS)
-        }
-        out = {}
-        for name, f in futures.items():
-            try:
-                out[name] = f.result()
-            except Exception:
-                for sb in out.values():
-                    sb.stop()
-                raise
-    print(
-        f"{len(out)} sandboxes up with seed {seed} in {time.perf_counter() - t0:.1f} s (seeded side by side)"
-    )
-    return out
 
 
 def main() -> None:
@@ -110,7 +78,13 @@ def main() -> None:
     templates = [t.template for t in tasks]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        sandboxes = start_all(args.seed, work, args.latency_ms, args.protection)
+        t0 = time.perf_counter()
+        sandboxes = start_side_by_side(
+            dict.fromkeys(CONTENDERS, args.seed), work, latency_ms=args.latency_ms, protection=args.protection
+        )
+        print(
+            f"{len(sandboxes)} sandboxes up with seed {args.seed} in {time.perf_counter() - t0:.1f} s (seeded side by side)"
+        )
         try:
             with p2c_session(work / "p2c", sandboxes["p2c"], templates) as session:
                 settings = session.project.settings
