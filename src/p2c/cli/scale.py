@@ -28,9 +28,23 @@ def queued_run(proj: Any, store: Any, conns: Any, red: Any, broker: str | None, 
     from p2c.settings import System
 
     progress = options.pop("progress", None)
-    app = celery_app(broker_url(broker))
+    url = broker_url(broker)
+    app = celery_app(url)
+    budget = _budget_url(url, None)
+    if budget is not None:  # the run's own checks count against the environment's budget too
+        from p2c.scale.budget import RedisBudget
+
+        for system, conn in ((System.CRM, conns.crm), (System.ERP, conns.erp)):
+            limits = getattr(proj.settings.request_budget, system.value)
+            conn.use_budget(RedisBudget.connect(budget, conn.service_root, limits))
     engine = Engine(proj, store, {System.CRM: conns.crm, System.ERP: conns.erp}, redactor=red)
     return QueuedRun(engine, app, progress=progress).run(**options)
+
+
+def _budget_url(broker: str, given: str | None) -> str | None:
+    """The Redis of the shared budget: ``given``, ``P2C_BUDGET``, else the broker if it is Redis."""
+    url = given or os.environ.get("P2C_BUDGET") or (broker if broker.startswith("redis") else None)
+    return None if url == "none" else url
 
 
 def worker(
@@ -76,9 +90,7 @@ def worker(
         store_url = store or os.environ.get("P2C_STORE")
         if store_url:
             require_postgres(store_url)
-        budget_url = budget or os.environ.get("P2C_BUDGET") or (url if url.startswith("redis") else None)
-        if budget_url == "none":
-            budget_url = None
+        budget_url = _budget_url(url, budget)
         projects = {}
         for path in project or []:
             loaded = load_project_file(path)

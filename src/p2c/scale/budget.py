@@ -8,7 +8,8 @@ hosts with skewed clocks agree):
 
 - the *window*: a sorted set of the requests admitted, scored by time; a request is admitted
   while fewer than ``requests_per_window`` were admitted in the last window. The window counted is
-  :data:`MARGIN` seconds longer than the service's, for the time a request takes to reach it;
+  a margin longer than the service's (:data:`MARGIN` of it, at most a second), for the time a
+  request takes to reach the service;
 - the *concurrent* slots: a sorted set of requests in flight, scored by when a slot counts as
   abandoned (a worker killed mid-request frees its slot after :data:`HOLD` seconds);
 - the *pause*: after a 429 anywhere, no worker sends before the time the service asked for.
@@ -39,8 +40,9 @@ __all__ = ["HOLD", "MARGIN", "RedisBudget", "budget_key"]
 
 log = logging.getLogger("p2c.scale")
 
-#: Seconds added to the service's window: a request admitted now reaches the service a little later.
-MARGIN = 1.0
+#: Share of the service's window added to the one counted (at most 1 s): a request admitted now
+#: reaches the service a little later.
+MARGIN = 0.25
 #: Seconds after which a request slot never released (its worker was killed) counts as free again.
 HOLD = 300.0
 
@@ -91,7 +93,7 @@ class RedisBudget:
         self._take = client.register_script(_TAKE)
         self._pause = client.register_script(_PAUSE)
         self._args = [
-            int((limits.window_seconds + MARGIN) * 1000),
+            int((limits.window_seconds + min(1.0, limits.window_seconds * MARGIN)) * 1000),
             limits.requests_per_window,
             limits.max_concurrent,
             int(HOLD * 1000),

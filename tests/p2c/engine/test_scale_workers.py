@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from engine_helpers import crm_rows, p2c, synced_customers
-from scale_helpers import RABBITMQ, REDIS, Workers, holders, pid_of, postgres_schema
+from scale_helpers import RABBITMQ, REDIS, Workers, holders, pid_of, postgres_schema, sandbox_stats
 
 from p2c.scale.queue import celery_app, send_item
 from p2c.store import RunStatus, StateStore
@@ -43,17 +43,27 @@ def _run_args() -> list[str]:
 
 
 @pytest.mark.slow
-def test_a_run_is_split_across_two_workers_dependencies_first(scale_world: Any, workers: Workers) -> None:
+def test_a_run_split_across_two_workers_keeps_to_one_budget(scale_world: Any, workers: Workers) -> None:
+    """Accounts and Products side by side on the two workers, then ProductPriceListItems (it needs
+    Products); a second delivery of each running item does nothing; the sandbox's limits (100 and
+    200 requests per 2 s) are never exceeded by the two together (without the budget they are)."""
     world = scale_world
-    world.reseed("large:1500")
-    workers.start(2, "--lease", "6")
+    world.reseed("large:1000")  # 1 000 accounts (ERP writes), 250 products (CRM writes)
+    limits = {
+        "crm": {"requests_per_window": 100, "window_seconds": 2},
+        "erp": {"requests_per_window": 200, "window_seconds": 2},
+    }
+    world.write(settings={"batch_size": 5, "request_budget": limits})
+    for which, limit in limits.items():
+        world.sandbox.admin(which).put("limits", json={"max_concurrent": 52, **limit}).raise_for_status()
+    before = sandbox_stats(world.sandbox)
+    workers.start(2, "--lease", "6", "--budget", os.environ.get("P2C_TEST_BUDGET", REDIS))
     run = workers.start_run(*_run_args())
     project = world.project()
     app = celery_app(REDIS)
     with StateStore(project.state_url) as store:
-        # a second delivery of each item while its worker holds it: it must do nothing
-        resent: set[int] = set()
-        deadline = time.monotonic() + 60
+        resent: set[int] = set()  # a second delivery of each item while its worker holds it
+        deadline = time.monotonic() + 90
         while run.poll() is None and time.monotonic() < deadline:
             runs = store.runs(limit=1)
             for item in store.items(runs[0].id) if runs else []:
@@ -65,30 +75,38 @@ def test_a_run_is_split_across_two_workers_dependencies_first(scale_world: Any, 
         assert run.returncode == 0, out + errs
         info = store.runs(limit=1)[0]
         items = store.items(info.id)
+    after = sandbox_stats(world.sandbox)
     assert resent, "no item was seen running"
     assert info.status is RunStatus.SUCCEEDED
     assert [t.task for t in info.task_runs][-1] == "ProductPriceListItems"  # after its dependency
     assert sorted(t.task for t in info.task_runs) == sorted(TASKS)  # one task run each: no doubles
     assert [i.attempts for i in items] == [1, 1, 1]
-    assert holders(items) == {p.pid for p in workers.procs}  # both workers did items
     by_task = {i.task: i for i in items}
+    assert pid_of(by_task["Accounts"].holder) != pid_of(by_task["Products"].holder)  # side by side
+    assert holders(items) == {p.pid for p in workers.procs}
     assert by_task["Accounts"].wave == by_task["Products"].wave == 0
     assert by_task["ProductPriceListItems"].wave == 1
     logs = workers.log(0) + workers.log(1)
     assert logs.count("this delivery does nothing") >= len(resent), logs[-3000:]
     accounts = crm_rows(world.crm(), "accounts", ["accountnumber"])
-    assert len(synced_customers(world.erp())) == len(accounts) == 1500
-    shown = p2c("history", str(info.id), cwd=world.dir)  # the queued run as a local one shows
+    assert len(synced_customers(world.erp())) == len(accounts) == 1000
+    shown = p2c("history", str(info.id), cwd=world.dir)  # the queued run shows as a local one
     assert shown.returncode == 0, shown.stderr
-    for task in TASKS:
-        assert task in shown.stdout
+    assert all(task in shown.stdout for task in TASKS), shown.stdout
+    # the budget: more than a window's worth to each service, from both workers, and no 429
+    sent = {s: after[s]["requests"] - before[s]["requests"] for s in limits}
+    throttled = {s: after[s]["throttled"] - before[s]["throttled"] for s in limits}
+    by_item = {s: [(i.requests or {})["http"][s]["requests"] for i in items[:2]] for s in limits}
+    for service, limit in limits.items():
+        assert sent[service] > limit["requests_per_window"] and min(by_item[service]) > 0, (sent, by_item)
+    assert throttled == {"crm": 0, "erp": 0}, (sent, throttled, by_item)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
 def test_a_killed_worker_item_finishes_on_the_other_once(scale_world: Any, broker: str) -> None:
     world = scale_world
-    accounts = 6000
+    accounts = 3000
     world.reseed(f"large:{accounts}")
     workers = Workers(world.dir, REDIS if broker == "redis" else RABBITMQ)
     try:
