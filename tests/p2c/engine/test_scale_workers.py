@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from engine_helpers import crm_rows, p2c, synced_customers
 from scale_helpers import RABBITMQ, REDIS, Workers, holders, pid_of, postgres_schema, sandbox_stats
+from serve_helpers import serve
 
 from p2c.scale.queue import celery_app, send_item
 from p2c.store import RunStatus, StateStore
@@ -129,7 +130,9 @@ def test_a_killed_worker_item_finishes_on_the_other_once(scale_world: Any, broke
                 if items and items[0].status == "running" and written >= 1500 and written % 1000:
                     victim = pid_of(items[0].holder)
                 time.sleep(0.05)
-            os.kill(victim, signal.SIGKILL)
+            killed = next(p for p in workers.procs if p.pid == victim)
+            killed.send_signal(signal.SIGKILL)
+            killed.wait(10)  # reaped, as its service manager would: a zombie's pid still answers
             at_kill = int(erp.get("CustomersV3/$count", params=_synced()).text)
             out, errs = run.communicate(timeout=90)
             assert run.returncode == 0, out + errs
@@ -156,3 +159,28 @@ def _synced() -> dict[str, str]:
     return {
         "$filter": "dataAreaId eq 'usmf' and IsExternallyMaintained eq Microsoft.Dynamics.DataEntities.NoYes'Yes'"
     }
+
+
+@pytest.mark.slow
+def test_serve_queue_sends_an_api_run_to_a_worker(scale_world: Any, workers: Workers) -> None:
+    world = scale_world  # the demo seed: 30 accounts
+    workers.start(1)
+    with serve(world.path, "--queue", env=workers.env) as s:
+        accepted = s.post("/runs", expect=202, json={"tasks": ["Accounts"]})
+        run = s.wait_run(accepted["run_id"])
+    assert run["status"] == "succeeded", run
+    assert [t["task"] for t in run["task_runs"]] == ["Accounts"]
+    assert run["counts"]["created"] == len(synced_customers(world.erp())) > 0
+    with StateStore(world.project().state_url) as store:
+        [item] = store.items(accepted["run_id"])
+    assert pid_of(item.holder) == workers.procs[0].pid and item.attempts == 1
+
+
+def test_a_queued_run_needs_postgresql(provisioned_project: Any) -> None:
+    done = p2c("run", "--queue", "--broker", REDIS, cwd=provisioned_project.dir)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "scale-out needs its state in PostgreSQL" in done.stderr
+    worker = p2c("worker", "--broker", REDIS, "--store", "sqlite:///x.db", cwd=provisioned_project.dir)
+    assert worker.returncode == 2 and "not sqlite://" in worker.stderr, worker.stderr
+    nobroker = p2c("run", "--queue", cwd=provisioned_project.dir)
+    assert nobroker.returncode == 2 and "queued runs need a broker" in nobroker.stderr, nobroker.stderr
