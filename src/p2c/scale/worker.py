@@ -80,7 +80,9 @@ class WorkerConfig:
             return self._loaded[key]
 
     def state(self, project: Project) -> StateStore:
-        url = self.store or project.state_url
+        return self.state_at(self.store or project.state_url)
+
+    def state_at(self, url: str) -> StateStore:
         require_postgres(url)
         with self._lock:
             if url not in self._stores:
@@ -112,7 +114,13 @@ def process_item(
     from p2c.engine.items import run_item
 
     cfg = CONFIG
-    loaded, redactor = cfg.project(project, path)
+    try:
+        loaded, redactor = cfg.project(project, path)
+    except P2CError as exc:  # no other worker would do better: the item fails, the run goes on
+        log.error("item %s: %s", item_id, exc)
+        if cfg.store is not None:
+            cfg.state_at(cfg.store).finish_item(item_id, None, RunStatus.FAILED, message=str(exc))
+        return {"item": item_id, "ran": False, "why": str(exc)}
     store = cfg.state(loaded)
     holder = holder_id()
     taken, item = store.claim_item(item_id, holder, cfg.lease)
