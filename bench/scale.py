@@ -9,7 +9,8 @@ workers (`p2c worker --concurrency 1`), and times `p2c run --queue` of Accounts,
 ProductPriceListItems (the initial load: every record created). Printed per round: records
 written, wall time, records/s and the speed-up over one worker (ratios from this one run), the
 CPU seconds of the sandbox and of the workers, and how busy the machine's cores were
-((sandbox + workers CPU) / (wall × cores)): near 1.0 the machine's CPU is the limit, not p2c.
+((sandbox + workers CPU) / (wall × cores), and by everything running on the machine, from
+/proc/stat): near 1.0 the machine's CPU is the limit, not p2c.
 With ``--latency-ms`` every request also waits that long in the sandbox (a real network).
 """
 
@@ -38,6 +39,13 @@ from p2c.store import StateStore
 from sandbox import start  # bench/sandbox.py: starts `p2c sandbox up` and waits for it
 
 TASKS = ("Accounts", "Products", "ProductPriceListItems")
+
+
+def machine_busy() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far, from /proc/stat (other work included)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]
+    return sum(ticks) - idle, sum(ticks)
 
 
 def reset(sandbox: Any, seed: str, latency_ms: int) -> float:
@@ -93,7 +101,7 @@ def round_(n: int, args: argparse.Namespace, sandbox: Any, work: Path, admin: An
         procs = workers(n, where, env)
         try:
             cpu0 = [cpu_of(p.pid) for p in procs]
-            sb0, t0 = cpu_of(sandbox.proc.pid), time.perf_counter()
+            sb0, t0, m0 = cpu_of(sandbox.proc.pid), time.perf_counter(), machine_busy()
             run = subprocess.run(
                 [
                     sys.executable,
@@ -111,6 +119,7 @@ def round_(n: int, args: argparse.Namespace, sandbox: Any, work: Path, admin: An
             wall = time.perf_counter() - t0
             sandbox_cpu = cpu_of(sandbox.proc.pid) - sb0
             worker_cpu = sum(cpu_of(p.pid) - c for p, c in zip(procs, cpu0, strict=True))
+            m1 = machine_busy()
         finally:
             for p in procs:
                 p.terminate()
@@ -134,7 +143,8 @@ def round_(n: int, args: argparse.Namespace, sandbox: Any, work: Path, admin: An
             f"{n} worker(s): {written:,} records in {recorded:6.1f} s = {written / recorded:7,.0f} records/s "
             f"(the run as recorded; {wall:.1f} s with the command's start-up); "
             f"CPU sandbox {sandbox_cpu:5.1f} s, workers {worker_cpu:5.1f} s, cores busy "
-            f"{(sandbox_cpu + worker_cpu) / (recorded * (os.cpu_count() or 1)):.2f}; "
+            f"{(sandbox_cpu + worker_cpu) / (recorded * (os.cpu_count() or 1)):.2f} by them, "
+            f"{(m1[0] - m0[0]) / max(1, m1[1] - m0[1]):.2f} by everything on the machine; "
             f"workers that ran items {used}; reset {seeded:.0f} s; {info.status}: {per_task}"
         )
         return {"rate": written / recorded, "wall": recorded, "sandbox": sandbox_cpu, "workers": worker_cpu}
