@@ -71,7 +71,8 @@ class Workers:
     def env(self) -> dict[str, str]:
         return {**ENV, "P2C_QUEUE": self.queue, "P2C_BROKER": self.broker}
 
-    def start(self, n: int, *options: str) -> list[subprocess.Popen[bytes]]:
+    def start(self, n: int, *options: str, wait: bool = True) -> list[subprocess.Popen[bytes]]:
+        """``n`` workers with ``options``; ``wait``: until each reads its queue (else :meth:`ready`)."""
         started = []
         for _ in range(n):
             log = self.dir / f"worker-{len(self.procs)}.log"
@@ -83,13 +84,17 @@ class Workers:
             self.procs.append(proc)
             self.logs.append(log)
             started.append(proc)
-        deadline = time.monotonic() + 30
-        for proc, log in zip(started, self.logs[-n:], strict=True):
+        if wait:
+            self.ready()
+        return started
+
+    def ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        for proc, log in zip(self.procs, self.logs, strict=True):
             while b"ready." not in log.read_bytes():
                 assert proc.poll() is None, log.read_text()
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.1)
-        return started
 
     def log(self, n: int) -> str:
         return self.logs[n].read_text(errors="replace")

@@ -49,6 +49,7 @@ def test_a_run_split_across_two_workers_keeps_to_one_budget(scale_world: Any, wo
     Products); a second delivery of each running item does nothing; the sandbox's limits (100 and
     200 requests per 2 s) are never exceeded by the two together (without the budget they are)."""
     world = scale_world
+    workers.start(2, "--lease", "6", "--budget", os.environ.get("P2C_TEST_BUDGET", REDIS), wait=False)
     world.reseed("large:1000")  # 1 000 accounts (ERP writes), 250 products (CRM writes)
     limits = {
         "crm": {"requests_per_window": 100, "window_seconds": 2},
@@ -58,7 +59,7 @@ def test_a_run_split_across_two_workers_keeps_to_one_budget(scale_world: Any, wo
     for which, limit in limits.items():
         world.sandbox.admin(which).put("limits", json={"max_concurrent": 52, **limit}).raise_for_status()
     before = sandbox_stats(world.sandbox)
-    workers.start(2, "--lease", "6", "--budget", os.environ.get("P2C_TEST_BUDGET", REDIS))
+    workers.ready()
     run = workers.start_run(*_run_args())
     project = world.project()
     app = celery_app(REDIS)
@@ -108,13 +109,13 @@ def test_a_run_split_across_two_workers_keeps_to_one_budget(scale_world: Any, wo
 def test_a_killed_worker_item_finishes_on_the_other_once(scale_world: Any, broker: str) -> None:
     world = scale_world
     accounts = 3000
-    world.reseed(f"large:{accounts}")
     workers = Workers(world.dir, REDIS if broker == "redis" else RABBITMQ)
     try:
         # Redis: a message unacknowledged for 4 s is delivered again (a duplicate the lease stops)
-        workers.start(
-            2, "--lease", "5", "--visibility-timeout", "4", "--restore-every", "1", "--budget", REDIS
-        )
+        options = ("--lease", "5", "--visibility-timeout", "4", "--restore-every", "1", "--budget", REDIS)
+        workers.start(2, *options, wait=False)
+        world.reseed(f"large:{accounts}")
+        workers.ready()
         run = workers.start_run("--task", "Accounts")
         project = world.project()
         erp = world.erp()
@@ -164,8 +165,9 @@ def _synced() -> dict[str, str]:
 @pytest.mark.slow
 def test_serve_queue_sends_an_api_run_to_a_worker(scale_world: Any, workers: Workers) -> None:
     world = scale_world  # the demo seed: 30 accounts
-    workers.start(1)
+    workers.start(1, wait=False)
     with serve(world.path, "--queue", env=workers.env) as s:
+        workers.ready()
         accepted = s.post("/runs", expect=202, json={"tasks": ["Accounts"]})
         run = s.wait_run(accepted["run_id"])
     assert run["status"] == "succeeded", run
