@@ -3,15 +3,15 @@
 :class:`QueuedRun` does what :meth:`Engine.run <p2c.engine.Engine.run>` does around the tasks —
 checks (paused, reachable), records the run and takes the project lock in one transaction, keeps
 the lock while the run lasts, finishes the run with its status — but instead of running the tasks
-it records them as work items and sends them to the broker in *waves*: a task goes in the wave
-after the last of its dependencies (``depends_on``, among the tasks run), so dependencies have
-ended before it starts, and the items of one wave run at the same time on different workers.
+it records them as work items and sends each to the broker once its dependencies (``depends_on``,
+among the tasks run) have ended; items whose dependencies have ended run at the same time on
+different workers. An item's ``wave`` (its depth in the dependencies) orders the history only.
 
-While a wave runs, the coordinator watches its items every ``poll`` seconds: an item running
+While the run lasts, the coordinator watches its items every ``poll`` seconds: an item running
 under a lease that lapsed (its worker died and the broker did not deliver it again yet) is sent
 again, and the first delivery takes it over. A stop request (the service shutting down) ends the
 run INTERRUPTED at once: workers see it when they renew their lease and stop after their chunk.
-A task that found a service unreachable stops the run as locally: later waves are not run.
+A task that found a service unreachable stops the run as locally: tasks not sent yet are not run.
 
 The report gathers the items' task runs (the same ``runs``/``task_runs`` rows a local run
 writes, so ``p2c history RUN`` shows it the same way) and what each item asked of the services.
@@ -123,15 +123,10 @@ class QueuedRun:
             self.store.mark_crashed_runs(name)
             wave_of = waves(selected)
             self.store.add_items(run_id, name, [(t.name, "", wave_of[t.name]) for t in selected])
-            stopped: str | None = None
+            names = {t.name for t in selected}
+            deps = {t.name: [d for d in t.depends_on if d in names] for t in selected}
             with self.store.keep_lock(name, run_id, lease.total_seconds() / 3):
-                for wave in range(max(wave_of.values(), default=-1) + 1):
-                    if stopped is not None or self.stop.is_set():
-                        break
-                    for item in self.store.queue_wave(run_id, wave):
-                        self._send(item, full, only)
-                    stopped, finished = self._wait(run_id, wave, full, only)
-                self._not_run(run_id, stopped or "stopped on request")
+                stopped, finished = self._drive(run_id, deps, full, only)
             report = self._report(run_id, started, stopped)
             if not finished:
                 failed = [t.task for t in report.tasks if t.status is RunStatus.FAILED]
@@ -164,24 +159,31 @@ class QueuedRun:
             self.app, item.id, self.project.name, str(self.project.path.resolve()), full=full, keys=keys
         )
 
-    def _wait(
-        self, run_id: int, wave: int, full: bool, only: Mapping[str, set[str]]
+    def _drive(
+        self, run_id: int, deps: Mapping[str, Sequence[str]], full: bool, only: Mapping[str, set[str]]
     ) -> tuple[str | None, bool]:
-        """Until every item of ``wave`` ended: (why the run stops, if an item says; whether the
-        run was already finished because of a stop request)."""
-        interrupted = False
+        """Send each item once its dependencies ended, until every item ended: (why the run
+        stopped, if an item says; whether a stop request already finished the run)."""
+        interrupted, stopped = False, None
         while True:
-            items = [i for i in self.store.items(run_id) if i.wave == wave]
+            items = self.store.items(run_id)
             self._report_progress(run_id)
-            if not any(i.open for i in items):
-                reasons = [
-                    str((i.requests or {}).get("stopped")) for i in items if (i.requests or {}).get("stopped")
-                ]
-                return (reasons[0] if reasons else None), interrupted
+            ended = {i.task for i in items if not i.open}
+            reasons = [str(i.requests["stopped"]) for i in items if i.requests and i.requests.get("stopped")]
+            stopped = stopped or (reasons[0] if reasons else None)
+            ready: list[int] = []
             if self.stop.is_set() and not interrupted:  # workers stop after their chunk
                 self.store.finish_run(run_id, RunStatus.INTERRUPTED, "stopped on request")
                 interrupted = True
                 self._not_run(run_id, "stopped on request", statuses=(ItemStatus.WAITING, ItemStatus.QUEUED))
+            elif stopped is not None:  # a service went away: the tasks not sent yet are not run
+                self._not_run(run_id, stopped)
+            elif not interrupted:
+                ready = [i.id for i in items if i.status == ItemStatus.WAITING and set(deps[i.task]) <= ended]
+                for item in self.store.queue_items(run_id, ready):
+                    self._send(item, full, only)
+            if not ready and not any(i.open for i in items):
+                return stopped, interrupted
             for item in self.store.lapsed_items(run_id):
                 if interrupted:  # no delivery may take it now: it ends with the run
                     self.store.finish_item(item.id, None, RunStatus.INTERRUPTED, message="its worker died")

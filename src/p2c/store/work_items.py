@@ -1,7 +1,8 @@
 """Work items of queued runs and their leases: what makes a task delivered twice run once.
 
 A queued run (``p2c run --queue``) records one item per task in ``work_items`` (status
-``waiting``), then releases them wave by wave (``queued``) and sends each to the broker. A
+``waiting``, with its depth in the dependencies as ``wave``), then releases each (``queued``) once
+its dependencies ended and sends it to the broker. A
 ``p2c worker`` that receives an item *claims* it: one UPDATE sets it ``running`` under the worker's
 ``holder`` (host:pid:thread) with a lease until now + lease, guarded so that only an item still
 ``queued``, or ``running`` under a lease that lapsed, can be taken. Of two deliveries of one item,
@@ -129,14 +130,16 @@ class WorkItems:
             rows = conn.execute(select(work_items).where(c.run_id == run_id).order_by(c.id)).all()
         return [_item(r) for r in rows]
 
-    def queue_wave(self, run_id: int, wave: int) -> list[WorkItem]:
-        """Mark the waiting items of ``wave`` queued (about to be sent); returns them."""
+    def queue_items(self, run_id: int, ids: Sequence[int]) -> list[WorkItem]:
+        """Mark the items ``ids`` of ``run_id`` queued (about to be sent) if still waiting; returns them."""
         c = work_items.c
+        if not ids:
+            return []
         with self._write() as conn:
             at = self._clock(conn)
             rows = conn.execute(
                 update(work_items)
-                .where(c.run_id == run_id, c.wave == wave, c.status == ItemStatus.WAITING)
+                .where(c.run_id == run_id, c.id.in_(list(ids)), c.status == ItemStatus.WAITING)
                 .values(status=ItemStatus.QUEUED, queued_at=at)
                 .returning(*work_items.c)
             ).all()

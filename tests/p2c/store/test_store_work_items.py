@@ -20,7 +20,9 @@ def _queued(store: StateStore) -> tuple[int, int, int]:
         run, "demo", [("Accounts", "", 0), ("Products", "", 0), ("ProductPriceListItems", "", 1)]
     )
     assert [i.status for i in items] == [ItemStatus.WAITING] * 3
-    assert [i.id for i in store.queue_wave(run, 0)] == [items[0].id, items[1].id]
+    queued = store.queue_items(run, [items[0].id, items[1].id])
+    assert [i.id for i in queued] == [items[0].id, items[1].id]
+    assert store.queue_items(run, [items[0].id]) == []  # queued once
     return run, items[0].id, items[2].id
 
 
