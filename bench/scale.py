@@ -180,9 +180,10 @@ def main() -> None:
     for n in counts:
         print(f"speed-up with {n} worker(s) over {counts[0]}: {results[n]['rate'] / base:.2f}x")
     print(
-        "where it stops: a run has as many items at once as tasks without a dependency between them "
-        "(here 2: Accounts and Products, then ProductPriceListItems), and this machine has "
-        f"{os.cpu_count()} cores for the sandbox and every worker (cores busy, above)."
+        "where it stops: a run has at most as many items at once as tasks without a dependency between "
+        "them (here 2: Accounts with Products, then Accounts with ProductPriceListItems), so workers past "
+        f"2 idle; and this machine has {os.cpu_count()} cores for the sandbox, PostgreSQL and every worker "
+        "(cores busy, above: near 1.00 by everything, the machine's CPU is the limit)."
     )
 
 
