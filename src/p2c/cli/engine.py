@@ -29,6 +29,7 @@ from p2c.cli.base import (
 )
 from p2c.cli.records import errors, records
 from p2c.cli.reports import adopt, history, plan, reconcile, status
+from p2c.cli.scale import queued_run, worker
 from p2c.cli.serve import pause, resume, serve
 from p2c.cli.tables import counts_table, task_messages
 from p2c.errors import ConfigError
@@ -149,6 +150,12 @@ def run(
         "--full",
         help="Read everything again and rewrite every record (repairs drift `p2c reconcile` finds).",
     ),
+    queue: bool = typer.Option(
+        False, "--queue", help="Send the tasks to `p2c worker` processes (dependencies first); wait for them."
+    ),
+    broker: str | None = typer.Option(
+        None, "--broker", help="With --queue: redis://HOST:6379/0 or amqp://HOST (default: $P2C_BROKER)."
+    ),
 ) -> None:
     """Synchronise: every task in dependency order, incrementally."""
     from p2c.engine import Engine
@@ -159,7 +166,12 @@ def run(
             proj, store, {System.CRM: conns.crm, System.ERP: conns.erp}, redactor=red, progress=update
         )
         with bar:
-            report = engine.run(task or None, full=full)
+            if queue:
+                report = queued_run(
+                    proj, store, conns, red, broker, tasks=task or None, full=full, progress=update
+                )
+            else:
+                report = engine.run(task or None, full=full)
     _print_counts(report, f"run {report.run_id}: {report.status} in {report.seconds:.1f} s")
     if report.stopped:  # a service went away mid-run: exit 3 (a failed task) with the reason
         err.print(f"[red]error:[/red] the run stopped: {report.stopped}")
@@ -289,6 +301,7 @@ def register(app: typer.Typer) -> None:
         serve,
         pause,
         resume,
+        worker,
     )
     for fn in commands:
         app.command()(fn)

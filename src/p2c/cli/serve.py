@@ -28,6 +28,8 @@ def serve_projects(
     token_file: Path | None,
     log_format: str,
     ready: list[str] | None = None,
+    queue: bool = False,
+    broker: str | None = None,
 ) -> None:
     """Serve ``paths`` until stopped; the first line logged names the URL and the token source."""
     import uvicorn
@@ -40,6 +42,7 @@ def serve_projects(
     projects = Projects(paths)
     tokens = Tokens.load(token_file=token_file, default_dir=paths[0].resolve().parent)
     service = Service(projects)
+    service.runner.queue_all, service.runner.broker = queue, broker
     app = create_app(service, tokens, Scheduler(service))
     url = f"http://{host}:{port}"
     log.info("p2c serve: %s for %s (API tokens from %s)", url, ", ".join(projects.entries), tokens.source)
@@ -66,6 +69,16 @@ def serve(
         help="API tokens, one 'name: token' per line (default: created next to the first project).",
     ),
     log_format: str = typer.Option("text", "--log-format", help="text, or json: one JSON object per line."),
+    queue: bool = typer.Option(
+        False,
+        "--queue",
+        help="Send every run's tasks to `p2c worker` processes (else only settings.queue's).",
+    ),
+    broker: str | None = typer.Option(
+        None,
+        "--broker",
+        help="The workers' broker: redis://HOST:6379/0 or amqp://HOST (default: $P2C_BROKER).",
+    ),
 ) -> None:
     """Run the projects on their schedules, with the REST API (/api/v1), /metrics and alerts."""
     if log_format not in ("text", "json"):
@@ -74,7 +87,19 @@ def serve(
     with exit_on_errors():
         for path in project:
             load_project_file(path)  # a clear error before anything starts
-        serve_projects(list(project), host=host, port=port, token_file=token_file, log_format=log_format)
+        if queue:
+            from p2c.scale.queue import broker_url
+
+            broker_url(broker)  # a clear error before anything starts
+        serve_projects(
+            list(project),
+            host=host,
+            port=port,
+            token_file=token_file,
+            log_format=log_format,
+            queue=queue,
+            broker=broker,
+        )
 
 
 def pause(

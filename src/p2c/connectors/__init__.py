@@ -59,7 +59,7 @@ from p2c.connectors.protocol import (
     quote,
     split_failed,
 )
-from p2c.connectors.protocol_session import HttpSession, make_client
+from p2c.connectors.protocol_session import HttpSession, RequestBudget, make_client
 
 __all__ = [
     "KNOWN_KEYS",
@@ -85,6 +85,7 @@ __all__ = [
     "RedactingFilter",
     "Redactor",
     "Refusal",
+    "RequestBudget",
     "Retry",
     "RetryPolicy",
     "Service",

@@ -23,7 +23,7 @@ from p2c.connectors.auth import ConnectionOrigin, MsalTokenProvider, Redactor, T
 from p2c.connectors.protocol import RetryPolicy
 from p2c.connectors.protocol_breaker import Breaker
 from p2c.connectors.protocol_errors import Service
-from p2c.connectors.protocol_session import HttpSession, make_client
+from p2c.connectors.protocol_session import HttpSession, RequestBudget, make_client
 from p2c.errors import ServiceUnavailableError, TransientError
 
 __all__ = ["ConnectorLifecycle"]
@@ -105,6 +105,15 @@ class ConnectorLifecycle:
         connector = cls(url, tokens, client, redactor=redactor, owns_client=True, **options)
         connector.origin = origin
         return connector
+
+    @property
+    def service_root(self) -> str:
+        """The service's API root: what a shared request budget is keyed by (one per environment)."""
+        return self._session.root
+
+    def use_budget(self, budget: RequestBudget | None) -> None:
+        """Send every request through ``budget`` (shared by the workers of a scale-out), or none."""
+        self._session.budget = budget
 
     @property
     def stats(self) -> dict[str, int]:

@@ -22,9 +22,9 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -44,7 +44,7 @@ from p2c.errors import (
     TransientError,
 )
 
-__all__ = ["HttpSession", "Reply", "make_client"]
+__all__ = ["HttpSession", "Reply", "RequestBudget", "make_client"]
 
 log = logging.getLogger("p2c.connectors")
 
@@ -75,6 +75,23 @@ class Reply:
 
     response: httpx.Response
     resent: bool = False
+
+
+class RequestBudget(Protocol):
+    """A request budget shared with other processes (``p2c worker``: :mod:`p2c.scale.budget`).
+
+    ``take`` blocks until one more request may be sent to the service and returns what to call
+    once its answer is in (it frees a concurrent slot); ``throttled`` tells every process sharing
+    the budget that the service answered 429 and how long it asked to wait.
+    """
+
+    def take(self) -> Callable[[], None]: ...
+
+    def throttled(self, seconds: float) -> None: ...
+
+
+def _nothing() -> None:
+    return None
 
 
 class _Stats:
@@ -119,6 +136,8 @@ class HttpSession:
         self.redactor = redactor
         self.gate = ThrottleGate()
         self.breaker = breaker or Breaker()
+        #: shared with other processes when set (workers); None: only this process's own limits
+        self.budget: RequestBudget | None = None
         self._stats = _Stats()
 
     @property
@@ -160,9 +179,13 @@ class HttpSession:
             req_headers["Authorization"] = f"Bearer {self.tokens.token(force_refresh=force)}"
             force = False
             self._stats.add(requests=1, bytes_sent=len(body or b""))
+            release = self.budget.take() if self.budget is not None else _nothing
             started = time.perf_counter()
             try:
-                response = self.client.request(method, url, headers=req_headers, content=body)
+                try:
+                    response = self.client.request(method, url, headers=req_headers, content=body)
+                finally:
+                    release()
             except httpx.TransportError as exc:
                 self._stats.add(connection_errors=1)
                 no_answer = isinstance(exc, _NO_ANSWER)
@@ -213,6 +236,8 @@ class HttpSession:
             if status == 429:
                 self._stats.add(throttled=1)
                 self.gate.pause(decision.after_seconds)
+                if self.budget is not None:  # every process sharing the budget waits too
+                    self.budget.throttled(decision.after_seconds)
             log.info(
                 "%s %s: %s; retry in %.1f s",
                 method,

@@ -16,10 +16,12 @@ from p2c.rules.activation import OrderActivation
 from p2c.settings import LegalEntity, System, legal_entities_data
 
 __all__ = [
+    "BudgetLimits",
     "EndpointModel",
     "KeyModel",
     "ProjectModel",
     "ProjectSettings",
+    "RequestBudgets",
     "TaskModel",
     "TaskOverrideModel",
     "TemplateModel",
@@ -73,6 +75,20 @@ class TaskOverrideModel(_Model):
     disabled: bool = False
 
 
+class BudgetLimits(_Model):
+    """A service's protection limits as one budget shared by every worker (``p2c worker``):
+    Dataverse's and F&O's user limits by default (DATAVERSE.md §2.12, FNO.md §1.9)."""
+
+    requests_per_window: int = Field(default=6000, ge=1)
+    window_seconds: float = Field(default=300.0, gt=0)
+    max_concurrent: int = Field(default=52, ge=1)
+
+
+class RequestBudgets(_Model):
+    crm: BudgetLimits = BudgetLimits()
+    erp: BudgetLimits = BudgetLimits()
+
+
 class ProjectSettings(_Model):
     """Run settings of a project (``settings:``); an unknown setting is an error."""
 
@@ -92,6 +108,10 @@ class ProjectSettings(_Model):
     history_days: int = Field(default=45, ge=1, le=3650)
     pause_after_failed_records: int | None = Field(default=None, ge=1)
     pause_after_failed_runs: int | None = Field(default=5, ge=1)
+    # p2c worker: one request budget per environment, shared by every worker (p2c.scale.budget)
+    request_budget: RequestBudgets = RequestBudgets()
+    # p2c serve: send this project's runs to p2c worker processes (the broker: --queue or P2C_BROKER)
+    queue: bool = False
 
 
 class ProjectModel(_Model):

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from p2c.engine import Engine, RunReport, TaskReport, open_project
 from p2c.errors import P2CError, ServiceUnavailableError
@@ -63,6 +64,10 @@ class Runner:
         self._lock = threading.Lock()
         self._live: dict[str, LiveRun] = {}
         self._threads: set[threading.Thread] = set()
+        #: ``p2c serve --queue``: every run goes to ``p2c worker`` processes on ``broker`` (else
+        #: only those of projects with ``settings.queue``; the broker defaults to P2C_BROKER)
+        self.queue_all = False
+        self.broker: str | None = None
 
     def live(self, project: str) -> LiveRun | None:
         with self._lock:
@@ -130,7 +135,16 @@ class Runner:
                     stop=self.stop,
                     on_start=live.on_start,
                 )
-                live.report = engine.run(
+                runs: Any = engine
+                if self.queue_all or project.settings.queue:  # recorded here, run by the workers
+                    from p2c.scale.coordinator import QueuedRun
+                    from p2c.scale.queue import broker_url, celery_app
+
+                    app = celery_app(broker_url(self.broker))
+                    runs = QueuedRun(
+                        engine, app, progress=live.progress, stop=self.stop, on_start=live.on_start
+                    )
+                live.report = runs.run(
                     list(live.tasks) or None, full=full, trigger=live.trigger, retry_run=retry_run, keys=keys
                 )
         except P2CError as exc:

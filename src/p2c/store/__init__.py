@@ -36,12 +36,14 @@ from p2c.store.model import (
 from p2c.store.records import MessageGroup, RecordPage
 from p2c.store.service_state import ProjectPausedError, ProjectState, ScheduleState
 from p2c.store.store import StateStore, now
+from p2c.store.work_items import ItemStatus, WorkItem, holder_id
 
 __all__ = [
     "COUNTERS",
     "LOCK_LEASE",
     "Action",
     "Counts",
+    "ItemStatus",
     "Link",
     "LockInfo",
     "MessageGroup",
@@ -59,5 +61,7 @@ __all__ = [
     "TaskRunInfo",
     "TaskStatus",
     "Trigger",
+    "WorkItem",
+    "holder_id",
     "now",
 ]

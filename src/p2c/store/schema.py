@@ -43,6 +43,7 @@ __all__ = [
     "schedules",
     "sequences",
     "task_runs",
+    "work_items",
 ]
 
 NAMING = {
@@ -216,4 +217,31 @@ project_locks = Table(
     Column("pid", Integer, nullable=False),
     Column("acquired_at", UTCDateTime, nullable=False),
     Column("heartbeat_at", UTCDateTime, nullable=False),
+)
+
+#: Work items of queued runs (``p2c run --queue``, ``p2c worker``; see :mod:`p2c.store.work_items`):
+#: one task (of one part: ``""`` = all of it) of a run, the wave it is enqueued in, its status and
+#: its lease — who runs it (``holder``: host, pid, thread) until when (``lease_until``) and how
+#: many times it was taken (``attempts``). A delivery of the item finding a live lease does nothing.
+work_items = Table(
+    "work_items",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("run_id", Id, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("project", Text, nullable=False),
+    Column("task", Text, nullable=False),
+    Column("part", Text, nullable=False, server_default=text("''")),
+    Column("wave", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("holder", Text),
+    Column("lease_until", UTCDateTime),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("task_run_id", Id),
+    Column("message", Text),
+    Column("requests", Text),  # JSON: what the item asked of each service (as runs.requests)
+    Column("queued_at", UTCDateTime),
+    Column("started_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Index(None, "run_id", "task", "part", unique=True),
+    Index(None, "status", "lease_until"),
 )

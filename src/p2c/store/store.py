@@ -21,6 +21,8 @@ Tables (``schema.py``; created and upgraded by the alembic migrations in ``migra
 ``schedules``       one per project: its schedule and next run time (``service_state.py``).
 ``project_state``   paused or not, why and since when (``service_state.py``).
 ``project_locks``   who is synchronising each project (run, host, pid, heartbeat): see ``locks.py``.
+``work_items``      the tasks of a queued run that ``p2c worker`` processes run, with their leases:
+                    see ``work_items.py``.
 
 Crash safety lives in :meth:`StateStore.commit_batch`: a batch's outcomes, links, link deletions,
 cursor, sequence and counters are written in one transaction, so after a crash the store holds
@@ -76,6 +78,7 @@ from p2c.store.records import RecordQueries
 from p2c.store.schema import cursors, sequences, task_runs
 from p2c.store.schema import runs as run_table
 from p2c.store.service_state import ServiceState
+from p2c.store.work_items import WorkItems
 
 __all__ = ["StateStore", "now"]
 
@@ -91,7 +94,7 @@ def _new_id(res: CursorResult[Any]) -> int:
     return int(pk[0])
 
 
-class StateStore(ProjectLocks, FailureLedger, ServiceState, RecordQueries, LinkQueries):
+class StateStore(ProjectLocks, FailureLedger, ServiceState, RecordQueries, LinkQueries, WorkItems):
     """Open (and migrate to head) the store at ``url``: a file path or an SQLAlchemy URL.
 
     Thread-safe (each call checks out its own connection). Use as a context manager or call

@@ -1,0 +1,198 @@
+"""Scale-out end to end: ``p2c run --queue`` and two real ``p2c worker`` processes, the sandbox,
+PostgreSQL and Redis: a run split across both workers, dependencies first, within one request
+budget; a second delivery of a leased item doing nothing; ``kill -9`` of a worker mid-item → the
+item finishes on the other, nothing lost, nothing written twice; and ``p2c serve --queue`` sending
+an API run to a worker through RabbitMQ."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from engine_helpers import crm_rows, p2c, synced_customers
+from scale_helpers import RABBITMQ, REDIS, Workers, holders, pid_of, postgres_schema, sandbox_stats
+from serve_helpers import serve
+
+from p2c.scale.queue import celery_app, send_item
+from p2c.store import RunStatus, StateStore
+
+TASKS = ("Accounts", "Products", "ProductPriceListItems")
+
+
+@pytest.fixture
+def scale_world(provisioned_project: Any) -> Iterator[Any]:
+    """The provisioned sandbox project with its state in a fresh PostgreSQL schema."""
+    with postgres_schema() as url:
+        provisioned_project.write(state=url)
+        yield provisioned_project
+
+
+@pytest.fixture
+def workers(scale_world: Any) -> Iterator[Workers]:
+    w = Workers(scale_world.dir, REDIS)
+    try:
+        yield w
+    finally:
+        w.stop()
+
+
+def _run_args() -> list[str]:
+    return [a for t in TASKS for a in ("--task", t)]
+
+
+@pytest.mark.slow
+def test_a_run_split_across_two_workers_keeps_to_one_budget(scale_world: Any, workers: Workers) -> None:
+    """Accounts and Products side by side on the two workers, ProductPriceListItems once Products
+    ended; a second delivery of each running item does nothing; the sandbox's limits (100 and
+    200 requests per 2 s) are never exceeded by the two together (without the budget they are)."""
+    world = scale_world
+    workers.start(2, "--lease", "6", "--budget", os.environ.get("P2C_TEST_BUDGET", REDIS), wait=False)
+    world.reseed("large:1000")  # 1 000 accounts (ERP writes), 250 products (CRM writes)
+    limits = {
+        "crm": {"requests_per_window": 100, "window_seconds": 2},
+        "erp": {"requests_per_window": 200, "window_seconds": 2},
+    }
+    world.write(settings={"batch_size": 5, "request_budget": limits})
+    for which, limit in limits.items():
+        world.sandbox.admin(which).put("limits", json={"max_concurrent": 52, **limit}).raise_for_status()
+    before = sandbox_stats(world.sandbox)
+    workers.ready()
+    run = workers.start_run(*_run_args())
+    project = world.project()
+    app = celery_app(REDIS)
+    with StateStore(project.state_url) as store:
+        resent: set[int] = set()  # a second delivery of each item while its worker holds it
+        deadline = time.monotonic() + 90
+        while run.poll() is None and time.monotonic() < deadline:
+            runs = store.runs(limit=1)
+            for item in store.items(runs[0].id) if runs else []:
+                if item.status == "running" and item.id not in resent:
+                    send_item(app, item.id, project.name, str(project.path), queue=workers.queue)
+                    resent.add(item.id)
+            time.sleep(0.1)
+        out, errs = run.communicate(timeout=60)
+        assert run.returncode == 0, out + errs
+        info = store.runs(limit=1)[0]
+        items = store.items(info.id)
+    after = sandbox_stats(world.sandbox)
+    assert resent, "no item was seen running"
+    assert info.status is RunStatus.SUCCEEDED
+    runs = {t.task: t for t in info.task_runs}
+    products, prices = runs["Products"], runs["ProductPriceListItems"]
+    assert products.finished_at is not None and prices.started_at >= products.finished_at  # deps first
+    assert sorted(t.task for t in info.task_runs) == sorted(TASKS)  # one task run each: no doubles
+    assert [i.attempts for i in items] == [1, 1, 1]
+    by_task = {i.task: i for i in items}
+    assert pid_of(by_task["Accounts"].holder) != pid_of(by_task["Products"].holder)  # side by side
+    assert holders(items) == {p.pid for p in workers.procs}
+    assert by_task["Accounts"].wave == by_task["Products"].wave == 0
+    assert by_task["ProductPriceListItems"].wave == 1
+    logs = workers.log(0) + workers.log(1)
+    assert logs.count("this delivery does nothing") >= len(resent), logs[-3000:]
+    accounts = crm_rows(world.crm(), "accounts", ["accountnumber"])
+    assert len(synced_customers(world.erp())) == len(accounts) == 1000
+    shown = p2c("history", str(info.id), cwd=world.dir)  # the queued run shows as a local one
+    assert shown.returncode == 0, shown.stderr
+    assert all(task in shown.stdout for task in TASKS), shown.stdout
+    # the budget: more than a window's worth to each service, from both workers, and no 429
+    sent = {s: after[s]["requests"] - before[s]["requests"] for s in limits}
+    throttled = {s: after[s]["throttled"] - before[s]["throttled"] for s in limits}
+    by_item = {s: [(i.requests or {})["http"][s]["requests"] for i in items[:2]] for s in limits}
+    for service, limit in limits.items():
+        assert sent[service] > limit["requests_per_window"] and min(by_item[service]) > 0, (sent, by_item)
+    assert throttled == {"crm": 0, "erp": 0}, (sent, throttled, by_item)
+
+
+@pytest.mark.slow
+def test_a_killed_worker_item_finishes_on_the_other_once(scale_world: Any) -> None:
+    world = scale_world
+    accounts = 3000
+    workers = Workers(world.dir, REDIS)
+    try:
+        # Redis: a message unacknowledged for 4 s is delivered again (a duplicate the lease stops)
+        options = ("--lease", "5", "--visibility-timeout", "4", "--restore-every", "1", "--budget", REDIS)
+        workers.start(2, *options, wait=False)
+        world.reseed(f"large:{accounts}")
+        workers.ready()
+        run = workers.start_run("--task", "Accounts")
+        project = world.project()
+        erp = world.erp()
+        with StateStore(project.state_url) as store:
+            deadline = time.monotonic() + 60
+            victim = None
+            while victim is None:
+                assert run.poll() is None, run.communicate()
+                assert time.monotonic() < deadline, "the item never got going"
+                runs = store.runs(limit=1)
+                items = store.items(runs[0].id) if runs else []
+                written = int(erp.get("CustomersV3/$count", params=_synced()).text)
+                if items and items[0].status == "running" and written >= 1500 and written % 1000:
+                    victim = pid_of(items[0].holder)
+                time.sleep(0.05)
+            killed = next(p for p in workers.procs if p.pid == victim)
+            killed.send_signal(signal.SIGKILL)
+            killed.wait(10)  # reaped, as its service manager would: a zombie's pid still answers
+            at_kill = int(erp.get("CustomersV3/$count", params=_synced()).text)
+            out, errs = run.communicate(timeout=90)
+            assert run.returncode == 0, out + errs
+            info = store.runs(limit=1)[0]
+            items = store.items(info.id)
+        assert 0 < at_kill < accounts
+        assert info.status is RunStatus.SUCCEEDED
+        [item] = items
+        assert item.attempts == 2 and pid_of(item.holder) != victim
+        statuses = [t.status for t in info.task_runs]
+        assert statuses == [RunStatus.CRASHED, RunStatus.SUCCEEDED]  # the dead attempt, then the redo
+        redo = info.task_runs[1].counts
+        assert redo.unchanged >= at_kill - 1000, (at_kill, redo)  # resumed: committed chunks compare equal
+        rows = crm_rows(world.crm(), "accounts", ["accountid", "accountnumber"])
+        numbers = [a["accountnumber"] for a in rows]
+        assert None not in numbers and len(set(numbers)) == accounts  # no account got two numbers
+        customers = synced_customers(erp)
+        assert len(customers) == accounts and set(customers) == set(numbers)  # 0 lost, 0 twice
+    finally:
+        workers.stop()
+
+
+def _synced() -> dict[str, str]:
+    return {
+        "$filter": "dataAreaId eq 'usmf' and IsExternallyMaintained eq Microsoft.Dynamics.DataEntities.NoYes'Yes'"
+    }
+
+
+@pytest.mark.slow
+def test_serve_queue_sends_an_api_run_to_a_worker_through_rabbitmq(scale_world: Any) -> None:
+    world = scale_world  # the demo seed: 30 accounts
+    workers = Workers(world.dir, RABBITMQ)  # RabbitMQ as broker, the budget in Redis
+    try:
+        _serve_queue(world, workers)
+    finally:
+        workers.stop()
+
+
+def _serve_queue(world: Any, workers: Workers) -> None:
+    workers.start(1, "--budget", REDIS, wait=False)
+    with serve(world.path, "--queue", env=workers.env) as s:
+        workers.ready()
+        accepted = s.post("/runs", expect=202, json={"tasks": ["Accounts"]})
+        run = s.wait_run(accepted["run_id"])
+    assert run["status"] == "succeeded", run
+    assert [t["task"] for t in run["task_runs"]] == ["Accounts"]
+    assert run["counts"]["created"] == len(synced_customers(world.erp())) > 0
+    with StateStore(world.project().state_url) as store:
+        [item] = store.items(accepted["run_id"])
+    assert pid_of(item.holder) == workers.procs[0].pid and item.attempts == 1
+
+
+def test_a_queued_run_needs_postgresql(provisioned_project: Any) -> None:
+    done = p2c("run", "--queue", "--broker", REDIS, cwd=provisioned_project.dir)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "scale-out needs its state in PostgreSQL" in done.stderr
+    worker = p2c("worker", "--broker", REDIS, "--store", "sqlite:///x.db", cwd=provisioned_project.dir)
+    assert worker.returncode == 2 and "not sqlite://" in worker.stderr, worker.stderr
+    nobroker = p2c("run", "--queue", cwd=provisioned_project.dir)
+    assert nobroker.returncode == 2 and "queued runs need a broker" in nobroker.stderr, nobroker.stderr
