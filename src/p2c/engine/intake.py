@@ -54,7 +54,8 @@ def take_in(
         cursor = None if full else store.cursor(task)
         src = reader.changes(select, cursor)
         deleted, new_cursor = src.deleted, src.cursor
-        if not reader.crm and deletes_follow:  # a whole read: what it lacks is gone...
+        # a whole read (not one narrowed by a watermark): what it lacks is gone...
+        if not reader.crm and deletes_follow and src.full:
             seen = {reader.key(r) for r in src.rows}
             unseen = [lk.source_key for lk in store.all_links(task) if lk.source_key not in seen]
             # ...unless it still exists and merely left the task's filter: that one is kept
