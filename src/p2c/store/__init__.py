@@ -19,6 +19,7 @@ Example::
     <RunStatus.SUCCEEDED: 'succeeded'>
 """
 
+from p2c.store.customers import CURSOR_PREFIX
 from p2c.store.failures import OpenFailure, TaskStatus
 from p2c.store.locks import LOCK_LEASE, LockInfo, ProjectLockedError
 from p2c.store.model import (
@@ -38,6 +39,7 @@ from p2c.store.service_state import ProjectPausedError, ProjectState, ScheduleSt
 from p2c.store.store import StateStore, now
 
 __all__ = [
+    "CURSOR_PREFIX",
     "COUNTERS",
     "LOCK_LEASE",
     "Action",

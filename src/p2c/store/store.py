@@ -56,6 +56,7 @@ from sqlalchemy import Connection, CursorResult, delete, insert, select, update
 
 from p2c.store import history
 from p2c.store.batch import write_batch
+from p2c.store.customers import CustomerDocuments
 from p2c.store.database import WRITE, create_store_engine, resolve_url, upgrade
 from p2c.store.failures import FailureLedger
 from p2c.store.link_queries import LinkQueries
@@ -91,7 +92,7 @@ def _new_id(res: CursorResult[Any]) -> int:
     return int(pk[0])
 
 
-class StateStore(ProjectLocks, FailureLedger, ServiceState, RecordQueries, LinkQueries):
+class StateStore(ProjectLocks, FailureLedger, ServiceState, RecordQueries, LinkQueries, CustomerDocuments):
     """Open (and migrate to head) the store at ``url``: a file path or an SQLAlchemy URL.
 
     Thread-safe (each call checks out its own connection). Use as a context manager or call
