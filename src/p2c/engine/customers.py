@@ -97,7 +97,9 @@ class StoredCustomers:
             if touched:
                 log.info("is active customer: %d contact(s) to read again", len(touched))
 
-    def _disagreeing(self, changes: dict[str, tuple[dict[str, str], list[str], bool, str | None]]) -> set[str]:
+    def _disagreeing(
+        self, changes: dict[str, tuple[dict[str, str], list[str], bool, str | None]]
+    ) -> set[str]:
         """Contacts whose CRM flag differs from what the documents say (the first build only)."""
         customers = {c for upserts, _d, _w, _c in changes.values() for c in upserts.values()}
         customers |= self.store.all_customers()  # tables read before, on an earlier first build

@@ -31,7 +31,13 @@ from p2c.catalog import EntitySpec, FieldType
 from p2c.errors import ConfigError
 from p2c.settings import System
 
-__all__ = ["DEFAULT_DATE_OVERLAP", "DEFAULT_DATETIME_OVERLAP", "Watermark", "build_watermark", "parse_overlap"]
+__all__ = [
+    "DEFAULT_DATETIME_OVERLAP",
+    "DEFAULT_DATE_OVERLAP",
+    "Watermark",
+    "build_watermark",
+    "parse_overlap",
+]
 
 #: a date-only field (InvoiceDate): business dates, often set some days before posting
 DEFAULT_DATE_OVERLAP = timedelta(days=2)
@@ -73,7 +79,7 @@ def build_watermark(
     field that is no date, an overlap that is no duration."""
     if field is None or not field[0]:
         return None
-    name, origin = field
+    name, origin = field[0], field[1]
     if source.system is not System.ERP:
         raise origin.error(
             f"a watermark narrows ERP reads; {source.name} is a CRM entity, read through change tracking"
@@ -82,7 +88,9 @@ def build_watermark(
     if spec is None:
         raise origin.error(f"unknown field '{name}' on {source.name} (erp)")
     if spec.type not in (FieldType.DATE, FieldType.DATETIME):
-        raise origin.error(f"'{name}' is a {spec.type.value} field; a watermark must be a date or a date-time")
+        raise origin.error(
+            f"'{name}' is a {spec.type.value} field; a watermark must be a date or a date-time"
+        )
     date_only = spec.type is FieldType.DATE
     span = DEFAULT_DATE_OVERLAP if date_only else DEFAULT_DATETIME_OVERLAP
     if overlap is not None:

@@ -39,8 +39,8 @@ from p2c.store.service_state import ProjectPausedError, ProjectState, ScheduleSt
 from p2c.store.store import StateStore, now
 
 __all__ = [
-    "CURSOR_PREFIX",
     "COUNTERS",
+    "CURSOR_PREFIX",
     "LOCK_LEASE",
     "Action",
     "Counts",

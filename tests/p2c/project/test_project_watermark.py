@@ -55,7 +55,9 @@ def _error(write: Callable[..., Path], text: str) -> tuple[ConfigError, Path]:
         ),
     ],
 )
-def test_watermark_errors(write: Callable[..., Path], extra: str, path: str, needle: str, reason: str) -> None:
+def test_watermark_errors(
+    write: Callable[..., Path], extra: str, path: str, needle: str, reason: str
+) -> None:
     text = PROJECT + extra
     if "ReleaseDate" in extra:  # a custom date field the customer added to the entity
         text += "custom_fields:\n  SellableReleasedProducts:\n    ReleaseDate: {type: date}\n"
@@ -91,7 +93,10 @@ def test_invoices_have_their_date_as_watermark_and_a_project_can_turn_it_off(
     tasks = {t.name: t for t in load_project(write(text)).tasks}
     assert tasks["SalesInvoiceHeader"].watermark == Watermark("InvoiceDate", True, timedelta(days=2))
     assert tasks["SalesInvoiceLine"].watermark == Watermark("InvoiceDate", True, timedelta(days=2))
-    off = text + "tasks:\n  SalesInvoiceLine:\n    watermark: null\n  SalesInvoiceHeader:\n    watermark_overlap: 7d\n"
+    off = (
+        text
+        + "tasks:\n  SalesInvoiceLine:\n    watermark: null\n  SalesInvoiceHeader:\n    watermark_overlap: 7d\n"
+    )
     tasks = {t.name: t for t in load_project(write(off)).tasks}
     assert tasks["SalesInvoiceLine"].watermark is None
     assert tasks["SalesInvoiceHeader"].watermark == Watermark("InvoiceDate", True, timedelta(days=7))
