@@ -1,4 +1,5 @@
-"""Invoices read only new ones (issue 13, target 5): the InvoiceDate watermark, over HTTPS against the sandbox.
+"""ERP documents read in proportion to change (issue 13, target 5), over HTTPS against the sandbox:
+invoices by their InvoiceDate watermark, orders only in the statuses that flow.
 
 Posted invoices never change, so after its first run the invoice tasks read only invoices dated
 from the last one read minus the overlap (2 days); an invoice posted later with an older date is
@@ -11,6 +12,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from engine_helpers import erp_rows
 from test_engine_p2c_invoices import INVOICES
 from test_engine_p2c_orders import new_order
 from test_engine_p2c_quotes import external_products
@@ -64,3 +66,27 @@ def test_after_the_first_run_only_new_invoices_are_read(every_flow_project: Any)
     assert (head.read, head.created) == (4, 1), full.tasks  # --full reads every invoice
     assert (lines.read, lines.created) == (4, 1), full.tasks
     assert [t.read for t in again.tasks] == [2, 2], again.tasks  # the 10- and 11-day-old ones
+
+
+def test_orders_from_the_erp_are_read_only_in_the_statuses_that_flow(every_flow_project: Any) -> None:
+    """The order task's filter (both customers externally maintained, confirmed or later, totals
+    calculated) goes to F&O: an order it leaves out is never read, so it is not even counted."""
+    world = every_flow_project
+    _order, number = new_order(world.crm(), [{"product": external_products(world.crm())[0], "quantity": 1}])
+    with world.open() as h:
+        assert h.run(*TO_ERP).status is RunStatus.SUCCEEDED  # in the ERP now, still Active there
+        [task] = h.run("OrderHeaderFromERP").tasks
+        text = h.project.tasks[[t.name for t in h.project.tasks].index("OrderHeaderFromERP")].filter
+    every = erp_rows(world.erp(), "CDSSalesOrderHeaders", ["SalesOrderNumber"])
+    flowing = {
+        r["SalesOrderNumber"]
+        for r in erp_rows(world.erp(), "CDSSalesOrderHeaders", ["SalesOrderNumber"], text)
+    }
+    assert number not in flowing and len(flowing) < len(every)
+    assert (task.read, task.filtered) == (len(flowing), 0), task
+    erp_action(world, number, "confirm")
+    erp_action(world, number, "calculate-totals")
+    with world.open() as h:
+        [task] = h.run("OrderHeaderFromERP").tasks
+    # the CRM order it came from is updated with its ERP status
+    assert (task.read, task.updated, task.filtered) == (len(flowing) + 1, 1, 0), task
