@@ -16,7 +16,10 @@ Tables (``schema.py``; created and upgraded by the alembic migrations in ``migra
                     and a run's history.
 ``links``           identity: (task, source_key) → target_key, hash of what was last written,
                     source hash, target ETag, synced_at. Indexed on (task, target_key).
-``cursors``         one incremental cursor per task (a delta link, a modified-time bound...).
+``cursors``         one incremental cursor per task (a delta link, a watermark's marks...), and
+                    ``#customers:<entity>`` for the CRM documents' customers (below).
+``customer_documents`` / ``customers_touched``  the customer of each CRM quote, order and invoice,
+                    and the contacts whose documents changed (``customers.py``).
 ``sequences``       the highest number used per number sequence (name → value); only raised.
 ``schedules``       one per project: its schedule and next run time (``service_state.py``).
 ``project_state``   paused or not, why and since when (``service_state.py``).
