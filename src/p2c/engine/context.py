@@ -69,7 +69,9 @@ class RunContext:
         deriving = [t for t in project.enabled_tasks() if RuleName.DERIVE_IS_ACTIVE_CUSTOMER in t.rules]
         customers = None
         if deriving and System.CRM in connectors:
-            flag = project.crm_schema.column("contacts", "p2c_isactivecustomer")
+            flag: str | None = project.crm_schema.column("contacts", "p2c_isactivecustomer")
+            if project.catalog.entity(System.CRM, "contacts").field(flag or "") is None:
+                flag = None  # a CRM without the column: nothing to compare on the first build
             customers = StoredCustomers(store, connectors[System.CRM], [t.name for t in deriving], flag)
         return cls(
             project,
