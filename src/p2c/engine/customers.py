@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from p2c.connectors import Connector
+from p2c.errors import PrerequisiteError
 from p2c.rules import normalize_ids
 from p2c.store import CURSOR_PREFIX, StateStore
 
@@ -52,57 +53,78 @@ class StoredCustomers:
         self.flag = flag
         self._lock = threading.Lock()
         self._ready = False
+        self._missing: str | None = None  # why the feeds cannot be read (change tracking off)
         self._touched: set[str] = set()
+
+    def available(self) -> bool:
+        """Whether the documents' change feeds can be read. A project provisioned before p2c kept
+        customers this way lacks change tracking on them until ``p2c setup`` runs again: its
+        contact tasks then read every document's customer as before (and say so, once per run)."""
+        self.refresh()
+        return self._missing is None
 
     def refresh(self) -> None:
         """Read the documents' change feeds once per run and store what they say (idempotent)."""
         with self._lock:
             if self._ready:
                 return
-            self.store.settle_touched(self.tasks)
-            changes: dict[str, tuple[dict[str, str], list[str], bool, str | None]] = {}
-            touched: set[str] = set()
-            first = False
-            for entity in DOCUMENTS:
-                cursor = self.store.cursor(CURSOR_PREFIX + entity)
-                first = first or cursor is None
-                feed = self.crm.changes(entity, select=[CUSTOMER], cursor=cursor)
-                upserts: dict[str, str] = {}
-                deleted: list[str] = []
-                pk = entity[:-1] + "id"  # quoteid, salesorderid, invoiceid
-                for page in feed:
-                    for row in page.rows:
-                        doc, customer = _id(row.get(pk)), _id(row.get(CUSTOMER))
-                        if doc:
-                            if customer:
-                                upserts[doc] = customer
-                            else:
-                                deleted.append(doc)  # no customer (cannot happen in Dataverse): none
-                    deleted.extend(d for d in (_id(x) for x in page.deleted) if d)
-                if feed.full:  # the whole table: what the store holds and the feed lacks is gone
-                    before = self.store.document_customers(entity)
-                    deleted = [d for d in before if d not in upserts]
-                else:
-                    before = self.store.document_customers(entity, [*upserts, *deleted])
-                if cursor is not None:  # a first read touches nobody: the flags are compared below
-                    touched |= {c for d, c in upserts.items() if before.get(d) != c}
-                    touched |= {before[d] for d, c in upserts.items() if d in before and before[d] != c}
-                    touched |= {before[d] for d in deleted if d in before}
-                changes[entity] = (upserts, deleted, feed.full, feed.cursor)
-            if first and self.flag:
-                touched |= self._disagreeing(changes)
-            self.store.apply_customer_changes(changes, touched)
-            self._touched = self.store.touched_customers()
+            try:
+                self._refresh()
+            except PrerequisiteError as exc:
+                self._missing = str(exc)
+                log.warning("is active customer: every document is read (run `p2c setup`): %s", exc)
             self._ready = True
-            if touched:
-                log.info("is active customer: %d contact(s) to read again", len(touched))
+
+    def _refresh(self) -> None:
+        """One refresh (:meth:`refresh`): the feeds read, the store written in one transaction."""
+        self.store.settle_touched(self.tasks)
+        changes: dict[str, tuple[dict[str, str], list[str], bool, str | None]] = {}
+        touched: set[str] = set()
+        first = False
+        for entity in DOCUMENTS:
+            cursor = self.store.cursor(CURSOR_PREFIX + entity)
+            first = first or cursor is None
+            feed = self.crm.changes(entity, select=[CUSTOMER], cursor=cursor)
+            upserts: dict[str, str] = {}
+            deleted: list[str] = []
+            pk = entity[:-1] + "id"  # quoteid, salesorderid, invoiceid
+            for page in feed:
+                for row in page.rows:
+                    doc, customer = _id(row.get(pk)), _id(row.get(CUSTOMER))
+                    if doc:
+                        if customer:
+                            upserts[doc] = customer
+                        else:
+                            deleted.append(doc)  # no customer (cannot happen in Dataverse): none
+                deleted.extend(d for d in (_id(x) for x in page.deleted) if d)
+            if feed.full:  # the whole table: what the store holds and the feed lacks is gone
+                before = self.store.document_customers(entity)
+                deleted = [d for d in before if d not in upserts]
+            else:
+                before = self.store.document_customers(entity, [*upserts, *deleted])
+            if cursor is not None:  # a first read touches nobody: the flags are compared below
+                touched |= {c for d, c in upserts.items() if before.get(d) != c}
+                touched |= {before[d] for d, c in upserts.items() if d in before and before[d] != c}
+                touched |= {before[d] for d in deleted if d in before}
+            changes[entity] = (upserts, deleted, feed.full, feed.cursor)
+        if first and self.flag:
+            touched |= self._disagreeing(changes)
+        self.store.apply_customer_changes(changes, touched)
+        self._touched = self.store.touched_customers()
+        if touched:
+            log.info("is active customer: %d contact(s) to read again", len(touched))
 
     def _disagreeing(
         self, changes: dict[str, tuple[dict[str, str], list[str], bool, str | None]]
     ) -> set[str]:
         """Contacts whose CRM flag differs from what the documents say (the first build only)."""
-        customers = {c for upserts, _d, _w, _c in changes.values() for c in upserts.values()}
-        customers |= self.store.all_customers()  # tables read before, on an earlier first build
+        customers: set[str] = set()
+        for entity, (upserts, deleted, whole, _cursor) in changes.items():
+            after = {} if whole else self.store.document_customers(entity)  # the table once changed
+            after.update(upserts)
+            for doc in deleted:
+                after.pop(doc, None)
+            customers.update(after.values())
         out: set[str] = set()
         assert self.flag is not None
         for page in self.crm.read("contacts", select=["contactid", self.flag]):

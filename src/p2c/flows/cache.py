@@ -58,6 +58,10 @@ class CustomerIndex(Protocol):
         """Contacts whose "is active customer" may have changed since the contact tasks last ran."""
         ...
 
+    def available(self) -> bool:
+        """False when the documents' change feeds cannot be read (change tracking off)."""
+        ...
+
 
 @dataclass
 class RunCache:
@@ -113,6 +117,11 @@ class RunCache:
                 )
             self._contact_customers = frozenset(normalize_ids(ids))
         return self._contact_customers
+
+    def customer_index(self) -> CustomerIndex | None:
+        """:attr:`customers` when its change feeds can be read, else None (read every document)."""
+        index = self.customers
+        return index if index is not None and index.available() else None
 
     def router(self, project: Project) -> CompanyRouter:
         """Companies of CRM records and owning teams of ERP ones (:mod:`p2c.flows.companies`): the

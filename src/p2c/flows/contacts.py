@@ -68,7 +68,7 @@ class ContactsFlow(Flow):
         those whose documents changed (kept in the store), else every one whose CRM flag differs."""
         if not self.write_flag:
             return set()
-        index = self.ctx.cache.customers
+        index = self.ctx.cache.customer_index()
         if index is not None:
             return set(index.touched()) - {k.lower() for k in have}
         rows = self.ctx.reads.rows(
@@ -92,7 +92,7 @@ class ContactsFlow(Flow):
     def _derive(self, rows: Sequence[dict[str, Any]], key_of: Callable[[Mapping[str, Any]], str]) -> Prepared:
         """``$is_active_customer`` on every row; the CRM's flag written back where it differs."""
         out = Prepared()
-        index = self.ctx.cache.customers
+        index = self.ctx.cache.customer_index()
         customers = (
             self.ctx.cache.contact_customers
             if index is None

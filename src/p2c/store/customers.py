@@ -85,10 +85,6 @@ class CustomerDocuments:
                 found.update(str(c) for (c,) in conn.execute(q).all())
         return found
 
-    def all_customers(self) -> set[str]:
-        with self._read() as conn:
-            return {str(c) for (c,) in conn.execute(select(customer_documents.c.customer_id).distinct())}
-
     def touched_customers(self) -> set[str]:
         with self._read() as conn:
             return {str(c) for (c,) in conn.execute(select(customers_touched.c.customer_id))}

@@ -93,3 +93,23 @@ def test_the_first_build_reads_the_contacts_whose_flag_disagrees(contacts_projec
         report = h.run(*CONTACT_TASKS)
     assert report.status is RunStatus.SUCCEEDED, report.tasks
     assert _flag(world, wrong) is False  # read (as changed, and as disagreeing) and set right
+
+
+def test_without_change_tracking_on_the_documents_every_document_is_read(contacts_project: Any) -> None:  # noqa: F811
+    """A project provisioned before the documents' customers were kept (no change tracking on
+    quotes): its contact tasks still derive the flag, reading every document as before."""
+    world = contacts_project
+    admin = world.sandbox.admin("crm")
+    assert admin.post("settings", json={"change_tracking": {"quote": False}}).status_code == 200
+    try:
+        contact = world.crm().post(
+            "contacts", json={"lastname": "Untracked"}, headers={"Prefer": "return=representation"}
+        )
+        assert contact.status_code == 201, contact.text
+        new_order(world.crm(), [], activate=False, contact=contact.json()["contactid"])
+        with world.open() as h:
+            report = h.run("Accounts", *CONTACT_TASKS)
+        assert report.status is RunStatus.SUCCEEDED, report.tasks
+        assert _flag(world, contact.json()["contactid"]) is True
+    finally:
+        admin.post("settings", json={"change_tracking": {"quote": True}})
