@@ -34,7 +34,7 @@ from p2c.mapping import (
     source_fields,
 )
 from p2c.project.models import TaskModel, TaskOverrideModel, TemplateModel
-from p2c.project.watermark import Watermark, build_watermark
+from p2c.project.watermark import WATERMARK_KEYS, Watermark, build_watermark
 from p2c.rules import FLOW_RULES, RULES, FlowName, RuleName, flows_of
 from p2c.settings import System
 from p2c.yaml_doc import KeyPath, YamlDoc, suggest
@@ -122,9 +122,8 @@ class TaskDraft:
     extra_filter: tuple[str, Origin] | None = None
     disabled: bool = False
     flow: str | None = None  # the template's ``flow:``
-    #: the watermark field and its overlap, each with where it was written (None: not set)
-    watermark: tuple[str | None, Origin] | None = None
-    watermark_overlap: tuple[Any, Origin] | None = None
+    #: ``watermark`` and ``watermark_overlap`` as written, with where (p2c.project.watermark)
+    watermark: dict[str, tuple[Any, Origin]] = field(default_factory=dict)
     columns: dict[str, str] = field(default_factory=dict)  # set by p2c.project.crm_schema
 
     @classmethod
@@ -138,12 +137,11 @@ class TaskDraft:
             {t: (raw, Origin(doc, (*base, "fields", t))) for t, raw in model.fields.items()},
             {t: (v, Origin(doc, (*base, "defaults", t))) for t, v in model.defaults.items()},
             flow=template.flow,
-            watermark=(model.watermark, Origin(doc, (*base, "watermark"))) if model.watermark else None,
-            watermark_overlap=(
-                (model.watermark_overlap, Origin(doc, (*base, "watermark_overlap")))
-                if model.watermark_overlap is not None
-                else None
-            ),
+            watermark={
+                k: (getattr(model, k), Origin(doc, (*base, k)))
+                for k in WATERMARK_KEYS
+                if getattr(model, k) is not None
+            },
         )
 
     def apply(self, override: TaskOverrideModel, doc: YamlDoc) -> None:
@@ -162,10 +160,8 @@ class TaskDraft:
         if override.filter:
             self.extra_filter = (override.filter, Origin(doc, (*base, "filter")))
         self.disabled = override.disabled
-        if "watermark" in override.model_fields_set:  # null turns the template's watermark off
-            self.watermark = (override.watermark, Origin(doc, (*base, "watermark")))
-        if override.watermark_overlap is not None:
-            self.watermark_overlap = (override.watermark_overlap, Origin(doc, (*base, "watermark_overlap")))
+        for k in WATERMARK_KEYS & override.model_fields_set:  # `watermark: null` turns it off
+            self.watermark[k] = (getattr(override, k), Origin(doc, (*base, k)))
 
 
 def build_task(draft: TaskDraft, catalog: Catalog, value_maps: Mapping[str, ValueMap]) -> Task:
@@ -236,7 +232,7 @@ class _Builder:
             disabled=d.disabled,
             flow=flow,
             columns=MappingProxyType(dict(d.columns)),
-            watermark=build_watermark(self.src, d.watermark, d.watermark_overlap),
+            watermark=build_watermark(self.src, d.watermark),
         )
 
     def _flow(self) -> FlowName:

@@ -23,6 +23,7 @@ Example::
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -31,9 +32,13 @@ from p2c.catalog import EntitySpec, FieldType
 from p2c.errors import ConfigError
 from p2c.settings import System
 
+#: the task keys of a watermark (template and project)
+WATERMARK_KEYS = frozenset({"watermark", "watermark_overlap"})
+
 __all__ = [
     "DEFAULT_DATETIME_OVERLAP",
     "DEFAULT_DATE_OVERLAP",
+    "WATERMARK_KEYS",
     "Watermark",
     "build_watermark",
     "parse_overlap",
@@ -71,15 +76,17 @@ class _Origin(Protocol):
     def error(self, reason: str, *sub: str | int) -> ConfigError: ...
 
 
-def build_watermark(
-    source: EntitySpec, field: tuple[str | None, _Origin] | None, overlap: tuple[Any, _Origin] | None
-) -> Watermark | None:
-    """The checked watermark of a task reading ``source``; a ConfigError at the key that is wrong:
-    a CRM source (change tracking already reads only what changed), a field the entity lacks, a
-    field that is no date, an overlap that is no duration."""
-    if field is None or not field[0]:
+def build_watermark(source: EntitySpec, written: Mapping[str, tuple[Any, _Origin]]) -> Watermark | None:
+    """The checked watermark of a task reading ``source`` from what the template and project wrote
+    (``watermark``, ``watermark_overlap``, each with its origin); a ConfigError at the key that is
+    wrong: a CRM source (change tracking already reads only what changed), a field the entity
+    lacks, a field that is no date, an overlap that is no duration."""
+    name, origin = written.get("watermark", (None, None))
+    if not name or origin is None:
         return None
-    name, origin = field[0], field[1]
+    overlap = written.get("watermark_overlap")
+    if overlap is not None and overlap[0] is None:
+        overlap = None
     if source.system is not System.ERP:
         raise origin.error(
             f"a watermark narrows ERP reads; {source.name} is a CRM entity, read through change tracking"
