@@ -15,10 +15,12 @@ from typing import Any
 
 from p2c.connectors import Connector, Redactor
 from p2c.engine.binder import encode_key
+from p2c.engine.customers import StoredCustomers
 from p2c.engine.reads import ConnectorReads
 from p2c.engine.related import RelatedResolver
 from p2c.flows import RunCache, TrialMap
 from p2c.project import Project
+from p2c.rules import RuleName
 from p2c.settings import System
 from p2c.store import Link, StateStore
 
@@ -63,6 +65,14 @@ class RunContext:
         cls, project: Project, store: StateStore, connectors: Mapping[System, Connector], redactor: Redactor
     ) -> RunContext:
         reads = ConnectorReads(connectors)
+        # the contact tasks deriving "is active customer" share the customers kept in the store
+        deriving = [t for t in project.enabled_tasks() if RuleName.DERIVE_IS_ACTIVE_CUSTOMER in t.rules]
+        customers = None
+        if deriving and System.CRM in connectors:
+            flag: str | None = project.crm_schema.column("contacts", "p2c_isactivecustomer")
+            if project.catalog.entity(System.CRM, "contacts").field(flag or "") is None:
+                flag = None  # a CRM without the column: nothing to compare on the first build
+            customers = StoredCustomers(store, connectors[System.CRM], [t.name for t in deriving], flag)
         return cls(
             project,
             store,
@@ -70,6 +80,6 @@ class RunContext:
             redactor,
             RelatedResolver(project.catalog, connectors),
             reads,
-            RunCache(reads),
+            RunCache(reads, customers),
             StoreView(store),
         )

@@ -5,7 +5,10 @@
   a *filtered* outcome). Deleted rows come back as ids.
 - ERP sources are read whole per legal entity (F&O has no change tracking, FNO.md §1.11), with the
   filters pushed down (what they leave out is not read, so not counted); the engine's content
-  hashes then find what did not change.
+  hashes then find what did not change. A task with a watermark (:mod:`p2c.project.watermark`:
+  invoices by ``InvoiceDate``, or a ``ModifiedDateTime`` a customer added) reads, once it has a
+  cursor, only ``field ge <highest value seen minus the overlap>`` per company; the cursor keeps
+  those values (:mod:`p2c.engine.marks`).
 - Records left *waiting* or *failed* are read again by key, fresh, every run (until dismissed).
 
 Each source row gets a stable identity, its **source key**: the CRM primary key (a GUID), or the
@@ -20,6 +23,7 @@ from typing import Any
 
 from p2c.catalog import Catalog, EntitySpec, FieldType
 from p2c.connectors import Connector, key_filters
+from p2c.engine.marks import Marks
 from p2c.odata import Dialect, compile_filter, filter_fields, parse_filter
 from p2c.project import Task
 from p2c.settings import System
@@ -104,6 +108,8 @@ class SourceReader:
 
     def select(self, fields: Iterable[str]) -> list[str]:
         out = set(fields) | set(self.task.key_source)
+        if self.task.watermark is not None and not self.crm:  # its highest value becomes the cursor
+            out.add(self.task.watermark.field)
         if self._local is not None:  # the filter runs here, on the rows read: read what it compares
             out |= {f for f in filter_fields(self.filter_text or "") if self.spec.field(f) is not None}
         if self.crm and self.spec.primary_key:
@@ -135,13 +141,18 @@ class SourceReader:
                 out.deleted.extend(page.deleted)
             out.cursor, out.full = feed.cursor, feed.full
             return out
+        marks = Marks.start(self.task.watermark, cursor)
         out.full = True
         for company in self.companies:
-            flt = _and(f"dataAreaId eq '{company}'", self.filter_text)
+            since = marks.filter(company)
+            out.full = out.full and since is None
+            flt = _and(f"dataAreaId eq '{company}'", self.filter_text, since)
             for rows in self.conn.read(
                 self.task.source.entity, select=select, filter=flt, orderby=",".join(self.task.key_source)
             ):
+                marks.saw(company, rows)
                 out.rows.extend(self._erp_values(rows))
+        out.cursor = marks.cursor()
         return out
 
     def whole(self, select: Sequence[str]) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from p2c.flows.base import Reads
 from p2c.flows.companies import OWNING_UNIT, CompanyRouter
@@ -19,7 +19,7 @@ from p2c.project import Project
 from p2c.rules import normalize_ids
 from p2c.settings import System
 
-__all__ = ["OWNING_UNIT", "Currencies", "RunCache"]
+__all__ = ["OWNING_UNIT", "Currencies", "CustomerIndex", "RunCache"]
 
 #: the CRM documents whose customer makes a contact an active customer
 CUSTOMER_DOCUMENTS = ("quotes", "salesorders", "invoices")
@@ -46,11 +46,30 @@ class Currencies:
         return next((code for code, (cid, _p) in self.by_code.items() if cid.lower() == wanted), None)
 
 
+class CustomerIndex(Protocol):
+    """Which contacts are customers of a quote, order or invoice, kept from change feeds by the
+    engine (:class:`p2c.engine.customers.StoredCustomers`), shared by a run's contact tasks."""
+
+    def members(self, ids: Iterable[Any]) -> frozenset[str]:
+        """Which of ``ids`` are customers (lowercase)."""
+        ...
+
+    def touched(self) -> frozenset[str]:
+        """Contacts whose "is active customer" may have changed since the contact tasks last ran."""
+        ...
+
+    def available(self) -> bool:
+        """False when the documents' change feeds cannot be read (change tracking off)."""
+        ...
+
+
 @dataclass
 class RunCache:
     """Per run: each table here is read at most once, by the first task that needs it."""
 
     reads: Reads
+    #: the customers of CRM documents kept in the store; None: read every document (contact_customers)
+    customers: CustomerIndex | None = None
     _currencies: Currencies | None = None
     _price_lists: list[dict[str, Any]] | None = None
     _contact_customers: frozenset[str] | None = None
@@ -87,7 +106,8 @@ class RunCache:
     @property
     def contact_customers(self) -> frozenset[str]:
         """Ids (lowercase) of every customer of a CRM quote, order or invoice: one paged read of
-        ``_customerid_value`` from each, shared by the run's contact tasks."""
+        ``_customerid_value`` from each, shared by the run's contact tasks (without a store:
+        :attr:`customers` answers the same question from change feeds)."""
         if self._contact_customers is None:
             ids: list[Any] = []
             for entity in CUSTOMER_DOCUMENTS:
@@ -97,6 +117,11 @@ class RunCache:
                 )
             self._contact_customers = frozenset(normalize_ids(ids))
         return self._contact_customers
+
+    def customer_index(self) -> CustomerIndex | None:
+        """:attr:`customers` when its change feeds can be read, else None (read every document)."""
+        index = self.customers
+        return index if index is not None and index.available() else None
 
     def router(self, project: Project) -> CompanyRouter:
         """Companies of CRM records and owning teams of ERP ones (:mod:`p2c.flows.companies`): the

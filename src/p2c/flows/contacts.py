@@ -3,10 +3,12 @@
 - ``generate_contact_number``: a contact without a number gets ``CON-01000-BVRCPS`` (prefix
   ``contact_number_prefix``), written back to the CRM first (:mod:`p2c.flows.numbers`).
 - ``derive_is_active_customer``: ``$is_active_customer`` = the contact is the customer of a quote,
-  an order or an invoice (one paged read of each, once per run: :class:`~p2c.flows.cache.RunCache`);
-  the CRM's ``p2c_isactivecustomer`` is written back where it differs. A quote created for a
-  contact does not change the contact, so change tracking would not return it: :meth:`revisit`
-  names the contacts whose stored flag disagrees, and the task reads them too.
+  an order or an invoice (kept from those tables' change feeds in the store,
+  :mod:`p2c.engine.customers`, shared by the run's contact tasks through
+  :class:`~p2c.flows.cache.RunCache`); the CRM's ``p2c_isactivecustomer`` is written back where
+  it differs. A quote created for a contact does not change the contact, so change tracking would
+  not return it: :meth:`revisit` names the contacts whose documents came, went or changed
+  customer, and the task reads them too.
 - ``route_contact``: each contact's route (:func:`p2c.rules.route_contact`). The parent's type
   comes from the row's ``lookuplogicalname`` annotation when the read had it, else from one bulk
   read of the parents among ``accounts``. A task keeps one route, decided by its target entity
@@ -62,9 +64,13 @@ class ContactsFlow(Flow):
         )
 
     def revisit(self, have: set[str]) -> set[str]:
-        """Contacts not in this read whose stored flag disagrees with their quotes, orders and invoices."""
+        """Contacts not in this read whose flag may disagree with their quotes, orders and invoices:
+        those whose documents changed (kept in the store), else every one whose CRM flag differs."""
         if not self.write_flag:
             return set()
+        index = self.ctx.cache.customer_index()
+        if index is not None:
+            return set(index.touched()) - {k.lower() for k in have}
         rows = self.ctx.reads.rows(
             System.CRM, self.task.source.entity, ["contactid"], f"{self.active_flag} eq true"
         )
@@ -86,7 +92,12 @@ class ContactsFlow(Flow):
     def _derive(self, rows: Sequence[dict[str, Any]], key_of: Callable[[Mapping[str, Any]], str]) -> Prepared:
         """``$is_active_customer`` on every row; the CRM's flag written back where it differs."""
         out = Prepared()
-        customers = self.ctx.cache.contact_customers
+        index = self.ctx.cache.customer_index()
+        customers = (
+            self.ctx.cache.contact_customers
+            if index is None
+            else index.members(r.get("contactid") for r in rows)
+        )
         for row in rows:
             active = is_active_customer(str(row.get("contactid") or ""), customers, (), ())
             row["$is_active_customer"] = active

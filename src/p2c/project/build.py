@@ -34,6 +34,7 @@ from p2c.mapping import (
     source_fields,
 )
 from p2c.project.models import TaskModel, TaskOverrideModel, TemplateModel
+from p2c.project.watermark import WATERMARK_KEYS, Watermark, build_watermark
 from p2c.rules import FLOW_RULES, RULES, FlowName, RuleName, flows_of
 from p2c.settings import System
 from p2c.yaml_doc import KeyPath, YamlDoc, suggest
@@ -79,6 +80,7 @@ class Task:
     disabled: bool = False
     flow: FlowName = FlowName.GENERIC
     columns: Mapping[str, str] = field(default_factory=dict, repr=False)  # crm_schema: p2c's → used
+    watermark: Watermark | None = None  # an ERP read narrowed on a date field (p2c.project.watermark)
 
     @property
     def target_entity(self) -> str:
@@ -120,6 +122,8 @@ class TaskDraft:
     extra_filter: tuple[str, Origin] | None = None
     disabled: bool = False
     flow: str | None = None  # the template's ``flow:``
+    #: ``watermark`` and ``watermark_overlap`` as written, with where (p2c.project.watermark)
+    watermark: dict[str, tuple[Any, Origin]] = field(default_factory=dict)
     columns: dict[str, str] = field(default_factory=dict)  # set by p2c.project.crm_schema
 
     @classmethod
@@ -133,6 +137,11 @@ class TaskDraft:
             {t: (raw, Origin(doc, (*base, "fields", t))) for t, raw in model.fields.items()},
             {t: (v, Origin(doc, (*base, "defaults", t))) for t, v in model.defaults.items()},
             flow=template.flow,
+            watermark={
+                k: (getattr(model, k), Origin(doc, (*base, k)))
+                for k in WATERMARK_KEYS
+                if getattr(model, k) is not None
+            },
         )
 
     def apply(self, override: TaskOverrideModel, doc: YamlDoc) -> None:
@@ -151,6 +160,8 @@ class TaskDraft:
         if override.filter:
             self.extra_filter = (override.filter, Origin(doc, (*base, "filter")))
         self.disabled = override.disabled
+        for k in WATERMARK_KEYS & override.model_fields_set:  # `watermark: null` turns it off
+            self.watermark[k] = (getattr(override, k), Origin(doc, (*base, k)))
 
 
 def build_task(draft: TaskDraft, catalog: Catalog, value_maps: Mapping[str, ValueMap]) -> Task:
@@ -221,6 +232,7 @@ class _Builder:
             disabled=d.disabled,
             flow=flow,
             columns=MappingProxyType(dict(d.columns)),
+            watermark=build_watermark(self.src, d.watermark),
         )
 
     def _flow(self) -> FlowName:

@@ -53,6 +53,9 @@ class TaskModel(_Model):
     filter: str | None = None
     depends_on: list[str] = []
     rules: list[str] = []
+    #: an ERP date or date-time field the read is narrowed on (p2c.project.watermark), and its overlap
+    watermark: str | None = None
+    watermark_overlap: str | int | None = None
     defaults: dict[str, Any] = {}
     fields: dict[str, Any] = Field(min_length=1)
 
@@ -67,9 +70,12 @@ class TemplateModel(_Model):
 
 
 class TaskOverrideModel(_Model):
-    """A project's changes to one task: an extra filter (ANDed), defaults and fields merged over."""
+    """A project's changes to one task: an extra filter (ANDed), defaults and fields merged over,
+    a watermark (``watermark: null`` turns a template's off)."""
 
     filter: str | None = None
+    watermark: str | None = None
+    watermark_overlap: str | int | None = None
     defaults: dict[str, Any] = {}
     fields: dict[str, Any] = {}
     disabled: bool = False

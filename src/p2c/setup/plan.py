@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 from p2c.catalog import Catalog, EntitySpec, FieldSpec, dialect_of
 from p2c.mapping import LookupSpec, Missing, lookups
 from p2c.odata import filter_fields
+from p2c.rules import RuleName
 from p2c.settings import System
 
 if TYPE_CHECKING:
@@ -174,9 +175,12 @@ def requirements(project: Project) -> Requirements:
                 and not spec.source.startswith("$")
             ):
                 needs_lookup.append(LookupNeed(task.name, target_field, spec))
-        if src.system is System.CRM:
-            old = tracking.get(src.name)
-            tracking[src.name] = TrackingNeed(src, (*(old.tasks if old else ()), task.name))
+        tracked = [src] if src.system is System.CRM else []
+        if RuleName.DERIVE_IS_ACTIVE_CUSTOMER in task.rules:  # their customers are read from change feeds
+            tracked += [col.entity(System.CRM, e) for e in ("quotes", "salesorders", "invoices")]
+        for entity in tracked:
+            old = tracking.get(entity.name)
+            tracking[entity.name] = TrackingNeed(entity, (*(old.tasks if old else ()), task.name))
         if tgt.system is System.CRM:
             need = _key_need(tgt, task)
             old_key = keys.get((tgt.name, need.name))

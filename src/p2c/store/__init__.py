@@ -19,6 +19,7 @@ Example::
     <RunStatus.SUCCEEDED: 'succeeded'>
 """
 
+from p2c.store.customers import CURSOR_PREFIX
 from p2c.store.failures import OpenFailure, TaskStatus
 from p2c.store.locks import LOCK_LEASE, LockInfo, ProjectLockedError
 from p2c.store.model import (
@@ -40,6 +41,7 @@ from p2c.store.work_items import ItemStatus, WorkItem, holder_id
 
 __all__ = [
     "COUNTERS",
+    "CURSOR_PREFIX",
     "LOCK_LEASE",
     "Action",
     "Counts",

@@ -34,6 +34,8 @@ __all__ = [
     "Id",
     "UTCDateTime",
     "cursors",
+    "customer_documents",
+    "customers_touched",
     "links",
     "metadata",
     "project_locks",
@@ -244,4 +246,25 @@ work_items = Table(
     Column("finished_at", UTCDateTime),
     Index(None, "run_id", "task", "part", unique=True),
     Index(None, "status", "lease_until"),
+)
+
+#: The customer of each CRM quote, order and invoice, kept from their change feeds (cursors
+#: ``#customers:<entity>``): which contacts are customers ("is active customer") without reading
+#: every document on every run (0008; :mod:`p2c.store.customers`).
+customer_documents = Table(
+    "customer_documents",
+    metadata,
+    Column("entity", Text, primary_key=True),
+    Column("document_id", Text, primary_key=True),
+    Column("customer_id", Text, nullable=False),
+    Index(None, "customer_id"),
+)
+
+#: Contacts whose "is active customer" may have changed (a document of theirs came, went or changed
+#: customer), until every contact task has completed a run after the change.
+customers_touched = Table(
+    "customers_touched",
+    metadata,
+    Column("customer_id", Text, primary_key=True),
+    Column("touched_at", UTCDateTime, nullable=False),
 )

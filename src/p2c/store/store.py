@@ -16,7 +16,10 @@ Tables (``schema.py``; created and upgraded by the alembic migrations in ``migra
                     and a run's history.
 ``links``           identity: (task, source_key) → target_key, hash of what was last written,
                     source hash, target ETag, synced_at. Indexed on (task, target_key).
-``cursors``         one incremental cursor per task (a delta link, a modified-time bound...).
+``cursors``         one incremental cursor per task (a delta link, a watermark's marks...), and
+                    ``#customers:<entity>`` for the CRM documents' customers (below).
+``customer_documents`` / ``customers_touched``  the customer of each CRM quote, order and invoice,
+                    and the contacts whose documents changed (``customers.py``).
 ``sequences``       the highest number used per number sequence (name → value); only raised.
 ``schedules``       one per project: its schedule and next run time (``service_state.py``).
 ``project_state``   paused or not, why and since when (``service_state.py``).
@@ -58,6 +61,7 @@ from sqlalchemy import Connection, CursorResult, delete, insert, select, update
 
 from p2c.store import history
 from p2c.store.batch import write_batch
+from p2c.store.customers import CustomerDocuments
 from p2c.store.database import WRITE, create_store_engine, resolve_url, upgrade
 from p2c.store.failures import FailureLedger
 from p2c.store.link_queries import LinkQueries
@@ -94,7 +98,9 @@ def _new_id(res: CursorResult[Any]) -> int:
     return int(pk[0])
 
 
-class StateStore(ProjectLocks, FailureLedger, ServiceState, RecordQueries, LinkQueries, WorkItems):
+class StateStore(
+    ProjectLocks, FailureLedger, ServiceState, RecordQueries, LinkQueries, WorkItems, CustomerDocuments
+):
     """Open (and migrate to head) the store at ``url``: a file path or an SQLAlchemy URL.
 
     Thread-safe (each call checks out its own connection). Use as a context manager or call
