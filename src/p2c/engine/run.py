@@ -136,17 +136,8 @@ class Engine:
             raise ProjectPausedError(state)
         self.check_reachable(selected)
         store = self.store
-        only: dict[str, set[str]] = {}
-        wanted = {k: set(v) for k, v in (keys or {}).items()}
+        only = self.retry_keys(retry_run, keys)
         if retry_run is not None:
-            if store.run(retry_run) is None:
-                raise ConfigError(f"there is no run {retry_run}", field="RUN")
-            failing: dict[str, set[str]] = {}
-            for rec in store.outcomes(retry_run, actions=[Action.FAILED, Action.WAITING], operations=False):
-                failing.setdefault(rec.task, set()).add(rec.source_key)
-            if keys is not None:  # only the chosen ones, and only if they failed or wait there
-                failing = {t: wanted[t] & ks for t, ks in failing.items() if wanted.get(t, set()) & ks}
-            only = failing
             selected = [t for t in selected if t.name in only]
         name, lease = self.project.name, timedelta(seconds=self.project.settings.lock_lease_seconds)
         # The run is recorded and the project locked in one transaction: a run refused because
@@ -172,6 +163,23 @@ class Engine:
             store.release_lock(name, run_id)
         report.open_failures = store.open_failures([t.name for t in self.project.tasks])
         return report
+
+    def retry_keys(
+        self, retry_run: int | None, keys: Mapping[str, Iterable[str]] | None
+    ) -> dict[str, set[str]]:
+        """Task → source keys a retry of ``retry_run`` runs: the records that failed or wait there
+        (of them only ``keys`` when given); empty when this is no retry."""
+        if retry_run is None:
+            return {}
+        if self.store.run(retry_run) is None:
+            raise ConfigError(f"there is no run {retry_run}", field="RUN")
+        failing: dict[str, set[str]] = {}
+        for rec in self.store.outcomes(retry_run, actions=[Action.FAILED, Action.WAITING], operations=False):
+            failing.setdefault(rec.task, set()).add(rec.source_key)
+        if keys is not None:  # only the chosen ones, and only if they failed or wait there
+            wanted = {k: set(v) for k, v in keys.items()}
+            failing = {t: wanted[t] & ks for t, ks in failing.items() if wanted.get(t, set()) & ks}
+        return failing
 
     def plan(self, tasks: Sequence[str] | None = None, *, full: bool = False) -> RunReport:
         """What ``run`` would do now: every write, side writes included; nothing is written."""

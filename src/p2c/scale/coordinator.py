@@ -29,11 +29,10 @@ from typing import Any
 from celery import Celery
 
 from p2c.engine import Engine, RunReport, TaskReport
-from p2c.errors import ConfigError
 from p2c.project import Task
 from p2c.scale.queue import send_item
 from p2c.scale.worker import require_postgres
-from p2c.store import Action, ItemStatus, ProjectPausedError, RunStatus, Trigger, WorkItem
+from p2c.store import ItemStatus, ProjectPausedError, RunStatus, Trigger, WorkItem
 
 __all__ = ["QueuedRun", "waves"]
 
@@ -110,7 +109,7 @@ class QueuedRun:
         if state.paused:
             raise ProjectPausedError(state)
         self.engine.check_reachable(selected)
-        only = self._only(retry_run, keys)
+        only = self.engine.retry_keys(retry_run, keys)
         if retry_run is not None:
             selected = [t for t in selected if t.name in only]
         started = time.perf_counter()
@@ -137,20 +136,6 @@ class QueuedRun:
             self.store.release_lock(name, run_id)
         report.open_failures = self.store.open_failures([t.name for t in self.project.tasks])
         return report
-
-    def _only(self, retry_run: int | None, keys: Mapping[str, Iterable[str]] | None) -> dict[str, set[str]]:
-        """As in Engine.run: a retry runs only the records that failed or wait in ``retry_run``."""
-        if retry_run is None:
-            return {}
-        if self.store.run(retry_run) is None:
-            raise ConfigError(f"there is no run {retry_run}", field="RUN")
-        failing: dict[str, set[str]] = {}
-        for rec in self.store.outcomes(retry_run, actions=[Action.FAILED, Action.WAITING], operations=False):
-            failing.setdefault(rec.task, set()).add(rec.source_key)
-        if keys is not None:
-            wanted = {k: set(v) for k, v in keys.items()}
-            failing = {t: wanted[t] & ks for t, ks in failing.items() if wanted.get(t, set()) & ks}
-        return failing
 
     def _send(self, item: WorkItem, full: bool, only: Mapping[str, set[str]]) -> None:
         self._sent[item.id] = time.monotonic()
