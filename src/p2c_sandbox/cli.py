@@ -45,9 +45,10 @@ def _seed_ok(seed: str, solution: str | None = None) -> str:
     suffix = f"+{solution}" if solution else ""
     if seed in ("demo", "empty", "migrated"):
         return seed + suffix
-    if seed.startswith("large:") and seed[6:].isdigit() and int(seed[6:]) > 0:
+    kind, _, count = seed.partition(":")
+    if kind in ("large", "accounts") and count.isdigit() and int(count) > 0:
         return seed + suffix
-    raise typer.BadParameter("use demo, migrated, empty or large:N (N a positive number)")
+    raise typer.BadParameter("use demo, migrated, empty, large:N or accounts:N (N a positive number)")
 
 
 SolutionOpt = typer.Option(
@@ -61,7 +62,8 @@ SolutionOpt = typer.Option(
 def up(
     data: Path = DataOpt,
     seed: str = typer.Option(
-        "demo", help="Data on first start: demo, migrated (after Microsoft's P2C), empty or large:N."
+        "demo",
+        help="Data on first start: demo, migrated (after Microsoft's P2C), empty, large:N or accounts:N.",
     ),
     solution: str | None = SolutionOpt,
     identity_port: int = typer.Option(8440, help="Port of the emulated Entra ID."),
@@ -159,7 +161,9 @@ def _admin(data: Path, which: str, method: str, path: str, body: Any = None) -> 
 @app.command()
 def reset(
     data: Path = DataOpt,
-    seed: str = typer.Option("demo", help="demo, migrated (after Microsoft's P2C), empty or large:N."),
+    seed: str = typer.Option(
+        "demo", help="demo, migrated (after Microsoft's P2C), empty, large:N or accounts:N."
+    ),
     solution: str | None = SolutionOpt,
 ) -> None:
     """Empty both services and load the seed again (on the running sandbox, or offline)."""

@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -205,46 +206,44 @@ class Engine:
         stage: WriteStage = sender if sender is not None else Recorder(ctx.resolver)
         before = {s: dict(c.stats) for s, c in self.connectors.items()}
         crashed: BaseException | None = None
-        for n, task in enumerate(selected):
-            asked = self.stop.is_set() and sender is not None
-            if report.stopped is not None or asked:  # a service went away, or a stop: the rest is not run
-                report.stopped = report.stopped or "stopped on request"
-                self._not_run(report, selected[n:], RunStatus.INTERRUPTED if asked else RunStatus.FAILED)
-                break
-            task_run_id = self.store.start_task(report.run_id, task.name) if report.run_id is not None else 0
-            pipeline = TaskPipeline(ctx, task, stage, progress=self.progress)
-            try:
-                with log_context(run_id=report.run_id, task=task.name):
-                    result = pipeline.run(
-                        task_run_id, full=full, only_keys=only.get(task.name) if only else None
-                    )
-            except ProjectLockedError:
-                raise  # another run took the project over: this one must not write another record
-            except RunInterrupted as exc:  # the current chunk was committed; the cursor did not move
-                result = pipeline.report
-                result.status = RunStatus.INTERRUPTED
-                result.message = report.stopped = str(exc)
-                log.warning("task %s interrupted: %s", task.name, result.message)
-            except ServiceUnreachableError as exc:
-                result = pipeline.report
-                result.status = RunStatus.FAILED
-                result.message = report.stopped = self.redactor.text(str(exc))
-                log.error("task %s stopped: %s; the run stops", task.name, result.message)
-            except P2CError as exc:
-                result = pipeline.report
-                result.status = RunStatus.FAILED
-                result.message = self.redactor.text(str(exc))
-                log.error("task %s failed: %s", task.name, result.message)
-            except BaseException as exc:  # a bug or an interrupt: record it, then let it surface
-                result = pipeline.report
-                result.status = RunStatus.FAILED
-                result.message = self.redactor.text(f"{type(exc).__name__}: {exc}")
-                crashed = exc
-            report.tasks.append(result)
-            if report.run_id is not None:
-                self.store.finish_task(task_run_id, result.status, message=result.message)
-            if crashed is not None:
-                break
+        results: dict[str, TaskReport] = {}
+        # a plan lists its writes in task order; a run starts each task once the tasks it
+        # depends on (among those run) ended, up to ``parallel_tasks`` at once
+        width = 1 if sender is None else self.project.settings.parallel_tasks
+        names = {t.name for t in selected}
+        waiting = list(selected)
+        ended: set[str] = set()
+        running: dict[Future[tuple[TaskReport, BaseException | None]], Task] = {}
+        with ThreadPoolExecutor(max_workers=width, thread_name_prefix="p2c-task") as pool:
+            while waiting or running:
+                asked = self.stop.is_set() and sender is not None
+                if waiting and (report.stopped is not None or asked or crashed is not None):
+                    # a service went away, a stop, or a crash: what has not started is not run
+                    if crashed is None:
+                        report.stopped = report.stopped or "stopped on request"
+                        status = RunStatus.INTERRUPTED if asked else RunStatus.FAILED
+                        for result in self._not_run(report, waiting, status):
+                            results[result.task] = result
+                    waiting = []
+                for task in list(waiting):
+                    if len(running) >= width:
+                        break
+                    if all(d in ended for d in task.depends_on if d in names):
+                        waiting.remove(task)
+                        running[pool.submit(self._task, ctx, task, stage, report, full, only)] = task
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    task = running.pop(future)
+                    result, failure = future.result()
+                    results[task.name] = result
+                    ended.add(task.name)
+                    crashed = crashed or failure
+        order = {t.name: n for n, t in enumerate(selected)}
+        report.tasks = sorted(results.values(), key=lambda r: order[r.task])
+        if isinstance(crashed, ProjectLockedError):
+            raise crashed  # another run took the project over: this one must not write another record
         statuses = {t.status for t in report.tasks}
         if RunStatus.INTERRUPTED in statuses:
             report.status = RunStatus.INTERRUPTED
@@ -261,15 +260,57 @@ class Engine:
                 self.store.finish_run(report.run_id, RunStatus.FAILED, f"failed tasks: {', '.join(failed)}")
             raise crashed
 
+    def _task(
+        self,
+        ctx: RunContext,
+        task: Task,
+        stage: WriteStage,
+        report: RunReport,
+        full: bool,
+        only: Mapping[str, set[str]],
+    ) -> tuple[TaskReport, BaseException | None]:
+        """Run one task (on a thread of the run's pool): its report, recorded, and what must stop
+        the run after the tasks running end (a bug, an interrupt, the project lock lost)."""
+        task_run_id = self.store.start_task(report.run_id, task.name) if report.run_id is not None else 0
+        pipeline = TaskPipeline(ctx, task, stage, progress=self.progress)
+        result = pipeline.report
+        crashed: BaseException | None = None
+        try:
+            with log_context(run_id=report.run_id, task=task.name):
+                result = pipeline.run(task_run_id, full=full, only_keys=only.get(task.name) if only else None)
+        except ProjectLockedError as exc:
+            return result, exc  # another run holds the project: nothing more is recorded
+        except RunInterrupted as exc:  # the current chunk was committed; the cursor did not move
+            result.status = RunStatus.INTERRUPTED
+            result.message = report.stopped = str(exc)
+            log.warning("task %s interrupted: %s", task.name, result.message)
+        except ServiceUnreachableError as exc:
+            result.status = RunStatus.FAILED
+            result.message = report.stopped = self.redactor.text(str(exc))
+            log.error("task %s stopped: %s; the run stops", task.name, result.message)
+        except P2CError as exc:
+            result.status = RunStatus.FAILED
+            result.message = self.redactor.text(str(exc))
+            log.error("task %s failed: %s", task.name, result.message)
+        except BaseException as exc:  # a bug or an interrupt: record it, then let it surface
+            result.status = RunStatus.FAILED
+            result.message = self.redactor.text(f"{type(exc).__name__}: {exc}")
+            crashed = exc
+        if report.run_id is not None:
+            self.store.finish_task(task_run_id, result.status, message=result.message)
+        return result, crashed
+
     def _not_run(
         self, report: RunReport, tasks: Sequence[Task], status: RunStatus = RunStatus.FAILED
-    ) -> None:
-        """Tasks after the one a service went away in (or the run was stopped at): recorded with
-        the reason, nothing read."""
+    ) -> list[TaskReport]:
+        """Tasks not started when a service went away (or the run was stopped): recorded with the
+        reason, nothing read."""
         message = f"not run: {report.stopped}"
+        out = []
         for task in tasks:
             result = TaskReport(task.name, status=status, message=message)
-            report.tasks.append(result)
+            out.append(result)
             if report.run_id is not None:
                 task_run_id = self.store.start_task(report.run_id, task.name)
                 self.store.finish_task(task_run_id, result.status, message=message)
+        return out

@@ -124,7 +124,7 @@ class Mapper:
         self.context = dict(context or {})
         self.types = dict(target_fields or {})
         self.enums = dict(enums or {})
-        self._folded: dict[int, tuple[Mapping[Any, Any], dict[str, Any]]] = {}
+        self._folded: dict[int, tuple[Mapping[Any, Any], int, dict[str, Any]]] = {}
         for target, expr in self.fields.items():
             for node in iter_nodes(expr):
                 if isinstance(node, ContextValue) and node.name not in self.context:
@@ -328,13 +328,16 @@ class Mapper:
             return True, table[value]
         if not isinstance(value, str):
             return False, None
-        # Dataverse and F&O compare keys case-insensitively; so does the mapper
+        # Dataverse and F&O compare keys case-insensitively; so does the mapper. The engine adds to
+        # a table as later chunks resolve more values (and another task's thread may be adding to it
+        # now): the folded copy is made again when the table grew, from a snapshot of its items.
         cached = self._folded.get(id(table))
-        if cached is None or cached[0] is not table:
-            cached = (table, {str(k).casefold(): v for k, v in table.items()})
+        if cached is None or cached[0] is not table or cached[1] != len(table):
+            items = list(table.items())
+            cached = (table, len(items), {str(k).casefold(): v for k, v in items})
             self._folded[id(table)] = cached
         folded = value.casefold()
-        return (True, cached[1][folded]) if folded in cached[1] else (False, None)
+        return (True, cached[2][folded]) if folded in cached[2] else (False, None)
 
 
 def to_wire(payload: Mapping[str, Any], entity: EntitySpec) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """``large:N``: a volume seed — N accounts, N/4 active products with price list items, N/2 active
-orders of five lines each.
+orders of five lines each; ``accounts:N``: the N accounts only (one task's million rows, without the
+orders' millions of lines).
 
 Building 100 000 accounts and 250 000 lines through the validating writer would take minutes, so
 the first row of each kind goes through the writer (every rule runs) and serves as the template
@@ -49,7 +50,9 @@ def _uuid4_text(bits: int) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
-def seed_large(org: Org, writer: Writer, n: int, products_active: bool, app_id: str = "") -> None:
+def seed_large(
+    org: Org, writer: Writer, n: int, products_active: bool, app_id: str = "", *, accounts_only: bool = False
+) -> None:
     seed_empty(org, writer, products_active, app_id)
     rng = random.Random(n)
 
@@ -136,6 +139,8 @@ def seed_large(org: Org, writer: Writer, n: int, products_active: bool, app_id: 
             row.pop("accountnumber", None)
         accounts.append(row["accountid"])
 
+    if accounts_only:
+        return
     # products (with a price list item each), active
     product_t, item_t = cat.table("product"), cat.table("productpricelevel")
     n_products = max(1, n // 4)

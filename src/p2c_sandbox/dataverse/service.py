@@ -135,8 +135,10 @@ class DataverseService:
                 seed_demo(self.org, self.writer, active, app_id)
             elif spec.startswith("large:") and spec[6:].isdigit():
                 seed_large(self.org, self.writer, int(spec[6:]), active, app_id)
+            elif spec.startswith("accounts:") and spec[9:].isdigit():
+                seed_large(self.org, self.writer, int(spec[9:]), active, app_id, accounts_only=True)
             else:
-                raise ValueError(f"unknown seed '{spec}': use demo, migrated, empty or large:N")
+                raise ValueError(f"unknown seed '{spec}': use demo, migrated, empty, large:N or accounts:N")
             if migrated:
                 from p2c_sandbox.migrated import migrate_crm
 

@@ -83,11 +83,12 @@ CUSTOMERS = (
 
 
 def seed(data: Data, rules: dict[str, Rules], actions: Actions, jobs: Jobs, spec: str) -> None:
-    """Wipe and load ``spec`` (``empty``, ``demo`` or ``large:N``); a CRM solution after ``+``
-    (``demo+microsoft``) does not concern the ERP."""
+    """Wipe and load ``spec`` (``empty``, ``demo`` or ``large:N``; ``accounts:N`` is CRM accounts
+    only: the ERP gets what ``empty`` has); a CRM solution after ``+`` (``demo+microsoft``) does not
+    concern the ERP."""
     kind, _, arg = spec.partition("+")[0].partition(":")
-    if kind not in ("empty", "demo", "large") or (kind == "large") != bool(arg):
-        raise ValueError(f"unknown seed '{spec}' (use demo, empty or large:N)")
+    if kind not in ("empty", "demo", "large", "accounts") or (kind in ("large", "accounts")) != bool(arg):
+        raise ValueError(f"unknown seed '{spec}' (use demo, empty, large:N or accounts:N)")
     data.store.wipe()
     data.forget_caches()
     with data.transaction():

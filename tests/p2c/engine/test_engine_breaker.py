@@ -29,6 +29,10 @@ def _project(tmp_path: Path, sandbox: SandboxProcess) -> Path:
     connections = tmp_path / "connections.yaml"
     connections.write_text(yaml.safe_dump(conns))
     path = write_sandbox_project(tmp_path, connections, templates=["accounts", "products", "contacts"])
+    # one task at a time, so some have not started when the sandbox goes away (recorded "not run")
+    data = yaml.safe_load(path.read_text())
+    data.setdefault("settings", {})["parallel_tasks"] = 1
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
     setup = p2c("setup", cwd=tmp_path)
     assert setup.returncode == 0, setup.stdout + setup.stderr
     # slow answers, so the run is still busy when the sandbox goes away
