@@ -7,7 +7,7 @@ key order does not matter. Example::
     True
 
 :func:`source_hash` fingerprints a *source* row as the task reads it, with the task's
-configuration (:func:`config_fingerprint`), and is stored in the record's link. A row read again
+configuration (:func:`task_fingerprint`), and is stored in the record's link. A row read again
 whose source hash equals its link's is unchanged at once: no lookups resolved, no mapping. The
 values p2c writes back to a source row (a generated number, a derived flag) are in the row when
 its hash is taken, so the next read, which sees them, finds the row unchanged. What the hash
@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["config_fingerprint", "content_hash", "normalize", "source_hash"]
+__all__ = ["content_hash", "normalize", "source_hash", "task_fingerprint"]
 
 
 def normalize(value: Any) -> Any:
@@ -47,9 +47,18 @@ def content_hash(payload: Mapping[str, Any]) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def config_fingerprint(*parts: Any) -> str:
-    """A fingerprint of a task's configuration: the ``repr`` of its immutable parts (the task,
-    its mapping expressions, defaults, value maps, legal entities)."""
+def task_fingerprint(project: Any, task: Any) -> str:
+    """A fingerprint of ``task``'s configuration in ``project`` (a :class:`p2c.project.Project`):
+    the ``repr`` of its immutable parts — the task (filters, rules, keys), its mapping
+    expressions, defaults and columns, the value maps and the legal entities."""
+    parts = (
+        task,
+        sorted((k, repr(v)) for k, v in task.fields.items()),
+        sorted(task.defaults.items()),
+        sorted(task.columns.items()),
+        sorted(project.value_maps.items()),
+        sorted(project.legal_entities.items()),
+    )
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 

@@ -29,17 +29,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
 from p2c.catalog import EntitySpec
 from p2c.connectors import Refusal, TargetItem, WriteAction, WriteOp, WriteResult
 from p2c.engine.binder import Binder
+from p2c.engine.chunk import Chunk, Planned, Ready, checked
 from p2c.engine.context import RunContext
 from p2c.engine.deletes import delete_records
 from p2c.engine.flight import Flight
-from p2c.engine.hashing import config_fingerprint, content_hash, source_hash
+from p2c.engine.hashing import content_hash, source_hash, task_fingerprint
 from p2c.engine.intake import Intake, Page
 from p2c.engine.outcomes import Outcomes, as_wait, create_only
 from p2c.engine.reading import SourceReader
@@ -57,36 +58,9 @@ from p2c.flows import OWNING_UNIT, FlowContext, Prepared, SideWrite, Skip, SkipR
 from p2c.mapping import Lookup, Missing, iter_nodes, to_wire
 from p2c.project import Task
 from p2c.settings import System
-from p2c.store import Action, Link, Outcome, RunStatus
+from p2c.store import Action, Outcome, RunStatus
 
 __all__ = ["TaskPipeline"]
-
-
-@dataclass
-class _Ready:
-    key: str
-    row: dict[str, Any]
-    payload: dict[str, Any]
-    digest: str
-    source: str  # the source hash (p2c.engine.hashing.source_hash)
-
-
-@dataclass
-class _Chunk:
-    outcomes: list[Outcome] = field(default_factory=list)
-    links: list[Link] = field(default_factory=list)
-    read: int = 0
-
-
-@dataclass
-class _Planned:
-    """A chunk mapped and planned on the pipeline's thread, its write to go to the target."""
-
-    done: _Chunk
-    ready: list[_Ready]
-    links: Mapping[str, Link]
-    plans: list[WriteOp | Refusal]
-    sends: list[WriteOp]
 
 
 class TaskPipeline:
@@ -122,19 +96,11 @@ class TaskPipeline:
         self.report = TaskReport(task.name)
         self.outcomes = Outcomes(task.name, self.report, run.redactor)
         self.rewrite = False
+        self._chunks = 0  # handed to the write window in this run
         self.depth = project.settings.chunks_in_flight
         self._early: list[SideWrite] = []
         self._again: set[str] = set()  # records read again on purpose: never skipped unmapped
-        # the task's configuration: a changed project maps every record again
-        mapping = sorted((k, repr(v)) for k, v in task.fields.items())
-        self.fingerprint = config_fingerprint(
-            task,
-            mapping,
-            sorted(task.defaults.items()),
-            sorted(task.columns.items()),
-            sorted(project.value_maps.items()),
-            sorted(project.legal_entities.items()),
-        )
+        self.fingerprint = task_fingerprint(project, task)  # a changed project maps every record again
         # target fields that name a parent record (a lookup that may wait): a refusal naming a
         # missing value in one of them means the parent is not there yet, so the record waits
         self.parent_fields = sorted(
@@ -174,14 +140,11 @@ class TaskPipeline:
         # --full rewrites every record too: it repairs targets changed behind p2c's back (reconcile finds them)
         self.rewrite = full
         intake = self.intake(full=full, only_keys=only_keys)
-        chunks = 0
+        self._chunks = 0
         with Flight(self.depth, self.task.name) as flight:
             for page in intake.pages():
                 self._again = intake.again
-                chunks += self._page(task_run_id, page, flight)
-                if self.run_ctx.stop.is_set():  # what is in flight is committed: the next run resumes here
-                    flight.drain()
-                    raise RunInterrupted(f"stopped on request after {chunks} chunk(s)")
+                self._page(task_run_id, page, flight)
             flight.drain()
         # an ERP read whole tells deletions by what it lacks: after every write of the run, whose
         # links the deletions' guard reads; the cursor goes with this last commit
@@ -199,8 +162,8 @@ class TaskPipeline:
             self.report.status = RunStatus.PARTIAL
         return self.report
 
-    def _page(self, task_run_id: int, page: Page, flight: Flight) -> int:
-        """Prepare one page, send its deletions, and hand its chunks to ``flight``; how many chunks."""
+    def _page(self, task_run_id: int, page: Page, flight: Flight) -> None:
+        """Prepare one page, send its deletions, and hand its chunks to ``flight``."""
         self.report.read += page.read
         prepared = self.flow.prepare_read(page.rows, self.reader.key)
         # side writes the records depend on (numbers written back) go first, and are committed with
@@ -213,7 +176,7 @@ class TaskPipeline:
                 prepared.failures[id(row)] = failure
         if early.outcomes or prepared.sequence:
             self.stage.commit(self.report, task_run_id, Batch(early.outcomes, sequence=prepared.sequence))
-        head = _Chunk(list(page.outcomes), read=page.read)  # the page's filtered and gone, and its reads
+        head = Chunk(list(page.outcomes), read=page.read)  # the page's filtered and gone, and its reads
         if page.deleted:  # before the page's rows: a line added after one was removed may reuse its key
             flight.drain()  # the deletions' guard reads the links of what is in flight
             gone, dropped = self.deletes(page.deleted)
@@ -221,11 +184,11 @@ class TaskPipeline:
             self.stage.commit(
                 self.report, task_run_id, Batch(head.outcomes, deleted_links=dropped, read=head.read)
             )
-            head = _Chunk()
+            head = Chunk()
         if not page.rows:
             if head.outcomes or head.read:
                 self.stage.commit(self.report, task_run_id, Batch(head.outcomes, read=head.read))
-            return 0
+            return
         parts = [page.rows[i : i + self.chunk] for i in range(0, len(page.rows), self.chunk)]
         for n, part in enumerate(parts):
             planned = self.prepare(part, prepared)
@@ -233,13 +196,16 @@ class TaskPipeline:
                 planned.done.outcomes[:0] = head.outcomes
                 planned.done.read = head.read
             flight.submit(partial(self._send, planned.sends), partial(self._done, task_run_id, planned))
-        return len(parts)
+            self._chunks += 1
+            if self.run_ctx.stop.is_set():  # what is in flight is committed: the next run resumes here
+                flight.drain()
+                raise RunInterrupted(f"stopped on request after {self._chunks} chunk(s)")
 
     def _send(self, sends: list[WriteOp]) -> list[WriteResult]:
         """A chunk's write (in the window's pool: nothing here touches the pipeline's state)."""
         return self.stage.send(self.task.target.system, self.task.target.entity, sends) if sends else []
 
-    def _done(self, task_run_id: int, planned: _Planned, answers: list[WriteResult]) -> None:
+    def _done(self, task_run_id: int, planned: Planned, answers: list[WriteResult]) -> None:
         """A chunk's write is done: record it, in the order of the chunks."""
         self._record(planned, answers)
         done = planned.done
@@ -263,10 +229,10 @@ class TaskPipeline:
 
     # -- one chunk: prepare, resolve, map, compare, write --------------------------------------------------
 
-    def prepare(self, rows: list[dict[str, Any]], prepared: Prepared) -> _Planned:
+    def prepare(self, rows: list[dict[str, Any]], prepared: Prepared) -> Planned:
         """Compare, map and plan one chunk on this thread: the records unchanged at their source
         cost no mapping; those whose payload changed are planned for the target."""
-        done = _Chunk()
+        done = Chunk()
         links = self.binder.links([self.reader.key(r) for r in rows])
         hashes: dict[str, str] = {}
         changed: list[dict[str, Any]] = []
@@ -285,7 +251,7 @@ class TaskPipeline:
                 done.outcomes.append(self.outcomes.unchanged(key))
             else:
                 changed.append(row)
-        ready: list[_Ready] = []
+        ready: list[Ready] = []
         pending: list[SideWrite] = []
         for key, row, result in self.map_rows(changed, prepared, pending):
             if isinstance(result, P2CError):
@@ -304,7 +270,7 @@ class TaskPipeline:
                         self.outcomes.skip(key, SkipReason.CREATE_ONLY, create_only(self.task.target))
                     )
                 else:
-                    ready.append(_Ready(key, row, result, digest, hashes[key]))
+                    ready.append(Ready(key, row, result, digest, hashes[key]))
         if pending:
             done.outcomes.extend(self._side(pending, after=False).outcomes)
         if ready:
@@ -315,7 +281,7 @@ class TaskPipeline:
                     done.outcomes.append(self.outcomes.failure(r.key, r.row, r.payload, failure))
             ready = [r for r in ready if held.failure(r.row) is None]
         plans = self.plan_writes(ready) if ready else []
-        return _Planned(done, ready, links, plans, [op for op in plans if isinstance(op, WriteOp)])
+        return Planned(done, ready, links, plans, [op for op in plans if isinstance(op, WriteOp)])
 
     def map_rows(
         self,
@@ -359,22 +325,9 @@ class TaskPipeline:
                     yield key, row, skip
                     continue
                 try:
-                    yield key, row, self._checked(mapper.map(row, related))
+                    yield key, row, checked(self.task, mapper.map(row, related))
                 except (RecordError, WaitingForParentError) as exc:
                     yield key, row, exc
-
-    def _checked(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """A payload whose key has a value with leading or trailing blanks is refused before it is
-        sent: services trim or compare differently, and the record would be found under two keys."""
-        for name in self.task.key_target:
-            value = payload.get(name)
-            if isinstance(value, str) and value != value.strip():
-                raise RecordError(
-                    f"{value!r} has leading or trailing blanks; correct it at the source",
-                    entity=self.task.target.entity,
-                    field=name,
-                )
-        return payload
 
     def _side(self, writes: Sequence[SideWrite], *, after: bool) -> SideResults:
         """Send a flow's side writes; they count in the report like the records do."""
@@ -388,7 +341,7 @@ class TaskPipeline:
         consequence = self.flow.consequence(row)
         return content_hash(payload if consequence is None else {**payload, "#consequence": consequence})
 
-    def plan_writes(self, ready: list[_Ready]) -> list[WriteOp | Refusal]:
+    def plan_writes(self, ready: list[Ready]) -> list[WriteOp | Refusal]:
         """The target's write (or refusal) for each record of ``ready``."""
         task = self.task
         crm = task.target.system is System.CRM
@@ -402,11 +355,11 @@ class TaskPipeline:
         ]
         return list(self.tgt.plan_writes(self.table, items))
 
-    def _record(self, planned: _Planned, answers: list[WriteResult]) -> None:
+    def _record(self, planned: Planned, answers: list[WriteResult]) -> None:
         """What the target answered for a chunk: outcomes, links, and the records' consequences."""
         task, done, links = self.task, planned.done, planned.links
         results = iter(answers)
-        written: list[tuple[_Ready, WriteResult]] = []
+        written: list[tuple[Ready, WriteResult]] = []
         for r, op in zip(planned.ready, planned.plans, strict=True):
             if isinstance(op, Refusal):
                 # a closed document stays as it is: linked with this content, so the skip (and its

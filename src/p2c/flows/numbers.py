@@ -18,6 +18,7 @@ highest sequence used, so a plan, which commits nothing, does not give a number 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -33,19 +34,26 @@ KeyOf = Callable[[Mapping[str, Any]], str]
 
 
 class SeenNumbers:
-    """The numbers of one run's read so far, per company: which record had each (hashes only)."""
+    """The numbers of one run's read so far, per company: which record had each (hashes only).
 
-    def __init__(self) -> None:
-        self._owner: dict[int, int] = {}
+    Only the latest ``limit`` are kept: an older record was committed long ago — its link names
+    its number, and :func:`duplicate_numbers` finds it there (a page and the writes in flight
+    are far fewer records), or it failed, and the next run, reading it again, finds the other
+    one linked. So memory stays flat however many records a run reads."""
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self._owner: OrderedDict[int, int] = OrderedDict()
+        self.limit = limit
         #: the highest sequence a generated number used in this run
         self.sequence: int | None = None
 
     def other(self, company: str, number: Any, key: str) -> bool:
         """Note ``number`` on ``key``; True when another record of the read had it before."""
         mine = hash(key)
-        return (
-            self._owner.setdefault(hash((company.casefold(), str(number).strip().casefold())), mine) != mine
-        )
+        owner = self._owner.setdefault(hash((company.casefold(), str(number).strip().casefold())), mine)
+        if len(self._owner) > self.limit:
+            self._owner.popitem(last=False)  # the oldest
+        return owner != mine
 
 
 def generate_numbers(
