@@ -67,7 +67,7 @@ def read_alone(project: Any, task: Any, erp: Any) -> None:
 
     reader._erp_values = timed  # type: ignore[method-assign]
     t0 = time.perf_counter()
-    rows = reader.changes(select, None).rows
+    rows = [r for page in reader.pages(select, None) for r in page.rows]
     secs = time.perf_counter() - t0
     print(
         f"read alone: {task.name:<22} {len(rows):>6} rows, {len(select)} fields, {secs:.2f} s = "

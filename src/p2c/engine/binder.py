@@ -81,5 +81,9 @@ class Binder:
     def links(self, source_keys: Sequence[str]) -> dict[str, Link]:
         return self.store.links(self.task.name, list(source_keys)) if source_keys else {}
 
-    def link(self, source_key: str, payload: Mapping[str, Any], digest: str) -> Link:
-        return Link(self.task.name, source_key, self.encode(payload), digest, now())
+    def link(
+        self, source_key: str, payload: Mapping[str, Any], digest: str, source: str | None = None
+    ) -> Link:
+        """The link of a record just written: its target key, the hash of what was written and
+        ``source``, the hash of the source row it came from (:func:`p2c.engine.hashing.source_hash`)."""
+        return Link(self.task.name, source_key, self.encode(payload), digest, now(), source_hash=source)

@@ -5,6 +5,16 @@ key order does not matter. Example::
 
     >>> content_hash({"a": 1, "b": "x"}) == content_hash({"b": "x", "a": Decimal("1.00")})
     True
+
+:func:`source_hash` fingerprints a *source* row as the task reads it, with the task's
+configuration (:func:`task_fingerprint`), and is stored in the record's link. A row read again
+whose source hash equals its link's is unchanged at once: no lookups resolved, no mapping. The
+values p2c writes back to a source row (a generated number, a derived flag) are in the row when
+its hash is taken, so the next read, which sees them, finds the row unchanged. What the hash
+cannot see: a change to a record the row only looks up (a parent's target key moved), or to the
+target behind p2c's back — ``p2c run --full`` (which maps every row) and ``p2c reconcile`` pick
+those up. A changed project (mapping, filters, rules, value maps) changes the fingerprint, so
+the next run maps everything again.
 """
 
 from __future__ import annotations
@@ -16,7 +26,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["content_hash", "normalize"]
+__all__ = ["content_hash", "normalize", "source_hash", "task_fingerprint"]
 
 
 def normalize(value: Any) -> Any:
@@ -35,3 +45,25 @@ def normalize(value: Any) -> Any:
 def content_hash(payload: Mapping[str, Any]) -> str:
     data = orjson.dumps(normalize(payload), option=orjson.OPT_SORT_KEYS)
     return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def task_fingerprint(project: Any, task: Any) -> str:
+    """A fingerprint of ``task``'s configuration in ``project`` (a :class:`p2c.project.Project`):
+    the ``repr`` of its immutable parts — the task (filters, rules, keys), its mapping
+    expressions, defaults and columns, the value maps and the legal entities."""
+    parts = (
+        task,
+        sorted((k, repr(v)) for k, v in task.fields.items()),
+        sorted(task.defaults.items()),
+        sorted(task.columns.items()),
+        sorted(project.value_maps.items()),
+        sorted(project.legal_entities.items()),
+    )
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+
+
+def source_hash(row: Mapping[str, Any], fingerprint: str) -> str:
+    """The hash of a source row as read (annotations such as ``@odata.etag`` left out: a
+    write-back changes them) under the task configuration ``fingerprint``."""
+    fields = {k: v for k, v in row.items() if not k.startswith("@") and not k.endswith("@odata.etag")}
+    return content_hash({"#config": fingerprint, "#row": fields})

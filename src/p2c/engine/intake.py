@@ -1,93 +1,150 @@
-"""The read stage of a task: what a run takes in, and the fate of what it does not take.
+"""The read stage of a task, as a stream: pages of rows to process, and the fate of what goes no further.
 
-:func:`take_in` reads the task's source (since its cursor, or by key for a retry), adds the
-records that must be read again (those that failed or wait, those a flow revisits), keeps one row
-per record (the fresher one), and gives the records that go no further their outcome at once:
-*filtered* (the task's filter left it out) or *skipped* as gone (a record read again by its key
-that is no longer in the source, so it stops being pending). ``read`` counts every record looked
-at — rows taken, rows filtered, records gone and deletions found — so that a task's counts add up.
+:class:`Intake` reads the task's source page by page (since its cursor, or by key for a retry)
+and yields each page as a :class:`Page`: its rows (one per record: within a page the later row
+wins), the CRM ids deleted with it (sent before its rows: a line added after one was removed may
+reuse its number, its key), and the outcomes of the records that go no further — *filtered* (the
+task's filter left it out) or *skipped* as gone (a record read again by its key that is no longer
+in the source, so it stops being pending). ``read`` counts every record looked at — rows taken,
+rows filtered, records gone and deletions found — so that a task's counts add up.
+
+Only keys stay in memory, never rows: a record that comes again in a later page is processed
+again (the later row is fresher; its link, committed or in flight, makes a repeat compare equal).
+After the feed, the records that must be read again — those that failed or wait (until they go
+through or a person dismisses them) and those the flow revisits (asked once, when the read
+starts: what it names comes from earlier tasks of the run) — are read by key unless the feed
+brought them, as further pages. An ERP source read whole tells deletions by what it lacks:
+:attr:`Intake.deleted`, known once the pages are done (the keys of such a read are kept for it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from p2c.engine.outcomes import Outcomes
-from p2c.engine.reading import SourceReader
+from p2c.engine.reading import SourceBatch, SourceReader
 from p2c.flows import SkipReason
 from p2c.store import Outcome, StateStore
 
-__all__ = ["Intake", "take_in"]
+__all__ = ["Intake", "Page"]
+
+AGAIN_PAGE = 5000  # keys read again by key per page
 
 
 @dataclass
-class Intake:
+class Page:
     rows: list[dict[str, Any]] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)  # source keys deleted since the cursor
-    cursor: str | None = None  # the new cursor, None when it did not move
+    deleted: list[str] = field(default_factory=list)  # source keys deleted at the source (CRM feed)
     outcomes: list[Outcome] = field(default_factory=list)  # the filtered and the gone
     read: int = 0
 
 
-def take_in(
-    reader: SourceReader,
-    store: StateStore,
-    task: str,
-    select: list[str],
-    outcomes: Outcomes,
-    *,
-    full: bool,
-    only_keys: set[str] | None,
-    deletes_follow: bool,
-    revisit: Callable[[set[str]], set[str]],
-) -> Intake:
-    """Read ``task``'s source (see the module docstring); ``deletes_follow``: an ERP source read
-    whole tells deletions by what it lacks; ``revisit``: the flow's records to read again."""
-    if only_keys is not None:
-        src = reader.by_keys(select, only_keys)
-        deleted: list[str] = []
-        cursor = new_cursor = None
-        missing = src.deleted
-    else:
-        cursor = None if full else store.cursor(task)
-        src = reader.changes(select, cursor)
-        deleted, new_cursor = src.deleted, src.cursor
-        keyed = {reader.key(r): r for r in src.rows}  # each row's key computed once (25 000 rows...)
-        # a whole read (not one narrowed by a watermark): what it lacks is gone...
-        if not reader.crm and deletes_follow and src.full:
-            seen = keyed
-            unseen = [lk.source_key for lk in store.all_links(task) if lk.source_key not in seen]
+class Intake:
+    """The pages of one task run (see the module docstring)::
+
+    intake = Intake(reader, store, "Accounts", select, outcomes, full=False, only_keys=None,
+                    deletes_follow=False, revisit=flow.revisit)
+    for page in intake.pages(): ...      # then intake.cursor, intake.deleted
+    """
+
+    def __init__(
+        self,
+        reader: SourceReader,
+        store: StateStore,
+        task: str,
+        select: list[str],
+        outcomes: Outcomes,
+        *,
+        full: bool,
+        only_keys: set[str] | None,
+        deletes_follow: bool,
+        revisit: Callable[[set[str]], set[str]],
+    ) -> None:
+        """``deletes_follow``: an ERP source read whole tells deletions by what it lacks;
+        ``revisit``: the flow's records to read again."""
+        self.reader = reader
+        self.store = store
+        self.task = task
+        self.select = select
+        self.outcomes = outcomes
+        self.full = full
+        self.only_keys = only_keys
+        self.deletes_follow = deletes_follow
+        self.revisit = revisit
+        #: the new cursor once the pages are done; None when it did not move
+        self.cursor: str | None = None
+        #: ERP records the whole read lacked (gone at the source), once the pages are done
+        self.deleted: list[str] = []
+        #: records read again on purpose (pending, revisited, retried): never skipped unread
+        self.again: set[str] = set()
+
+    def pages(self) -> Iterator[Page]:
+        reader = self.reader
+        if self.only_keys is not None:
+            self.again = set(self.only_keys)
+            for part in _parts(self.only_keys):
+                src = reader.by_keys(self.select, part)
+                yield self._page(src.rows, src.filtered, [], src.deleted)
+            return
+        old = None if self.full else self.store.cursor(self.task)
+        pending = {r.source_key for r in self.store.pending(self.task)}
+        self.again = pending | self.revisit(set())
+        again_lower = {k.lower() for k in self.again}
+        # deletions told by absence need every key of the read; otherwise only those read again
+        every = not reader.crm and self.deletes_follow
+        seen: set[str] = set()
+        last = SourceBatch()
+        for batch in reader.pages(self.select, old):
+            last = batch
+            if not (batch.rows or batch.filtered or batch.deleted):
+                continue
+            page = self._page(batch.rows, batch.filtered, batch.deleted, [])
+            for k in self._keys(page, batch.filtered):
+                if every:
+                    seen.add(k)
+                if k in self.again or k.lower() in again_lower:
+                    seen.update((k, k.lower()))
+            yield page
+        self.cursor = last.cursor if last.cursor != old else None
+        if every and last.full:  # a whole read (not one narrowed by a watermark): what it lacks is gone...
+            unseen = [lk.source_key for lk in self.store.all_links(self.task) if lk.source_key not in seen]
             # ...unless it still exists and merely left the task's filter: that one is kept
             still = reader.existing(unseen) if unseen else set()
-            deleted = [k for k in unseen if k not in still]
-        # records waiting for a parent, and records that failed before, are read again every run
-        # until they go through or a person dismisses them (p2c dismiss)
-        pending = {r.source_key for r in store.pending(task)}
-        have = set(keyed) | set(src.filtered) | set(deleted)
-        again = reader.by_keys(select, (pending | revisit(have)) - have)
-        keyed.update((reader.key(r), r) for r in again.rows)
-        src.filtered.extend(again.filtered)
-        missing = [k for k in again.deleted if k in pending]  # a revisit that is gone is no record of ours
-    if only_keys is not None:
-        keyed = {reader.key(r): r for r in src.rows}
-    # one fate per record: the later (fresher) row of a key wins over an earlier one
-    rows = list(keyed.values())
-    taken = keyed.keys()
-    filtered = [k for k in dict.fromkeys(src.filtered) if k not in taken]
-    gone = [k for k in dict.fromkeys(missing) if k not in taken and k not in filtered]
-    why = f"left out by the task's filter: {reader.filter_text}"
-    done = [outcomes.filtered(k, why) for k in filtered]
-    done += [
-        outcomes.skip(k, SkipReason.SOURCE_DELETED, "no longer in the source (read again by its key)")
-        for k in gone
-    ]
-    deleted = list(dict.fromkeys(deleted))
-    return Intake(
-        rows,
-        deleted,
-        new_cursor if new_cursor != cursor else None,
-        done,
-        len(rows) + len(filtered) + len(gone) + len(deleted),
-    )
+            self.deleted = [k for k in unseen if k not in still]
+        wanted = self.again - seen - {k.lower() for k in seen} - set(self.deleted)
+        for part in _parts(wanted):
+            src = reader.by_keys(self.select, part)
+            # a revisit that is gone is no record of ours
+            yield self._page(src.rows, src.filtered, [], [k for k in src.deleted if k in pending])
+
+    def _keys(self, page: Page, filtered: Iterable[str]) -> Iterator[str]:
+        yield from (self.reader.key(r) for r in page.rows)
+        yield from filtered
+        yield from page.deleted
+
+    def _page(
+        self, rows: list[dict[str, Any]], filtered: list[str], deleted: list[str], missing: list[str]
+    ) -> Page:
+        keyed = {self.reader.key(r): r for r in rows}  # one fate per record: the later row wins
+        left_out = [k for k in dict.fromkeys(filtered) if k not in keyed]
+        gone = [k for k in dict.fromkeys(missing) if k not in keyed and k not in left_out]
+        why = f"left out by the task's filter: {self.reader.filter_text}"
+        done = [self.outcomes.filtered(k, why) for k in left_out]
+        done += [
+            self.outcomes.skip(
+                k, SkipReason.SOURCE_DELETED, "no longer in the source (read again by its key)"
+            )
+            for k in gone
+        ]
+        dropped = list(dict.fromkeys(deleted))
+        return Page(
+            list(keyed.values()), dropped, done, len(keyed) + len(left_out) + len(gone) + len(dropped)
+        )
+
+
+def _parts(keys: Iterable[str]) -> Iterator[list[str]]:
+    ordered = sorted(set(keys))
+    for i in range(0, len(ordered), AGAIN_PAGE):
+        yield ordered[i : i + AGAIN_PAGE]

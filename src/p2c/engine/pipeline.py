@@ -6,28 +6,42 @@ Each stage is a method of :class:`TaskPipeline`; the write stage is given
 through hooks that return planned writes; the pipeline sends and records those exactly like the
 task's own records.
 
+The task streams (:class:`~p2c.engine.intake.Intake`): page by page, each page is prepared
+(the flow's read hook: numbers, duplicates, derived flags), cut into chunks, and each chunk is
+compared and mapped on this thread, then written in the window of :class:`~p2c.engine.flight.Flight`
+(``chunks_in_flight`` writes at once) while the next chunks are mapped; memory holds a page and
+the window, never the change set. A row whose source hash equals its link's
+(:func:`~p2c.engine.hashing.source_hash`) is unchanged at once, unmapped — unless the run is
+``--full`` or the record is read again on purpose (failed, waiting, revisited).
+
 Crash safety: side writes made before the records (numbers written back) are committed with the
 number sequence as soon as they are sent; each chunk's outcomes, links and side writes are
-committed in one store transaction after the chunk was written; the new cursor goes with the
-*last* chunk only. A run killed in the middle therefore re-reads from the old cursor; the links
-of what it already wrote make those records compare equal and be skipped, and consequences are
-planned from the target's current state (a Freight Tax line that exists is updated, an order
-already Invoiced is left alone): no duplicates, nothing skipped.
+committed in one store transaction once its write is done, in the order of the chunks; a CRM
+page's deletions are sent (and committed) before its rows; the new cursor goes with the *last*
+commit, after the deletions an ERP read tells by absence. A run killed in the middle therefore
+re-reads from the old cursor; the links of what it already wrote make those records compare equal
+and be skipped, and consequences are planned from the target's current state (a Freight Tax line
+that exists is updated, an order already Invoiced is left alone): no duplicates, nothing skipped.
+A stop request ends the run once what is in flight is committed (the cursor does not move).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from p2c.catalog import EntitySpec
 from p2c.connectors import Refusal, TargetItem, WriteAction, WriteOp, WriteResult
 from p2c.engine.binder import Binder
+from p2c.engine.chunk import Chunk, Planned, Ready, checked
 from p2c.engine.context import RunContext
-from p2c.engine.hashing import content_hash
-from p2c.engine.intake import take_in
+from p2c.engine.deletes import delete_records
+from p2c.engine.flight import Flight
+from p2c.engine.hashing import content_hash, source_hash, task_fingerprint
+from p2c.engine.intake import Intake, Page
 from p2c.engine.outcomes import Outcomes, as_wait, create_only
 from p2c.engine.reading import SourceReader
 from p2c.engine.report import Progress, TaskReport
@@ -44,23 +58,9 @@ from p2c.flows import OWNING_UNIT, FlowContext, Prepared, SideWrite, Skip, SkipR
 from p2c.mapping import Lookup, Missing, iter_nodes, to_wire
 from p2c.project import Task
 from p2c.settings import System
-from p2c.store import Action, Link, Outcome, RunStatus
+from p2c.store import Action, Outcome, RunStatus
 
 __all__ = ["TaskPipeline"]
-
-
-@dataclass
-class _Ready:
-    key: str
-    row: dict[str, Any]
-    payload: dict[str, Any]
-    digest: str
-
-
-@dataclass
-class _Chunk:
-    outcomes: list[Outcome] = field(default_factory=list)
-    links: list[Link] = field(default_factory=list)
 
 
 class TaskPipeline:
@@ -96,8 +96,11 @@ class TaskPipeline:
         self.report = TaskReport(task.name)
         self.outcomes = Outcomes(task.name, self.report, run.redactor)
         self.rewrite = False
+        self._chunks = 0  # handed to the write window in this run
+        self.depth = project.settings.chunks_in_flight
         self._early: list[SideWrite] = []
-        self._looked_at: list[Outcome] = []  # filtered records, and records asked for by key that are gone
+        self._again: set[str] = set()  # records read again on purpose: never skipped unmapped
+        self.fingerprint = task_fingerprint(project, task)  # a changed project maps every record again
         # target fields that name a parent record (a lookup that may wait): a refusal naming a
         # missing value in one of them means the parent is not there yet, so the record waits
         self.parent_fields = sorted(
@@ -115,12 +118,10 @@ class TaskPipeline:
         routed = {OWNING_UNIT} if self.router is not None and self.router.single is None else set()
         return self.reader.select(self.mappers[self.company].source_fields() | self.flow.requires() | routed)
 
-    def read(
-        self, *, full: bool, only_keys: set[str] | None
-    ) -> tuple[list[dict[str, Any]], list[str], str | None]:
-        """The rows to process, the source keys deleted since the cursor, and the new cursor
-        (:func:`~p2c.engine.intake.take_in`: the filtered and the gone get their outcome there)."""
-        got = take_in(
+    def intake(self, *, full: bool, only_keys: set[str] | None) -> Intake:
+        """The pages to process (:class:`~p2c.engine.intake.Intake`: the filtered and the gone get
+        their outcome there; the new cursor and the ERP deletions once the pages are done)."""
+        return Intake(
             self.reader,
             self.run_ctx.store,
             self.task.name,
@@ -131,9 +132,6 @@ class TaskPipeline:
             deletes_follow=self.flow.deletes_follow,
             revisit=self.flow.revisit,
         )
-        self._looked_at = got.outcomes
-        self.report.read = got.read
-        return got.rows, got.deleted, got.cursor
 
     # -- the run --------------------------------------------------------------------------------------
 
@@ -141,89 +139,121 @@ class TaskPipeline:
         started = time.perf_counter()
         # --full rewrites every record too: it repairs targets changed behind p2c's back (reconcile finds them)
         self.rewrite = full
-        rows, deleted, new_cursor = self.read(full=full, only_keys=only_keys)
+        intake = self.intake(full=full, only_keys=only_keys)
+        self._chunks = 0
+        with Flight(self.depth, self.task.name) as flight:
+            for page in intake.pages():
+                self._again = intake.again
+                self._page(task_run_id, page, flight)
+            flight.drain()
+        # an ERP read whole tells deletions by what it lacks: after every write of the run, whose
+        # links the deletions' guard reads; the cursor goes with this last commit
+        gone, dropped = self.deletes(intake.deleted)
+        self.report.read += len(intake.deleted)
+        cursor = (self.task.name, intake.cursor) if intake.cursor else None
+        self.stage.commit(
+            self.report,
+            task_run_id,
+            Batch(gone, deleted_links=dropped, cursor=cursor, read=len(intake.deleted)),
+        )
         self.progress(self.report)
-        prepared = self.flow.prepare_read(rows, self.reader.key)
-        # side writes the records depend on (numbers written back) go first, and are committed with
-        # the number sequence before anything reaches the target
-        early = self._side([*self._early, *prepared.writes], after=False)
-        self._early.clear()
-        for row in rows:
-            failure = early.failures.get(self.reader.key(row))
-            if failure is not None:
-                prepared.failures[id(row)] = failure
-        if early.outcomes or prepared.sequence:
-            self.stage.commit(self.report, task_run_id, Batch(early.outcomes, sequence=prepared.sequence))
-        # deletes first: a line added after one was removed may reuse its sequence number (its key)
-        gone, dropped = self.deletes(deleted)
-        chunks = [rows[i : i + self.chunk] for i in range(0, len(rows), self.chunk)] or [[]]
-        for n, part in enumerate(chunks):
-            last = n == len(chunks) - 1
-            done = self.process(part, prepared)
-            if n == 0:  # filtered and gone records go with the first chunk, which counts the reads
-                done.outcomes[:0] = self._looked_at
-            if last:
-                done.outcomes.extend(gone)
-            self.stage.commit(
-                self.report,
-                task_run_id,
-                Batch(
-                    done.outcomes,
-                    done.links,
-                    deleted_links=dropped if last else [],
-                    cursor=(self.task.name, new_cursor) if last and new_cursor else None,
-                    read=self.report.read if n == 0 else 0,
-                ),
-            )
-            self.progress(self.report)
-            if self.run_ctx.stop.is_set() and not last:  # committed whole: the next run resumes here
-                raise RunInterrupted(f"stopped on request after {n + 1} of {len(chunks)} chunk(s)")
         self.report.seconds = time.perf_counter() - started
         if self.report.failed:
             self.report.status = RunStatus.PARTIAL
         return self.report
 
-    # -- deletes ----------------------------------------------------------------------------------------
+    def _page(self, task_run_id: int, page: Page, flight: Flight) -> None:
+        """Prepare one page, send its deletions, and hand its chunks to ``flight``."""
+        self.report.read += page.read
+        prepared = self.flow.prepare_read(page.rows, self.reader.key)
+        # side writes the records depend on (numbers written back) go first, and are committed with
+        # the number sequence before any of these records reaches the target
+        early = self._side([*self._early, *prepared.writes], after=False)
+        self._early.clear()
+        for row in page.rows:
+            failure = early.failures.get(self.reader.key(row))
+            if failure is not None:
+                prepared.failures[id(row)] = failure
+        if early.outcomes or prepared.sequence:
+            self.stage.commit(self.report, task_run_id, Batch(early.outcomes, sequence=prepared.sequence))
+        head = Chunk(list(page.outcomes), read=page.read)  # the page's filtered and gone, and its reads
+        if page.deleted:  # before the page's rows: a line added after one was removed may reuse its key
+            flight.drain()  # the deletions' guard reads the links of what is in flight
+            gone, dropped = self.deletes(page.deleted)
+            head.outcomes.extend(gone)
+            self.stage.commit(
+                self.report, task_run_id, Batch(head.outcomes, deleted_links=dropped, read=head.read)
+            )
+            head = Chunk()
+        if not page.rows:
+            if head.outcomes or head.read:
+                self.stage.commit(self.report, task_run_id, Batch(head.outcomes, read=head.read))
+            return
+        parts = [page.rows[i : i + self.chunk] for i in range(0, len(page.rows), self.chunk)]
+        for n, part in enumerate(parts):
+            planned = self.prepare(part, prepared)
+            if n == 0:
+                planned.done.outcomes[:0] = head.outcomes
+                planned.done.read = head.read
+            flight.submit(partial(self._send, planned.sends), partial(self._done, task_run_id, planned))
+            self._chunks += 1
+            if self.run_ctx.stop.is_set():  # what is in flight is committed: the next run resumes here
+                flight.drain()
+                raise RunInterrupted(f"stopped on request after {self._chunks} chunk(s)")
+
+    def _send(self, sends: list[WriteOp]) -> list[WriteResult]:
+        """A chunk's write (in the window's pool: nothing here touches the pipeline's state)."""
+        return self.stage.send(self.task.target.system, self.task.target.entity, sends) if sends else []
+
+    def _done(self, task_run_id: int, planned: Planned, answers: list[WriteResult]) -> None:
+        """A chunk's write is done: record it, in the order of the chunks."""
+        self._record(planned, answers)
+        done = planned.done
+        self.stage.commit(self.report, task_run_id, Batch(done.outcomes, done.links, read=done.read))
+        self.progress(self.report)
 
     def deletes(self, deleted: Sequence[str]) -> tuple[list[Outcome], list[tuple[str, str]]]:
-        """Outcomes of source deletes, and the links to drop. Lines that follow their header are
-        deleted at the target too (by their link); other records are kept there."""
-        task = self.task
-        links = self.binder.links(list(deleted)) if deleted and self.flow.deletes_follow else {}
-        out: list[Outcome] = []
-        dropped = [(task.name, k) for k in deleted if k not in links]
-        for key in deleted:
-            if key not in links:
-                message = f"deleted in the source; the {task.target.entity} record is kept"
-                out.append(self.outcomes.skip(key, SkipReason.SOURCE_DELETED, message))
-        if not links:
-            return out, dropped
-        plans = self.tgt.plan_deletes(self.table, [(k, self.binder.target_of(lk)) for k, lk in links.items()])
-        sends = [op for op in plans if isinstance(op, WriteOp)]
-        results = iter(self.stage.send(task.target.system, task.target.entity, sends))
-        for key, op in zip(links, plans, strict=True):
-            if isinstance(op, Refusal):  # a line of a closed CRM document cannot be deleted: kept, saying why
-                dropped.append((task.name, key))
-                out.append(self.outcomes.skip(key, SkipReason.CLOSED_DOCUMENT, op.reason))
-                continue
-            res = next(results)
-            if res.ok:
-                self.report.add(Action.DELETED)
-                dropped.append((task.name, key))
-                out.append(Outcome(task.name, key, Action.DELETED, target_key=self.binder.shown(links[key])))
-            else:
-                assert res.error is not None
-                out.append(self.outcomes.failure(key, {}, op.key, res.error))
-        return out, dropped
+        """Outcomes of source deletes, and the links to drop (:func:`~p2c.engine.deletes.delete_records`)."""
+        return delete_records(
+            self.task,
+            deleted,
+            follow=self.flow.deletes_follow,
+            binder=self.binder,
+            store=self.run_ctx.store,
+            target=self.tgt,
+            table=self.table,
+            stage=self.stage,
+            outcomes=self.outcomes,
+            report=self.report,
+        )
 
     # -- one chunk: prepare, resolve, map, compare, write --------------------------------------------------
 
-    def process(self, rows: list[dict[str, Any]], prepared: Prepared) -> _Chunk:
-        done = _Chunk()
+    def prepare(self, rows: list[dict[str, Any]], prepared: Prepared) -> Planned:
+        """Compare, map and plan one chunk on this thread: the records unchanged at their source
+        cost no mapping; those whose payload changed are planned for the target."""
+        done = Chunk()
         links = self.binder.links([self.reader.key(r) for r in rows])
-        ready: list[_Ready] = []
+        hashes: dict[str, str] = {}
+        changed: list[dict[str, Any]] = []
+        for row in rows:
+            key = self.reader.key(row)
+            hashes[key] = digest = source_hash(row, self.fingerprint)
+            link = links.get(key)
+            if (
+                link is not None
+                and link.source_hash == digest
+                and not self.rewrite
+                and key not in self._again
+                and prepared.failure(row) is None
+                and prepared.skipped(row) is None
+            ):
+                done.outcomes.append(self.outcomes.unchanged(key))
+            else:
+                changed.append(row)
+        ready: list[Ready] = []
         pending: list[SideWrite] = []
-        for key, row, result in self.map_rows(rows, prepared, pending):
+        for key, row, result in self.map_rows(changed, prepared, pending):
             if isinstance(result, P2CError):
                 done.outcomes.append(self.outcomes.failure(key, row, None, result))
             elif isinstance(result, Skip):
@@ -233,12 +263,14 @@ class TaskPipeline:
                 link = links.get(key)
                 if link is not None and link.hash == digest and not self.rewrite:
                     done.outcomes.append(self.outcomes.unchanged(key))
+                    if link.source_hash != hashes[key]:  # the next run skips it unmapped
+                        done.links.append(replace(link, source_hash=hashes[key]))
                 elif link is not None and self.flow.create_only:
                     done.outcomes.append(
                         self.outcomes.skip(key, SkipReason.CREATE_ONLY, create_only(self.task.target))
                     )
                 else:
-                    ready.append(_Ready(key, row, result, digest))
+                    ready.append(Ready(key, row, result, digest, hashes[key]))
         if pending:
             done.outcomes.extend(self._side(pending, after=False).outcomes)
         if ready:
@@ -248,9 +280,8 @@ class TaskPipeline:
                 if failure is not None:
                     done.outcomes.append(self.outcomes.failure(r.key, r.row, r.payload, failure))
             ready = [r for r in ready if held.failure(r.row) is None]
-        if ready:
-            self.write(ready, links, done)
-        return done
+        plans = self.plan_writes(ready) if ready else []
+        return Planned(done, ready, links, plans, [op for op in plans if isinstance(op, WriteOp)])
 
     def map_rows(
         self,
@@ -294,22 +325,9 @@ class TaskPipeline:
                     yield key, row, skip
                     continue
                 try:
-                    yield key, row, self._checked(mapper.map(row, related))
+                    yield key, row, checked(self.task, mapper.map(row, related))
                 except (RecordError, WaitingForParentError) as exc:
                     yield key, row, exc
-
-    def _checked(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """A payload whose key has a value with leading or trailing blanks is refused before it is
-        sent: services trim or compare differently, and the record would be found under two keys."""
-        for name in self.task.key_target:
-            value = payload.get(name)
-            if isinstance(value, str) and value != value.strip():
-                raise RecordError(
-                    f"{value!r} has leading or trailing blanks; correct it at the source",
-                    entity=self.task.target.entity,
-                    field=name,
-                )
-        return payload
 
     def _side(self, writes: Sequence[SideWrite], *, after: bool) -> SideResults:
         """Send a flow's side writes; they count in the report like the records do."""
@@ -323,7 +341,8 @@ class TaskPipeline:
         consequence = self.flow.consequence(row)
         return content_hash(payload if consequence is None else {**payload, "#consequence": consequence})
 
-    def write(self, ready: list[_Ready], links: Mapping[str, Link], done: _Chunk) -> None:
+    def plan_writes(self, ready: list[Ready]) -> list[WriteOp | Refusal]:
+        """The target's write (or refusal) for each record of ``ready``."""
         task = self.task
         crm = task.target.system is System.CRM
         items = [
@@ -334,16 +353,19 @@ class TaskPipeline:
             )
             for r in ready
         ]
-        plans = self.tgt.plan_writes(self.table, items)
-        sends = [op for op in plans if isinstance(op, WriteOp)]
-        results = iter(self.stage.send(task.target.system, task.target.entity, sends))
-        written: list[tuple[_Ready, WriteResult]] = []
-        for r, op in zip(ready, plans, strict=True):
+        return list(self.tgt.plan_writes(self.table, items))
+
+    def _record(self, planned: Planned, answers: list[WriteResult]) -> None:
+        """What the target answered for a chunk: outcomes, links, and the records' consequences."""
+        task, done, links = self.task, planned.done, planned.links
+        results = iter(answers)
+        written: list[tuple[Ready, WriteResult]] = []
+        for r, op in zip(planned.ready, planned.plans, strict=True):
             if isinstance(op, Refusal):
                 # a closed document stays as it is: linked with this content, so the skip (and its
                 # reason) is recorded once, not again on every run
                 done.outcomes.append(self.outcomes.skip(r.key, SkipReason.CLOSED_DOCUMENT, op.reason))
-                done.links.append(self.binder.link(r.key, r.payload, r.digest))
+                done.links.append(self.binder.link(r.key, r.payload, r.digest, r.source))
                 continue
             res = next(results)
             if not res.ok:
@@ -374,7 +396,7 @@ class TaskPipeline:
             if action is Action.CREATED:
                 created.append(r.payload)
             self.report.add(action)
-            done.links.append(self.binder.link(r.key, r.payload, r.digest))
+            done.links.append(self.binder.link(r.key, r.payload, r.digest, r.source))
             done.outcomes.append(
                 Outcome(
                     task.name,

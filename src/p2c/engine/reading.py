@@ -17,7 +17,7 @@ ERP key fields joined with ``,`` (``usmf,D0001``). Links and outcomes are stored
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,8 +35,9 @@ EMPTY_ERP_DATE = "1900-01-01"  # F&O's value for an empty date or UTC date-time 
 
 @dataclass
 class SourceBatch:
-    """What one read gave: the rows the task takes, the keys its filter left out, the keys deleted
-    at the source (from a read by key: the keys asked for and not found), and the new cursor."""
+    """What one read (or one page of it) gave: the rows the task takes, the keys its filter left
+    out, the keys deleted at the source (from a read by key: the keys asked for and not found),
+    and, on the last page of a read, the new cursor."""
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     filtered: list[str] = field(default_factory=list)
@@ -129,36 +130,36 @@ class SourceReader:
             else:
                 out.filtered.append(self.key(row))
 
-    def changes(self, select: Sequence[str], cursor: str | None) -> SourceBatch:
-        """Everything changed since ``cursor`` (CRM: the filter applied here, the keys it leaves
-        out returned), or the whole source with the filter pushed down (ERP: what it leaves out
-        is never read)."""
-        out = SourceBatch()
+    def pages(self, select: Sequence[str], cursor: str | None) -> Iterator[SourceBatch]:
+        """What changed since ``cursor``, page by page as the service answers (CRM: the filter
+        applied here, the keys it leaves out and the ids deleted with each page), or the whole
+        source with the filter pushed down (ERP: what it leaves out is never read). The last page
+        (possibly empty) carries the new cursor and ``full``: a read of everything, not a delta."""
         if self.crm:
             feed = self.conn.changes(self.task.source.entity, select=select, cursor=cursor)
             for page in feed:
+                out = SourceBatch(deleted=list(page.deleted))
                 self._split(page.rows, out)
-                out.deleted.extend(page.deleted)
-            out.cursor, out.full = feed.cursor, feed.full
-            return out
+                yield out
+            yield SourceBatch(cursor=feed.cursor, full=feed.full)
+            return
         marks = Marks.start(self.task.watermark, cursor)
-        out.full = True
+        full = True
         for company in self.companies:
             since = marks.filter(company)
-            out.full = out.full and since is None
+            full = full and since is None
             flt = _and(f"dataAreaId eq '{company}'", self.filter_text, since)
             for rows in self.conn.read(
                 self.task.source.entity, select=select, filter=flt, orderby=",".join(self.task.key_source)
             ):
                 marks.saw(company, rows)
-                out.rows.extend(self._erp_values(rows))
-        out.cursor = marks.cursor()
-        return out
+                yield SourceBatch(rows=self._erp_values(rows))
+        yield SourceBatch(cursor=marks.cursor(), full=full)
 
     def whole(self, select: Sequence[str]) -> list[dict[str, Any]]:
         """The whole filtered source as a run would see it, without a change-tracking token (reconcile)."""
-        if not self.crm:
-            return self.changes(select, None).rows  # every company, filters pushed down
+        if not self.crm:  # every company, filters pushed down
+            return [r for page in self.pages(select, None) for r in page.rows]
         rows = [r for page in self.conn.read(self.task.source.entity, select=select) for r in page]
         if self.before_filter is not None:  # fields a flow derives before filtering (quotes, orders)
             self.before_filter(rows)

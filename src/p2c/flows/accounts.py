@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from p2c.flows.base import Flow, Prepared
-from p2c.flows.numbers import duplicate_numbers, generate_numbers
+from p2c.flows.base import Flow, FlowContext, Prepared
+from p2c.flows.numbers import SeenNumbers, duplicate_numbers, generate_numbers
 from p2c.rules import FlowName, RuleName
 
 __all__ = ["AccountsFlow"]
@@ -25,13 +25,17 @@ NUMBER = "accountnumber"
 class AccountsFlow(Flow):
     name: ClassVar[FlowName] = FlowName.ACCOUNTS
 
+    def __init__(self, ctx: FlowContext) -> None:
+        super().__init__(ctx)
+        self.numbers = SeenNumbers()  # across the pages of a read
+
     def prepare_read(
         self, rows: list[dict[str, Any]], key_of: Callable[[Mapping[str, Any]], str]
     ) -> Prepared:
         out = Prepared()
         if self.ctx.has(RuleName.GENERATE_ACCOUNT_NUMBER):
             prefix = self.ctx.project.settings.account_number_prefix
-            out.merge(generate_numbers(self.ctx, rows, key_of, NUMBER, prefix))
+            out.merge(generate_numbers(self.ctx, rows, key_of, NUMBER, prefix, self.numbers))
         if self.ctx.has(RuleName.REPORT_DUPLICATE_NUMBERS) and self.task.key_source:
-            out.merge(duplicate_numbers(self.ctx, rows, key_of, self.task.key_source[0]))
+            out.merge(duplicate_numbers(self.ctx, rows, key_of, self.task.key_source[0], self.numbers))
         return out

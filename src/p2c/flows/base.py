@@ -12,8 +12,8 @@ The hooks, in the order a task run calls them::
 
     requires()            source fields the flow reads besides the mapped ones
     before_filter(rows)   each page of a CRM read, before the task's filter (derive what it filters on)
-    revisit(have)         source keys to read again although they did not change
-    prepare_read(rows)    the whole read: numbers, duplicates, derived flags (fail / skip / write back)
+    revisit(have)         source keys to read again although they did not change (asked as the read starts)
+    prepare_read(rows)    each page of the read: numbers, duplicates, derived flags (fail / skip / write back)
     prepare_chunk(rows)   each chunk: routes, parents, ``$`` pseudo-fields the mappings read
     consequence(row)      what the record's consequences depend on (part of its content hash)
     before_write(rows)    the records about to be written (changed, mapped): hold some back

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 from p2c.connectors import OpKind, WriteOp
 from p2c.flows.base import Flow, FlowContext, Prepared, SideWrite, SideWriteKind, SkipReason
-from p2c.flows.numbers import generate_numbers
+from p2c.flows.numbers import SeenNumbers, generate_numbers
 from p2c.rules import (
     LOOKUP_TYPE,
     ContactRoute,
@@ -62,6 +62,7 @@ class ContactsFlow(Flow):
         self.write_flag = (
             ctx.has(RuleName.DERIVE_IS_ACTIVE_CUSTOMER) and spec.field(self.active_flag) is not None
         )
+        self.numbers = SeenNumbers()  # the sequence used across the pages of a read
 
     def revisit(self, have: set[str]) -> set[str]:
         """Contacts not in this read whose flag may disagree with their quotes, orders and invoices:
@@ -84,7 +85,7 @@ class ContactsFlow(Flow):
         out = Prepared()
         if self.ctx.has(RuleName.GENERATE_CONTACT_NUMBER):
             prefix = self.ctx.project.settings.contact_number_prefix
-            out.merge(generate_numbers(self.ctx, rows, key_of, self.number, prefix))
+            out.merge(generate_numbers(self.ctx, rows, key_of, self.number, prefix, self.numbers))
         if self.ctx.has(RuleName.DERIVE_IS_ACTIVE_CUSTOMER):
             out.merge(self._derive(rows, key_of))
         return out

@@ -5,13 +5,20 @@
   (a blocking :class:`~p2c.flows.base.SideWrite`: if the CRM refuses it, the record fails). The
   random part is seeded by the record's id, so a plan shows the number the run then writes; the
   highest sequence used is stored (the ``sequences`` table) so numbers keep rising across runs.
-- **Duplicates**: records of one company sharing a number — in this read, or with a record
-  synchronised before — fail, naming each other; nothing is merged. Records of two companies may
-  share a number (two customers: usmf/C1 and demf/C1).
+- **Duplicates**: records of one company sharing a number — in this page of the read, or with a
+  record synchronised before — fail, naming each other; nothing is merged. Records of two
+  companies may share a number (two customers: usmf/C1 and demf/C1). A read comes page by page:
+  :class:`SeenNumbers` keeps the numbers of the earlier pages (as hashes, not rows), so a record
+  whose number another record of an earlier page had fails too (that one may already be written;
+  the next run, reading the failed one again, names it from its link).
+
+Both are called once per page of a read; the flow keeps what spans pages (the numbers seen, the
+highest sequence used, so a plan, which commits nothing, does not give a number twice).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -21,21 +28,49 @@ from p2c.flows.base import FlowContext, Prepared, SideWrite, SideWriteKind
 from p2c.rules import NumberGenerator, find_duplicates
 from p2c.settings import System
 
-__all__ = ["duplicate_numbers", "generate_numbers"]
+__all__ = ["SeenNumbers", "duplicate_numbers", "generate_numbers"]
 
 KeyOf = Callable[[Mapping[str, Any]], str]
 
 
+class SeenNumbers:
+    """The numbers of one run's read so far, per company: which record had each (hashes only).
+
+    Only the latest ``limit`` are kept: an older record was committed long ago — its link names
+    its number, and :func:`duplicate_numbers` finds it there (a page and the writes in flight
+    are far fewer records), or it failed, and the next run, reading it again, finds the other
+    one linked. So memory stays flat however many records a run reads."""
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self._owner: OrderedDict[int, int] = OrderedDict()
+        self.limit = limit
+        #: the highest sequence a generated number used in this run
+        self.sequence: int | None = None
+
+    def other(self, company: str, number: Any, key: str) -> bool:
+        """Note ``number`` on ``key``; True when another record of the read had it before."""
+        mine = hash(key)
+        owner = self._owner.setdefault(hash((company.casefold(), str(number).strip().casefold())), mine)
+        if len(self._owner) > self.limit:
+            self._owner.popitem(last=False)  # the oldest
+        return owner != mine
+
+
 def generate_numbers(
-    ctx: FlowContext, rows: Sequence[dict[str, Any]], key_of: KeyOf, field: str, prefix: str
+    ctx: FlowContext,
+    rows: Sequence[dict[str, Any]],
+    key_of: KeyOf,
+    field: str,
+    prefix: str,
+    seen: SeenNumbers,
 ) -> Prepared:
     """A number in ``field`` for every row without one, and its write-back to the CRM."""
     out = Prepared()
     missing = [r for r in rows if not str(r.get(field) or "").strip()]
     if not missing:
         return out
-    stored = ctx.store.sequence(prefix)
-    start = max(ctx.project.settings.number_start, stored + 1 if stored is not None else 0)
+    stored = max(ctx.store.sequence(prefix) or -1, seen.sequence if seen.sequence is not None else -1)
+    start = max(ctx.project.settings.number_start, stored + 1)
     gen = NumberGenerator(prefix, (r.get(field) for r in rows), start=start)
     entity = ctx.task.source.entity
     pk = ctx.project.catalog.entity(System.CRM, entity).primary_key or ""
@@ -56,11 +91,12 @@ def generate_numbers(
             )
         )
     out.sequence = (prefix, gen.sequence - 1)
+    seen.sequence = gen.sequence - 1
     return out
 
 
 def duplicate_numbers(
-    ctx: FlowContext, rows: Sequence[dict[str, Any]], key_of: KeyOf, field: str
+    ctx: FlowContext, rows: Sequence[dict[str, Any]], key_of: KeyOf, field: str, seen: SeenNumbers
 ) -> Prepared:
     """Rows whose ``field`` another row of the read shares, or another record was synced with, fail."""
     out = Prepared()
@@ -81,6 +117,17 @@ def duplicate_numbers(
                 errors[key] = RecordError(
                     f"{field} {number!r} is not unique in the CRM (also on {others}); not merged — give each "
                     "record its own number",
+                    entity=entity,
+                    key=key,
+                    field=field,
+                )
+    for company, ids in by_company.items():  # a number an earlier page of the read had
+        for item in ids:
+            value, key = item[field], str(item["id"] or "")
+            if value and str(value).strip() and seen.other(company, value, key) and key not in errors:
+                errors[key] = RecordError(
+                    f"{field} {value!r} is not unique in the CRM (also on a record read earlier in this run); "
+                    "not merged — give each record its own number",
                     entity=entity,
                     key=key,
                     field=field,

@@ -112,6 +112,8 @@ class ProjectSettings(_Model):
     number_start: int = Field(default=1000, ge=0, le=99999)
     # how long a run on another host may commit nothing before its project lock is taken over
     lock_lease_seconds: int = Field(default=120, ge=10, le=86400)
+    # chunk writes of a task in flight at once, while the next chunks are mapped (p2c.engine.flight)
+    chunks_in_flight: int = Field(default=4, ge=1, le=16)
     # p2c serve: history kept, and when the service pauses a project by itself (null: never)
     history_days: int = Field(default=45, ge=1, le=3650)
     pause_after_failed_records: int | None = Field(default=None, ge=1)

@@ -1,0 +1,91 @@
+"""The window of a task's chunk writes: up to ``depth`` in flight while the next chunks are mapped.
+
+The pipeline maps a chunk on its own thread (the resolver and the flows' caches are not
+thread-safe), hands its write to :class:`Flight`, and maps the next one while the target works.
+What a write answered is given back on the pipeline's thread, in the order the chunks were
+handed in, as each completes: the chunk's outcomes and links are committed in that order, so
+the store never records chunk *n + 1* before chunk *n*. The cursor goes with the last commit,
+after :meth:`Flight.drain`. When something fails (a service gone, a bug), what is still in flight
+is waited for and the chunks whose writes went through are still recorded — their records exist
+at the target, and their links keep the next run from writing them twice — then the first error
+surfaces.
+
+Example::
+
+    with Flight(4, "Accounts") as flight:
+        for chunk in chunks:
+            ready = map_chunk(chunk)                        # this thread
+            flight.submit(lambda: send(ready), record)      # send in the pool, record(result) here
+        flight.drain()                                      # every chunk recorded
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from types import TracebackType
+from typing import Any, TypeVar
+
+__all__ = ["Flight"]
+
+log = logging.getLogger("p2c.engine")
+
+T = TypeVar("T")
+
+
+class Flight:
+    def __init__(self, depth: int, name: str) -> None:
+        self.depth = max(1, depth)
+        self._pool = ThreadPoolExecutor(max_workers=self.depth, thread_name_prefix=f"p2c-write-{name}")
+        self._queue: deque[tuple[Future[Any], Callable[[Any], None]]] = deque()
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def submit(self, work: Callable[[], T], then: Callable[[T], None]) -> None:
+        """Start ``work`` in the pool; ``then`` gets its result on this thread once it and every
+        chunk handed in before it are done. Returns as soon as fewer than ``depth`` are in flight."""
+        while len(self._queue) >= self.depth:
+            self._next()
+        self._queue.append((self._pool.submit(work), then))
+        self.harvest()
+
+    def harvest(self) -> None:
+        """Record the chunks at the head of the window whose writes are done, without waiting."""
+        while self._queue and self._queue[0][0].done():
+            self._next()
+
+    def drain(self) -> None:
+        """Wait for every chunk in flight and record each, in order."""
+        while self._queue:
+            self._next()
+
+    def _next(self) -> None:
+        future, then = self._queue.popleft()
+        then(future.result())
+
+    def __enter__(self) -> Flight:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if exc is not None:
+                self._settle(cancel=not isinstance(exc, Exception))
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _settle(self, *, cancel: bool) -> None:
+        """After a failure: record what went through; an interrupt records nothing more."""
+        while self._queue:
+            future, then = self._queue.popleft()
+            if cancel:
+                future.cancel()
+                continue
+            try:
+                then(future.result())
+            except Exception as exc:  # the first error is the one that surfaces
+                log.warning("a chunk in flight could not be recorded after an earlier failure: %s", exc)

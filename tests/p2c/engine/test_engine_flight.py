@@ -1,0 +1,53 @@
+"""The window of chunk writes (p2c.engine.flight): bounded, recorded in order, failures settled."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from p2c.engine.flight import Flight
+
+
+def test_chunks_are_recorded_in_order_with_never_more_than_depth_in_flight() -> None:
+    lock = threading.Lock()
+    running = 0
+    most = 0
+    recorded: list[int] = []
+
+    def work(n: int) -> int:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.02 if n % 2 == 0 else 0.001)  # even chunks finish after the odd ones behind them
+        with lock:
+            running -= 1
+        return n
+
+    with Flight(3, "test") as flight:
+        for n in range(12):
+            flight.submit(lambda n=n: work(n), recorded.append)
+            assert len(flight) <= 3
+        flight.drain()
+    assert recorded == list(range(12))
+    assert 1 < most <= 3  # writes overlapped, within the window
+
+
+def test_a_failure_surfaces_after_what_went_through_is_recorded() -> None:
+    recorded: list[int] = []
+    release = threading.Event()
+
+    def work(n: int) -> int:
+        if n == 0:
+            release.wait(5)
+            raise RuntimeError("the service went away")
+        return n
+
+    with pytest.raises(RuntimeError, match="went away"), Flight(4, "test") as flight:
+        for n in range(3):
+            flight.submit(lambda n=n: work(n), recorded.append)
+        release.set()
+        flight.drain()
+    assert recorded == [1, 2]  # written at the target: their links keep the next run from writing them twice

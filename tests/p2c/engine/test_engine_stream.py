@@ -1,0 +1,184 @@
+"""A task streams (p2c.engine.pipeline, p2c.engine.intake): commits interleave with the reading,
+rows unchanged at their source cost no mapping, p2c's own write-backs are no change, and a
+deletion never removes a target record another source record now holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from p2c.engine import Sender, TaskPipeline
+from p2c.engine.context import RunContext
+from p2c.engine.deletes import delete_records
+from p2c.engine.reading import SourceBatch
+from p2c.engine.report import TaskReport
+from p2c.engine.trial import LineTrial
+from p2c.engine.writes import Batch, Recorder
+from p2c.flows import SkipReason
+from p2c.mapping import Mapper
+from p2c.settings import System
+from p2c.store import Action, Link, RunStatus, now
+
+
+class Watching(Sender):
+    """The real write stage, noting each commit (how many records it recorded)."""
+
+    def __init__(self, sender: Sender, events: list[tuple[str, int]]) -> None:
+        super().__init__(sender.connectors, sender.store)
+        self.events = events
+
+    def commit(self, report: TaskReport, task_run_id: int, batch: Batch) -> None:
+        self.events.append(("commit", sum(1 for o in batch.outcomes if o.operation is None)))
+        super().commit(report, task_run_id, batch)
+
+
+def test_a_task_commits_chunk_by_chunk_while_it_reads_holding_no_more_than_a_window(
+    provisioned_project: Any,
+) -> None:
+    world = provisioned_project
+    project = world.configure(settings={"chunks_in_flight": 2})
+    page, chunk, depth = 4, 3, 2
+    events: list[tuple[str, int]] = []
+    with world.open(project) as h:
+        h.crm.page_size = page  # the change feed in pages of 4 accounts
+        conns = {System.CRM: h.crm, System.ERP: h.erp}
+        ctx = RunContext.open(h.project, h.store, conns, h.redactor)
+        ctx.trial = LineTrial(ctx)
+        task = h.project.task("Accounts")
+        run_id = h.store.start_run(h.project.name, [task.name], lease=timedelta(seconds=120))
+        task_run = h.store.start_task(run_id, task.name)
+        pipeline = TaskPipeline(ctx, task, Watching(Sender(conns, h.store), events), chunk=chunk)
+        pages = pipeline.reader.pages
+
+        def counted(select: Sequence[str], cursor: str | None) -> Iterator[SourceBatch]:
+            for p in pages(select, cursor):
+                events.append(("read", len(p.rows) + len(p.filtered)))
+                yield p
+
+        pipeline.reader.pages = counted  # type: ignore[method-assign]
+        report = pipeline.run(task_run)
+        h.store.finish_task(task_run, report.status)
+        h.store.finish_run(run_id, report.status)
+        h.store.release_lock(h.project.name, run_id)
+    assert report.status is RunStatus.SUCCEEDED and report.created == 30
+    reads = [i for i, (kind, n) in enumerate(events) if kind == "read" and n]
+    commits = [i for i, (kind, n) in enumerate(events) if kind == "commit" and n]
+    assert len(reads) == 30 // page + 1
+    assert commits[0] < reads[-1]  # records were committed before the read was over
+    held = most = 0
+    for kind, n in events:  # records read and not yet committed
+        held += n if kind == "read" else -n
+        most = max(most, held)
+    assert held == 0  # every record committed, once
+    assert most <= page + depth * chunk, events
+
+
+@pytest.fixture
+def mapped(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The source rows the mappers map (the real mapper, counted)."""
+    calls: list[str] = []
+    original = Mapper.map
+
+    def counting(self: Mapper, row: dict[str, Any], related: Any) -> dict[str, Any]:
+        calls.append(self.task.name)
+        return original(self, row, related)
+
+    monkeypatch.setattr(Mapper, "map", counting)
+    return calls
+
+
+def test_rows_unchanged_at_the_source_and_p2c_write_backs_are_not_mapped(
+    provisioned_project: Any, mapped: list[str]
+) -> None:
+    world = provisioned_project
+    with world.open() as h:
+        first = h.run("Accounts", "Products")
+        assert first.status is RunStatus.SUCCEEDED
+        assert mapped.count("Accounts") == 30 and mapped.count("Products") > 0
+        mapped.clear()
+        # the 15 numbers written back changed those accounts in the CRM: read again, but no change;
+        # the ERP products are read whole again: unchanged, unmapped
+        again = h.run("Accounts", "Products")
+        accounts, products = again.tasks
+        assert accounts.read >= 15 and accounts.unchanged == accounts.read, accounts
+        assert products.read > 0 and products.unchanged == products.read, products
+        assert mapped == []
+    crm = world.crm()
+    row = crm.get("accounts", params={"$select": "accountid", "$top": "1"}).json()["value"][0]
+    crm.patch(f"accounts({row['accountid']})", json={"name": "Renamed by a person"}).raise_for_status()
+    with world.open() as h:
+        changed = h.run("Accounts").tasks[0]
+        assert (changed.updated, changed.unchanged, mapped.count("Accounts")) == (1, 0, 1), changed
+        mapped.clear()
+        full = h.run("Accounts", full=True).tasks[0]  # --full maps (and writes) every record
+    assert mapped.count("Accounts") == 30 and full.failed == 0
+
+
+def test_a_record_read_again_on_purpose_is_mapped_though_its_source_did_not_change(
+    provisioned_project: Any, mapped: list[str]
+) -> None:
+    world = provisioned_project
+    with world.open() as h:
+        assert h.run("Accounts").status is RunStatus.SUCCEEDED
+        key = next(iter(h.store.all_links("Accounts"))).source_key
+        conns = {System.CRM: h.crm, System.ERP: h.erp}
+        ctx = RunContext.open(h.project, h.store, conns, h.redactor)
+        mapped.clear()
+        # read by its key, as a retry (or a pending record) is: mapped and compared, not skipped unread
+        plan = TaskPipeline(ctx, h.project.task("Accounts"), Recorder(ctx.resolver)).run(0, only_keys={key})
+    assert mapped == ["Accounts"] and plan.unchanged == 1
+
+
+def test_a_changed_mapping_maps_every_record_again(provisioned_project: Any, mapped: list[str]) -> None:
+    world = provisioned_project
+    with world.open() as h:
+        assert h.run("Products").status is RunStatus.SUCCEEDED
+    mapped.clear()
+    project = world.configure(settings={"number_start": 1001})  # not part of the mapping: still skipped
+    with world.open(project) as h:
+        h.run("Products")
+    assert mapped == []
+    changed = world.configure(tasks={"Products": {"fields": {"description": "ProductName"}}})
+    with world.open(changed) as h:
+        report = h.run("Products").tasks[0]
+    assert report.read > 0 and mapped.count("Products") == report.read, report
+
+
+def test_a_deletion_keeps_the_target_record_another_source_record_now_holds(provisioned_project: Any) -> None:
+    world = provisioned_project
+    with world.open() as h:
+        conns = {System.CRM: h.crm, System.ERP: h.erp}
+        ctx = RunContext.open(h.project, h.store, conns, h.redactor)
+        task = h.project.task("Accounts")
+        pipeline = TaskPipeline(ctx, task, Recorder(ctx.resolver))
+        earlier = now() - timedelta(minutes=5)
+        # a line deleted at the source, and another added reusing its key at the target
+        h.store.save_links(
+            [
+                Link(task.name, "old", '["usmf","C-1"]', "h1", earlier),
+                Link(task.name, "new", '["usmf","C-1"]', "h2", now()),
+            ]
+        )
+        sent: list[Any] = []
+        stage = Recorder(ctx.resolver)
+        stage.send = lambda system, entity, ops: sent.extend(ops) or []  # type: ignore[method-assign]
+        out, dropped = delete_records(
+            task,
+            ["old"],
+            follow=True,
+            binder=pipeline.binder,
+            store=h.store,
+            target=pipeline.tgt,
+            table=pipeline.table,
+            stage=stage,
+            outcomes=pipeline.outcomes,
+            report=pipeline.report,
+        )
+    assert sent == []  # nothing deleted at the target
+    assert dropped == [(task.name, "old")]
+    (outcome,) = out
+    assert outcome.action is Action.SKIPPED and outcome.reason == SkipReason.SOURCE_DELETED
+    assert "now the target of new" in (outcome.message or "")
