@@ -89,8 +89,7 @@ def run_orders(work: Path, pid: int, cpu_of: Callable[[int], float], crm_activat
                 continue
             assert report.run_id is not None
             side = store.outcomes(report.run_id, operations=True)
-            ops = Counter(str(o.target_key).split(" ")[0] for o in side)
-            rows = len({o.target_key for o in side})
+            rows = Counter(str(o.target_key).split(" ")[0] for o in {o.target_key: o for o in side}.values())
             crm = report.http.get(System.CRM.value, {})
             n = max(t.written, 1)
             p2c_k, sb_k = cpu / n * 1000, sandbox_cpu / n * 1000
@@ -99,9 +98,10 @@ def run_orders(work: Path, pid: int, cpu_of: Callable[[int], float], crm_activat
                 f"sandbox CPU {sb_k:.3f} s/1 000, sandbox/p2c {sb_k / p2c_k:.2f} "
                 f"({'ok' if sb_k <= p2c_k else 'MISSES TARGET'})"
             )
+            # the engine sends a row's write-backs of one run as one update (p2c.engine.writes.coalesce)
             print(
-                f"    CRM write-backs: {len(side)} operations on {rows} rows "
-                f"({len(side) / n:.2f} per record written; {dict(ops)}); "
+                f"    CRM write-backs: {len(side)} ({len(side) / n:.2f} per record written) as "
+                f"{sum(rows.values())} PATCH operations ({sum(rows.values()) / n:.2f} per record; {dict(rows)}); "
                 f"CRM requests {crm.get('requests', 0)} ({crm.get('requests', 0) / n:.3f} per record written)"
             )
 
