@@ -136,12 +136,11 @@ class Merged:
 
 
 def _row(w: SideWrite) -> tuple[Any, ...] | None:
-    """What identifies the row an update writes (None: not mergeable: a create, a delete, keyless)."""
-    op = w.op
-    if op.kind is not OpKind.UPDATE or not op.key:
+    """The row a write addresses (None: a write without a key, a create posted to a set)."""
+    if not w.op.key:
         return None
-    key = tuple(sorted((k, v.lower() if isinstance(v, str) else v) for k, v in op.key.items()))
-    return (w.system, w.entity, op.etag, key)
+    key = tuple(sorted((k, v.lower() if isinstance(v, str) else v) for k, v in w.op.key.items()))
+    return (w.system, w.entity, key)
 
 
 def coalesce(writes: Sequence[SideWrite]) -> list[Merged]:
@@ -149,28 +148,32 @@ def coalesce(writes: Sequence[SideWrite]) -> list[Merged]:
 
     The merged update takes the place of the last write it carries, so whatever any of them was
     planned to follow (a header's flag after its lines') is still sent before it; a field set by
-    two of them gets the later value, as sending them one after the other would.
+    two of them gets the later value, as sending them one after the other would. Only plain
+    consecutive updates of a row merge: another kind of write to the row (a delete, a create) or
+    an update conditional on another version (ETag) ends the run of updates that can.
 
     Example::
 
         coalesce([number line L, flag line L, flag header H])  ->  [update L (both fields), update H]
     """
     units: list[Merged | None] = []
-    at: dict[tuple[Any, ...], int] = {}
+    open_: dict[tuple[Any, ...], int] = {}  # row -> index of the update later ones of it join
     for w in writes:
         row = _row(w)
         if row is None:
             units.append(Merged(w.op, (w,)))
             continue
-        i = at.pop(row, None)
-        if i is None:
-            unit = Merged(w.op, (w,))
-        else:
-            prev = units[i]
-            assert prev is not None
+        i = open_.pop(row, None)
+        if w.op.kind is not OpKind.UPDATE:
+            units.append(Merged(w.op, (w,)))
+            continue
+        prev = units[i] if i is not None else None
+        if i is not None and prev is not None and prev.op.etag == w.op.etag:
             units[i] = None
             unit = Merged(replace(prev.op, payload={**prev.op.payload, **w.op.payload}), (*prev.carried, w))
-        at[row] = len(units)
+        else:
+            unit = Merged(w.op, (w,))
+        open_[row] = len(units)
         units.append(unit)
     return [u for u in units if u is not None]
 

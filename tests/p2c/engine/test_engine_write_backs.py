@@ -175,3 +175,7 @@ def test_updates_of_one_row_merge_in_the_place_of_the_last_and_nothing_else_does
         "x",
     )
     assert len(coalesce([number, pinned])) == 2
+    assert [u.carried for u in coalesce([number, pinned, flag])] == [(number,), (pinned,), (flag,)]
+    # nor across another kind of write to the row: the order of a delete and the updates stays
+    delete = _w(SideWriteKind.FREIGHT_TAX_LINE, "salesorderdetails", OpKind.DELETE, line, {})
+    assert [u.carried for u in coalesce([number, delete, flag])] == [(number,), (delete,), (flag,)]
