@@ -116,11 +116,36 @@ def dumps(value: Any) -> bytes:
 
 
 def loads(body: bytes | str) -> Any:
-    """Parse JSON keeping numbers exact: non-integral numbers become :class:`Decimal`."""
+    """Parse JSON keeping numbers exact: non-integral numbers become :class:`Decimal`.
+
+    orjson parses first (every part of a ``$batch`` has a body); a document with a non-integral
+    number, or one orjson refuses, is parsed again by :mod:`json`, which keeps the number's exact
+    decimal value and gives the errors (and the leniency) the emulators have always had.
+    """
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if not _has_float(value):
+            return value
     import json
 
     text = body.decode("utf-8") if isinstance(body, bytes | bytearray) else body
     return json.loads(text, parse_float=Decimal)
+
+
+def _has_float(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, float):
+            return True
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return False
 
 
 JSON_TYPE = "application/json; odata.metadata=minimal"

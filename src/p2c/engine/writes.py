@@ -8,14 +8,17 @@ Two implementations of one small contract, so that ``run`` and ``plan`` are the 
   would record as the plan (:class:`~p2c.engine.report.PlannedRecord`), writing nothing anywhere.
 
 :func:`send_side_writes` executes a flow's planned side writes through either, in the order the
-flow gave them (consecutive writes of one kind to one table go as one batch), and turns each into
-an outcome with its ``operation``.
+flow gave them (consecutive writes to one table go as one batch), and turns each into an outcome
+with its ``operation``. Updates of the same row among them are sent as one update carrying all their
+fields (:func:`coalesce`): a document's line numbered and flagged is one PATCH, not two. Each side
+write keeps its own outcome; when the merged update fails, every side write it carried fails with
+the service's reason.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from p2c.connectors import Connector, OpKind, Redactor, WriteAction, WriteOp, WriteResult, key_text
@@ -26,7 +29,16 @@ from p2c.flows import SideWrite
 from p2c.settings import System
 from p2c.store import Action, Link, Outcome, StateStore
 
-__all__ = ["Batch", "Recorder", "Sender", "SideResults", "WriteStage", "send_side_writes"]
+__all__ = [
+    "Batch",
+    "Merged",
+    "Recorder",
+    "Sender",
+    "SideResults",
+    "WriteStage",
+    "coalesce",
+    "send_side_writes",
+]
 
 _DONE = {
     OpKind.CREATE: WriteAction.CREATED,
@@ -107,13 +119,72 @@ class SideResults:
     failures: dict[str, P2CError] = field(default_factory=dict)
 
 
-def _groups(writes: Sequence[SideWrite]) -> Iterable[list[SideWrite]]:
-    group: list[SideWrite] = []
+@dataclass(frozen=True)
+class Merged:
+    """One operation to send, and the side writes it carries (one, or several updates of one row)."""
+
+    op: WriteOp
+    carried: tuple[SideWrite, ...]
+
+    @property
+    def system(self) -> System:
+        return self.carried[0].system
+
+    @property
+    def entity(self) -> str:
+        return self.carried[0].entity
+
+
+def _row(w: SideWrite) -> tuple[Any, ...] | None:
+    """The row a write addresses (None: a write without a key, a create posted to a set)."""
+    if not w.op.key:
+        return None
+    key = tuple(sorted((k, v.lower() if isinstance(v, str) else v) for k, v in w.op.key.items()))
+    return (w.system, w.entity, key)
+
+
+def coalesce(writes: Sequence[SideWrite]) -> list[Merged]:
+    """``writes`` as operations to send, in order, updates of one row merged into one.
+
+    The merged update takes the place of the last write it carries, so whatever any of them was
+    planned to follow (a header's flag after its lines') is still sent before it; a field set by
+    two of them gets the later value, as sending them one after the other would. Only plain
+    consecutive updates of a row merge: another kind of write to the row (a delete, a create) or
+    an update conditional on another version (ETag) ends the run of updates that can.
+
+    Example::
+
+        coalesce([number line L, flag line L, flag header H])  ->  [update L (both fields), update H]
+    """
+    units: list[Merged | None] = []
+    open_: dict[tuple[Any, ...], int] = {}  # row -> index of the update later ones of it join
     for w in writes:
-        if group and (w.kind, w.system, w.entity) != (group[0].kind, group[0].system, group[0].entity):
+        row = _row(w)
+        if row is None:
+            units.append(Merged(w.op, (w,)))
+            continue
+        i = open_.pop(row, None)
+        if w.op.kind is not OpKind.UPDATE:
+            units.append(Merged(w.op, (w,)))
+            continue
+        prev = units[i] if i is not None else None
+        if i is not None and prev is not None and prev.op.etag == w.op.etag:
+            units[i] = None
+            unit = Merged(replace(prev.op, payload={**prev.op.payload, **w.op.payload}), (*prev.carried, w))
+        else:
+            unit = Merged(w.op, (w,))
+        open_[row] = len(units)
+        units.append(unit)
+    return [u for u in units if u is not None]
+
+
+def _groups(units: Sequence[Merged]) -> Iterable[list[Merged]]:
+    group: list[Merged] = []
+    for u in units:
+        if group and (u.system, u.entity) != (group[0].system, group[0].entity):
             yield group
             group = []
-        group.append(w)
+        group.append(u)
     if group:
         yield group
 
@@ -131,44 +202,62 @@ def send_side_writes(
     messages, as every stored one does. ``after``: they are consequences of records already
     written (a failure says so)."""
     out = SideResults()
-    for group in _groups(writes):
+    for group in _groups(coalesce(writes)):
         first = group[0]
-        results = stage.send(first.system, first.entity, [w.op for w in group])
-        for w, res in zip(group, results, strict=True):
-            record = w.record or key_text(w.op.key) or ""
-            target = f"{w.entity} {key_text(res.target_key or w.op.key) or '(new)'}"
-            payload = redactor.data(w.op.payload)
-            if res.ok:
-                out.outcomes.append(
-                    Outcome(
-                        task,
-                        record,
-                        _action(res),
-                        target_key=target,
-                        message=w.what,
-                        target_payload=payload,
-                        operation=w.kind.value,
-                    )
-                )
-                continue
-            assert res.error is not None
-            reason = f"{'written, but ' if after else ''}could not {w.what}: {res.error.reason}"
-            error = RecordError(
-                reason, entity=w.entity, key=record, field=w.field or res.error.field, status=res.error.status
-            )
-            out.outcomes.append(
-                Outcome(
-                    task,
-                    record,
-                    Action.FAILED,
-                    target_key=target,
-                    error_class=type(res.error).__name__,
-                    field=error.field,
-                    message=redactor.text(str(error)),
-                    target_payload=payload,
-                    operation=w.kind.value,
-                )
-            )
-            if w.blocking and w.record is not None:
-                out.failures.setdefault(w.record, error)
+        results = stage.send(first.system, first.entity, [u.op for u in group])
+        for unit, res in zip(group, results, strict=True):
+            for w in unit.carried:
+                _record(out, task, w, res, redactor, after=after, carried=unit.carried)
     return out
+
+
+def _record(
+    out: SideResults,
+    task: str,
+    w: SideWrite,
+    res: WriteResult,
+    redactor: Redactor,
+    *,
+    after: bool,
+    carried: Sequence[SideWrite],
+) -> None:
+    """The outcome of one side write, from the result of the operation that ``carried`` it."""
+    record = w.record or key_text(w.op.key) or ""
+    target = f"{w.entity} {key_text(res.target_key or w.op.key) or '(new)'}"
+    payload = redactor.data(w.op.payload)
+    if res.ok:
+        out.outcomes.append(
+            Outcome(
+                task,
+                record,
+                _action(res),
+                target_key=target,
+                message=w.what,
+                target_payload=payload,
+                operation=w.kind.value,
+            )
+        )
+        return
+    assert res.error is not None
+    reason = f"{'written, but ' if after else ''}could not {w.what}: {res.error.reason}"
+    others = sorted({o.what for o in carried if o is not w and o.what != w.what})
+    if others:  # the service refused the one update of the row, which did more than this
+        reason += f" (one update of the row, which would also {' and '.join(others)})"
+    error = RecordError(
+        reason, entity=w.entity, key=record, field=w.field or res.error.field, status=res.error.status
+    )
+    out.outcomes.append(
+        Outcome(
+            task,
+            record,
+            Action.FAILED,
+            target_key=target,
+            error_class=type(res.error).__name__,
+            field=error.field,
+            message=redactor.text(str(error)),
+            target_payload=payload,
+            operation=w.kind.value,
+        )
+    )
+    if w.blocking and w.record is not None:
+        out.failures.setdefault(w.record, error)

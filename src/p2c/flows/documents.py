@@ -116,19 +116,15 @@ class DocumentLines:
             if not editable:
                 continue
             for number, line in number_lines(mine):
-                change: dict[str, Any] = {}
-                if line.get(self.line_flag) is not flag:
-                    change[self.line_flag] = flag
+                # one write per purpose, each with its own outcome; the engine sends a line's
+                # number and flag as one update of the row (p2c.engine.writes.coalesce)
+                lkey = {self.line_pk: line[self.line_pk]}
                 if line.get("sequencenumber") is None:
-                    change["sequencenumber"] = number
-                if change:
-                    kind = (
-                        SideWriteKind.LINE_NUMBER
-                        if "sequencenumber" in change
-                        else SideWriteKind.PRODUCTS_FLAG
-                    )
-                    op = WriteOp(OpKind.UPDATE, {self.line_pk: line[self.line_pk]}, change, ref=hid)
-                    line_writes.append(self._side(kind, self.line_entity, op, hid))
+                    op = WriteOp(OpKind.UPDATE, lkey, {"sequencenumber": number}, ref=hid)
+                    line_writes.append(self._side(SideWriteKind.LINE_NUMBER, self.line_entity, op, hid))
+                if line.get(self.line_flag) is not flag:
+                    op = WriteOp(OpKind.UPDATE, lkey, {self.line_flag: flag}, ref=hid)
+                    line_writes.append(self._side(SideWriteKind.PRODUCTS_FLAG, self.line_entity, op, hid))
         return line_writes + header_writes
 
     @staticmethod

@@ -173,7 +173,8 @@ class _Runner:
             self.inherited["prefer"] = ",".join(tokens)
 
     def single(self, part: HttpPart) -> tuple[HttpPart, bool]:
-        resp = self._run(part, {})
+        # a part outside a change set can name no other part, nor be named: nothing to remember
+        resp = self._run(part, {}, remember=False)
         return _answer(part, resp), resp.status < 400
 
     def change_set(
@@ -204,7 +205,7 @@ class _Runner:
             return failed, False
         return ChangeSet(answers), True
 
-    def _run(self, part: HttpPart, context: dict[str, str]) -> Response:
+    def _run(self, part: HttpPart, context: dict[str, str], *, remember: bool = True) -> Response:
         assert part.method is not None and part.url is not None
         try:
             url = _reference(part.url, context)
@@ -229,7 +230,7 @@ class _Runner:
             raw_query=raw_query,
         )
         resp = self.handle(sub)
-        if part.content_id is not None and resp.status < 400:
+        if remember and part.content_id is not None and resp.status < 400:
             entity = _entity_url(resp) or (url if part.method != "POST" else None)
             if entity is not None:
                 context[part.content_id] = entity
@@ -330,7 +331,12 @@ def _entity_url(resp: Response) -> str | None:
     found = headers.get("odata-entityid") or headers.get("location")
     if found:
         return found
-    if resp.body and b"@odata." in resp.body and "json" in headers.get("content-type", ""):
+    body = resp.body
+    if (
+        body
+        and (b'"@odata.id"' in body or b'"@odata.editLink"' in body)
+        and "json" in headers.get("content-type", "")
+    ):
         try:
             doc = loads(resp.body)
         except ValueError:

@@ -231,6 +231,9 @@ _JSON_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n"
 
 
 def _double_quoted(text: str, start: int) -> tuple[str, int]:
+    close = text.find('"', start + 1)
+    if close >= 0 and "\\" not in text[start + 1 : close]:  # no escapes: the text as it stands
+        return text[start + 1 : close], close + 1
     out: list[str] = []
     i = start + 1
     while i < len(text):

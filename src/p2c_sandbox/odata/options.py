@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import field
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from p2c_sandbox.odata.filter_tree import FilterError
@@ -210,7 +211,13 @@ def _nested(src: _Text, entry: Expand, start: int, stop: int) -> None:
 
 def parse_select(text: str) -> list[str]:
     """``$select`` items in order (``*`` kept, paths as written)."""
-    return _select(_Text(QueryOption.SELECT, text), 0, len(text))
+    return list(_parsed_select(text))
+
+
+@lru_cache(maxsize=512)
+def _parsed_select(text: str) -> tuple[str, ...]:
+    # pure on the text: each of the 1 000 PATCHes of a $batch asks for the same $select
+    return tuple(_select(_Text(QueryOption.SELECT, text), 0, len(text)))
 
 
 def parse_orderby(text: str) -> list[OrderBy]:

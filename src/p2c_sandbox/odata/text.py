@@ -15,6 +15,8 @@ def split_top_level(text: str, sep: str = ",") -> list[str]:
     >>> split_top_level("a='x,y',b=(1,2),c")
     ["a='x,y'", 'b=(1,2)', 'c']
     """
+    if sep not in text:  # most URL paths (``accounts(<id>)``): one piece, no scan
+        return [text]
     parts: list[str] = []
     buf: list[str] = []
     depth = 0

@@ -1,0 +1,181 @@
+"""An order's write-backs to the CRM — its lines' numbers and the derived products flag — reach the
+CRM as one update per row per run, each keeping its own outcome; a refused update fails every
+write-back it carried, saying which and why.
+
+Over HTTPS against the sandbox. What the CRM received is counted inside the sandbox (every request
+its Dataverse service handles, ``$batch`` parts included), not taken from what p2c says it sent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from engine_helpers import crm_rows
+from test_engine_p2c_orders import add_line, new_order, orders_project  # noqa: F401 (fixture)
+from test_engine_p2c_quotes import external_products
+
+from p2c.connectors import OpKind, WriteOp
+from p2c.engine.writes import coalesce
+from p2c.flows import SideWrite, SideWriteKind
+from p2c.settings import System
+from p2c.store import Action, RunStatus
+from p2c_sandbox.http import Request, Response
+
+FLAG = "p2c_hasexternallymaintainedproductsonly"
+GUID = re.compile(r"\(([0-9a-f-]{36})\)")
+
+
+class Received:
+    """The write requests the sandbox's CRM handled, by (method, entity set, row id)."""
+
+    def __init__(self, service: Any) -> None:
+        self.service = service
+        self.handle: Callable[[Request], Response] = service.handle
+        self.seen: Counter[tuple[str, str, str]] = Counter()
+        self.before: dict[str, Callable[[], None]] = {}  # row id → what happens just before its PATCH
+
+    def __call__(self, req: Request) -> Response:
+        found = GUID.search(req.path)
+        if req.method in ("PATCH", "POST", "PUT", "DELETE") and found:
+            row = found.group(1)
+            self.seen[(req.method, req.path.split("(")[0], row)] += 1
+            if req.method == "PATCH" and row in self.before:
+                self.before.pop(row)()
+        return self.handle(req)
+
+    def patches(self, entity_set: str, row: str) -> int:
+        return self.seen[("PATCH", entity_set, row)]
+
+
+@pytest.fixture
+def received(orders_project: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Received]:  # noqa: F811
+    service = orders_project.sandbox.crm_service
+    counter = Received(service)
+    # the service's own handler: ``$batch`` parts come through it too
+    monkeypatch.setattr(service, "handle", counter)
+    yield counter
+
+
+def _numberless_order(crm: Any, quantities: list[int]) -> tuple[str, list[str]]:
+    """An activated order whose lines have no sequence number (as migrated ones may): (order, lines)."""
+    products = external_products(crm)
+    order, _number = new_order(crm, [])
+    lines = [add_line(crm, order, {"product": products[i], "quantity": q}) for i, q in enumerate(quantities)]
+    for line in lines:
+        r = crm.patch(f"salesorderdetails({line})", json={"sequencenumber": None})
+        assert r.status_code == 204, r.text
+    return order, lines
+
+
+def test_a_lines_number_and_flag_reach_the_crm_as_one_update_of_the_row(
+    orders_project: Any,  # noqa: F811
+    received: Received,
+) -> None:
+    world = orders_project
+    crm = world.crm()
+    order, lines = _numberless_order(crm, [1, 2])
+    received.seen.clear()
+    with world.open() as h:
+        report = h.run("OrderHeader", "OrderLine")
+        assert report.status is RunStatus.SUCCEEDED, report.tasks
+        side = [o for o in h.store.outcomes(report.run_id, operations=True) if o.source_key == order]
+    # each line: numbered and flagged — two write-backs, each recorded — in one PATCH
+    for line in lines:
+        assert received.patches("salesorderdetails", line) == 1, received.seen
+        mine = sorted(o.operation or "" for o in side if o.target_key == f"salesorderdetails {line}")
+        assert mine == [SideWriteKind.LINE_NUMBER, SideWriteKind.PRODUCTS_FLAG]
+    assert received.patches("salesorders", order) == 1, received.seen  # the header's flag
+    assert all(o.action is Action.UPDATED for o in side), side
+    got = crm_rows(crm, "salesorderdetails", ["sequencenumber", FLAG], f"_salesorderid_value eq {order}")
+    assert sorted((r["sequencenumber"], r[FLAG]) for r in got) == [(1, True), (2, True)]
+
+    # the values are there now: the next run writes nothing back
+    received.seen.clear()
+    with world.open() as h:
+        again = h.run("OrderHeader", "OrderLine")
+    assert sum(t.side_writes for t in again.tasks) == 0, again.tasks
+    assert not [k for k in received.seen if k[0] == "PATCH"], received.seen
+
+
+def test_a_refused_update_fails_every_write_back_it_carried(
+    orders_project: Any,  # noqa: F811
+    received: Received,
+) -> None:
+    world = orders_project
+    crm = world.crm()
+    order, lines = _numberless_order(crm, [1, 2])
+    gone = lines[0]
+    received.seen.clear()
+    # a user deletes the line while p2c runs: between p2c's read and its write-back
+    received.before[gone] = lambda: _delete_line(received, gone)
+    with world.open() as h:
+        report = h.run("OrderHeader")
+        side = [o for o in h.store.outcomes(report.run_id, operations=True) if o.source_key == order]
+    assert received.patches("salesorderdetails", gone) == 1, received.seen
+    failed = {o.operation: o for o in side if o.target_key == f"salesorderdetails {gone}"}
+    assert set(failed) == {SideWriteKind.LINE_NUMBER, SideWriteKind.PRODUCTS_FLAG}, side
+    for kind, other in (
+        (SideWriteKind.LINE_NUMBER, "write the derived products flag back"),
+        (SideWriteKind.PRODUCTS_FLAG, "number the line"),
+    ):
+        o = failed[kind]
+        assert o.action is Action.FAILED, o
+        message = o.message or ""
+        assert "salesorderdetails" in message and order in message, message  # entity and record
+        assert "could not" in message and "does not exist" in message.lower(), message  # the reason
+        assert f"one update of the row, which would also {other}" in message, message
+    # the other line's write-backs and the header's went through; a write-back does not block its order
+    kept = [o for o in side if o.target_key != f"salesorderdetails {gone}"]
+    assert kept and all(o.action is Action.UPDATED for o in kept), kept
+    assert report.tasks[0].created == 1, report.tasks
+
+
+def _delete_line(received: Received, line: str) -> None:
+    root = received.service.root_path
+    response = received.handle(Request("DELETE", f"salesorderdetails({line})", service_root=root))
+    assert response.status == 204, response.body
+
+
+def _w(
+    kind: SideWriteKind, entity: str, op_kind: OpKind, key: dict[str, Any], payload: dict[str, Any]
+) -> SideWrite:
+    return SideWrite(kind, System.CRM, entity, WriteOp(op_kind, key, payload), str(kind), record="H")
+
+
+def test_updates_of_one_row_merge_in_the_place_of_the_last_and_nothing_else_does() -> None:
+    line = {"salesorderdetailid": "AB"}
+    number = _w(SideWriteKind.LINE_NUMBER, "salesorderdetails", OpKind.UPDATE, line, {"sequencenumber": 1})
+    header = _w(
+        SideWriteKind.PRODUCTS_FLAG, "salesorders", OpKind.UPDATE, {"salesorderid": "H"}, {FLAG: True}
+    )
+    flag = _w(
+        SideWriteKind.PRODUCTS_FLAG,
+        "salesorderdetails",
+        OpKind.UPDATE,
+        {"salesorderdetailid": "ab"},
+        {FLAG: True},
+    )
+    again = _w(SideWriteKind.PRODUCTS_FLAG, "salesorderdetails", OpKind.UPDATE, line, {FLAG: False})
+    create = _w(SideWriteKind.FREIGHT_TAX_LINE, "salesorderdetails", OpKind.CREATE, line, {"priceperunit": 1})
+    units = coalesce([number, header, flag, again, create, create])
+    assert [u.carried for u in units] == [(header,), (number, flag, again), (create,), (create,)]
+    # the later value of a field wins, as sending them in turn would have left it
+    assert units[1].op.payload == {"sequencenumber": 1, FLAG: False}
+    assert units[1].op.key == line
+    # an update made conditional on another version of the row is not merged with one that is not
+    pinned = SideWrite(
+        SideWriteKind.LINE_NUMBER,
+        System.CRM,
+        "salesorderdetails",
+        WriteOp(OpKind.UPDATE, line, {}, etag='W/"7"'),
+        "x",
+    )
+    assert len(coalesce([number, pinned])) == 2
+    assert [u.carried for u in coalesce([number, pinned, flag])] == [(number,), (pinned,), (flag,)]
+    # nor across another kind of write to the row: the order of a delete and the updates stays
+    delete = _w(SideWriteKind.FREIGHT_TAX_LINE, "salesorderdetails", OpKind.DELETE, line, {})
+    assert [u.carried for u in coalesce([number, delete, flag])] == [(number,), (delete,), (flag,)]
