@@ -63,6 +63,7 @@ __all__ = [
 REAL_LIMITS = {"max_concurrent": 52, "requests_per_window": 6000, "window_seconds": 300.0}
 NO_LIMITS = {"max_concurrent": 100_000, "requests_per_window": 1_000_000_000, "window_seconds": 300.0}
 CRM_BATCH = 1000  # UpsertMultiple's limit (DATAVERSE.md §2.9)
+ERP_BATCH = 200  # the F&O connector's default $batch size (FNO.md §1.7: keep batches small)
 
 
 @dataclass(frozen=True)

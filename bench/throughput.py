@@ -42,6 +42,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from contenders import (  # bench/contenders.py
     CRM_BATCH,
+    ERP_BATCH,
     TASKS,
     Result,
     p2c_session,
@@ -94,7 +95,7 @@ def main() -> None:
             with p2c_session(work / "raw", sandboxes["raw"], templates) as session:
                 for t in tasks:
                     rows = prepared(session, t)
-                    size = CRM_BATCH if t.key == "crm" else settings.batch_size
+                    size = CRM_BATCH if t.key == "crm" else settings.batch_size or ERP_BATCH
                     results[t.key]["raw"] = run_raw(
                         sandboxes["raw"], t, rows, batch_size=size, concurrency=settings.concurrency
                     )

@@ -45,7 +45,7 @@ from p2c.connectors.base import (
 )
 from p2c.connectors.dataverse_meta import DataverseMetadata
 from p2c.connectors.dataverse_target import Refusal, TargetItem, TargetTable, plan_deletes, plan_writes
-from p2c.connectors.dataverse_write import BATCH_LIMIT, DataverseWriter, TableInfo
+from p2c.connectors.dataverse_write import BATCH_LIMIT, DataverseWriter, Message, TableInfo
 from p2c.connectors.lifecycle import ConnectorLifecycle
 from p2c.connectors.protocol import Pager, RetryPolicy
 from p2c.connectors.protocol_batch import Task, run_tasks
@@ -342,7 +342,8 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
     # -- writes ---------------------------------------------------------------------------------
 
     def write(self, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
-        """One result per op, in order. Upserts by alternate key go through ``UpsertMultiple``."""
+        """One result per op, in order: upserts by alternate key and updates by primary key in
+        ``*Multiple`` messages (:mod:`.dataverse_write`), the rest as single operations in ``$batch``."""
         if not ops:
             return []
         info = self.table(entity)
@@ -354,19 +355,24 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
             mark_unsupported=self._mark_unsupported,
         )
         bulk = self._bulk(info)
-        groups: dict[tuple[str, ...], list[int]] = {}
+        groups: dict[tuple[Message, tuple[str, ...]], list[int]] = {}
         singles: list[int] = []
         for i, op in enumerate(ops):
-            if bulk and op.kind is OpKind.UPSERT and op.etag is None and op.key and info.pk not in op.key:
-                groups.setdefault(tuple(op.key), []).append(i)
+            if not bulk or op.etag is not None or not op.key:
+                singles.append(i)
+            elif op.kind is OpKind.UPSERT and info.pk not in op.key:
+                message = Message.CREATE if op.exists is False else Message.UPSERT
+                groups.setdefault((message, tuple(op.key)), []).append(i)
+            elif op.kind is OpKind.UPDATE and list(op.key) == [info.pk]:
+                groups.setdefault((Message.UPDATE, ()), []).append(i)
             else:
                 singles.append(i)
-        tasks: list[tuple[list[int], Task]] = []
-        for idx in groups.values():
-            for start in range(0, len(idx), self.batch_size):
-                chunk = idx[start : start + self.batch_size]
-                tasks.append((chunk, partial(writer.upsert_multiple, ops, chunk)))
         size = min(self.batch_size, BATCH_LIMIT)
+        tasks: list[tuple[list[int], Task]] = []
+        for (message, _names), idx in groups.items():
+            for start in range(0, len(idx), size):
+                chunk = idx[start : start + size]
+                tasks.append((chunk, partial(writer.multiple, message, ops, chunk)))
         for start in range(0, len(singles), size):
             chunk = singles[start : start + size]
             tasks.append((chunk, partial(writer.singles, ops, chunk)))
