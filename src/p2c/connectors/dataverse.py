@@ -48,7 +48,7 @@ from p2c.connectors.dataverse_target import Refusal, TargetItem, TargetTable, pl
 from p2c.connectors.dataverse_write import BATCH_LIMIT, DataverseWriter, Message, TableInfo
 from p2c.connectors.lifecycle import ConnectorLifecycle
 from p2c.connectors.protocol import Pager, RetryPolicy
-from p2c.connectors.protocol_batch import Task, run_tasks
+from p2c.connectors.protocol_batch import Task, query_many, run_tasks
 from p2c.connectors.protocol_errors import Service
 from p2c.connectors.protocol_json import loads
 from p2c.connectors.protocol_odata import distinct_values, entity_path, in_filter, literal
@@ -209,15 +209,23 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
         select: Sequence[str],
         filter: str | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
-        """Rows whose ``field`` (a lookup as ``_x_value``) is one of ``values``: one ``In`` query per
-        :data:`IN_CHUNK` values. A lookup value that is not a GUID names no row (a plan's record
+        """Rows whose ``field`` (a lookup as ``_x_value``) is one of ``values``: an ``In`` query per
+        :data:`IN_CHUNK` values, all of them in one ``$batch`` request when there are several (a
+        GET's URL is limited). A lookup value that is not a GUID names no row (a plan's record
         still to be created): it is not sent, since the service would refuse the whole filter."""
         wanted = distinct_values(values)
         if field.startswith("_") and field.endswith("_value"):
             wanted = [v for v in wanted if _GUID.fullmatch(str(v))]
+        queries: list[dict[str, str]] = []
         for i in range(0, len(wanted), IN_CHUNK):
             flt = in_filter(field, wanted[i : i + IN_CHUNK])
-            yield from self.read(entity, select=select, filter=f"({flt}) and ({filter})" if filter else flt)
+            query = {"$filter": f"({flt}) and ({filter})" if filter else flt}
+            if select:
+                query["$select"] = ",".join(select)
+            queries.append(query)
+        for rows in query_many(self._session, entity, queries, headers=self._prefer(None)):
+            if rows:
+                yield rows
 
     def plan_writes(self, table: TargetTable, items: Sequence[TargetItem]) -> list[WriteOp | Refusal]:
         """The write of each item (:mod:`p2c.connectors.dataverse_target`): an upsert by alternate

@@ -149,3 +149,17 @@ def test_requests_in_flight_never_exceed_concurrency(
         limits = c.get("limits").json()
     assert limits["peak_in_flight"] == 2, limits  # not 8, and the slots were used
     assert len(_rows(crm, "SEM-")) == 60
+
+
+def test_reads_by_many_values_are_one_request(crm: DataverseConnector, account_key: str) -> None:
+    """An ``In`` query per 200 values, every one of them in one ``$batch``."""
+    _warm(crm, account_key)
+    numbers = [f"MANY-{n:03d}" for n in range(450)]
+    created = crm.write(
+        "accounts", [WriteOp(OpKind.UPSERT, {account_key: k}, {"name": k}, exists=False) for k in numbers]
+    )
+    assert all(r.ok for r in created)
+    before = crm.stats["requests"]
+    pages = list(crm.read_by_values("accounts", "accountnumber", [*numbers, "MANY-NONE"], select=["name"]))
+    assert crm.stats["requests"] - before == 1
+    assert sorted(r["name"] for p in pages for r in p) == numbers

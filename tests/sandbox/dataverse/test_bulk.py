@@ -87,7 +87,10 @@ def test_line_tables_do_not_support_multiple_and_the_probe_says_so(crm: httpx.Cl
 def test_create_multiple_refuses_a_taken_key_and_keeps_nothing(crm: httpx.Client) -> None:
     make_key(crm, "account", ["accountnumber"])
     crm.post("accounts", json={"name": "Taken", "accountnumber": "DUP-1"}).raise_for_status()
-    targets = [{**ACCOUNT, "name": "New", "accountnumber": "DUP-0"}, {**ACCOUNT, "name": "X", "accountnumber": "DUP-1"}]
+    targets = [
+        {**ACCOUNT, "name": "New", "accountnumber": "DUP-0"},
+        {**ACCOUNT, "name": "X", "accountnumber": "DUP-1"},
+    ]
     resp = crm.post(f"accounts/{T}CreateMultiple", json={"Targets": targets})
     assert resp.status_code in (400, 412), resp.text
     assert error_of(resp)[0] in ("0x80060892", "0x80040237")  # DuplicateRecord(EntityKey)
