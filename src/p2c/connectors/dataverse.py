@@ -369,7 +369,8 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
             if not bulk or op.etag is not None or not op.key:
                 singles.append(i)
             elif op.kind is OpKind.UPSERT and info.pk not in op.key:
-                message = Message.CREATE if op.exists is False else Message.UPSERT
+                new = op.exists is False and not info.new_rows_exist
+                message = Message.CREATE if new else Message.UPSERT
                 groups.setdefault((message, tuple(op.key)), []).append(i)
             elif op.kind is OpKind.UPDATE and list(op.key) == [info.pk]:
                 groups.setdefault((Message.UPDATE, ()), []).append(i)

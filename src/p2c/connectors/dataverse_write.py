@@ -65,6 +65,9 @@ class TableInfo:
     set_name: str
     pk: str
     bulk: bool | None = None
+    #: rows the caller never wrote were found there already (a CRM holding the records before
+    #: the first sync): rather than a ``CreateMultiple`` refused chunk after chunk, read first
+    new_rows_exist: bool = False
 
     @property
     def type_name(self) -> str:
@@ -141,13 +144,13 @@ class DataverseWriter:
         """
         if self.info.bulk is False:
             return self.singles(ops, idx)
-        if (
-            message is Message.UPSERT
-            and known is None
-            and self.distinguish_created
-            and any(ops[i].exists is None for i in idx)
-        ):
-            known = self.existing([ops[i] for i in idx])
+        if message is Message.UPSERT and known is None and self.distinguish_created:
+            hints = {ops[i].exists for i in idx}
+            if None in hints or (False in hints and self.info.new_rows_exist):
+                known = self.existing([ops[i] for i in idx])
+                news = [_norm_key(ops[i].key, list(ops[i].key)) for i in idx if ops[i].exists is False]
+                if news and not any(k in known for k in news):  # new rows are new again
+                    self.info.new_rows_exist = False
         error, ids = (failed, []) if failed else self._send_bulk(message, [ops[i] for i in idx])
         if error is None:
             pks = ids if len(ids) == len(idx) else [None] * len(idx)
@@ -158,6 +161,7 @@ class DataverseWriter:
             # some row exists already although the caller never wrote it (a user's, or one written
             # by a run stopped before it saved its links): upsert the chunk, reading which rows
             # exist so that each result still says created or updated
+            self.info.new_rows_exist = True
             found = self.existing([ops[i] for i in idx]) if self.distinguish_created else None
             return self.multiple(Message.UPSERT, ops, idx, found)
         row_error = isinstance(error, RecordError) or (

@@ -75,6 +75,36 @@ def test_a_row_that_exists_unknown_to_the_caller_falls_back_without_loss_or_dupl
     assert _rows(crm, "FALL-") == {f"FALL-{n:02d}": f"Fall {n}" for n in range(20)}  # 20 rows, once each
 
 
+def test_after_new_rows_were_found_existing_chunks_read_first_until_they_are_new_again(
+    crm: DataverseConnector, account_key: str
+) -> None:
+    """A CRM that held the records before the first sync: not a refused CreateMultiple per chunk."""
+    _warm(crm, account_key)
+
+    def chunk(prefix: str, n: int = 10) -> list[WriteOp]:
+        return [
+            WriteOp(OpKind.UPSERT, {account_key: f"SEEN{prefix}-{i}"}, {"name": prefix}, exists=False)
+            for i in range(n)
+        ]
+
+    crm.write(
+        "accounts", [WriteOp(OpKind.UPSERT, {account_key: f"SEEN{p}-0"}, {"name": "Old"}) for p in "AB"]
+    )
+    spent = []
+    for prefix in ("A", "B", "C", "D"):  # A and B hold a row already, C and D do not
+        before = crm.stats["requests"]
+        results = crm.write("accounts", chunk(prefix))
+        spent.append(crm.stats["requests"] - before)
+        assert [r.action for r in results][:2] == [
+            WriteAction.UPDATED if prefix in "AB" else WriteAction.CREATED,
+            WriteAction.CREATED,
+        ]
+    # A: refused CreateMultiple, read, upsert; B: read, upsert; C: read (none there), upsert;
+    # D: CreateMultiple alone again
+    assert spent == [3, 2, 2, 1]
+    assert all(len(_rows(crm, f"SEEN{p}-")) == 10 for p in "ABCD")
+
+
 def test_a_bad_row_among_new_ones_fails_alone(crm: DataverseConnector, account_key: str) -> None:
     crm.isolate_at = 4
     ops = [
