@@ -94,6 +94,7 @@ class Result:
     seconds: float
     requests: int
     note: str = ""
+    to_target: int | None = None  # of ``requests``, those to the service written (p2c only)
 
     @property
     def rate(self) -> float:
@@ -200,7 +201,7 @@ def run_p2c(session: ProjectSession, task: BenchTask) -> Result:
     (t,) = report.tasks
     per = ", ".join(f"{k} {v}" for k, v in report.requests.items())
     note = f"{per}; side writes {t.side_writes}, failed {t.failed}, waiting {t.waiting}"
-    return Result(t.written, wall, sum(report.requests.values()), note)
+    return Result(t.written, wall, sum(report.requests.values()), note, report.requests.get(task.key))
 
 
 def prepared(session: ProjectSession, task: BenchTask) -> list[tuple[dict[str, Any], dict[str, Any]]]:

@@ -133,9 +133,13 @@ def main() -> None:
             f"  per-record wall ÷ p2c wall         = {less:6.1f}  (target >= {LESS_WALL:.0f}: {verdict(less >= LESS_WALL)})"
         )
         goal = REQUESTS_PER_RECORD[t.key]
+        into = "Dataverse" if t.key == "crm" else "F&O"
         print(
-            f"  p2c requests per record written    = {per:6.4f}  (goal 4, <= {goal}: {verdict(per <= goal)})"
+            f"  p2c requests per record written    = {per:6.4f}  (goal 4, into {into} <= {goal}: {verdict(per <= goal)})"
         )
+        if p2c.to_target is not None and p2c.rows:
+            only = p2c.to_target / p2c.rows
+            print(f"    of which to {into} alone          = {only:6.4f}  ({p2c.to_target} requests)")
         if p2c.rows != raw.rows:
             print(f"  note: p2c wrote {p2c.rows} rows, the raw writer {raw.rows}")
 
