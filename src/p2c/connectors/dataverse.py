@@ -61,6 +61,8 @@ log = logging.getLogger("p2c.connectors")
 API_PATH = "/api/data/v9.2"
 MAX_CONCURRENCY = 52  # DATAVERSE.md §2.12: the 52nd concurrent request is refused
 _TRACKING_DISABLED = "0x80072491"
+# a change of state is sent as the documented PATCH (DATAVERSE.md §2.4), never in UpdateMultiple
+_STATE = frozenset({"statecode", "statuscode"})
 
 
 API_ROOT = "/api/data/v9.2/"
@@ -372,7 +374,7 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
                 new = op.exists is False and not info.new_rows_exist
                 message = Message.CREATE if new else Message.UPSERT
                 groups.setdefault((message, tuple(op.key)), []).append(i)
-            elif op.kind is OpKind.UPDATE and list(op.key) == [info.pk]:
+            elif op.kind is OpKind.UPDATE and list(op.key) == [info.pk] and not _STATE & op.payload.keys():
                 groups.setdefault((Message.UPDATE, ()), []).append(i)
             else:
                 singles.append(i)
