@@ -151,13 +151,18 @@ class DataverseWriter:
                 news = [_norm_key(ops[i].key, list(ops[i].key)) for i in idx if ops[i].exists is False]
                 if news and not any(k in known for k in news):  # new rows are new again
                     self.info.new_rows_exist = False
-        error, ids = (failed, []) if failed else self._send_bulk(message, [ops[i] for i in idx])
+        error, ids, resent = (
+            (failed, [], False) if failed else self._send_bulk(message, [ops[i] for i in idx])
+        )
         if error is None:
             pks = ids if len(ids) == len(idx) else [None] * len(idx)
             return {i: self._bulk_result(message, ops[i], known, pk) for i, pk in zip(idx, pks, strict=True)}
         if self.info.bulk is False:  # learnt just now: the table has no *Multiple messages
             return self.singles(ops, idx)
         if message is Message.CREATE and isinstance(error, DuplicateRecordError):
+            mine = self._created_before(ops, idx) if resent else None
+            if mine is not None:  # the first attempt, whose answer was lost, created them all
+                return mine
             # some row exists already although the caller never wrote it (a user's, or one written
             # by a run stopped before it saved its links): upsert the chunk, reading which rows
             # exist so that each result still says created or updated
@@ -191,24 +196,45 @@ class DataverseWriter:
             target[self.info.pk] = str(op.key[self.info.pk])
         return target
 
-    def _send_bulk(self, message: Message, chunk: Sequence[WriteOp]) -> tuple[P2CError | None, list[Any]]:
-        """The error of a refused request, or ``None`` and the ids ``CreateMultiple`` answered."""
+    def _created_before(self, ops: Sequence[WriteOp], idx: list[int]) -> dict[int, WriteResult] | None:
+        """A ``CreateMultiple`` sent again after its answer was lost, refused "already exists": the
+        results of the first attempt when every row is there with the content sent (all-or-nothing:
+        it created them all), else ``None``."""
+        names = list(ops[idx[0]].key)
+        rows = find_by_keys(self.session, self.info.set_name, [ops[i].key for i in idx], select=[])
+        by_key = {_norm_key(row, names): row for row in rows}
+        out: dict[int, WriteResult] = {}
+        for i in idx:
+            row = by_key.get(_norm_key(ops[i].key, names))
+            if row is None or not same_content(self._body(ops[i], with_key=False), row):
+                return None
+            out[i] = WriteResult(
+                ops[i], True, WriteAction.CREATED, self._target(ops[i], row.get(self.info.pk))
+            )
+        return out
+
+    def _send_bulk(
+        self, message: Message, chunk: Sequence[WriteOp]
+    ) -> tuple[P2CError | None, list[Any], bool]:
+        """The error of a refused request, or ``None`` and the ids ``CreateMultiple`` answered; and
+        whether the request was sent again after a lost answer."""
         path = f"{self.info.set_name}/Microsoft.Dynamics.CRM.{message.value}"
         body = dumps({"Targets": [self._target_body(message, op) for op in chunk]})
-        response = self.session.send(
+        reply = self.session.send(
             "POST", path, headers={"Content-Type": JSON}, body=body, entity=self.info.set_name
-        ).response
+        )
+        response = reply.response
         if response.status_code < 400:
             self.info.bulk = True
             answer = loads(response.content) if message is Message.CREATE and response.content else {}
             ids = answer.get("Ids") if isinstance(answer, dict) else None
-            return None, list(ids) if isinstance(ids, list) else []
+            return None, list(ids) if isinstance(ids, list) else [], reply.resent
         error = self.session.error(response, entity=self.info.set_name)
         if self.info.bulk is not True and (
             response.status_code in _UNSUPPORTED_STATUSES or (error.code or "").lower() in _UNSUPPORTED_CODES
         ):
             self.mark_unsupported(self.info)
-        return error, []
+        return error, [], reply.resent
 
     def _bulk_result(
         self, message: Message, op: WriteOp, known: dict[tuple[Any, ...], Any] | None, pk: Any

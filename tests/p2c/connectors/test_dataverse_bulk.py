@@ -75,6 +75,26 @@ def test_a_row_that_exists_unknown_to_the_caller_falls_back_without_loss_or_dupl
     assert _rows(crm, "FALL-") == {f"FALL-{n:02d}": f"Fall {n}" for n in range(20)}  # 20 rows, once each
 
 
+def test_a_create_multiple_whose_answer_was_lost_is_created_once_and_reported_created(
+    sandbox: Any, crm: DataverseConnector, account_key: str
+) -> None:
+    _warm(crm, account_key)
+    ops = [
+        WriteOp(OpKind.UPSERT, {account_key: f"LOST-{n:02d}"}, {"name": f"Lost {n}"}, exists=False)
+        for n in range(12)
+    ]
+    faults(sandbox, "crm", drop_every=2)  # every second answer cut off, once the request was done
+    try:
+        crm.get("accounts", {account_key: "WARM-0"}, select=["name"])  # the first request goes through
+        results = crm.write("accounts", ops)  # its answer dropped: sent again, "already exists"
+    finally:
+        faults(sandbox, "crm")
+    assert crm.stats["retries"] > 0
+    assert [r.action for r in results] == [WriteAction.CREATED] * 12
+    assert all(r.target_key and r.target_key.get("accountid") for r in results)
+    assert _rows(crm, "LOST-") == {f"LOST-{n:02d}": f"Lost {n}" for n in range(12)}
+
+
 def test_after_new_rows_were_found_existing_chunks_read_first_until_they_are_new_again(
     crm: DataverseConnector, account_key: str
 ) -> None:
