@@ -68,6 +68,8 @@ _STATE = frozenset({"statecode", "statuscode"})
 API_ROOT = "/api/data/v9.2/"
 #: values per ``In`` query: long enough to be few requests, short enough for any URL limit
 IN_CHUNK = 200
+#: ``In`` queries sent in one ``$batch`` (it takes 1 000): 10 000 values a request, pages held a batch at a time
+IN_QUERIES = 50
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -212,8 +214,8 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
         filter: str | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         """Rows whose ``field`` (a lookup as ``_x_value``) is one of ``values``: an ``In`` query per
-        :data:`IN_CHUNK` values, all of them in one ``$batch`` request when there are several (a
-        GET's URL is limited). A lookup value that is not a GUID names no row (a plan's record
+        :data:`IN_CHUNK` values, up to :data:`IN_QUERIES` of them in one ``$batch`` request when there
+        are several (a GET's URL is limited). A lookup value that is not a GUID names no row (a plan's record
         still to be created): it is not sent, since the service would refuse the whole filter."""
         wanted = distinct_values(values)
         if field.startswith("_") and field.endswith("_value"):
@@ -225,9 +227,11 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
             if select:
                 query["$select"] = ",".join(select)
             queries.append(query)
-        for rows in query_many(self._session, entity, queries, headers=self._prefer(None)):
-            if rows:
-                yield rows
+        for start in range(0, len(queries), IN_QUERIES):
+            group = queries[start : start + IN_QUERIES]
+            for rows in query_many(self._session, entity, group, headers=self._prefer(None)):
+                if rows:
+                    yield rows
 
     def plan_writes(self, table: TargetTable, items: Sequence[TargetItem]) -> list[WriteOp | Refusal]:
         """The write of each item (:mod:`p2c.connectors.dataverse_target`): an upsert by alternate
