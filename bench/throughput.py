@@ -139,7 +139,8 @@ def main() -> None:
         )
         if p2c.to_target is not None and p2c.rows:
             only = p2c.to_target / p2c.rows
-            print(f"    of which to {into} alone          = {only:6.4f}  ({p2c.to_target} requests)")
+            label = f"  of which to {into} alone"
+            print(f"  {label:<34} = {only:6.4f}  ({p2c.to_target} requests)")
         if p2c.rows != raw.rows:
             print(f"  note: p2c wrote {p2c.rows} rows, the raw writer {raw.rows}")
 
