@@ -63,6 +63,7 @@ __all__ = [
 REAL_LIMITS = {"max_concurrent": 52, "requests_per_window": 6000, "window_seconds": 300.0}
 NO_LIMITS = {"max_concurrent": 100_000, "requests_per_window": 1_000_000_000, "window_seconds": 300.0}
 CRM_BATCH = 1000  # UpsertMultiple's limit (DATAVERSE.md §2.9)
+ERP_BATCH = 200  # the F&O connector's default $batch size (FNO.md §1.7: keep batches small)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class Result:
     seconds: float
     requests: int
     note: str = ""
+    to_target: int | None = None  # of ``requests``, those to the service written (p2c only)
 
     @property
     def rate(self) -> float:
@@ -199,7 +201,7 @@ def run_p2c(session: ProjectSession, task: BenchTask) -> Result:
     (t,) = report.tasks
     per = ", ".join(f"{k} {v}" for k, v in report.requests.items())
     note = f"{per}; side writes {t.side_writes}, failed {t.failed}, waiting {t.waiting}"
-    return Result(t.written, wall, sum(report.requests.values()), note)
+    return Result(t.written, wall, sum(report.requests.values()), note, report.requests.get(task.key))
 
 
 def prepared(session: ProjectSession, task: BenchTask) -> list[tuple[dict[str, Any], dict[str, Any]]]:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from contenders import (  # bench/contenders.py
+    ERP_BATCH,
     TASKS,
     cpu_of,
     p2c_session,
@@ -78,7 +79,13 @@ def main() -> None:
                 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             with p2c_session(work / "raw", small, [task.template]) as session:
                 rows = prepared(session, task)
-            raw = run_raw(small, task, rows, batch_size=settings.batch_size, concurrency=settings.concurrency)
+            raw = run_raw(
+                small,
+                task,
+                rows,
+                batch_size=settings.batch_size or ERP_BATCH,
+                concurrency=settings.concurrency,
+            )
         finally:
             big.stop()
             small.stop()

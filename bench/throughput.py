@@ -42,6 +42,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from contenders import (  # bench/contenders.py
     CRM_BATCH,
+    ERP_BATCH,
     TASKS,
     Result,
     p2c_session,
@@ -94,7 +95,7 @@ def main() -> None:
             with p2c_session(work / "raw", sandboxes["raw"], templates) as session:
                 for t in tasks:
                     rows = prepared(session, t)
-                    size = CRM_BATCH if t.key == "crm" else settings.batch_size
+                    size = CRM_BATCH if t.key == "crm" else settings.batch_size or ERP_BATCH
                     results[t.key]["raw"] = run_raw(
                         sandboxes["raw"], t, rows, batch_size=size, concurrency=settings.concurrency
                     )
@@ -132,9 +133,14 @@ def main() -> None:
             f"  per-record wall ÷ p2c wall         = {less:6.1f}  (target >= {LESS_WALL:.0f}: {verdict(less >= LESS_WALL)})"
         )
         goal = REQUESTS_PER_RECORD[t.key]
+        into = "Dataverse" if t.key == "crm" else "F&O"
         print(
-            f"  p2c requests per record written    = {per:6.4f}  (goal 4, <= {goal}: {verdict(per <= goal)})"
+            f"  p2c requests per record written    = {per:6.4f}  (goal 4, into {into} <= {goal}: {verdict(per <= goal)})"
         )
+        if p2c.to_target is not None and p2c.rows:
+            only = p2c.to_target / p2c.rows
+            label = f"  of which to {into} alone"
+            print(f"  {label:<34} = {only:6.4f}  ({p2c.to_target} requests)")
         if p2c.rows != raw.rows:
             print(f"  note: p2c wrote {p2c.rows} rows, the raw writer {raw.rows}")
 

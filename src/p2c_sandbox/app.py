@@ -123,7 +123,7 @@ class ServiceApp:
             resp.headers["retry-after"] = str(wait)
             await self._send(send, resp)
             return
-        self.protection.in_flight += 1
+        self.protection.enter()
         try:
             # Added latency is server time: the request counts as in flight while it waits.
             if self.faults.latency:
@@ -143,7 +143,7 @@ class ServiceApp:
             else:
                 await self._send(send, resp)
         finally:
-            self.protection.in_flight -= 1
+            self.protection.leave()
 
     async def _page(self, scope: Scope, send: Send, req: Request) -> None:
         """A browser page outside the service root (``Service.page``), else the service's 404.
@@ -230,6 +230,7 @@ class ServiceApp:
                         **asdict(self.protection.limits),
                         "enabled": self.protection.enabled,
                         "in_flight": self.protection.in_flight,
+                        "peak_in_flight": self.protection.peak_in_flight,
                     },
                 )
             elif path == "reset" and method == "POST":
@@ -238,6 +239,7 @@ class ServiceApp:
                 self.reset_hook(str(spec))
                 self.faults.clear()
                 self.protection._window.clear()
+                self.protection.peak_in_flight = self.protection.in_flight
                 return json_response(200, {"seed": spec, "seconds": round(time.perf_counter() - started, 3)})
             elif path == "info" and method == "GET":
                 return json_response(

@@ -135,7 +135,16 @@ class Protection:
         self.limits = limits
         self.enabled = enabled  # off: every request is admitted (still counted in flight)
         self.in_flight = 0
+        self.peak_in_flight = 0  # the most requests in flight at once since the last reset
         self._window: deque[float] = deque()
+
+    def enter(self) -> None:
+        """A request admitted: it is in flight until :meth:`leave`."""
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        self.in_flight -= 1
 
     def admit(self) -> tuple[str, str, int] | None:
         """``None`` to proceed, else ``(reason, code, retry_after)``: the request must answer 429."""

@@ -91,3 +91,14 @@ def test_request_budget_per_window(sandbox) -> None:  # type: ignore[no-untyped-
     assert statuses == [200] * 5 + [429, 429]
     r = erp.get("CustomerGroups")
     assert 1 <= int(r.headers["retry-after"]) <= 60
+
+
+def test_limits_report_the_peak_of_requests_in_flight(sandbox) -> None:  # type: ignore[no-untyped-def]
+    sandbox.admin("crm").put("faults", json={"latency_ms": 300})
+    crm = sandbox.crm()
+    assert sandbox.admin("crm").get("limits").json()["peak_in_flight"] == 0  # reset before each test
+    with ThreadPoolExecutor(5) as pool:
+        statuses = list(pool.map(lambda _: crm.get("WhoAmI").status_code, range(5)))
+    assert statuses == [200] * 5
+    limits = sandbox.admin("crm").get("limits").json()
+    assert limits["in_flight"] == 0 and 2 <= limits["peak_in_flight"] <= 5

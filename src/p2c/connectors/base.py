@@ -71,6 +71,10 @@ class WriteOp:
     match: dict[str, Any] | None = None
     #: payload fields sent when the record is created only (an update leaves them out)
     create_only: frozenset[str] = frozenset()
+    #: whether the target row exists already, as the caller knows it (it wrote the record before:
+    #: it has a link); ``None``: unknown. A Dataverse writer then need not read it to tell
+    #: created from updated, and sends rows not there yet with ``CreateMultiple``
+    exists: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,10 +45,10 @@ from p2c.connectors.base import (
 )
 from p2c.connectors.dataverse_meta import DataverseMetadata
 from p2c.connectors.dataverse_target import Refusal, TargetItem, TargetTable, plan_deletes, plan_writes
-from p2c.connectors.dataverse_write import BATCH_LIMIT, DataverseWriter, TableInfo
+from p2c.connectors.dataverse_write import BATCH_LIMIT, DataverseWriter, Message, TableInfo
 from p2c.connectors.lifecycle import ConnectorLifecycle
 from p2c.connectors.protocol import Pager, RetryPolicy
-from p2c.connectors.protocol_batch import Task, run_tasks
+from p2c.connectors.protocol_batch import Task, query_many, run_tasks
 from p2c.connectors.protocol_errors import Service
 from p2c.connectors.protocol_json import loads
 from p2c.connectors.protocol_odata import distinct_values, entity_path, in_filter, literal
@@ -61,11 +61,15 @@ log = logging.getLogger("p2c.connectors")
 API_PATH = "/api/data/v9.2"
 MAX_CONCURRENCY = 52  # DATAVERSE.md §2.12: the 52nd concurrent request is refused
 _TRACKING_DISABLED = "0x80072491"
+# a change of state is sent as the documented PATCH (DATAVERSE.md §2.4), never in UpdateMultiple
+_STATE = frozenset({"statecode", "statuscode"})
 
 
 API_ROOT = "/api/data/v9.2/"
 #: values per ``In`` query: long enough to be few requests, short enough for any URL limit
 IN_CHUNK = 200
+#: ``In`` queries sent in one ``$batch`` (it takes 1 000): 10 000 values a request, pages held a batch at a time
+IN_QUERIES = 50
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -209,15 +213,25 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
         select: Sequence[str],
         filter: str | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
-        """Rows whose ``field`` (a lookup as ``_x_value``) is one of ``values``: one ``In`` query per
-        :data:`IN_CHUNK` values. A lookup value that is not a GUID names no row (a plan's record
+        """Rows whose ``field`` (a lookup as ``_x_value``) is one of ``values``: an ``In`` query per
+        :data:`IN_CHUNK` values, up to :data:`IN_QUERIES` of them in one ``$batch`` request when there
+        are several (a GET's URL is limited). A lookup value that is not a GUID names no row (a plan's record
         still to be created): it is not sent, since the service would refuse the whole filter."""
         wanted = distinct_values(values)
         if field.startswith("_") and field.endswith("_value"):
             wanted = [v for v in wanted if _GUID.fullmatch(str(v))]
+        queries: list[dict[str, str]] = []
         for i in range(0, len(wanted), IN_CHUNK):
             flt = in_filter(field, wanted[i : i + IN_CHUNK])
-            yield from self.read(entity, select=select, filter=f"({flt}) and ({filter})" if filter else flt)
+            query = {"$filter": f"({flt}) and ({filter})" if filter else flt}
+            if select:
+                query["$select"] = ",".join(select)
+            queries.append(query)
+        for start in range(0, len(queries), IN_QUERIES):
+            group = queries[start : start + IN_QUERIES]
+            for rows in query_many(self._session, entity, group, headers=self._prefer(None)):
+                if rows:
+                    yield rows
 
     def plan_writes(self, table: TargetTable, items: Sequence[TargetItem]) -> list[WriteOp | Refusal]:
         """The write of each item (:mod:`p2c.connectors.dataverse_target`): an upsert by alternate
@@ -342,7 +356,8 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
     # -- writes ---------------------------------------------------------------------------------
 
     def write(self, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
-        """One result per op, in order. Upserts by alternate key go through ``UpsertMultiple``."""
+        """One result per op, in order: upserts by alternate key and updates by primary key in
+        ``*Multiple`` messages (:mod:`.dataverse_write`), the rest as single operations in ``$batch``."""
         if not ops:
             return []
         info = self.table(entity)
@@ -354,19 +369,25 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
             mark_unsupported=self._mark_unsupported,
         )
         bulk = self._bulk(info)
-        groups: dict[tuple[str, ...], list[int]] = {}
+        groups: dict[tuple[Message, tuple[str, ...]], list[int]] = {}
         singles: list[int] = []
         for i, op in enumerate(ops):
-            if bulk and op.kind is OpKind.UPSERT and op.etag is None and op.key and info.pk not in op.key:
-                groups.setdefault(tuple(op.key), []).append(i)
+            if not bulk or op.etag is not None or not op.key:
+                singles.append(i)
+            elif op.kind is OpKind.UPSERT and info.pk not in op.key:
+                new = op.exists is False and not info.new_rows_exist
+                message = Message.CREATE if new else Message.UPSERT
+                groups.setdefault((message, tuple(op.key)), []).append(i)
+            elif op.kind is OpKind.UPDATE and list(op.key) == [info.pk] and not _STATE & op.payload.keys():
+                groups.setdefault((Message.UPDATE, ()), []).append(i)
             else:
                 singles.append(i)
-        tasks: list[tuple[list[int], Task]] = []
-        for idx in groups.values():
-            for start in range(0, len(idx), self.batch_size):
-                chunk = idx[start : start + self.batch_size]
-                tasks.append((chunk, partial(writer.upsert_multiple, ops, chunk)))
         size = min(self.batch_size, BATCH_LIMIT)
+        tasks: list[tuple[list[int], Task]] = []
+        for (message, _names), idx in groups.items():
+            for start in range(0, len(idx), size):
+                chunk = idx[start : start + size]
+                tasks.append((chunk, partial(writer.multiple, message, ops, chunk)))
         for start in range(0, len(singles), size):
             chunk = singles[start : start + size]
             tasks.append((chunk, partial(writer.singles, ops, chunk)))

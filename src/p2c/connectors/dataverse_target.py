@@ -75,11 +75,16 @@ class TargetTable:
 
 @dataclass(frozen=True)
 class TargetItem:
-    """One record to write: the caller's ``ref``, its key values (lookups as ids) and its wire payload."""
+    """One record to write: the caller's ``ref``, its key values (lookups as ids) and its wire payload.
+
+    ``linked``: the caller wrote this record before (it has a link), so the row exists; ``False``:
+    it never did, so the row is most likely new; ``None``: unknown (the row is looked up).
+    """
 
     ref: Any
     key: Mapping[str, Any]
     payload: Mapping[str, Any]
+    linked: bool | None = None
 
 
 class _Reader(Protocol):
@@ -98,7 +103,9 @@ def fold_key(value: Any) -> str:
 def plan_writes(reader: _Reader, table: TargetTable, items: Sequence[TargetItem]) -> list[WriteOp | Refusal]:
     """One write per item, in order, or the :class:`Refusal` of an item whose document is closed."""
     if table.simple:
-        return [WriteOp(OpKind.UPSERT, dict(i.key), dict(i.payload), ref=i.ref) for i in items]
+        return [
+            WriteOp(OpKind.UPSERT, dict(i.key), dict(i.payload), ref=i.ref, exists=i.linked) for i in items
+        ]
     existing = _existing(reader, table, [i.key for i in items])
     closed = _closed_parents(
         reader, table, [i.key.get(table.closed_with) for i in items] if table.closed_with else []

@@ -1,17 +1,22 @@
-"""Writing Dataverse rows in bulk: ``UpsertMultiple`` by alternate key, ``$batch`` for everything else.
+"""Writing Dataverse rows in bulk: ``*Multiple`` messages where they fit, ``$batch`` for everything else.
 
-Plan for one batch of upserts (DATAVERSE.md §2.5, §2.9, §2.10):
+Plan for one chunk of writes (DATAVERSE.md §2.5, §2.9, §2.10), each request up to :data:`BATCH_LIMIT` rows:
 
-1. Which keys exist already: one query (or one ``$batch`` of queries) on the key columns, so each
-   result says *created* or *updated* — ``UpsertMultiple`` itself answers 204 for both.
-2. ``POST <set>/Microsoft.Dynamics.CRM.UpsertMultiple`` with ``@odata.type`` and
-   ``@odata.id: <set>(<key>)`` per target. All-or-nothing: when the service refuses the batch
-   because of some row, :func:`~p2c.connectors.protocol.split_failed` halves it until the failing
-   part is small, then sends those rows singly in one ``$batch`` — each bad row gets its own
-   error, every good row is written.
-3. Tables without ``UpsertMultiple``, create-only (``If-None-Match: *``), update-only
-   (``If-Match: *`` or the row's ETag) and deletes go as single operations in a
-   ``Prefer: odata.continue-on-error`` ``$batch`` (no change sets: one bad row rolls back nothing).
+1. Upserts by alternate key whose caller knows the row exists (it has a link: ``WriteOp.exists``)
+   go as ``UpsertMultiple`` and are *updated*; those it never wrote go as ``CreateMultiple`` and
+   are *created*. When ``CreateMultiple`` is refused because a key exists already (a user's row, or
+   one written by a run stopped before it saved its links), the chunk goes as ``UpsertMultiple``
+   after one query on its keys, so each result still says created or updated. Upserts without the
+   hint read the keys first, the same way (``UpsertMultiple`` itself answers 204 for both).
+2. ``UpsertMultiple`` carries ``@odata.type`` and ``@odata.id: <set>(<key>)`` per target;
+   ``UpdateMultiple`` (updates by primary key, no ETag) the primary key and the changed fields.
+   All-or-nothing: when the service refuses a request because of some row,
+   :func:`~p2c.connectors.protocol.split_failed` halves it until the failing part is small, then
+   sends those rows singly in one ``$batch`` — each bad row gets its own error, every good row is
+   written.
+3. Tables without the bulk messages, create-only (``If-None-Match: *``), update-only by alternate
+   key or ETag and deletes go as single operations in a ``Prefer: odata.continue-on-error``
+   ``$batch`` (no change sets: one bad row rolls back nothing).
    Each PATCH asks ``Prefer: return=representation`` so 201/200 tell created from updated.
 """
 
@@ -20,6 +25,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from p2c.connectors.base import OpKind as K
@@ -32,9 +38,9 @@ from p2c.connectors.protocol_content import same_content
 from p2c.connectors.protocol_json import dumps, loads
 from p2c.connectors.protocol_odata import entity_path
 from p2c.connectors.protocol_session import HttpSession
-from p2c.errors import DuplicateRecordError, P2CError, RecordError, TransientError
+from p2c.errors import DuplicateRecordError, NotFoundError, P2CError, RecordError, TransientError
 
-__all__ = ["DataverseWriter", "TableInfo"]
+__all__ = ["DataverseWriter", "Message", "TableInfo"]
 
 JSON = "application/json"
 # UpsertMultiple refused as such (not because of a row): the table lacks the message
@@ -43,14 +49,25 @@ _UNSUPPORTED_CODES = frozenset({"0x80040800", "0x8004800d"})
 BATCH_LIMIT = 1000  # DATAVERSE.md §2.9
 
 
+class Message(StrEnum):
+    """The bulk messages, each one request of up to :data:`BATCH_LIMIT` rows, all-or-nothing."""
+
+    CREATE = "CreateMultiple"
+    UPDATE = "UpdateMultiple"
+    UPSERT = "UpsertMultiple"
+
+
 @dataclass
 class TableInfo:
-    """A table's names, from ``EntityDefinitions``; ``bulk`` = UpsertMultiple supported (None: unknown)."""
+    """A table's names, from ``EntityDefinitions``; ``bulk`` = the ``*Multiple`` messages supported (None: unknown)."""
 
     logical_name: str
     set_name: str
     pk: str
     bulk: bool | None = None
+    #: rows the caller never wrote were found there already (a CRM holding the records before
+    #: the first sync): rather than a ``CreateMultiple`` refused chunk after chunk, read first
+    new_rows_exist: bool = False
 
     @property
     def type_name(self) -> str:
@@ -101,7 +118,7 @@ class DataverseWriter:
             return {**op.key, **op.payload} if self.info.pk not in op.key else dict(op.payload)
         return {k: v for k, v in op.payload.items() if k not in op.key}
 
-    # -- UpsertMultiple -------------------------------------------------------------------------
+    # -- CreateMultiple, UpdateMultiple, UpsertMultiple -----------------------------------------
 
     def existing(self, ops: Sequence[WriteOp]) -> dict[tuple[Any, ...], Any]:
         """Normalised key → primary key of the rows that exist already."""
@@ -111,69 +128,130 @@ class DataverseWriter:
         )
         return {_norm_key(row, names): row.get(self.info.pk) for row in rows}
 
-    def upsert_multiple(
+    def multiple(
         self,
+        message: Message,
         ops: Sequence[WriteOp],
         idx: list[int],
         known: dict[tuple[Any, ...], Any] | None = None,
         failed: P2CError | None = None,
     ) -> dict[int, WriteResult]:
-        """Upsert ``ops[i] for i in idx`` in one request; on a refused row, split and isolate.
+        """Send ``ops[i] for i in idx`` as one ``message`` request; on a refused row, split and isolate.
 
-        ``failed`` says the chunk is already known to fail (its sibling half succeeded), so it is
-        split without being sent again.
+        ``known`` (upserts): the rows that exist, read once for the whole chunk; ``failed`` says the
+        chunk is already known to fail (its sibling half succeeded), so it is split without being
+        sent again.
         """
         if self.info.bulk is False:
             return self.singles(ops, idx)
-        if known is None and self.distinguish_created:
-            known = self.existing([ops[i] for i in idx])
-        error = failed or self._send_bulk([ops[i] for i in idx])
+        if message is Message.UPSERT and known is None and self.distinguish_created:
+            hints = {ops[i].exists for i in idx}
+            if None in hints or (False in hints and self.info.new_rows_exist):
+                known = self.existing([ops[i] for i in idx])
+                news = [_norm_key(ops[i].key, list(ops[i].key)) for i in idx if ops[i].exists is False]
+                if news and not any(k in known for k in news):  # new rows are new again
+                    self.info.new_rows_exist = False
+        error, ids, resent = (
+            (failed, [], False) if failed else self._send_bulk(message, [ops[i] for i in idx])
+        )
         if error is None:
-            return {i: self._bulk_result(ops[i], known) for i in idx}
-        if self.info.bulk is False:  # learnt just now: the table has no UpsertMultiple
+            pks = ids if len(ids) == len(idx) else [None] * len(idx)
+            return {i: self._bulk_result(message, ops[i], known, pk) for i, pk in zip(idx, pks, strict=True)}
+        if self.info.bulk is False:  # learnt just now: the table has no *Multiple messages
             return self.singles(ops, idx)
-        if not isinstance(error, RecordError):
+        if message is Message.CREATE and isinstance(error, DuplicateRecordError):
+            mine = self._created_before(ops, idx) if resent else None
+            if mine is not None:  # the first attempt, whose answer was lost, created them all
+                return mine
+            # some row exists already although the caller never wrote it (a user's, or one written
+            # by a run stopped before it saved its links): upsert the chunk, reading which rows
+            # exist so that each result still says created or updated
+            self.info.new_rows_exist = True
+            found = self.existing([ops[i] for i in idx]) if self.distinguish_created else None
+            return self.multiple(Message.UPSERT, ops, idx, found)
+        row_error = isinstance(error, RecordError) or (
+            message is Message.UPDATE and isinstance(error, NotFoundError)
+        )
+        if not row_error or len(idx) == 1:
             return {i: WriteResult.failed(ops[i], self._keyed(error, ops[i])) for i in idx}
-        if len(idx) == 1:
-            return {idx[0]: WriteResult.failed(ops[idx[0]], self._keyed(error, ops[idx[0]]))}
         plan = split_failed(idx, isolate_at=self.isolate_at)
         if not isinstance(plan, Bisect):
             return self.singles(ops, plan.items)
         first, second = plan.halves
-        results = self.upsert_multiple(ops, first, known)
+        results = self.multiple(message, ops, first, known)
         # all-or-nothing: when the first half went through, the bad row is in the second
         first_ok = all(results[i].ok for i in first)
-        results.update(self.upsert_multiple(ops, second, known, error if first_ok else None))
+        results.update(self.multiple(message, ops, second, known, error if first_ok else None))
         return results
 
-    def _send_bulk(self, chunk: Sequence[WriteOp]) -> P2CError | None:
-        targets = []
-        for op in chunk:
-            target = {"@odata.type": self.info.type_name, "@odata.id": self._path(op.key, encode=False)}
+    def _target_body(self, message: Message, op: WriteOp) -> dict[str, Any]:
+        target: dict[str, Any] = {"@odata.type": self.info.type_name}
+        if message is Message.UPSERT:
+            target["@odata.id"] = self._path(op.key, encode=False)
             target.update(self._body(op, with_key=True))
-            targets.append(target)
-        path = f"{self.info.set_name}/Microsoft.Dynamics.CRM.UpsertMultiple"
-        body = dumps({"Targets": targets})
-        response = self.session.send(
+        elif message is Message.CREATE:
+            target.update(self._body(op, with_key=True))
+        else:  # UpdateMultiple: the primary key and the changed fields
+            target.update(op.payload)
+            target[self.info.pk] = str(op.key[self.info.pk])
+        return target
+
+    def _created_before(self, ops: Sequence[WriteOp], idx: list[int]) -> dict[int, WriteResult] | None:
+        """A ``CreateMultiple`` sent again after its answer was lost, refused "already exists": the
+        results of the first attempt when every row is there with the content sent (all-or-nothing:
+        it created them all), else ``None``."""
+        names = list(ops[idx[0]].key)
+        rows = find_by_keys(self.session, self.info.set_name, [ops[i].key for i in idx], select=[])
+        by_key = {_norm_key(row, names): row for row in rows}
+        out: dict[int, WriteResult] = {}
+        for i in idx:
+            row = by_key.get(_norm_key(ops[i].key, names))
+            if row is None or not same_content(self._body(ops[i], with_key=False), row):
+                return None
+            out[i] = WriteResult(
+                ops[i], True, WriteAction.CREATED, self._target(ops[i], row.get(self.info.pk))
+            )
+        return out
+
+    def _send_bulk(
+        self, message: Message, chunk: Sequence[WriteOp]
+    ) -> tuple[P2CError | None, list[Any], bool]:
+        """The error of a refused request, or ``None`` and the ids ``CreateMultiple`` answered; and
+        whether the request was sent again after a lost answer."""
+        path = f"{self.info.set_name}/Microsoft.Dynamics.CRM.{message.value}"
+        body = dumps({"Targets": [self._target_body(message, op) for op in chunk]})
+        reply = self.session.send(
             "POST", path, headers={"Content-Type": JSON}, body=body, entity=self.info.set_name
-        ).response
+        )
+        response = reply.response
         if response.status_code < 400:
             self.info.bulk = True
-            return None
+            answer = loads(response.content) if message is Message.CREATE and response.content else {}
+            ids = answer.get("Ids") if isinstance(answer, dict) else None
+            return None, list(ids) if isinstance(ids, list) else [], reply.resent
         error = self.session.error(response, entity=self.info.set_name)
         if self.info.bulk is not True and (
             response.status_code in _UNSUPPORTED_STATUSES or (error.code or "").lower() in _UNSUPPORTED_CODES
         ):
             self.mark_unsupported(self.info)
-        return error
+        return error, [], reply.resent
 
-    def _bulk_result(self, op: WriteOp, known: dict[tuple[Any, ...], Any] | None) -> WriteResult:
-        if known is None:
-            return WriteResult(op, True, WriteAction.UPSERTED, self._target(op))
-        nk = _norm_key(op.key, list(op.key))
-        if nk in known:
-            return WriteResult(op, True, WriteAction.UPDATED, self._target(op, known[nk]))
-        return WriteResult(op, True, WriteAction.CREATED, self._target(op))
+    def _bulk_result(
+        self, message: Message, op: WriteOp, known: dict[tuple[Any, ...], Any] | None, pk: Any
+    ) -> WriteResult:
+        if message is Message.CREATE:
+            return WriteResult(op, True, WriteAction.CREATED, self._target(op, pk))
+        if message is Message.UPDATE:
+            return WriteResult(op, True, WriteAction.UPDATED, self._target(op))
+        if known is not None:
+            nk = _norm_key(op.key, list(op.key))
+            if nk in known:
+                return WriteResult(op, True, WriteAction.UPDATED, self._target(op, known[nk]))
+            return WriteResult(op, True, WriteAction.CREATED, self._target(op))
+        if op.exists is not None and self.distinguish_created:  # the caller wrote it before, or never did
+            action = WriteAction.UPDATED if op.exists else WriteAction.CREATED
+            return WriteResult(op, True, action, self._target(op))
+        return WriteResult(op, True, WriteAction.UPSERTED, self._target(op))
 
     def _keyed(self, error: P2CError, op: WriteOp) -> P2CError:
         """The error of a whole request, as the error of one of its records."""

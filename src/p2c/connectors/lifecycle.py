@@ -35,6 +35,7 @@ class ConnectorLifecycle:
     _session: HttpSession
     _client: httpx.Client
     _owns_client: bool
+    _concurrency: int = 4
 
     redactor: Redactor
     #: the connection (name and file) the connector was built from; set by ``from_settings``
@@ -42,6 +43,18 @@ class ConnectorLifecycle:
 
     def __init__(self, url: str, tokens: TokenProvider, client: httpx.Client, **options: Any) -> None:
         raise NotImplementedError  # each connector defines its own constructor
+
+    @property
+    def concurrency(self) -> int:
+        """Requests in flight at most, whatever the callers do (several writes at once included)."""
+        return self._concurrency
+
+    @concurrency.setter
+    def concurrency(self, value: int) -> None:
+        self._concurrency = value
+        session = getattr(self, "_session", None)
+        if session is not None:
+            session.in_flight.limit = value
 
     def _open_session(
         self,
@@ -68,6 +81,7 @@ class ConnectorLifecycle:
             retry=retry or RetryPolicy.for_service(service),
             redactor=self.redactor,
             breaker=Breaker(unreachable_after),
+            concurrency=self._concurrency,
         )
         self._client = client
         self._owns_client = owns_client
@@ -89,6 +103,8 @@ class ConnectorLifecycle:
         """Build the client, msal token provider and connector from plain connection values;
         ``origin`` (the connection's name and file) lets errors say where to fix them."""
         redactor = options.pop("redactor", None) or Redactor()
+        if options.get("batch_size") is None:  # not set: the connector's own default
+            options.pop("batch_size", None)
         client = make_client(ca_bundle, timeout, int(options.get("concurrency", 4)))
         parts = urlsplit(url)
         tokens = MsalTokenProvider(

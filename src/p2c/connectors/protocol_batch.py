@@ -1,7 +1,7 @@
 """Work sent many at a time over an :class:`~p2c.connectors.protocol_session.HttpSession`.
 
 Key look-ups in bulk (:func:`find_by_keys`: one GET, or a ``$batch`` of GETs when the or-ed
-filter is long), independent write operations in one ``$batch`` each answered by its own part
+filter is long; :func:`query_many`: several queries in one ``$batch``), independent write operations in one ``$batch`` each answered by its own part
 (:func:`batch_ops`) and write tasks spread over worker threads (:func:`run_tasks`). The session
 sends and retries each request; what is built here decides what to send again when only some
 parts of a ``$batch`` failed.
@@ -26,7 +26,7 @@ from p2c.connectors.protocol_odata import key_filters
 from p2c.connectors.protocol_session import HttpSession
 from p2c.errors import AuthError, P2CError, ServiceUnavailableError, ServiceUnreachableError, TransientError
 
-__all__ = ["Task", "batch_ops", "find_by_keys", "run_tasks"]
+__all__ = ["Task", "batch_ops", "find_by_keys", "query_many", "run_tasks"]
 
 #: a unit of write work on a worker thread: results by op index
 Task = Callable[[], dict[int, WriteResult]]
@@ -48,33 +48,49 @@ def find_by_keys(
         return []
     filters = key_filters(keys, max_chars=max_filter_chars, company_first=company_first)
     base = {**(params or {}), **({"$select": ",".join(select)} if select else {})}  # none: every column
-    rows: list[dict[str, Any]] = []
-    if len(filters) == 1:
-        for page in session.pages(Pager(entity_set, {**base, "$filter": filters[0]}), headers=headers):
-            rows.extend(page)
-        return rows
+    queries = [{**base, "$filter": f} for f in filters]
+    return [row for page in query_many(session, entity_set, queries, headers=headers) for row in page]
+
+
+def query_many(
+    session: HttpSession,
+    entity_set: str,
+    queries: Sequence[Mapping[str, Any]],
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> list[list[dict[str, Any]]]:
+    """The rows of several queries on ``entity_set`` (their query parameters), a list per query:
+    one GET when there is one, else all of them in one ``$batch`` request. Further pages, and a
+    query throttled or unanswered inside the batch, are sent on their own."""
+    if not queries:
+        return []
+    if len(queries) == 1:
+        return [
+            [row for page in session.pages(Pager(entity_set, queries[0]), headers=headers) for row in page]
+        ]
+    part_headers = {"Accept": "application/json", **(headers or {})}
     items: list[BatchItem] = [
-        HttpPart.request(
-            "GET", session.url(entity_set, {**base, "$filter": f}), {"Accept": "application/json"}
-        )
-        for f in filters
+        HttpPart.request("GET", session.url(entity_set, q), part_headers) for q in queries
     ]
     reply, parts = session.batch(items, entity=entity_set)
     if not parts:
         raise session.error(reply.response, entity=entity_set)
-    for index, f in enumerate(filters):
+    out: list[list[dict[str, Any]]] = []
+    for index, query in enumerate(queries):
+        rows: list[dict[str, Any]] = []
         part = parts[index] if index < len(parts) else None
         if part is None or (part.status or 0) >= 400:
             if part is not None and not isinstance(session.error(part, entity=entity_set), TransientError):
                 raise session.error(part, entity=entity_set)
             # throttled or missing inside the batch: this query alone, through the retry loop
-            for page in session.pages(Pager(entity_set, {**base, "$filter": f}), headers=headers):
+            for page in session.pages(Pager(entity_set, query), headers=headers):
                 rows.extend(page)
-            continue
-        pager = Pager(entity_set)
-        rows.extend(pager.feed(loads(part.body)))
-        rows.extend(row for page in session.pages(pager, headers=headers) for row in page)
-    return rows
+        else:
+            pager = Pager(entity_set)
+            rows.extend(pager.feed(loads(part.body)))
+            rows.extend(row for page in session.pages(pager, headers=headers) for row in page)
+        out.append(rows)
+    return out
 
 
 def batch_ops(

@@ -3,7 +3,8 @@
 :class:`HttpSession` adds the bearer token (refreshed once on a 401), asks
 :class:`~p2c.connectors.protocol.RetryPolicy` what to do with 429/5xx/network errors, pauses
 every worker of the connector while the service throttles
-(:class:`~p2c.connectors.protocol.ThrottleGate`), counts requests and bytes (``stats``, for the
+(:class:`~p2c.connectors.protocol.ThrottleGate`), keeps at most ``concurrency`` requests in flight
+(:class:`InFlight`), counts requests and bytes (``stats``, for the
 requests-per-record figures) and logs through the :class:`~p2c.connectors.auth.Redactor`. Both
 connectors build on it: paging (:meth:`HttpSession.pages`) and ``$batch`` (:meth:`HttpSession.batch`);
 key look-ups in bulk and write operations many to a ``$batch`` are built on the session in
@@ -44,7 +45,7 @@ from p2c.errors import (
     TransientError,
 )
 
-__all__ = ["HttpSession", "Reply", "RequestBudget", "make_client"]
+__all__ = ["HttpSession", "InFlight", "Reply", "RequestBudget", "make_client"]
 
 log = logging.getLogger("p2c.connectors")
 
@@ -94,6 +95,49 @@ def _nothing() -> None:
     return None
 
 
+class InFlight:
+    """At most ``limit`` requests of a connector in flight, however many threads send.
+
+    The engine may keep several chunk writes going at once, each on its own worker threads; the
+    service's limit (and the configured ``concurrency``) is on requests, so the send loop takes a
+    slot for each request and gives it back when the answer is in. ``limit`` may change while
+    requests wait (a setting applied to a running connector).
+
+    Example::
+
+        >>> slots = InFlight(2)
+        >>> with slots:
+        ...     slots.busy
+        1
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = max(1, limit)
+        self.busy = 0
+        self._cond = threading.Condition()
+
+    @property
+    def limit(self) -> int:
+        return self._limit
+
+    @limit.setter
+    def limit(self, value: int) -> None:
+        with self._cond:
+            self._limit = max(1, value)
+            self._cond.notify_all()
+
+    def __enter__(self) -> None:
+        with self._cond:
+            while self.busy >= self._limit:
+                self._cond.wait()
+            self.busy += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._cond:
+            self.busy -= 1
+            self._cond.notify()
+
+
 class _Stats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -126,6 +170,7 @@ class HttpSession:
         retry: RetryPolicy,
         redactor: Redactor,
         breaker: Breaker | None = None,
+        concurrency: int = 4,
     ) -> None:
         self.client = client
         self.tokens = tokens
@@ -138,6 +183,8 @@ class HttpSession:
         self.breaker = breaker or Breaker()
         #: shared with other processes when set (workers); None: only this process's own limits
         self.budget: RequestBudget | None = None
+        #: requests in flight at most, over every thread sending through this session
+        self.in_flight = InFlight(concurrency)
         self._stats = _Stats()
 
     @property
@@ -179,13 +226,14 @@ class HttpSession:
             req_headers["Authorization"] = f"Bearer {self.tokens.token(force_refresh=force)}"
             force = False
             self._stats.add(requests=1, bytes_sent=len(body or b""))
-            release = self.budget.take() if self.budget is not None else _nothing
             started = time.perf_counter()
             try:
-                try:
-                    response = self.client.request(method, url, headers=req_headers, content=body)
-                finally:
-                    release()
+                with self.in_flight:
+                    release = self.budget.take() if self.budget is not None else _nothing
+                    try:
+                        response = self.client.request(method, url, headers=req_headers, content=body)
+                    finally:
+                        release()
             except httpx.TransportError as exc:
                 self._stats.add(connection_errors=1)
                 no_answer = isinstance(exc, _NO_ANSWER)

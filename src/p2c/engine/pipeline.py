@@ -350,6 +350,7 @@ class TaskPipeline:
                 r.key,
                 {k: r.payload.get(k) for k in task.key_target},
                 to_wire(r.payload, self.spec) if crm else r.payload,
+                linked=r.key in links,
             )
             for r in ready
         ]

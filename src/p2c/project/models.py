@@ -98,7 +98,9 @@ class RequestBudgets(_Model):
 class ProjectSettings(_Model):
     """Run settings of a project (``settings:``); an unknown setting is an error."""
 
-    batch_size: int = Field(default=200, ge=1, le=1000)
+    # records per write request; None: each connector's own (1 000 into the CRM, whose bulk
+    # messages and $batch take that many; 200 into the ERP, whose $batch should stay small)
+    batch_size: int | None = Field(default=None, ge=1, le=1000)
     concurrency: int = Field(default=4, ge=1, le=52)
     # tasks of a run with no dependency between them run at the same time, up to this many
     parallel_tasks: int = Field(default=1, ge=1, le=16)

@@ -38,7 +38,7 @@ connections: {connections}
 templates: [{templates}]
 state: p2c.db
 settings:
-  batch_size: 200
+  # batch_size: 200    # records per write request; default 1000 into the CRM, 200 into the ERP
   concurrency: 4
   products_created_active: true
   # price_list: CRM Service USA (sample)   # else the first price list of each product's currency

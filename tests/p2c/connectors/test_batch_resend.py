@@ -50,7 +50,8 @@ def test_operations_after_the_first_failure_are_sent_again() -> None:
     client = httpx.Client(transport=httpx.MockTransport(handler))
     crm = DataverseConnector("https://org.example.com", StaticTokenProvider("t0ken-for-the-mock"), client)
     ops = [WriteOp(OpKind.DELETE, {"accountid": g}) for g in GUIDS]
-    ops[1] = WriteOp(OpKind.UPDATE, {"accountid": GUIDS[1]}, {"name": "x"})
+    # with an ETag, so it goes in the $batch too (updates without one go as UpdateMultiple)
+    ops[1] = WriteOp(OpKind.UPDATE, {"accountid": GUIDS[1]}, {"name": "x"}, etag='W/"1"')
     results = crm.write("accounts", ops)
 
     assert [r.action for r in results] == [

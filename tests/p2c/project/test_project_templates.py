@@ -83,7 +83,7 @@ def test_project_of_the_sandbox_round_trips(tmp_path: Path, connections_file: Pa
         "SalesInvoiceLine",
     ]
     assert project.state_url == f"sqlite:///{(tmp_path / 'proj' / 'p2c.db').resolve()}"
-    assert project.settings.batch_size == 200 and project.settings.concurrency == 4
+    assert project.settings.batch_size is None and project.settings.concurrency == 4
     assert project.settings.products_created_active is True
     assert {c: le.business_unit for c, le in project.legal_entities.items()} == {"usmf": "usmf"}
     assert project.connections.erp.companies == ("usmf", "demf")

@@ -82,3 +82,27 @@ def test_line_tables_do_not_support_multiple_and_the_probe_says_so(crm: httpx.Cl
     assert crm.get(f"{probe}&@m='CreateMultiple'&@t='salesorderdetail'").json()["value"] == []
     assert len(crm.get(f"{probe}&@m='CreateMultiple'&@t='account'").json()["value"]) == 1
     assert len(crm.get(f"{probe}&@m='UpsertMultiple'&@t='salesorder'").json()["value"]) == 1
+
+
+def test_create_multiple_refuses_a_taken_key_and_keeps_nothing(crm: httpx.Client) -> None:
+    make_key(crm, "account", ["accountnumber"])
+    crm.post("accounts", json={"name": "Taken", "accountnumber": "DUP-1"}).raise_for_status()
+    targets = [
+        {**ACCOUNT, "name": "New", "accountnumber": "DUP-0"},
+        {**ACCOUNT, "name": "X", "accountnumber": "DUP-1"},
+    ]
+    resp = crm.post(f"accounts/{T}CreateMultiple", json={"Targets": targets})
+    assert resp.status_code in (400, 412), resp.text
+    assert error_of(resp)[0] in ("0x80060892", "0x80040237")  # DuplicateRecord(EntityKey)
+    assert crm.get("accounts?$filter=accountnumber eq 'DUP-0'").json()["value"] == []
+
+
+def test_update_multiple_of_a_missing_row_updates_nothing(crm: httpx.Client) -> None:
+    ids = crm.post(
+        f"accounts/{T}CreateMultiple", json={"Targets": [{**ACCOUNT, "name": "Kept"} for _ in range(2)]}
+    ).json()["Ids"]
+    missing = "00000000-0000-0000-0000-0000000000aa"
+    targets = [{**ACCOUNT, "accountid": i, "name": "Changed"} for i in [*ids, missing]]
+    resp = crm.post(f"accounts/{T}UpdateMultiple", json={"Targets": targets})
+    assert resp.status_code == 404, resp.text
+    assert all(crm.get(f"accounts({i})?$select=name").json()["name"] == "Kept" for i in ids)
