@@ -58,7 +58,7 @@ from p2c.flows import OWNING_UNIT, FlowContext, Prepared, SideWrite, Skip, SkipR
 from p2c.mapping import Lookup, Missing, iter_nodes, to_wire
 from p2c.project import Task
 from p2c.settings import System
-from p2c.store import Action, Outcome, RunStatus
+from p2c.store import Action, Link, Outcome, RunStatus
 
 __all__ = ["TaskPipeline"]
 
@@ -280,7 +280,7 @@ class TaskPipeline:
                 if failure is not None:
                     done.outcomes.append(self.outcomes.failure(r.key, r.row, r.payload, failure))
             ready = [r for r in ready if held.failure(r.row) is None]
-        plans = self.plan_writes(ready) if ready else []
+        plans = self.plan_writes(ready, links) if ready else []
         return Planned(done, ready, links, plans, [op for op in plans if isinstance(op, WriteOp)])
 
     def map_rows(
@@ -341,8 +341,9 @@ class TaskPipeline:
         consequence = self.flow.consequence(row)
         return content_hash(payload if consequence is None else {**payload, "#consequence": consequence})
 
-    def plan_writes(self, ready: list[Ready]) -> list[WriteOp | Refusal]:
-        """The target's write (or refusal) for each record of ``ready``."""
+    def plan_writes(self, ready: list[Ready], links: Mapping[str, Link]) -> list[WriteOp | Refusal]:
+        """The target's write (or refusal) for each record of ``ready``; ``links``: the records p2c
+        wrote before (the connector then knows which exist without asking)."""
         task = self.task
         crm = task.target.system is System.CRM
         items = [
