@@ -21,6 +21,7 @@ Example::
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -49,7 +50,8 @@ class Flight:
         chunk handed in before it are done. Returns as soon as fewer than ``depth`` are in flight."""
         while len(self._queue) >= self.depth:
             self._next()
-        self._queue.append((self._pool.submit(work), then))
+        # the task's log context (project, run, task) goes with the work to the pool's thread
+        self._queue.append((self._pool.submit(contextvars.copy_context().run, work), then))
         self.harvest()
 
     def harvest(self) -> None:

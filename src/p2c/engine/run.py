@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -230,7 +231,9 @@ class Engine:
                         break
                     if all(d in ended for d in task.depends_on if d in names):
                         waiting.remove(task)
-                        running[pool.submit(self._task, ctx, task, stage, report, full, only)] = task
+                        # the caller's log context (project, run) goes with the task to its thread
+                        work = contextvars.copy_context().run
+                        running[pool.submit(work, self._task, ctx, task, stage, report, full, only)] = task
                 if not running:
                     break
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)

@@ -8,6 +8,7 @@ its Dataverse service handles, ``$batch`` parts included), not taken from what p
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -30,7 +31,8 @@ GUID = re.compile(r"\(([0-9a-f-]{36})\)")
 
 
 class Received:
-    """The write requests the sandbox's CRM handled, by (method, entity set, row id)."""
+    """The write requests the sandbox's CRM handled, by (method, entity set, row id); a row's
+    update inside an ``UpdateMultiple`` counts as its PATCH (one update of the row either way)."""
 
     def __init__(self, service: Any) -> None:
         self.service = service
@@ -39,6 +41,11 @@ class Received:
         self.before: dict[str, Callable[[], None]] = {}  # row id → what happens just before its PATCH
 
     def __call__(self, req: Request) -> Response:
+        if req.method == "POST" and req.path.endswith("UpdateMultiple"):  # updates by id, in bulk
+            entity_set = req.path.split("/")[0]
+            pk = entity_set[:-1] + "id"  # salesorders → salesorderid
+            for target in json.loads(req.body or b"{}").get("Targets", []):
+                self.seen[("PATCH", entity_set, str(target.get(pk)))] += 1
         found = GUID.search(req.path)
         if req.method in ("PATCH", "POST", "PUT", "DELETE") and found:
             row = found.group(1)
