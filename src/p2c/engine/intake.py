@@ -60,7 +60,7 @@ class Intake:
         full: bool,
         only_keys: set[str] | None,
         deletes_follow: bool,
-        revisit: Callable[[set[str]], set[str]],
+        revisit: Callable[[], set[str]],
     ) -> None:
         """``deletes_follow``: an ERP source read whole tells deletions by what it lacks;
         ``revisit``: the flow's records to read again."""
@@ -90,7 +90,7 @@ class Intake:
             return
         old = None if self.full else self.store.cursor(self.task)
         pending = {r.source_key for r in self.store.pending(self.task)}
-        self.again = pending | self.revisit(set())
+        self.again = pending | self.revisit()
         again_lower = {k.lower() for k in self.again}
         # deletions told by absence need every key of the read; otherwise only those read again
         every = not reader.crm and self.deletes_follow

@@ -12,7 +12,7 @@ The hooks, in the order a task run calls them::
 
     requires()            source fields the flow reads besides the mapped ones
     before_filter(rows)   each page of a CRM read, before the task's filter (derive what it filters on)
-    revisit(have)         source keys to read again although they did not change (asked as the read starts)
+    revisit()             source keys to read again although they did not change (asked as the read starts)
     prepare_read(rows)    each page of the read: numbers, duplicates, derived flags (fail / skip / write back)
     prepare_chunk(rows)   each chunk: routes, parents, ``$`` pseudo-fields the mappings read
     consequence(row)      what the record's consequences depend on (part of its content hash)
@@ -225,7 +225,7 @@ class Flow:
     def before_filter(self, rows: list[dict[str, Any]]) -> list[SideWrite]:
         return []
 
-    def revisit(self, have: set[str]) -> set[str]:
+    def revisit(self) -> set[str]:
         return set()
 
     def prepare_read(

@@ -64,20 +64,20 @@ class ContactsFlow(Flow):
         )
         self.numbers = SeenNumbers()  # the sequence used across the pages of a read
 
-    def revisit(self, have: set[str]) -> set[str]:
-        """Contacts not in this read whose flag may disagree with their quotes, orders and invoices:
+    def revisit(self) -> set[str]:
+        """Contacts whose flag may disagree with their quotes, orders and invoices:
         those whose documents changed (kept in the store), else every one whose CRM flag differs."""
         if not self.write_flag:
             return set()
         index = self.ctx.cache.customer_index()
         if index is not None:
-            return set(index.touched()) - {k.lower() for k in have}
+            return set(index.touched())
         rows = self.ctx.reads.rows(
             System.CRM, self.task.source.entity, ["contactid"], f"{self.active_flag} eq true"
         )
         flagged = normalize_ids(r.get("contactid") for r in rows)
         # customers may include accounts: reading them by contact id simply finds nothing
-        return set(flagged ^ self.ctx.cache.contact_customers) - {k.lower() for k in have}
+        return set(flagged ^ self.ctx.cache.contact_customers)
 
     def prepare_read(
         self, rows: list[dict[str, Any]], key_of: Callable[[Mapping[str, Any]], str]

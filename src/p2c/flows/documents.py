@@ -220,7 +220,7 @@ class DocumentsFlow(Flow):
             self._flags.update(self.line_of.flag_lines(rows))
         return []
 
-    def revisit(self, have: set[str]) -> set[str]:
+    def revisit(self) -> set[str]:
         """Lines of headers the header task wrote in this run: their lines go now, changed or not."""
         if self.line_of is None:
             return set()

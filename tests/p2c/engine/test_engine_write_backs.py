@@ -20,10 +20,11 @@ from test_engine_p2c_orders import add_line, new_order, orders_project  # noqa: 
 from test_engine_p2c_quotes import external_products
 
 from p2c.connectors import OpKind, WriteOp
+from p2c.engine import RunReport
 from p2c.engine.writes import coalesce
 from p2c.flows import SideWrite, SideWriteKind
 from p2c.settings import System
-from p2c.store import Action, RunStatus
+from p2c.store import Action, OutcomeRecord, RunStatus
 from p2c_sandbox.http import Request, Response
 
 FLAG = "p2c_hasexternallymaintainedproductsonly"
@@ -78,6 +79,14 @@ def _numberless_order(crm: Any, quantities: list[int]) -> tuple[str, list[str]]:
     return order, lines
 
 
+def _run(world: Any, order: str, *tasks: str) -> tuple[RunReport, list[OutcomeRecord]]:
+    """Run ``tasks``: the report, and the outcomes recorded for ``order`` (side writes included)."""
+    with world.open() as h:
+        report = h.run(*tasks)
+        side = [o for o in h.store.outcomes(report.run_id, operations=True) if o.source_key == order]
+    return report, side
+
+
 def test_a_lines_number_and_flag_reach_the_crm_as_one_update_of_the_row(
     orders_project: Any,  # noqa: F811
     received: Received,
@@ -86,10 +95,8 @@ def test_a_lines_number_and_flag_reach_the_crm_as_one_update_of_the_row(
     crm = world.crm()
     order, lines = _numberless_order(crm, [1, 2])
     received.seen.clear()
-    with world.open() as h:
-        report = h.run("OrderHeader", "OrderLine")
-        assert report.status is RunStatus.SUCCEEDED, report.tasks
-        side = [o for o in h.store.outcomes(report.run_id, operations=True) if o.source_key == order]
+    report, side = _run(world, order, "OrderHeader", "OrderLine")
+    assert report.status is RunStatus.SUCCEEDED, report.tasks
     # each line: numbered and flagged — two write-backs, each recorded — in one PATCH
     for line in lines:
         assert received.patches("salesorderdetails", line) == 1, received.seen
@@ -119,9 +126,7 @@ def test_a_refused_update_fails_every_write_back_it_carried(
     received.seen.clear()
     # a user deletes the line while p2c runs: between p2c's read and its write-back
     received.before[gone] = lambda: _delete_line(received, gone)
-    with world.open() as h:
-        report = h.run("OrderHeader")
-        side = [o for o in h.store.outcomes(report.run_id, operations=True) if o.source_key == order]
+    report, side = _run(world, order, "OrderHeader")
     assert received.patches("salesorderdetails", gone) == 1, received.seen
     failed = {o.operation: o for o in side if o.target_key == f"salesorderdetails {gone}"}
     assert set(failed) == {SideWriteKind.LINE_NUMBER, SideWriteKind.PRODUCTS_FLAG}, side
