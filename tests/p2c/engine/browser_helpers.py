@@ -2,11 +2,13 @@
 
 Chromium comes from Debian's ``chromium`` package (``/usr/bin/chromium``); when it is missing, the
 first test that needs it installs it (``apt-get install -y chromium``, as root — the machines these
-tests run on are set up that way). Playwright's own browser download is not used.
+tests run on are set up that way), under a file lock: the suite runs in several processes
+(pytest-xdist) and apt allows one install at a time. Playwright's own browser download is not used.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -33,10 +35,17 @@ def ensure_chromium() -> Path:
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True, env=env, timeout=600)
-    subprocess.run(
-        ["apt-get", "install", "-y", "-q", "chromium"], check=True, capture_output=True, env=env, timeout=900
-    )
+    with open("/tmp/p2c-tests-chromium.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another test process may be installing it right now
+        if not CHROMIUM.exists():
+            subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True, env=env, timeout=600)
+            subprocess.run(
+                ["apt-get", "install", "-y", "-q", "chromium"],
+                check=True,
+                capture_output=True,
+                env=env,
+                timeout=900,
+            )
     assert CHROMIUM.exists(), "apt-get installed chromium but /usr/bin/chromium is not there"
     return CHROMIUM
 

@@ -119,6 +119,11 @@ def test_a_killed_worker_item_finishes_on_the_other_once(scale_world: Any) -> No
         options = ("--lease", "5", "--visibility-timeout", "4", "--restore-every", "1", "--budget", REDIS)
         workers.start(2, *options, wait=False)
         world.reseed(f"large:{accounts}")
+        # each ERP request takes 0.3 s more and one goes at a time, so that the run is caught in the
+        # middle on a fast machine too (unloaded, it ended before the first look), and the requests
+        # the victim had in flight, which the service completes after the kill, leave some undone
+        world.sandbox.admin("erp").patch("faults", json={"latency_ms": 300}).raise_for_status()
+        world.write(settings={"concurrency": 1})
         workers.ready()
         run = workers.start_run("--task", "Accounts")
         project = world.project()
