@@ -4,7 +4,7 @@
     .venv/bin/python bench/memory.py --rows 1000000     # the goal's figure: 20 000 and 1 000 000
     .venv/bin/python bench/memory.py --quick            # 2 000 and 20 000 (about 1.5 minutes)
 
-For each size N: a fresh ``p2c sandbox up --seed large:N`` in its own process (N CRM accounts), the
+For each size N: a fresh ``p2c sandbox up --seed accounts:N`` in its own process (N CRM accounts only), the
 project ``p2c init`` writes with the accounts template, provisioned (``p2c setup``); then the
 Accounts task (CRM accounts → ERP customers: N changed rows) runs in a child process exactly as
 ``p2c run --task Accounts`` does. The child reports its own resident-set high-water mark
@@ -65,8 +65,8 @@ def child(project: str, task: str) -> None:
 
 def measure(rows: int, work: Path, latency_ms: int) -> dict[str, float]:
     t0 = time.perf_counter()
-    sandbox = start_realistic(f"large:{rows}", work / "sandbox", latency_ms=latency_ms, protection=False)
-    print(f"large:{rows}: sandbox up in {time.perf_counter() - t0:.1f} s (includes seeding)")
+    sandbox = start_realistic(f"accounts:{rows}", work / "sandbox", latency_ms=latency_ms, protection=False)
+    print(f"accounts:{rows}: sandbox up in {time.perf_counter() - t0:.1f} s (includes seeding)")
     try:
         with p2c_session(work, sandbox, ["accounts"]) as session:
             path = session.project.path

@@ -103,7 +103,7 @@ class ProjectSettings(_Model):
     batch_size: int | None = Field(default=None, ge=1, le=1000)
     concurrency: int = Field(default=4, ge=1, le=52)
     # tasks of a run with no dependency between them run at the same time, up to this many
-    parallel_tasks: int = Field(default=1, ge=1, le=16)
+    parallel_tasks: int = Field(default=4, ge=1, le=16)
     page_size: int | None = Field(default=None, ge=1, le=10000)
     products_created_active: bool = True
     # what sends a CRM order to the ERP: processing status Active, or the standard state Submitted
