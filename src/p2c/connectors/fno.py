@@ -141,6 +141,8 @@ class FnoConnector(ConnectorLifecycle):
         }
         self._metadata: bytes | None = None
         self._lock = threading.Lock()
+        # entities whose rows p2c never wrote were found there already: their writers read first
+        self._read_first: set[str] = set()
         self._open_session(
             client,
             tokens,
@@ -215,7 +217,8 @@ class FnoConnector(ConnectorLifecycle):
         """An upsert by natural key per item: F&O documents have no closed state p2c must respect."""
         once = table.fixed_fields  # fields the catalog says are written on create only
         return [
-            WriteOp(OpKind.UPSERT, dict(i.key), dict(i.payload), ref=i.ref, create_only=once) for i in items
+            WriteOp(OpKind.UPSERT, dict(i.key), dict(i.payload), ref=i.ref, create_only=once, exists=i.linked)
+            for i in items
         ]
 
     def plan_deletes(
@@ -251,5 +254,6 @@ class FnoConnector(ConnectorLifecycle):
         order = list(range(len(ops)))
         for start in range(0, len(order), self.batch_size):
             chunk = order[start : start + self.batch_size]
-            tasks.append((chunk, partial(FnoWriter(self._session, entity).write, ops, chunk)))
+            writer = FnoWriter(self._session, entity, self._read_first)
+            tasks.append((chunk, partial(writer.write, ops, chunk)))
         return run_tasks(tasks, ops, self.concurrency, "p2c-fno")

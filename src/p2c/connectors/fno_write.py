@@ -2,15 +2,20 @@
 
 F&O has no upsert (FNO.md §1.6). For one batch of ops:
 
-1. the keys of the upserts are looked up in one query (or one ``$batch`` of queries, each a
-   ``$filter`` of ``or``-ed key equalities), ``cross-company=true``;
+1. an upsert whose caller knows whether the row exists (``WriteOp.exists``: p2c linked the record
+   when it wrote it) is sent as it says — PATCH a linked row, POST one never written — without a
+   read; the keys of the other upserts are looked up in one query (or one ``$batch`` of queries,
+   each a ``$filter`` of ``or``-ed key equalities), ``cross-company=true``. Once an entity refused
+   a POST of a row p2c never wrote (a user's customer, one a killed run wrote before it saved its
+   links), its writer reads those rows first too, until a read finds none of them there;
 2. each op becomes its own change set in one ``$batch``: POST (new), PATCH (existing), DELETE.
    One op per change set, so one refused record cannot roll back the others; F&O answers a
    failed change set with a single 500 part whose Infolog text is the record's error;
 3. a create sent again after its answer was lost and refused "The record already exists" is read
    back: the content sent means our first attempt went through (CREATED), other content is PATCHed
    (UPDATED). On a first attempt that answer is a real duplicate and stays a failure — except for
-   an upsert, whose refused POST is looked up again and PATCHed when the row exists by now.
+   an upsert, whose refused POST is looked up again and PATCHed when the row exists by now; a
+   linked row's PATCH answered 404 (someone deleted it in the ERP) is POSTed again.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from p2c.connectors.protocol_content import same_content
 from p2c.connectors.protocol_json import dumps
 from p2c.connectors.protocol_odata import COMPANY, entity_path, literal
 from p2c.connectors.protocol_session import HttpSession
-from p2c.errors import DuplicateRecordError, RecordError, TransientError
+from p2c.errors import DuplicateRecordError, NotFoundError, RecordError, TransientError
 
 __all__ = ["FnoWriter", "norm_key"]
 
@@ -47,12 +52,16 @@ def norm_key(key: Mapping[str, Any], names: Sequence[str]) -> tuple[Any, ...]:
 
 
 class FnoWriter:
-    """Writes one entity set's ops; one instance per :meth:`FnoConnector.write` call."""
+    """Writes one entity set's ops; one instance per batch of :meth:`FnoConnector.write`.
 
-    def __init__(self, session: HttpSession, entity: str) -> None:
+    ``read_first``: the entities (shared by the connector's writers) whose rows p2c never wrote
+    were found there already, so such rows are looked up before they are written (step 1)."""
+
+    def __init__(self, session: HttpSession, entity: str, read_first: set[str] | None = None) -> None:
         self.session = session
         self.entity = entity
-        # op index -> "create" | "update", decided from the existence read
+        self.read_first = read_first if read_first is not None else set()
+        # op index -> "create" | "update", decided from the caller's hint or the existence read
         self.plan: dict[int, OpKind] = {}
 
     def existing(self, ops: Sequence[WriteOp]) -> set[tuple[Any, ...]]:
@@ -66,16 +75,35 @@ class FnoWriter:
 
     def write(self, ops: Sequence[WriteOp], idx: list[int]) -> dict[int, WriteResult]:
         upserts = [i for i in idx if ops[i].kind is OpKind.UPSERT]
-        found = self._existing_by_names(ops, upserts)
+        careful = self.entity in self.read_first
+        looked = [i for i in upserts if ops[i].exists is None or (ops[i].exists is False and careful)]
+        found = self._existing_by_names(ops, looked)
+        news = [i for i in looked if ops[i].exists is False]
+        if news and not any(norm_key(ops[i].key, list(ops[i].key)) in found for i in news):
+            self.read_first.discard(self.entity)  # rows p2c never wrote are new again
+        asked = set(looked)
         for i in idx:
             op = ops[i]
             if op.kind is OpKind.UPSERT:
-                exists = norm_key(op.key, list(op.key)) in found
+                exists = norm_key(op.key, list(op.key)) in found if i in asked else op.exists
                 self.plan[i] = OpKind.UPDATE if exists else OpKind.CREATE
             else:
                 self.plan[i] = op.kind
         lost: set[int] = set()
         results = self._send(ops, idx, lost)
+        # a linked row deleted in the ERP behind p2c's back: the upsert creates it again
+        gone = [
+            i
+            for i in upserts
+            if i not in asked
+            and self.plan[i] is OpKind.UPDATE
+            and not results[i].ok
+            and isinstance(results[i].error, NotFoundError)
+        ]
+        for i in gone:
+            self.plan[i] = OpKind.CREATE
+        if gone:
+            results.update(self._send(ops, gone))
         # a create refused "already exists" after its first answer was lost: most likely our own
         # first attempt; on a first attempt the same answer is a real duplicate (unless an upsert)
         mine = [
@@ -99,6 +127,8 @@ class FnoWriter:
         if refused:
             now = self._existing_by_names(ops, refused)
             again = [i for i in refused if norm_key(ops[i].key, list(ops[i].key)) in now]
+            if any(i not in asked for i in again):  # a row p2c never wrote was there: read first
+                self.read_first.add(self.entity)
             for i in again:
                 self.plan[i] = OpKind.UPDATE
             if again:

@@ -121,3 +121,58 @@ def test_both_connectors_meet_the_contract(erp: FnoConnector, crm: Any) -> None:
 
     assert isinstance(erp, Connector) and isinstance(crm, Connector)
     assert set(erp.stats) >= {"requests", "retries", "throttled", "bytes"}
+
+
+def _hinted(op: WriteOp, exists: bool) -> WriteOp:
+    return WriteOp(op.kind, op.key, op.payload, exists=exists)
+
+
+def _customer_names(erp: FnoConnector, prefix: str) -> dict[str, str]:
+    filt = f"CustomerAccount eq {literal(prefix + '*')}"
+    rows = erp.read("CustomersV3", select=["CustomerAccount", "OrganizationName"], filter=filt)
+    return {r["CustomerAccount"]: r["OrganizationName"] for page in rows for r in page}
+
+
+def test_upserts_the_caller_knows_go_without_an_existence_read(erp: FnoConnector) -> None:
+    """A row p2c never wrote is POSTed, a linked one PATCHed: one $batch each time, no lookup."""
+    ops = [_hinted(customer(f"HNT-{n:02d}"), exists=False) for n in range(10)]
+    before = erp.stats["requests"]
+    first = erp.write("CustomersV3", ops)
+    assert [r.action for r in first] == [WriteAction.CREATED] * 10, [r.error for r in first]
+    assert erp.stats["requests"] - before == 1
+    again = [_hinted(customer(o.key["CustomerAccount"], OrganizationName="Renamed"), True) for o in ops]
+    before = erp.stats["requests"]
+    second = erp.write("CustomersV3", again)
+    assert [r.action for r in second] == [WriteAction.UPDATED] * 10
+    assert erp.stats["requests"] - before == 1
+    assert set(_customer_names(erp, "HNT-").values()) == {"Renamed"}
+
+
+def test_a_row_there_already_is_updated_and_the_entity_then_reads_first(erp: FnoConnector) -> None:
+    """A row p2c never wrote that exists (a user's customer) is PATCHed after its POST is refused,
+    never doubled; the entity's later unlinked rows are looked up first, until a read finds none."""
+    assert erp.write("CustomersV3", [customer("USR-01", OrganizationName="The user's")])[0].ok
+    ops = [_hinted(customer(f"USR-{n:02d}"), exists=False) for n in range(4)]
+    results = erp.write("CustomersV3", ops)
+    created, updated = WriteAction.CREATED, WriteAction.UPDATED
+    assert [r.action for r in results] == [created, updated, created, created], [r.error for r in results]
+    names = _customer_names(erp, "USR-")
+    assert sorted(names) == ["USR-00", "USR-01", "USR-02", "USR-03"] and names["USR-01"] == "USR-01 Ltd"
+    # read first now: one lookup (finding USR-02, which exists) and one $batch, no refused POST
+    before = erp.stats["requests"]
+    results = erp.write("CustomersV3", [_hinted(customer("USR-02", OrganizationName="Again"), False)])
+    assert results[0].action is WriteAction.UPDATED and erp.stats["requests"] - before == 2
+    # a read that finds none of the unlinked rows there ends it: the next batch goes unread
+    assert erp.write("CustomersV3", [_hinted(customer("USR-04"), False)])[0].action is WriteAction.CREATED
+    before = erp.stats["requests"]
+    assert erp.write("CustomersV3", [_hinted(customer("USR-05"), False)])[0].action is WriteAction.CREATED
+    assert erp.stats["requests"] - before == 1
+
+
+def test_a_linked_row_deleted_in_the_erp_is_created_again(erp: FnoConnector) -> None:
+    op = customer("GONE-1")
+    assert erp.write("CustomersV3", [op])[0].action is WriteAction.CREATED
+    assert erp.write("CustomersV3", [WriteOp(OpKind.DELETE, op.key)])[0].action is WriteAction.DELETED
+    result = erp.write("CustomersV3", [_hinted(customer("GONE-1", OrganizationName="Back"), True)])[0]
+    assert result.action is WriteAction.CREATED, result.error
+    assert _customer_names(erp, "GONE-") == {"GONE-1": "Back"}
