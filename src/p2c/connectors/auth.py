@@ -40,6 +40,7 @@ __all__ = ["MsalTokenProvider", "RedactingFilter", "Redactor", "StaticTokenProvi
 MASK = "***"
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]{12,}=*")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_SHORTEST_TOKEN = 13  # "eyJ" + 4 + "." + 4 + "." (a bearer header is longer still)
 _SENSITIVE_KEYS = re.compile(
     r"(?i)^(authorization|proxy-authorization|client_secret|clientsecret|secret|password|passwd|"
     r"access_token|refresh_token|id_token|token|client_assertion|private_key|api_key|apikey)$"
@@ -106,6 +107,8 @@ class Redactor:
         pattern = self._pattern
         if pattern is not None:
             value = pattern.sub(MASK, value)
+        if len(value) < _SHORTEST_TOKEN:  # most values of a record: no token fits in them
+            return value
         value = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", value)
         return _JWT.sub(MASK, value)
 

@@ -28,6 +28,8 @@ def test_redactor_masks_registered_secrets_bearer_tokens_and_jwts() -> None:
     text = f"secret=p2c~very-secret-value auth=Authorization: Bearer abcdefghijklmnop123 token {JWT}"
     assert r.text(text) == "secret=*** auth=Authorization: Bearer *** token ***"
     assert r.text("the bearer token is missing") == "the bearer token is missing"
+    # the shortest token the patterns know is masked too (short values skip the token patterns)
+    assert r.text("eyJabcd.efgh.") == "***" and r.text("eyJabc.efgh.") == "eyJabc.efgh."
     data = {
         "headers": {"Authorization": "Bearer x", "Accept": "application/json"},
         "client_secret": "anything",
