@@ -7,7 +7,9 @@ Plan for one chunk of writes (DATAVERSE.md §2.5, §2.9, §2.10), each request u
    are *created*. When ``CreateMultiple`` is refused because a key exists already (a user's row, or
    one written by a run stopped before it saved its links), the chunk goes as ``UpsertMultiple``
    after one query on its keys, so each result still says created or updated. Upserts without the
-   hint read the keys first, the same way (``UpsertMultiple`` itself answers 204 for both).
+   hint read the keys first, the same way (``UpsertMultiple`` itself answers 204 for both). That
+   read and the ``UpsertMultiple`` go as one ``$batch`` (:meth:`DataverseWriter.read_and_upsert`):
+   the service runs its parts in order, so the GETs see the rows as they were before the write.
 2. ``UpsertMultiple`` carries ``@odata.type`` and ``@odata.id: <set>(<key>)`` per target;
    ``UpdateMultiple`` (updates by primary key, no ETag) the primary key and the changed fields.
    All-or-nothing: when the service refuses a request because of some row,
@@ -36,7 +38,7 @@ from p2c.connectors.protocol import Bisect, split_failed
 from p2c.connectors.protocol_batch import batch_ops, find_by_keys
 from p2c.connectors.protocol_content import same_content
 from p2c.connectors.protocol_json import dumps, loads
-from p2c.connectors.protocol_odata import entity_path
+from p2c.connectors.protocol_odata import entity_path, key_filters
 from p2c.connectors.protocol_session import HttpSession
 from p2c.errors import DuplicateRecordError, NotFoundError, P2CError, RecordError, TransientError
 
@@ -128,6 +130,53 @@ class DataverseWriter:
         )
         return {_norm_key(row, names): row.get(self.info.pk) for row in rows}
 
+    def read_and_upsert(
+        self, chunk: Sequence[WriteOp]
+    ) -> tuple[dict[tuple[Any, ...], Any] | None, P2CError | None, bool] | None:
+        """The existence read and the ``UpsertMultiple`` of ``chunk`` in one ``$batch`` request.
+
+        Without ``continue-on-error`` the service stops at the first failed part, so the upsert
+        runs only after every read was answered, and the reads see the rows as they were before
+        it. Returns the rows that existed (normalised key → primary key; ``None`` when the answer
+        cannot say: the batch was sent again after a lost answer, whose first attempt may have
+        written them), the upsert's error and whether it was sent again; or ``None`` when the
+        upsert did not run (a read failed, the batch was refused), to be done the unfolded way.
+        """
+        names = list(chunk[0].key)
+        select = ",".join([self.info.pk, *names])
+        get_headers = {"Accept": JSON, "Prefer": "odata.maxpagesize=5000"}  # > the rows of one chunk
+        items = [
+            HttpPart.request(
+                "GET", self.session.url(self.info.set_name, {"$select": select, "$filter": f}), get_headers
+            )
+            for f in key_filters([op.key for op in chunk], max_chars=6000)
+        ]
+        body = dumps({"Targets": [self._target_body(Message.UPSERT, op) for op in chunk]})
+        path = f"{self.info.set_name}/Microsoft.Dynamics.CRM.{Message.UPSERT.value}"
+        items.append(HttpPart.request("POST", self.session.url(path), {"Content-Type": JSON}, body))
+        reply, parts = self.session.batch(items, entity=self.info.set_name)
+        if len(parts) != len(items) or any((p.status or 0) >= 400 for p in parts[:-1]):
+            return None
+        upsert = parts[-1]
+        known: dict[tuple[Any, ...], Any] | None = {}
+        for part in parts[:-1]:
+            answer = loads(part.body)
+            if known is None or not isinstance(answer, dict) or answer.get("@odata.nextLink"):
+                known = None  # a page cut short: what exists cannot be told
+                continue
+            known.update({_norm_key(row, names): row.get(self.info.pk) for row in answer.get("value", [])})
+        if reply.resent:
+            known = None
+        if (upsert.status or 0) < 400:
+            self.info.bulk = True
+            return known, None, reply.resent
+        error = self.session.error(upsert, entity=self.info.set_name)
+        if isinstance(error, TransientError):  # throttled inside the batch: not run, sent on its own
+            again, _ids, resent = self._send_bulk(Message.UPSERT, chunk)
+            return known, again, resent
+        self._note_unsupported(upsert.status or 0, error)
+        return known, error, reply.resent
+
     def multiple(
         self,
         message: Message,
@@ -144,16 +193,27 @@ class DataverseWriter:
         """
         if self.info.bulk is False:
             return self.singles(ops, idx)
-        if message is Message.UPSERT and known is None and self.distinguish_created:
+        folded = None
+        if message is Message.UPSERT and known is None and self.distinguish_created and failed is None:
             hints = {ops[i].exists for i in idx}
             if None in hints or (False in hints and self.info.new_rows_exist):
-                known = self.existing([ops[i] for i in idx])
+                folded = self.read_and_upsert([ops[i] for i in idx])
+                if folded is None:  # the upsert did not run: read, then send it alone
+                    known = self.existing([ops[i] for i in idx])
+                else:
+                    known = folded[0]
                 news = [_norm_key(ops[i].key, list(ops[i].key)) for i in idx if ops[i].exists is False]
-                if news and not any(k in known for k in news):  # new rows are new again
+                if known is not None and news and not any(k in known for k in news):  # new rows are new again
                     self.info.new_rows_exist = False
-        error, ids, resent = (
-            (failed, [], False) if failed else self._send_bulk(message, [ops[i] for i in idx])
-        )
+        ids: list[Any] = []
+        if folded is not None:
+            error, resent = folded[1], folded[2]
+            if error is None and known is None:  # written, but whether each row existed is unknown
+                return {i: WriteResult(ops[i], True, WriteAction.UPSERTED, self._target(ops[i])) for i in idx}
+        else:
+            error, ids, resent = (
+                (failed, [], False) if failed else self._send_bulk(message, [ops[i] for i in idx])
+            )
         if error is None:
             pks = ids if len(ids) == len(idx) else [None] * len(idx)
             return {i: self._bulk_result(message, ops[i], known, pk) for i, pk in zip(idx, pks, strict=True)}
@@ -167,8 +227,7 @@ class DataverseWriter:
             # by a run stopped before it saved its links): upsert the chunk, reading which rows
             # exist so that each result still says created or updated
             self.info.new_rows_exist = True
-            found = self.existing([ops[i] for i in idx]) if self.distinguish_created else None
-            return self.multiple(Message.UPSERT, ops, idx, found)
+            return self.multiple(Message.UPSERT, ops, idx)
         row_error = isinstance(error, RecordError) or (
             message is Message.UPDATE and isinstance(error, NotFoundError)
         )
@@ -230,11 +289,15 @@ class DataverseWriter:
             ids = answer.get("Ids") if isinstance(answer, dict) else None
             return None, list(ids) if isinstance(ids, list) else [], reply.resent
         error = self.session.error(response, entity=self.info.set_name)
+        self._note_unsupported(response.status_code, error)
+        return error, [], reply.resent
+
+    def _note_unsupported(self, status: int, error: P2CError) -> None:
+        """A bulk message refused as such (not because of a row): the table lacks the messages."""
         if self.info.bulk is not True and (
-            response.status_code in _UNSUPPORTED_STATUSES or (error.code or "").lower() in _UNSUPPORTED_CODES
+            status in _UNSUPPORTED_STATUSES or (error.code or "").lower() in _UNSUPPORTED_CODES
         ):
             self.mark_unsupported(self.info)
-        return error, [], reply.resent
 
     def _bulk_result(
         self, message: Message, op: WriteOp, known: dict[tuple[Any, ...], Any] | None, pk: Any
