@@ -49,6 +49,7 @@ JSON = "application/json"
 _UNSUPPORTED_STATUSES = frozenset({404, 405, 501})
 _UNSUPPORTED_CODES = frozenset({"0x80040800", "0x8004800d"})
 BATCH_LIMIT = 1000  # DATAVERSE.md §2.9
+_STATE_COLUMNS = ("statecode", "statuscode")
 
 
 class Message(StrEnum):
@@ -70,6 +71,8 @@ class TableInfo:
     #: rows the caller never wrote were found there already (a CRM holding the records before
     #: the first sync): rather than a ``CreateMultiple`` refused chunk after chunk, read first
     new_rows_exist: bool = False
+    #: the table has ``statecode``/``statuscode``, read with the rows found (False once refused)
+    stateful: bool = True
 
     @property
     def type_name(self) -> str:
@@ -122,28 +125,43 @@ class DataverseWriter:
 
     # -- CreateMultiple, UpdateMultiple, UpsertMultiple -----------------------------------------
 
-    def existing(self, ops: Sequence[WriteOp]) -> dict[tuple[Any, ...], Any]:
-        """Normalised key → primary key of the rows that exist already."""
+    def _found_columns(self, names: Sequence[str]) -> list[str]:
+        """What an existence read selects: the primary key, the key, and the row's state (a
+        consequence of the write that changes the state, a product's activation, is then sent only
+        where it changes something: :attr:`WriteResult.found`)."""
+        return [self.info.pk, *names, *(_STATE_COLUMNS if self.info.stateful else ())]
+
+    def _found(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: row.get(k) for k in (self.info.pk, *_STATE_COLUMNS) if k in row}
+
+    def existing(self, ops: Sequence[WriteOp]) -> dict[tuple[Any, ...], dict[str, Any]]:
+        """Normalised key → the row (primary key and state) of the rows that exist already."""
         names = list(ops[0].key)
-        rows = find_by_keys(
-            self.session, self.info.set_name, [op.key for op in ops], select=[self.info.pk, *names]
-        )
-        return {_norm_key(row, names): row.get(self.info.pk) for row in rows}
+        try:
+            rows = find_by_keys(
+                self.session, self.info.set_name, [op.key for op in ops], select=self._found_columns(names)
+            )
+        except RecordError:  # a table without statecode refuses the $select: read without it
+            if not self.info.stateful:
+                raise
+            self.info.stateful = False
+            return self.existing(ops)
+        return {_norm_key(row, names): self._found(row) for row in rows}
 
     def read_and_upsert(
         self, chunk: Sequence[WriteOp]
-    ) -> tuple[dict[tuple[Any, ...], Any] | None, P2CError | None, bool] | None:
+    ) -> tuple[dict[tuple[Any, ...], dict[str, Any]] | None, P2CError | None, bool] | None:
         """The existence read and the ``UpsertMultiple`` of ``chunk`` in one ``$batch`` request.
 
         Without ``continue-on-error`` the service stops at the first failed part, so the upsert
         runs only after every read was answered, and the reads see the rows as they were before
-        it. Returns the rows that existed (normalised key → primary key; ``None`` when the answer
+        it. Returns the rows that existed (normalised key → the row found; ``None`` when the answer
         cannot say: the batch was sent again after a lost answer, whose first attempt may have
         written them), the upsert's error and whether it was sent again; or ``None`` when the
         upsert did not run (a read failed, the batch was refused), to be done the unfolded way.
         """
         names = list(chunk[0].key)
-        select = ",".join([self.info.pk, *names])
+        select = ",".join(self._found_columns(names))
         get_headers = {"Accept": JSON, "Prefer": "odata.maxpagesize=5000"}  # > the rows of one chunk
         items = [
             HttpPart.request(
@@ -158,13 +176,13 @@ class DataverseWriter:
         if len(parts) != len(items) or any((p.status or 0) >= 400 for p in parts[:-1]):
             return None
         upsert = parts[-1]
-        known: dict[tuple[Any, ...], Any] | None = {}
+        known: dict[tuple[Any, ...], dict[str, Any]] | None = {}
         for part in parts[:-1]:
             answer = loads(part.body)
             if known is None or not isinstance(answer, dict) or answer.get("@odata.nextLink"):
                 known = None  # a page cut short: what exists cannot be told
                 continue
-            known.update({_norm_key(row, names): row.get(self.info.pk) for row in answer.get("value", [])})
+            known.update({_norm_key(row, names): self._found(row) for row in answer.get("value", [])})
         if reply.resent:
             known = None
         if (upsert.status or 0) < 400:
@@ -182,7 +200,7 @@ class DataverseWriter:
         message: Message,
         ops: Sequence[WriteOp],
         idx: list[int],
-        known: dict[tuple[Any, ...], Any] | None = None,
+        known: dict[tuple[Any, ...], dict[str, Any]] | None = None,
         failed: P2CError | None = None,
     ) -> dict[int, WriteResult]:
         """Send ``ops[i] for i in idx`` as one ``message`` request; on a refused row, split and isolate.
@@ -300,7 +318,7 @@ class DataverseWriter:
             self.mark_unsupported(self.info)
 
     def _bulk_result(
-        self, message: Message, op: WriteOp, known: dict[tuple[Any, ...], Any] | None, pk: Any
+        self, message: Message, op: WriteOp, known: dict[tuple[Any, ...], dict[str, Any]] | None, pk: Any
     ) -> WriteResult:
         if message is Message.CREATE:
             return WriteResult(op, True, WriteAction.CREATED, self._target(op, pk))
@@ -309,7 +327,10 @@ class DataverseWriter:
         if known is not None:
             nk = _norm_key(op.key, list(op.key))
             if nk in known:
-                return WriteResult(op, True, WriteAction.UPDATED, self._target(op, known[nk]))
+                row = known[nk]
+                return WriteResult(
+                    op, True, WriteAction.UPDATED, self._target(op, row.get(self.info.pk)), found=row
+                )
             return WriteResult(op, True, WriteAction.CREATED, self._target(op))
         if op.exists is not None and self.distinguish_created:  # the caller wrote it before, or never did
             action = WriteAction.UPDATED if op.exists else WriteAction.CREATED

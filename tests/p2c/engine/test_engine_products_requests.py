@@ -1,6 +1,7 @@
 """Products with their price-list items in one run, in few requests: the rows the Products task
 wrote answer the items' product lookup (no read of the products back by number), and a CRM that
-holds the products already (unlinked) gets them updated, activated and priced, each exactly once."""
+holds the products already (unlinked) gets them updated and priced, each exactly once, and
+activated where they were not Active (no request for those that were)."""
 
 from __future__ import annotations
 
@@ -66,7 +67,10 @@ def test_price_list_items_take_their_product_from_the_products_just_written(
     with world.open() as h:
         reads = _spy_reads(h)
         report = h.run("Products", "ProductPriceListItems")
+        activated = [o.source_key for o in h.store.outcomes(report.run_id, operations=True)]
     assert [t.failed + t.waiting for t in report.tasks] == [0, 0]
     assert [t.written for t in report.tasks] == [17, 17]
     assert ("products", "productnumber") not in reads  # the items' product: from the Products writes
+    # new products are activated; of those the CRM held, only the one found Draft
+    assert len(activated) == 17 if not crm_had_them else activated == ["usmf,T0002-BLK"]
     _check_synced(world)
