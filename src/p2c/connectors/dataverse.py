@@ -44,8 +44,9 @@ from p2c.connectors.base import (
     WriteResult,
 )
 from p2c.connectors.dataverse_meta import DataverseMetadata
+from p2c.connectors.dataverse_rows import BATCH_LIMIT, TableInfo
 from p2c.connectors.dataverse_target import Refusal, TargetItem, TargetTable, plan_deletes, plan_writes
-from p2c.connectors.dataverse_write import BATCH_LIMIT, DataverseWriter, Message, TableInfo
+from p2c.connectors.dataverse_write import DataverseWriter, Message
 from p2c.connectors.lifecycle import ConnectorLifecycle
 from p2c.connectors.protocol import Pager, RetryPolicy
 from p2c.connectors.protocol_batch import Task, query_many, run_tasks
