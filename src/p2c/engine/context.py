@@ -20,6 +20,7 @@ from p2c.engine.reads import ConnectorReads
 from p2c.engine.related import RelatedResolver
 from p2c.flows import RunCache, TrialMap
 from p2c.mapping import LookupSpec
+from p2c.mapping.expression import lookups
 from p2c.project import Project
 from p2c.rules import RuleName
 from p2c.settings import System
@@ -87,9 +88,8 @@ class RunContext:
 
 
 def _lookups(project: Project) -> list[LookupSpec]:
-    """The lookups of the project's tasks (the same for every legal entity): rows a task writes may
-    answer another's (:meth:`RelatedResolver.learn`)."""
-    company = next(iter(project.legal_entities), None)
-    if company is None:
-        return []
-    return [spec for task in project.enabled_tasks() for spec in project.mapper(task, company).lookups()]
+    """The lookups of the project's tasks: rows a task writes may answer another's
+    (:meth:`RelatedResolver.learn`)."""
+    return [
+        spec for task in project.enabled_tasks() for expr in task.fields.values() for spec in lookups(expr)
+    ]
