@@ -10,9 +10,10 @@ return=representation`` so 201/200 tell created from updated.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from p2c.connectors.base import OpKind as K
@@ -41,8 +42,11 @@ class TableInfo:
     pk: str
     bulk: bool | None = None
     #: rows the caller never wrote were found there already (a CRM holding the records before
-    #: the first sync): rather than a ``CreateMultiple`` refused chunk after chunk, read first
-    new_rows_exist: bool = False
+    #: the first sync): rather than a ``CreateMultiple`` refused chunk after chunk, read first;
+    #: ``None`` until the first ``CreateMultiple`` answered, which the table's other chunks of
+    #: new rows wait for (``probe``), so that at most one is refused
+    new_rows_exist: bool | None = None
+    probe: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
     #: the table has ``statecode``/``statuscode``, read with the rows found (False once refused)
     stateful: bool = True
 

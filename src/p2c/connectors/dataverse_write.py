@@ -145,6 +145,29 @@ class DataverseWriter(RowWriter):
         known: dict[tuple[Any, ...], dict[str, Any]] | None = None,
         failed: P2CError | None = None,
     ) -> dict[int, WriteResult]:
+        """Send ``ops[i] for i in idx`` as one ``message`` request (:meth:`_multiple`). The table's
+        first ``CreateMultiple`` goes alone: chunks sent beside it would all be refused when the
+        CRM holds the rows already; once it answered they go as it taught (created, or upserted
+        after a read)."""
+        if message is Message.CREATE and self.info.new_rows_exist is None:
+            with self.info.probe:
+                if self.info.new_rows_exist is None:
+                    results = self._multiple(message, ops, idx, known, failed)
+                    if self.info.new_rows_exist is None and any(r.ok for r in results.values()):
+                        self.info.new_rows_exist = False
+                    return results
+            if self.info.new_rows_exist:
+                return self._multiple(Message.UPSERT, ops, idx)
+        return self._multiple(message, ops, idx, known, failed)
+
+    def _multiple(
+        self,
+        message: Message,
+        ops: Sequence[WriteOp],
+        idx: list[int],
+        known: dict[tuple[Any, ...], dict[str, Any]] | None = None,
+        failed: P2CError | None = None,
+    ) -> dict[int, WriteResult]:
         """Send ``ops[i] for i in idx`` as one ``message`` request; on a refused row, split and isolate.
 
         ``known`` (upserts): the rows that exist, read once for the whole chunk; ``failed`` says the

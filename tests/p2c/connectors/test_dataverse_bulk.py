@@ -266,3 +266,50 @@ def test_a_folded_upsert_whose_answer_was_lost_writes_each_row_once_and_does_not
     assert crm.stats["retries"] > 0
     assert [r.action for r in results] == [WriteAction.UPSERTED] * 8
     assert _rows(crm, "FLOST-") == {f"FLOST-{n:02d}": f"Lost {n}" for n in range(8)}
+
+
+def test_chunks_of_rows_the_crm_holds_already_are_refused_once_not_once_each(
+    sandbox: Any, crm: DataverseConnector, account_key: str
+) -> None:
+    """The first CreateMultiple of a table goes alone: four chunks in flight at once into a CRM that
+    holds their rows (unlinked) cost one refused CreateMultiple, then a read + upsert each."""
+    _warm(crm, account_key)
+    crm.table("accounts").new_rows_exist = None  # as for a new connector: not learnt yet
+    crm.write(
+        "accounts",
+        [WriteOp(OpKind.UPSERT, {account_key: f"HELD-{n:02d}"}, {"name": "Old"}) for n in range(40)],
+    )
+    crm.batch_size = 10  # four chunks, sent on four threads
+    ops = [
+        WriteOp(OpKind.UPSERT, {account_key: f"HELD-{n:02d}"}, {"name": f"Held {n}"}, exists=False)
+        for n in range(40)
+    ]
+    faults(sandbox, "crm", latency_ms=150)  # the chunks overlap for sure
+    try:
+        before = crm.stats["requests"]
+        results = crm.write("accounts", ops)
+        spent = crm.stats["requests"] - before
+    finally:
+        faults(sandbox, "crm")
+    assert [r.action for r in results] == [WriteAction.UPDATED] * 40
+    assert spent == 1 + 4  # one CreateMultiple refused, then one $batch per chunk
+    assert _rows(crm, "HELD-") == {f"HELD-{n:02d}": f"Held {n}" for n in range(40)}
+
+
+def test_chunks_of_new_rows_are_created_once_each_after_the_first_answered(
+    crm: DataverseConnector, account_key: str
+) -> None:
+    _warm(crm, account_key)
+    crm.table("accounts").new_rows_exist = None
+    crm.batch_size = 10
+    ops = [
+        WriteOp(OpKind.UPSERT, {account_key: f"FRESH-{n:02d}"}, {"name": f"Fresh {n}"}, exists=False)
+        for n in range(40)
+    ]
+    before = crm.stats["requests"]
+    results = crm.write("accounts", ops)
+    assert crm.stats["requests"] - before == 4  # a CreateMultiple per chunk
+    assert [r.action for r in results] == [WriteAction.CREATED] * 40
+    assert all(r.target_key and r.target_key.get("accountid") for r in results)
+    assert crm.table("accounts").new_rows_exist is False
+    assert _rows(crm, "FRESH-") == {f"FRESH-{n:02d}": f"Fresh {n}" for n in range(40)}
