@@ -86,6 +86,9 @@ class WriteResult:
     action: WriteAction
     target_key: dict[str, Any] | None = None
     error: P2CError | None = None
+    #: the row as the writer found it before writing (read to tell created from updated): its
+    #: primary key and, where the service has them, ``statecode``/``statuscode``; None: not read
+    found: Mapping[str, Any] | None = None
 
     @classmethod
     def failed(cls, op: WriteOp, error: P2CError) -> WriteResult:

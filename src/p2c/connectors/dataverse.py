@@ -44,8 +44,9 @@ from p2c.connectors.base import (
     WriteResult,
 )
 from p2c.connectors.dataverse_meta import DataverseMetadata
+from p2c.connectors.dataverse_rows import BATCH_LIMIT, TableInfo
 from p2c.connectors.dataverse_target import Refusal, TargetItem, TargetTable, plan_deletes, plan_writes
-from p2c.connectors.dataverse_write import BATCH_LIMIT, DataverseWriter, Message, TableInfo
+from p2c.connectors.dataverse_write import DataverseWriter, Message
 from p2c.connectors.lifecycle import ConnectorLifecycle
 from p2c.connectors.protocol import Pager, RetryPolicy
 from p2c.connectors.protocol_batch import Task, query_many, run_tasks
@@ -148,6 +149,8 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
             unreachable_after=unreachable_after,
         )
         self._tables: dict[str, TableInfo] = {}
+        #: logical names of the tables with ``UpsertMultiple`` (read with the first table's definition)
+        self._bulk_tables: frozenset[str] | None = None
         self._organization: str | None = None
         self._lock = threading.Lock()
 
@@ -159,9 +162,14 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
             if entity in self._tables:
                 return self._tables[entity]
         select = "LogicalName,EntitySetName,PrimaryIdAttribute"
+        first: list[dict[str, Any]] | None = None
+        if self._bulk_tables is None:  # the first table: its definition and the bulk probe together
+            first, self._bulk_tables = self.definition_and_bulk_tables(entity, select)
         for prop in ("EntitySetName", "LogicalName"):
             params = {"$select": select, "$filter": f"{prop} eq {literal(entity)}"}
-            found = self._session.get_json("EntityDefinitions", params=params, entity=entity)["value"]
+            found = first if first is not None and prop == "EntitySetName" else None
+            if found is None:
+                found = self._session.get_json("EntityDefinitions", params=params, entity=entity)["value"]
             if found:
                 d = found[0]
                 info = TableInfo(d["LogicalName"], d["EntitySetName"], d["PrimaryIdAttribute"])
@@ -170,6 +178,8 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
         raise NotFoundError("no table has this entity set or logical name", entity=entity)
 
     def _bulk(self, info: TableInfo) -> bool:
+        if info.bulk is None and self._bulk_tables is not None:
+            info.bulk = info.logical_name in self._bulk_tables
         if info.bulk is None:
             supported = self.supports_message("UpsertMultiple", info.logical_name)
             if supported is not None:

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from p2c.connectors.multipart import HttpPart
 from p2c.connectors.protocol_json import dumps, loads
 from p2c.connectors.protocol_odata import literal
 from p2c.connectors.protocol_session import HttpSession
@@ -139,6 +140,35 @@ class DataverseMetadata:
             self._write("PATCH", path, {"ChangeTrackingEnabled": True}, logical_name)
         elif response.status_code >= 400:
             raise self._session.error(response, entity=logical_name)
+
+    def definition_and_bulk_tables(
+        self, entity: str, select: str
+    ) -> tuple[list[dict[str, Any]] | None, frozenset[str] | None]:
+        """The ``EntityDefinitions`` rows whose entity set is ``entity`` and the logical names of all
+        the tables that support ``UpsertMultiple`` (``sdkmessagefilters``), in one ``$batch``: a
+        run's first table costs one request, not two, and later ones need no probe. Either is
+        ``None`` when its part was not answered (the caller asks the usual way)."""
+        accept = {"Accept": "application/json", "Prefer": "odata.maxpagesize=5000"}
+        queries = [
+            ("EntityDefinitions", {"$select": select, "$filter": f"EntitySetName eq {literal(entity)}"}),
+            (
+                "sdkmessagefilters",
+                {"$select": "primaryobjecttypecode", "$filter": "sdkmessageid/name eq 'UpsertMultiple'"},
+            ),
+        ]
+        items = [HttpPart.request("GET", self._session.url(path, q), accept) for path, q in queries]
+        _reply, parts = self._session.batch(items, entity=entity)
+        answers: list[list[dict[str, Any]] | None] = []
+        for part in parts[: len(items)]:
+            body = loads(part.body) if (part.status or 0) < 400 and part.body.strip() else None
+            rows = body.get("value") if isinstance(body, dict) and not body.get("@odata.nextLink") else None
+            answers.append(rows if isinstance(rows, list) else None)  # all of it, or unknown
+        answers += [None] * (len(items) - len(answers))
+        found, filters = answers
+        bulk = (
+            frozenset(str(f.get("primaryobjecttypecode")) for f in filters) if filters is not None else None
+        )
+        return found, bulk
 
     def supports_message(self, message: str, logical_name: str) -> bool | None:
         """Whether a table supports e.g. ``UpsertMultiple`` (``sdkmessagefilters``); ``None`` if unknown."""

@@ -1,13 +1,16 @@
 """Writing Dataverse rows in bulk: ``*Multiple`` messages where they fit, ``$batch`` for everything else.
 
-Plan for one chunk of writes (DATAVERSE.md §2.5, §2.9, §2.10), each request up to :data:`BATCH_LIMIT` rows:
+Plan for one chunk of writes (DATAVERSE.md §2.5, §2.9, §2.10), each request up to
+:data:`~p2c.connectors.dataverse_rows.BATCH_LIMIT` rows:
 
 1. Upserts by alternate key whose caller knows the row exists (it has a link: ``WriteOp.exists``)
    go as ``UpsertMultiple`` and are *updated*; those it never wrote go as ``CreateMultiple`` and
    are *created*. When ``CreateMultiple`` is refused because a key exists already (a user's row, or
    one written by a run stopped before it saved its links), the chunk goes as ``UpsertMultiple``
    after one query on its keys, so each result still says created or updated. Upserts without the
-   hint read the keys first, the same way (``UpsertMultiple`` itself answers 204 for both).
+   hint read the keys first, the same way (``UpsertMultiple`` itself answers 204 for both). That
+   read and the ``UpsertMultiple`` go as one ``$batch`` (:meth:`DataverseWriter.read_and_upsert`):
+   the service runs its parts in order, so the GETs see the rows as they were before the write.
 2. ``UpsertMultiple`` carries ``@odata.type`` and ``@odata.id: <set>(<key>)`` per target;
    ``UpdateMultiple`` (updates by primary key, no ETag) the primary key and the changed fields.
    All-or-nothing: when the service refuses a request because of some row,
@@ -16,62 +19,39 @@ Plan for one chunk of writes (DATAVERSE.md §2.5, §2.9, §2.10), each request u
    written.
 3. Tables without the bulk messages, create-only (``If-None-Match: *``), update-only by alternate
    key or ETag and deletes go as single operations in a ``Prefer: odata.continue-on-error``
-   ``$batch`` (no change sets: one bad row rolls back nothing).
-   Each PATCH asks ``Prefer: return=representation`` so 201/200 tell created from updated.
+   ``$batch`` (:class:`~p2c.connectors.dataverse_rows.RowWriter`).
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
-from p2c.connectors.base import OpKind as K
 from p2c.connectors.base import WriteAction, WriteOp, WriteResult, with_key
-from p2c.connectors.dataverse_target import fold_key
+from p2c.connectors.dataverse_rows import JSON, RowWriter
 from p2c.connectors.multipart import HttpPart
 from p2c.connectors.protocol import Bisect, split_failed
-from p2c.connectors.protocol_batch import batch_ops, find_by_keys
+from p2c.connectors.protocol_batch import find_by_keys
 from p2c.connectors.protocol_content import same_content
 from p2c.connectors.protocol_json import dumps, loads
-from p2c.connectors.protocol_odata import entity_path
-from p2c.connectors.protocol_session import HttpSession
+from p2c.connectors.protocol_odata import key_filters
 from p2c.errors import DuplicateRecordError, NotFoundError, P2CError, RecordError, TransientError
 
-__all__ = ["DataverseWriter", "Message", "TableInfo"]
+__all__ = ["DataverseWriter", "Message"]
 
-JSON = "application/json"
 # UpsertMultiple refused as such (not because of a row): the table lacks the message
 _UNSUPPORTED_STATUSES = frozenset({404, 405, 501})
 _UNSUPPORTED_CODES = frozenset({"0x80040800", "0x8004800d"})
-BATCH_LIMIT = 1000  # DATAVERSE.md §2.9
+_STATE_COLUMNS = ("statecode", "statuscode")
 
 
 class Message(StrEnum):
-    """The bulk messages, each one request of up to :data:`BATCH_LIMIT` rows, all-or-nothing."""
+    """The bulk messages, each one request of up to ``BATCH_LIMIT`` rows, all-or-nothing."""
 
     CREATE = "CreateMultiple"
     UPDATE = "UpdateMultiple"
     UPSERT = "UpsertMultiple"
-
-
-@dataclass
-class TableInfo:
-    """A table's names, from ``EntityDefinitions``; ``bulk`` = the ``*Multiple`` messages supported (None: unknown)."""
-
-    logical_name: str
-    set_name: str
-    pk: str
-    bulk: bool | None = None
-    #: rows the caller never wrote were found there already (a CRM holding the records before
-    #: the first sync): rather than a ``CreateMultiple`` refused chunk after chunk, read first
-    new_rows_exist: bool = False
-
-    @property
-    def type_name(self) -> str:
-        return f"Microsoft.Dynamics.CRM.{self.logical_name}"
 
 
 def _norm(value: Any) -> Any:
@@ -82,58 +62,110 @@ def _norm_key(key: Mapping[str, Any], names: Sequence[str]) -> tuple[Any, ...]:
     return tuple(_norm(key.get(n)) for n in names)
 
 
-class DataverseWriter:
+class DataverseWriter(RowWriter):
     """Executes one table's :class:`WriteOp` chunks; the connector runs chunks on its worker pool."""
-
-    def __init__(
-        self,
-        session: HttpSession,
-        info: TableInfo,
-        *,
-        isolate_at: int,
-        distinguish_created: bool,
-        mark_unsupported: Callable[[TableInfo], None],
-    ) -> None:
-        self.session = session
-        self.info = info
-        self.isolate_at = isolate_at
-        self.distinguish_created = distinguish_created
-        self.mark_unsupported = mark_unsupported
-
-    # -- keys and URLs --------------------------------------------------------------------------
-
-    def _path(self, key: Mapping[str, Any], encode: bool = True) -> str:
-        if len(key) == 1 and self.info.pk in key:
-            return entity_path(self.info.set_name, uuid.UUID(str(key[self.info.pk])))
-        return entity_path(self.info.set_name, key, encode=encode)
-
-    def _target(self, op: WriteOp, pk: Any = None) -> dict[str, Any]:
-        out = dict(op.key)
-        if pk:
-            out[self.info.pk] = str(pk)
-        return out
-
-    def _body(self, op: WriteOp, with_key: bool) -> dict[str, Any]:
-        if with_key:
-            return {**op.key, **op.payload} if self.info.pk not in op.key else dict(op.payload)
-        return {k: v for k, v in op.payload.items() if k not in op.key}
 
     # -- CreateMultiple, UpdateMultiple, UpsertMultiple -----------------------------------------
 
-    def existing(self, ops: Sequence[WriteOp]) -> dict[tuple[Any, ...], Any]:
-        """Normalised key → primary key of the rows that exist already."""
+    def _found_columns(self, names: Sequence[str]) -> list[str]:
+        """What an existence read selects: the primary key, the key, and the row's state (a
+        consequence of the write that changes the state, a product's activation, is then sent only
+        where it changes something: :attr:`WriteResult.found`)."""
+        return [self.info.pk, *names, *(_STATE_COLUMNS if self.info.stateful else ())]
+
+    def _found(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: row.get(k) for k in (self.info.pk, *_STATE_COLUMNS) if k in row}
+
+    def existing(self, ops: Sequence[WriteOp]) -> dict[tuple[Any, ...], dict[str, Any]]:
+        """Normalised key → the row (primary key and state) of the rows that exist already."""
         names = list(ops[0].key)
-        rows = find_by_keys(
-            self.session, self.info.set_name, [op.key for op in ops], select=[self.info.pk, *names]
-        )
-        return {_norm_key(row, names): row.get(self.info.pk) for row in rows}
+        try:
+            rows = find_by_keys(
+                self.session, self.info.set_name, [op.key for op in ops], select=self._found_columns(names)
+            )
+        except RecordError:  # a table without statecode refuses the $select: read without it
+            if not self.info.stateful:
+                raise
+            self.info.stateful = False
+            return self.existing(ops)
+        return {_norm_key(row, names): self._found(row) for row in rows}
+
+    def read_and_upsert(
+        self, chunk: Sequence[WriteOp]
+    ) -> tuple[dict[tuple[Any, ...], dict[str, Any]] | None, P2CError | None, bool] | None:
+        """The existence read and the ``UpsertMultiple`` of ``chunk`` in one ``$batch`` request.
+
+        Without ``continue-on-error`` the service stops at the first failed part, so the upsert
+        runs only after every read was answered, and the reads see the rows as they were before
+        it. Returns the rows that existed (normalised key → the row found; ``None`` when the answer
+        cannot say: the batch was sent again after a lost answer, whose first attempt may have
+        written them), the upsert's error and whether it was sent again; or ``None`` when the
+        upsert did not run (a read failed, the batch was refused), to be done the unfolded way.
+        """
+        names = list(chunk[0].key)
+        select = ",".join(self._found_columns(names))
+        get_headers = {"Accept": JSON, "Prefer": "odata.maxpagesize=5000"}  # > the rows of one chunk
+        items = [
+            HttpPart.request(
+                "GET", self.session.url(self.info.set_name, {"$select": select, "$filter": f}), get_headers
+            )
+            for f in key_filters([op.key for op in chunk], max_chars=6000)
+        ]
+        body = dumps({"Targets": [self._target_body(Message.UPSERT, op) for op in chunk]})
+        path = f"{self.info.set_name}/Microsoft.Dynamics.CRM.{Message.UPSERT.value}"
+        items.append(HttpPart.request("POST", self.session.url(path), {"Content-Type": JSON}, body))
+        reply, parts = self.session.batch(items, entity=self.info.set_name)
+        if len(parts) != len(items) or any((p.status or 0) >= 400 for p in parts[:-1]):
+            return None
+        upsert = parts[-1]
+        known: dict[tuple[Any, ...], dict[str, Any]] | None = {}
+        for part in parts[:-1]:
+            answer = loads(part.body)
+            if known is None or not isinstance(answer, dict) or answer.get("@odata.nextLink"):
+                known = None  # a page cut short: what exists cannot be told
+                continue
+            known.update({_norm_key(row, names): self._found(row) for row in answer.get("value", [])})
+        if reply.resent:
+            known = None
+        if (upsert.status or 0) < 400:
+            self.info.bulk = True
+            return known, None, reply.resent
+        error = self.session.error(upsert, entity=self.info.set_name)
+        if isinstance(error, TransientError):  # throttled inside the batch: not run, sent on its own
+            again, _ids, resent = self._send_bulk(Message.UPSERT, chunk)
+            return known, again, resent
+        self._note_unsupported(upsert.status or 0, error)
+        return known, error, reply.resent
 
     def multiple(
         self,
         message: Message,
         ops: Sequence[WriteOp],
         idx: list[int],
-        known: dict[tuple[Any, ...], Any] | None = None,
+        known: dict[tuple[Any, ...], dict[str, Any]] | None = None,
+        failed: P2CError | None = None,
+    ) -> dict[int, WriteResult]:
+        """Send ``ops[i] for i in idx`` as one ``message`` request (:meth:`_multiple`). The table's
+        first ``CreateMultiple`` goes alone: chunks sent beside it would all be refused when the
+        CRM holds the rows already; once it answered they go as it taught (created, or upserted
+        after a read)."""
+        if message is Message.CREATE and self.info.new_rows_exist is None:
+            with self.info.probe:
+                if self.info.new_rows_exist is None:
+                    results = self._multiple(message, ops, idx, known, failed)
+                    if self.info.new_rows_exist is None and any(r.ok for r in results.values()):
+                        self.info.new_rows_exist = False
+                    return results
+            if self.info.new_rows_exist:
+                return self._multiple(Message.UPSERT, ops, idx)
+        return self._multiple(message, ops, idx, known, failed)
+
+    def _multiple(
+        self,
+        message: Message,
+        ops: Sequence[WriteOp],
+        idx: list[int],
+        known: dict[tuple[Any, ...], dict[str, Any]] | None = None,
         failed: P2CError | None = None,
     ) -> dict[int, WriteResult]:
         """Send ``ops[i] for i in idx`` as one ``message`` request; on a refused row, split and isolate.
@@ -144,16 +176,27 @@ class DataverseWriter:
         """
         if self.info.bulk is False:
             return self.singles(ops, idx)
-        if message is Message.UPSERT and known is None and self.distinguish_created:
+        folded = None
+        if message is Message.UPSERT and known is None and self.distinguish_created and failed is None:
             hints = {ops[i].exists for i in idx}
             if None in hints or (False in hints and self.info.new_rows_exist):
-                known = self.existing([ops[i] for i in idx])
+                folded = self.read_and_upsert([ops[i] for i in idx])
+                if folded is None:  # the upsert did not run: read, then send it alone
+                    known = self.existing([ops[i] for i in idx])
+                else:
+                    known = folded[0]
                 news = [_norm_key(ops[i].key, list(ops[i].key)) for i in idx if ops[i].exists is False]
-                if news and not any(k in known for k in news):  # new rows are new again
+                if known is not None and news and not any(k in known for k in news):  # new rows are new again
                     self.info.new_rows_exist = False
-        error, ids, resent = (
-            (failed, [], False) if failed else self._send_bulk(message, [ops[i] for i in idx])
-        )
+        ids: list[Any] = []
+        if folded is not None:
+            error, resent = folded[1], folded[2]
+            if error is None and known is None:  # written, but whether each row existed is unknown
+                return {i: WriteResult(ops[i], True, WriteAction.UPSERTED, self._target(ops[i])) for i in idx}
+        else:
+            error, ids, resent = (
+                (failed, [], False) if failed else self._send_bulk(message, [ops[i] for i in idx])
+            )
         if error is None:
             pks = ids if len(ids) == len(idx) else [None] * len(idx)
             return {i: self._bulk_result(message, ops[i], known, pk) for i, pk in zip(idx, pks, strict=True)}
@@ -167,8 +210,7 @@ class DataverseWriter:
             # by a run stopped before it saved its links): upsert the chunk, reading which rows
             # exist so that each result still says created or updated
             self.info.new_rows_exist = True
-            found = self.existing([ops[i] for i in idx]) if self.distinguish_created else None
-            return self.multiple(Message.UPSERT, ops, idx, found)
+            return self.multiple(Message.UPSERT, ops, idx)
         row_error = isinstance(error, RecordError) or (
             message is Message.UPDATE and isinstance(error, NotFoundError)
         )
@@ -230,14 +272,18 @@ class DataverseWriter:
             ids = answer.get("Ids") if isinstance(answer, dict) else None
             return None, list(ids) if isinstance(ids, list) else [], reply.resent
         error = self.session.error(response, entity=self.info.set_name)
-        if self.info.bulk is not True and (
-            response.status_code in _UNSUPPORTED_STATUSES or (error.code or "").lower() in _UNSUPPORTED_CODES
-        ):
-            self.mark_unsupported(self.info)
+        self._note_unsupported(response.status_code, error)
         return error, [], reply.resent
 
+    def _note_unsupported(self, status: int, error: P2CError) -> None:
+        """A bulk message refused as such (not because of a row): the table lacks the messages."""
+        if self.info.bulk is not True and (
+            status in _UNSUPPORTED_STATUSES or (error.code or "").lower() in _UNSUPPORTED_CODES
+        ):
+            self.mark_unsupported(self.info)
+
     def _bulk_result(
-        self, message: Message, op: WriteOp, known: dict[tuple[Any, ...], Any] | None, pk: Any
+        self, message: Message, op: WriteOp, known: dict[tuple[Any, ...], dict[str, Any]] | None, pk: Any
     ) -> WriteResult:
         if message is Message.CREATE:
             return WriteResult(op, True, WriteAction.CREATED, self._target(op, pk))
@@ -246,7 +292,10 @@ class DataverseWriter:
         if known is not None:
             nk = _norm_key(op.key, list(op.key))
             if nk in known:
-                return WriteResult(op, True, WriteAction.UPDATED, self._target(op, known[nk]))
+                row = known[nk]
+                return WriteResult(
+                    op, True, WriteAction.UPDATED, self._target(op, row.get(self.info.pk)), found=row
+                )
             return WriteResult(op, True, WriteAction.CREATED, self._target(op))
         if op.exists is not None and self.distinguish_created:  # the caller wrote it before, or never did
             action = WriteAction.UPDATED if op.exists else WriteAction.CREATED
@@ -256,126 +305,3 @@ class DataverseWriter:
     def _keyed(self, error: P2CError, op: WriteOp) -> P2CError:
         """The error of a whole request, as the error of one of its records."""
         return with_key(error, op.key)
-
-    # -- single operations in one $batch ---------------------------------------------------------
-
-    def _part(self, op: WriteOp, content_id: str) -> HttpPart:
-        headers: dict[str, str] = {}
-        select = {"$select": self.info.pk}
-        if op.kind is K.DELETE:
-            if op.etag:
-                headers["If-Match"] = op.etag
-            return HttpPart.request(
-                "DELETE", self.session.url(self._path(op.key)), headers, content_id=content_id
-            )
-        headers["Content-Type"] = JSON
-        headers["Prefer"] = "return=representation"
-        if op.kind is K.CREATE and not op.key:
-            url = self.session.url(self.info.set_name, select)
-            return HttpPart.request("POST", url, headers, dumps(op.payload), content_id)
-        if op.kind is K.CREATE:
-            headers["If-None-Match"] = "*"
-        elif op.kind is K.UPDATE:
-            headers["If-Match"] = op.etag or "*"
-        elif op.etag:
-            headers["If-Match"] = op.etag
-        url = self.session.url(self._path(op.key), select)
-        return HttpPart.request("PATCH", url, headers, dumps(self._body(op, with_key=False)), content_id)
-
-    def singles(self, ops: Sequence[WriteOp], idx: list[int]) -> dict[int, WriteResult]:
-        """Each op as its own request inside continue-on-error ``$batch`` requests (≤ 1000 each)."""
-        results: dict[int, WriteResult] = {}
-        for start in range(0, len(idx), BATCH_LIMIT):
-            results.update(self._singles(ops, idx[start : start + BATCH_LIMIT]))
-        return results
-
-    def _singles(self, ops: Sequence[WriteOp], idx: list[int]) -> dict[int, WriteResult]:
-        lost: set[int] = set()
-        results = batch_ops(
-            self.session,
-            ops,
-            idx,
-            lambda i, content_id: self._part(ops[i], content_id),
-            lambda i, part: self._part_result(ops[i], part),
-            headers={"Prefer": "odata.continue-on-error"},
-            entity=self.info.set_name,
-            lost=lost,
-        )
-        # a create refused "already exists" after its first answer was lost: most likely our own
-        # first attempt; on a first attempt the same answer is a real duplicate and stays failed
-        mine = [
-            i
-            for i in idx
-            if i in lost
-            and ops[i].kind is K.CREATE
-            and not results[i].ok
-            and isinstance(results[i].error, DuplicateRecordError)
-        ]
-        if mine:
-            results.update(self.resolve_created(ops, mine))
-        return results
-
-    def resolve_created(self, ops: Sequence[WriteOp], idx: list[int]) -> dict[int, WriteResult]:
-        """Creates answered "already exists": read each record by its key (``op.key``, or
-        ``op.match`` for a POST); the same content is the create done (CREATED), different content
-        is updated as an upsert would (UPDATED). A record not found keeps its failure."""
-        groups: dict[tuple[str, ...], list[int]] = {}
-        for i in idx:
-            match = ops[i].key or ops[i].match
-            if match:
-                groups.setdefault(tuple(match), []).append(i)
-        found: dict[int, dict[str, Any]] = {}
-        for names, members in groups.items():
-            matches = [ops[i].key or ops[i].match or {} for i in members]
-            # every column: the payload's lookups are compared through their _x_value columns
-            rows = find_by_keys(self.session, self.info.set_name, matches, select=[])
-            by_key = {tuple(fold_key(row.get(n)) for n in names): row for row in rows}
-            for i, match in zip(members, matches, strict=True):
-                row = by_key.get(tuple(fold_key(match[n]) for n in names))
-                if row is not None:
-                    found[i] = row
-        results: dict[int, WriteResult] = {}
-        updates: list[WriteOp] = []
-        updated: list[int] = []
-        for i, row in found.items():
-            op, pk = ops[i], row.get(self.info.pk)
-            if same_content(self._body(op, with_key=False), row):
-                results[i] = WriteResult(op, True, WriteAction.CREATED, self._target(op, pk))
-            else:
-                match = op.key or op.match or {}
-                payload = {k: v for k, v in op.payload.items() if k not in match}
-                updates.append(WriteOp(K.UPDATE, {self.info.pk: pk}, payload, ref=op.ref))
-                updated.append(i)
-        if updates:
-            sent = self._singles(updates, list(range(len(updates))))
-            for n, i in enumerate(updated):
-                done = sent[n]
-                pk = updates[n].key[self.info.pk]
-                results[i] = (
-                    WriteResult(ops[i], True, WriteAction.UPDATED, self._target(ops[i], pk))
-                    if done.ok
-                    else WriteResult.failed(ops[i], done.error or RecordError("not updated"))
-                )
-        return results
-
-    def _part_result(self, op: WriteOp, part: HttpPart) -> WriteResult | None:
-        """The result of one part, or ``None`` when it is worth sending again (429, 5xx)."""
-        status = part.status or 0
-        if status < 400:
-            if op.kind is K.DELETE:
-                return WriteResult(op, True, WriteAction.DELETED, self._target(op))
-            body = loads(part.body) if part.body.strip() else {}
-            pk = body.get(self.info.pk) if isinstance(body, dict) else None
-            if status == 201 or (op.kind is K.CREATE and status == 204):
-                action = WriteAction.CREATED
-            elif status == 200 or op.kind is K.UPDATE:
-                action = WriteAction.UPDATED
-            else:  # 204 to an upsert: the service ignored return=representation and did not say
-                action = WriteAction.UPSERTED
-            return WriteResult(op, True, action, self._target(op, pk))
-        if op.kind is K.DELETE and status == 404:
-            return WriteResult(op, True, WriteAction.UNCHANGED, self._target(op))
-        error = self.session.error(part, entity=self.info.set_name, key=op.key)
-        if isinstance(error, TransientError):
-            return None
-        return WriteResult.failed(op, error)

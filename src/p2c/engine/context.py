@@ -19,6 +19,8 @@ from p2c.engine.customers import StoredCustomers
 from p2c.engine.reads import ConnectorReads
 from p2c.engine.related import RelatedResolver
 from p2c.flows import RunCache, TrialMap
+from p2c.mapping import LookupSpec
+from p2c.mapping.expression import lookups
 from p2c.project import Project
 from p2c.rules import RuleName
 from p2c.settings import System
@@ -78,8 +80,16 @@ class RunContext:
             store,
             connectors,
             redactor,
-            RelatedResolver(project.catalog, connectors),
+            RelatedResolver(project.catalog, connectors, _lookups(project)),
             reads,
             RunCache(reads, customers),
             StoreView(store),
         )
+
+
+def _lookups(project: Project) -> list[LookupSpec]:
+    """The lookups of the project's tasks: rows a task writes may answer another's
+    (:meth:`RelatedResolver.learn`)."""
+    return [
+        spec for task in project.enabled_tasks() for expr in task.fields.values() for spec in lookups(expr)
+    ]

@@ -382,7 +382,7 @@ class TaskPipeline:
                 )
                 continue
             written.append((r, res))
-        news = [Written(r.key, r.row, r.payload, created=r.key not in links) for r, _res in written]
+        news = [Written(r.key, r.row, r.payload, r.key not in links, res.found) for r, res in written]
         consequences = self._side(self.flow.after_write(news), after=True)
         done.outcomes.extend(consequences.outcomes)
         created = []

@@ -3,7 +3,9 @@
 For each lookup of a mapper (``{lookup: {source, entity, by, field}}``) the engine reads the
 related entity for the distinct input values in bulk (the connector's ``read_by_values``) and
 hands the mapper ``related[spec.key][value] = row[field]``. Values already resolved in this run are
-not asked again.
+not asked again, nor are rows this run wrote whose written key holds both ``by`` and ``field``
+(:meth:`RelatedResolver.learn`: a product upserted by number, answered with its id, is not read
+back by number for its price-list item).
 
 Example::
 
@@ -14,7 +16,8 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from p2c.catalog import Catalog
@@ -26,12 +29,37 @@ __all__ = ["RelatedResolver"]
 
 
 class RelatedResolver:
-    def __init__(self, catalog: Catalog, connectors: Mapping[System, Connector]) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        connectors: Mapping[System, Connector],
+        lookups: Sequence[LookupSpec] = (),
+    ) -> None:
         self.catalog = catalog
         self.connectors = connectors
         self._cache: dict[tuple[str, str, str], dict[Any, Any]] = {}
         self._asked: dict[tuple[str, str, str], set[Any]] = {}
         self._expected: dict[str, list[Mapping[str, Any]]] = {}
+        #: the lookups of the run's tasks that written rows can answer (by a field, not the id)
+        self._learnable = [s for s in dict.fromkeys(lookups) if s.by and s.by != s.field]
+        self._lock = threading.Lock()  # a chunk's write (learn) runs beside another task's mapping
+
+    def learn(self, system: System, entity: str, keys: Iterable[Mapping[str, Any]]) -> None:
+        """Rows just written to ``entity``, as the service answered their keys (with the row's id
+        where it said it): the lookups by one of their fields are answered without a read."""
+        specs = [s for s in self._learnable if s.entity == entity and self.system_of(s) is system]
+        if not specs:
+            return
+        rows = list(keys)
+        with self._lock:
+            for spec in specs:
+                table = self._cache.setdefault(spec.key, {})
+                asked = self._asked.setdefault(spec.key, set())
+                for row in rows:
+                    value, found = row.get(spec.by or ""), row.get(spec.field)
+                    if value is not None and found is not None:
+                        table[value] = found
+                        asked.add(_fold(value))
 
     def expect(self, entity: str, payloads: Iterable[Mapping[str, Any]]) -> None:
         """Records an earlier task of a *plan* would create in ``entity``: later tasks of the plan find
@@ -55,9 +83,10 @@ class RelatedResolver:
         needed = mapper.lookup_values(rows)
         out: dict[tuple[str, str, str], Mapping[Any, Any]] = {}
         for spec in mapper.lookups():
-            table = self._cache.setdefault(spec.key, {})
-            asked = self._asked.setdefault(spec.key, set())
-            todo = [v for v in needed.get(spec.key, ()) if _fold(v) not in asked]
+            with self._lock:
+                table = self._cache.setdefault(spec.key, {})
+                asked = self._asked.setdefault(spec.key, set())
+                todo = [v for v in needed.get(spec.key, ()) if _fold(v) not in asked]
             if todo:
                 self._fetch(spec, todo, table)
                 asked.update(_fold(v) for v in todo)

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -204,7 +204,9 @@ class Engine:
         ctx = RunContext.open(self.project, self.store, self.connectors, self.redactor)
         ctx.trial = LineTrial(ctx)
         ctx.stop = self.stop
-        stage: WriteStage = sender if sender is not None else Recorder(ctx.resolver)
+        stage: WriteStage = (
+            replace(sender, resolver=ctx.resolver) if sender is not None else Recorder(ctx.resolver)
+        )
         before = {s: dict(c.stats) for s, c in self.connectors.items()}
         crashed: BaseException | None = None
         results: dict[str, TaskReport] = {}

@@ -70,13 +70,18 @@ class WriteStage(Protocol):
 
 @dataclass
 class Sender:
-    """Writes for real: through the connectors, recorded in the store."""
+    """Writes for real: through the connectors, recorded in the store. With the run's ``resolver``,
+    the keys the service answered for the rows written (ids included) answer later lookups."""
 
     connectors: Mapping[System, Connector]
     store: StateStore
+    resolver: RelatedResolver | None = None
 
     def send(self, system: System, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
-        return self.connectors[system].write(entity, ops) if ops else []
+        results = self.connectors[system].write(entity, ops) if ops else []
+        if self.resolver is not None:
+            self.resolver.learn(system, entity, (r.target_key for r in results if r.ok and r.target_key))
+        return results
 
     def commit(self, report: TaskReport, task_run_id: int, batch: Batch) -> None:
         b = batch

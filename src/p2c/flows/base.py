@@ -139,12 +139,15 @@ class Prepared:
 @dataclass(frozen=True)
 class Written:
     """A record of the task just written: its source key, source row and payload; ``created``
-    when it had no link before (new to p2c)."""
+    when it had no link before (new to p2c); ``found``: the target row as the writer found it
+    before writing (:attr:`p2c.connectors.WriteResult.found`: its id and state), None when it
+    did not read it (the row was new, or the writer did not need to look)."""
 
     key: str
     row: Mapping[str, Any]
     payload: Mapping[str, Any]
     created: bool
+    found: Mapping[str, Any] | None = None
 
 
 class Reads(Protocol):

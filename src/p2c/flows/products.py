@@ -2,13 +2,16 @@
 
 - ``set_product_state``: a product the sync creates is activated when the project's
   ``products_created_active`` says so (a consequence of its creation: an update of its state).
+  So is a product new to p2c that the CRM held already (a user's, or one a run stopped before
+  saving its links created), unless the write found it Active: activating it changes nothing,
+  and skipping it saves a request per chunk on an initial load into a CRM holding the catalogue.
 - ``choose_price_list`` (price-list items): ``$price_list`` = the first price list, by name, in the
   product's currency, or the project's ``price_list`` (:func:`p2c.rules.choose_price_list`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from p2c.connectors import OpKind, WriteOp
@@ -17,6 +20,8 @@ from p2c.flows.base import Flow, Prepared, SideWrite, SideWriteKind, Written
 from p2c.rules import FlowName, RuleName, choose_price_list
 
 __all__ = ["ProductsFlow"]
+
+ACTIVE = (0, 1)  # a product's statecode and statuscode when Active (DATAVERSE.md §3.1)
 
 
 class ProductsFlow(Flow):
@@ -51,7 +56,7 @@ class ProductsFlow(Flow):
                 WriteOp(
                     OpKind.UPDATE,
                     {k: w.payload.get(k) for k in self.task.key_target},
-                    {"statecode": 0, "statuscode": 1},
+                    dict(zip(("statecode", "statuscode"), ACTIVE, strict=True)),
                     ref=w.key,
                 ),
                 "activate the new product",
@@ -60,5 +65,10 @@ class ProductsFlow(Flow):
                 field="statecode",
             )
             for w in written
-            if w.created
+            if w.created and not _active(w.found)
         ]
+
+
+def _active(found: Mapping[str, Any] | None) -> bool:
+    """The product was Active before the write (which does not change its state)."""
+    return found is not None and (found.get("statecode"), found.get("statuscode")) == ACTIVE

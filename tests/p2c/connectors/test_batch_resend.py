@@ -21,15 +21,20 @@ GUIDS = [f"00000000-0000-0000-0000-00000000000{n}" for n in range(1, 5)]
 def test_operations_after_the_first_failure_are_sent_again() -> None:
     batches: list[list[str]] = []
 
+    definition = {"LogicalName": "account", "EntitySetName": "accounts", "PrimaryIdAttribute": "accountid"}
+    probe = {"primaryobjecttypecode": "account"}
+
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/EntityDefinitions"):
-            row = {"LogicalName": "account", "EntitySetName": "accounts", "PrimaryIdAttribute": "accountid"}
-            return httpx.Response(200, json={"value": [row]})
-        if request.url.path.endswith("/sdkmessagefilters"):
-            return httpx.Response(200, json={"value": [{"sdkmessagefilterid": GUIDS[0]}]})
         assert request.url.path.endswith("/$batch")
-        assert request.headers["prefer"] == "odata.continue-on-error"
         parts = parse_batch(request.headers["content-type"], request.content)
+        if all(isinstance(p, HttpPart) and p.method == "GET" for p in parts):  # the table's metadata
+            rows = [definition if "EntityDefinitions" in (p.url or "") else probe for p in parts]  # type: ignore[union-attr]
+            ctype, body = render_batch(
+                [HttpPart.response(200, {}, json.dumps({"value": [r]}).encode()) for r in rows],
+                kind="response",
+            )
+            return httpx.Response(200, headers={"Content-Type": ctype}, content=body)
+        assert request.headers["prefer"] == "odata.continue-on-error"
         urls = [p.url or "" for p in parts if isinstance(p, HttpPart)]
         batches.append(urls)
         answers = []

@@ -68,8 +68,9 @@ def test_a_row_that_exists_unknown_to_the_caller_falls_back_without_loss_or_dupl
     ]
     before = crm.stats["requests"]
     results = crm.write("accounts", ops)
-    # CreateMultiple refused (duplicate key), one read of the chunk's keys, one UpsertMultiple
-    assert crm.stats["requests"] - before == 3
+    # CreateMultiple refused (duplicate key), then the read of the chunk's keys and the
+    # UpsertMultiple in one $batch
+    assert crm.stats["requests"] - before == 2
     actions = {n: r.action for n, r in enumerate(results)}
     assert actions == {n: WriteAction.UPDATED if n in (3, 11) else WriteAction.CREATED for n in range(20)}
     assert _rows(crm, "FALL-") == {f"FALL-{n:02d}": f"Fall {n}" for n in range(20)}  # 20 rows, once each
@@ -119,10 +120,44 @@ def test_after_new_rows_were_found_existing_chunks_read_first_until_they_are_new
             WriteAction.UPDATED if prefix in "AB" else WriteAction.CREATED,
             WriteAction.CREATED,
         ]
-    # A: refused CreateMultiple, read, upsert; B: read, upsert; C: read (none there), upsert;
-    # D: CreateMultiple alone again
-    assert spent == [3, 2, 2, 1]
+    # A: refused CreateMultiple, then read + upsert in one $batch; B: read + upsert; C: read (none
+    # there) + upsert; D: CreateMultiple alone again
+    assert spent == [2, 1, 1, 1]
     assert all(len(_rows(crm, f"SEEN{p}-")) == 10 for p in "ABCD")
+
+
+def test_upserts_without_the_hint_read_and_write_in_one_request_and_say_created_or_updated(
+    crm: DataverseConnector, account_key: str
+) -> None:
+    """The existence read goes in the UpsertMultiple's $batch, before it: it sees the rows as they were."""
+    _warm(crm, account_key)
+    crm.write(
+        "accounts",
+        [WriteOp(OpKind.UPSERT, {account_key: f"FOLD-{n:04d}"}, {"name": "Old"}) for n in (7, 900)],
+    )
+    ops = [WriteOp(OpKind.UPSERT, {account_key: f"FOLD-{n:04d}"}, {"name": f"Fold {n}"}) for n in range(1000)]
+    before = crm.stats["requests"]
+    results = crm.write("accounts", ops)
+    assert crm.stats["requests"] - before == 1  # reads of 1 000 keys and the UpsertMultiple: one $batch
+    actions = {n: r.action for n, r in enumerate(results)}
+    assert actions == {n: WriteAction.UPDATED if n in (7, 900) else WriteAction.CREATED for n in range(1000)}
+    assert results[7].target_key and uuid.UUID(results[7].target_key["accountid"])  # the id read
+    assert _rows(crm, "FOLD-") == {f"FOLD-{n:04d}": f"Fold {n}" for n in range(1000)}
+
+
+def test_a_bad_row_in_a_folded_upsert_fails_alone_and_the_others_say_created_or_updated(
+    crm: DataverseConnector, account_key: str
+) -> None:
+    crm.isolate_at = 4
+    _warm(crm, account_key)
+    crm.write("accounts", [WriteOp(OpKind.UPSERT, {account_key: "FBAD-02"}, {"name": "Old"})])
+    ops = [WriteOp(OpKind.UPSERT, {account_key: f"FBAD-{n:02d}"}, {"name": f"Bad {n}"}) for n in range(16)]
+    ops[9] = WriteOp(OpKind.UPSERT, ops[9].key, {"name": "x" * 500})  # longer than the column allows
+    results = crm.write("accounts", ops)
+    assert not results[9].ok and isinstance(results[9].error, RecordError)
+    expected = {n: WriteAction.UPDATED if n == 2 else WriteAction.CREATED for n in range(16) if n != 9}
+    assert {n: r.action for n, r in enumerate(results) if n != 9} == expected
+    assert set(_rows(crm, "FBAD-")) == {f"FBAD-{n:02d}" for n in range(16) if n != 9}
 
 
 def test_a_bad_row_among_new_ones_fails_alone(crm: DataverseConnector, account_key: str) -> None:
@@ -213,3 +248,68 @@ def test_reads_by_many_values_are_one_request(crm: DataverseConnector, account_k
     pages = list(crm.read_by_values("accounts", "accountnumber", [*numbers, "MANY-NONE"], select=["name"]))
     assert crm.stats["requests"] - before == 1
     assert sorted(r["name"] for p in pages for r in p) == numbers
+
+
+def test_a_folded_upsert_whose_answer_was_lost_writes_each_row_once_and_does_not_guess(
+    sandbox: Any, crm: DataverseConnector, account_key: str
+) -> None:
+    """Sent again after a lost answer, the batch's reads may see rows its first attempt wrote."""
+    _warm(crm, account_key)
+    crm.write("accounts", [WriteOp(OpKind.UPSERT, {account_key: "FLOST-03"}, {"name": "Old"})])
+    ops = [WriteOp(OpKind.UPSERT, {account_key: f"FLOST-{n:02d}"}, {"name": f"Lost {n}"}) for n in range(8)]
+    faults(sandbox, "crm", drop_every=2)
+    try:
+        crm.get("accounts", {account_key: "WARM-0"}, select=["name"])  # the first request goes through
+        results = crm.write("accounts", ops)  # its answer dropped: sent again
+    finally:
+        faults(sandbox, "crm")
+    assert crm.stats["retries"] > 0
+    assert [r.action for r in results] == [WriteAction.UPSERTED] * 8
+    assert _rows(crm, "FLOST-") == {f"FLOST-{n:02d}": f"Lost {n}" for n in range(8)}
+
+
+def test_chunks_of_rows_the_crm_holds_already_are_refused_once_not_once_each(
+    sandbox: Any, crm: DataverseConnector, account_key: str
+) -> None:
+    """The first CreateMultiple of a table goes alone: four chunks in flight at once into a CRM that
+    holds their rows (unlinked) cost one refused CreateMultiple, then a read + upsert each."""
+    _warm(crm, account_key)
+    crm.table("accounts").new_rows_exist = None  # as for a new connector: not learnt yet
+    crm.write(
+        "accounts",
+        [WriteOp(OpKind.UPSERT, {account_key: f"HELD-{n:02d}"}, {"name": "Old"}) for n in range(40)],
+    )
+    crm.batch_size = 10  # four chunks, sent on four threads
+    ops = [
+        WriteOp(OpKind.UPSERT, {account_key: f"HELD-{n:02d}"}, {"name": f"Held {n}"}, exists=False)
+        for n in range(40)
+    ]
+    faults(sandbox, "crm", latency_ms=150)  # the chunks overlap for sure
+    try:
+        before = crm.stats["requests"]
+        results = crm.write("accounts", ops)
+        spent = crm.stats["requests"] - before
+    finally:
+        faults(sandbox, "crm")
+    assert [r.action for r in results] == [WriteAction.UPDATED] * 40
+    assert spent == 1 + 4  # one CreateMultiple refused, then one $batch per chunk
+    assert _rows(crm, "HELD-") == {f"HELD-{n:02d}": f"Held {n}" for n in range(40)}
+
+
+def test_chunks_of_new_rows_are_created_once_each_after_the_first_answered(
+    crm: DataverseConnector, account_key: str
+) -> None:
+    _warm(crm, account_key)
+    crm.table("accounts").new_rows_exist = None
+    crm.batch_size = 10
+    ops = [
+        WriteOp(OpKind.UPSERT, {account_key: f"FRESH-{n:02d}"}, {"name": f"Fresh {n}"}, exists=False)
+        for n in range(40)
+    ]
+    before = crm.stats["requests"]
+    results = crm.write("accounts", ops)
+    assert crm.stats["requests"] - before == 4  # a CreateMultiple per chunk
+    assert [r.action for r in results] == [WriteAction.CREATED] * 40
+    assert all(r.target_key and r.target_key.get("accountid") for r in results)
+    assert crm.table("accounts").new_rows_exist is False
+    assert _rows(crm, "FRESH-") == {f"FRESH-{n:02d}": f"Fresh {n}" for n in range(40)}

@@ -186,6 +186,25 @@ def test_tables_without_upsert_multiple_fall_back_to_batch(crm: DataverseConnect
     assert crm.supports_message("UpsertMultiple", "account") is True
 
 
+def test_the_bulk_probe_goes_with_the_first_table_and_serves_every_later_one(
+    crm: DataverseConnector, account_key: str
+) -> None:
+    """Metadata of a run: the first table's definition and which tables have UpsertMultiple in one
+    request, every later table's definition alone (no probe per table), and the answers right."""
+    before = crm.stats["requests"]
+    accounts = crm.table("accounts")
+    assert crm.stats["requests"] - before == 1
+    lines = crm.table("salesorderdetails")
+    assert crm.stats["requests"] - before == 2
+    assert (accounts.logical_name, accounts.pk) == ("account", "accountid")
+    assert (lines.logical_name, lines.set_name) == ("salesorderdetail", "salesorderdetails")
+    written = crm.write("accounts", [WriteOp(OpKind.UPSERT, {account_key: "PROBE-1"}, {"name": "Probe"})])
+    assert written[0].action is WriteAction.CREATED
+    assert crm.stats["requests"] - before == 3  # the write only: the probe was answered already
+    assert (accounts.bulk, lines.bulk) == (True, None)  # lines: told when written
+    assert crm._bulk(lines) is False and crm.stats["requests"] - before == 3
+
+
 def test_get_missing_row_is_none(crm: DataverseConnector, account_key: str) -> None:
     assert crm.get("accounts", {account_key: "does not exist"}) is None
     assert crm.get("accounts", {"accountid": str(uuid.uuid4())}) is None

@@ -1,0 +1,76 @@
+"""Products with their price-list items in one run, in few requests: the rows the Products task
+wrote answer the items' product lookup (no read of the products back by number), and a CRM that
+holds the products already (unlinked) gets them updated and priced, each exactly once, and
+activated where they were not Active (no request for those that were)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from engine_helpers import crm_rows, erp_rows
+
+
+def _spy_reads(h: Any) -> list[tuple[str, str]]:
+    """The (entity, field) of each of the CRM connector's reads by values; they still go to the sandbox."""
+    seen: list[tuple[str, str]] = []
+    real = h.crm.read_by_values
+
+    def read_by_values(entity: str, field: str, values: Any, **kw: Any) -> Iterator[list[dict[str, Any]]]:
+        seen.append((entity, field))
+        return real(entity, field, values, **kw)  # type: ignore[no-any-return]
+
+    h.crm.read_by_values = read_by_values
+    return seen
+
+
+def _check_synced(world: Any) -> None:
+    """Every sellable product is Active with one price-list item of its own price and product."""
+    erp = {
+        p["ProductNumber"]: p
+        for p in erp_rows(world.erp(), "SellableReleasedProducts", filter="dataAreaId eq 'usmf'")
+        if p["IsSalesStopped"] == "No"
+    }
+    crm = world.crm()
+    products = {
+        p["productnumber"]: p
+        for p in crm_rows(crm, "products", ["productid", "productnumber", "statecode"])
+        if p["productnumber"] in erp
+    }
+    assert set(products) == set(erp)
+    assert {n: p["statecode"] for n, p in products.items()} == {n: 0 for n in erp}  # Active
+    number_of = {p["productid"]: n for n, p in products.items()}
+    items = crm_rows(crm, "productpricelevels", ["_productid_value", "amount"])
+    ours = [i for i in items if i["_productid_value"] in number_of]
+    assert sorted(number_of[i["_productid_value"]] for i in ours) == sorted(erp)  # one each
+    for item in ours:
+        number = number_of[item["_productid_value"]]
+        assert Decimal(str(item["amount"])) == Decimal(str(erp[number]["SalesPrice"]))
+
+
+@pytest.mark.parametrize("crm_had_them", [False, True], ids=["new", "adopted"])
+def test_price_list_items_take_their_product_from_the_products_just_written(
+    provisioned_project: Any, crm_had_them: bool
+) -> None:
+    world = provisioned_project
+    world.configure(settings={"products_created_active": True})
+    if crm_had_them:  # a CRM that holds the products already, unknown to this store, some Draft
+        with world.open() as h:
+            h.run("Products")
+        world.configure(state="adopting.db")
+        crm = world.crm()
+        drafted = crm_rows(crm, "products", ["productid"], "productnumber eq 'T0002-BLK'")
+        patch = {"statecode": 2, "statuscode": 0}
+        assert crm.patch(f"products({drafted[0]['productid']})", json=patch).status_code == 204
+    with world.open() as h:
+        reads = _spy_reads(h)
+        report = h.run("Products", "ProductPriceListItems")
+        activated = [o.source_key for o in h.store.outcomes(report.run_id, operations=True)]
+    assert [t.failed + t.waiting for t in report.tasks] == [0, 0]
+    assert [t.written for t in report.tasks] == [17, 17]
+    assert ("products", "productnumber") not in reads  # the items' product: from the Products writes
+    # new products are activated; of those the CRM held, only the one found Draft
+    assert len(activated) == 17 if not crm_had_them else activated == ["usmf,T0002-BLK"]
+    _check_synced(world)
