@@ -8,6 +8,12 @@ task's filter left it out) or *skipped* as gone (a record read again by its key 
 in the source, so it stops being pending). ``read`` counts every record looked at — rows taken,
 rows filtered, records gone and deletions found — so that a task's counts add up.
 
+A row whose source hash (:func:`~p2c.engine.hashing.source_hash`, under the task's
+``fingerprint``) equals its link's is *unchanged* here, as read: it goes no further — no flow
+hook, no filter, no mapping — unless the run is ``full`` or the record is read again on purpose.
+The hash was taken of the row as the flow left it (its write-backs, such as a derived flag or a
+generated number, in it), so a row back in the feed only because p2c wrote to it is unchanged.
+
 Only keys stay in memory, never rows: a record that comes again in a later page is processed
 again (the later row is fresher; its link, committed or in flight, makes a repeat compare equal).
 After the feed, the records that must be read again — those that failed or wait (until they go
@@ -19,10 +25,12 @@ brought them, as further pages. An ERP source read whole tells deletions by what
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+from p2c.engine.hashing import source_hash
 from p2c.engine.outcomes import Outcomes
 from p2c.engine.reading import SourceBatch, SourceReader
 from p2c.flows import SkipReason
@@ -45,7 +53,7 @@ class Intake:
     """The pages of one task run (see the module docstring)::
 
     intake = Intake(reader, store, "Accounts", select, outcomes, full=False, only_keys=None,
-                    deletes_follow=False, revisit=flow.revisit)
+                    deletes_follow=False, revisit=flow.revisit, fingerprint=fp)
     for page in intake.pages(): ...      # then intake.cursor, intake.deleted
     """
 
@@ -61,9 +69,12 @@ class Intake:
         only_keys: set[str] | None,
         deletes_follow: bool,
         revisit: Callable[[], set[str]],
+        fingerprint: str,
     ) -> None:
-        """``deletes_follow``: an ERP source read whole tells deletions by what it lacks;
-        ``revisit``: the flow's records to read again."""
+        """``full``: every record read and mapped (no cursor, nothing unchanged as read);
+        ``deletes_follow``: an ERP source read whole tells deletions by what it lacks;
+        ``revisit``: the flow's records to read again; ``fingerprint``: the task's configuration
+        (:func:`~p2c.engine.hashing.task_fingerprint`), under which the links' source hashes were taken."""
         self.reader = reader
         self.store = store
         self.task = task
@@ -73,6 +84,7 @@ class Intake:
         self.only_keys = only_keys
         self.deletes_follow = deletes_follow
         self.revisit = revisit
+        self.fingerprint = fingerprint
         #: the new cursor once the pages are done; None when it did not move
         self.cursor: str | None = None
         #: ERP records the whole read lacked (gone at the source), once the pages are done
@@ -96,12 +108,13 @@ class Intake:
         every = not reader.crm and self.deletes_follow
         seen: set[str] = set()
         last = SourceBatch()
-        for batch in reader.pages(self.select, old):
+        settle = None if self.full else partial(self._settle, again_lower)
+        for batch in reader.pages(self.select, old, settle):
             last = batch
-            if not (batch.rows or batch.filtered or batch.deleted):
+            if not (batch.rows or batch.filtered or batch.deleted or batch.unchanged):
                 continue
-            page = self._page(batch.rows, batch.filtered, batch.deleted, [])
-            for k in self._keys(page, batch.filtered):
+            page = self._page(batch.rows, batch.filtered, batch.deleted, [], batch.unchanged)
+            for k in self._keys(page, [*batch.filtered, *batch.unchanged]):
                 if every:
                     seen.add(k)
                 if k in self.again or k.lower() in again_lower:
@@ -119,19 +132,45 @@ class Intake:
             # a revisit that is gone is no record of ours
             yield self._page(src.rows, src.filtered, [], [k for k in src.deleted if k in pending])
 
+    def _settle(
+        self, again_lower: set[str], rows: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[str]]:
+        """``rows`` split: those to go on with, and the keys of those unchanged since their last
+        sync (source hash equal to their link's) and not read again on purpose."""
+        key = self.reader.key
+        keyed = [(key(r), r) for r in rows]
+        asked = [k for k, _ in keyed if k not in self.again and k.lower() not in again_lower]
+        known = self.store.source_hashes(self.task, asked) if asked else {}
+        rest: list[dict[str, Any]] = []
+        same: list[str] = []
+        for k, row in keyed:
+            digest = known.get(k)
+            if digest is not None and digest == source_hash(row, self.fingerprint):
+                same.append(k)
+            else:
+                rest.append(row)
+        return rest, same
+
     def _keys(self, page: Page, filtered: Iterable[str]) -> Iterator[str]:
         yield from (self.reader.key(r) for r in page.rows)
         yield from filtered
         yield from page.deleted
 
     def _page(
-        self, rows: list[dict[str, Any]], filtered: list[str], deleted: list[str], missing: list[str]
+        self,
+        rows: list[dict[str, Any]],
+        filtered: list[str],
+        deleted: list[str],
+        missing: list[str],
+        unchanged: Sequence[str] = (),
     ) -> Page:
         keyed = {self.reader.key(r): r for r in rows}  # one fate per record: the later row wins
         left_out = [k for k in dict.fromkeys(filtered) if k not in keyed]
+        same = [k for k in dict.fromkeys(unchanged) if k not in keyed and k not in left_out]
         gone = [k for k in dict.fromkeys(missing) if k not in keyed and k not in left_out]
         why = f"left out by the task's filter: {self.reader.filter_text}"
-        done = [self.outcomes.filtered(k, why) for k in left_out]
+        done = [self.outcomes.unchanged(k) for k in same]
+        done += [self.outcomes.filtered(k, why) for k in left_out]
         done += [
             self.outcomes.skip(
                 k, SkipReason.SOURCE_DELETED, "no longer in the source (read again by its key)"
@@ -140,7 +179,10 @@ class Intake:
         ]
         dropped = list(dict.fromkeys(deleted))
         return Page(
-            list(keyed.values()), dropped, done, len(keyed) + len(left_out) + len(gone) + len(dropped)
+            list(keyed.values()),
+            dropped,
+            done,
+            len(keyed) + len(left_out) + len(same) + len(gone) + len(dropped),
         )
 
 

@@ -131,6 +131,7 @@ class TaskPipeline:
             only_keys=only_keys,
             deletes_follow=self.flow.deletes_follow,
             revisit=self.flow.revisit,
+            fingerprint=self.fingerprint,
         )
 
     # -- the run --------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from p2c.odata import Dialect, compile_filter, filter_fields, parse_filter
 from p2c.project import Task
 from p2c.settings import System
 
-__all__ = ["EMPTY_ERP_DATE", "SourceBatch", "SourceReader", "source_key"]
+__all__ = ["EMPTY_ERP_DATE", "Settle", "SourceBatch", "SourceReader", "source_key"]
 
 EMPTY_ERP_DATE = "1900-01-01"  # F&O's value for an empty date or UTC date-time (FNO.md §1.5)
 
@@ -44,6 +44,12 @@ class SourceBatch:
     deleted: list[str] = field(default_factory=list)
     cursor: str | None = None
     full: bool = False
+    #: keys of rows ``settle`` found unchanged: no hook, no filter, no mapping (see :meth:`SourceReader.pages`)
+    unchanged: list[str] = field(default_factory=list)
+
+
+#: given rows as read, the rows to go on with and the keys of those unchanged since they were synced
+Settle = Callable[[list[dict[str, Any]]], tuple[list[dict[str, Any]], list[str]]]
 
 
 def source_key(task: Task, spec: EntitySpec, row: Mapping[str, Any]) -> str:
@@ -122,6 +128,8 @@ class SourceReader:
 
     def _split(self, rows: list[dict[str, Any]], out: SourceBatch) -> None:
         """CRM rows into ``out``: those the task's filter keeps, and the keys of the others."""
+        if not rows:
+            return
         if self.before_filter is not None:
             self.before_filter(rows)
         for row in rows:
@@ -130,16 +138,26 @@ class SourceReader:
             else:
                 out.filtered.append(self.key(row))
 
-    def pages(self, select: Sequence[str], cursor: str | None) -> Iterator[SourceBatch]:
+    def pages(
+        self, select: Sequence[str], cursor: str | None, settle: Settle | None = None
+    ) -> Iterator[SourceBatch]:
         """What changed since ``cursor``, page by page as the service answers (CRM: the filter
         applied here, the keys it leaves out and the ids deleted with each page), or the whole
         source with the filter pushed down (ERP: what it leaves out is never read). The last page
-        (possibly empty) carries the new cursor and ``full``: a read of everything, not a delta."""
+        (possibly empty) carries the new cursor and ``full``: a read of everything, not a delta.
+
+        ``settle`` sees each page's rows as read (ERP dates fixed), *before* the flow's
+        ``before_filter`` and the filter: the rows it names unchanged since their last sync go no
+        further (``unchanged``). So a row back in the change feed only because p2c wrote to it
+        costs its hash, not the flow's reads (an order's lines, to derive its flag)."""
         if self.crm:
             feed = self.conn.changes(self.task.source.entity, select=select, cursor=cursor)
             for page in feed:
                 out = SourceBatch(deleted=list(page.deleted))
-                self._split(page.rows, out)
+                rows = page.rows
+                if settle is not None and rows:
+                    rows, out.unchanged = settle(rows)
+                self._split(rows, out)
                 yield out
             yield SourceBatch(cursor=feed.cursor, full=feed.full)
             return
@@ -153,7 +171,10 @@ class SourceReader:
                 self.task.source.entity, select=select, filter=flt, orderby=",".join(self.task.key_source)
             ):
                 marks.saw(company, rows)
-                yield SourceBatch(rows=self._erp_values(rows))
+                out = SourceBatch(rows=self._erp_values(rows))
+                if settle is not None and out.rows:
+                    out.rows, out.unchanged = settle(out.rows)
+                yield out
         yield SourceBatch(cursor=marks.cursor(), full=full)
 
     def whole(self, select: Sequence[str]) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from p2c.store import history
 from p2c.store.batch import link_rows, select_links, upsert
@@ -48,6 +48,20 @@ class LinkQueries:
                 for row in conn.execute(q).all():
                     link = Link(*row)
                     found[link.source_key] = link
+        return found
+
+    def source_hashes(self, task: str, source_keys: Iterable[str]) -> dict[str, str | None]:
+        """The source hash of each of ``source_keys`` that has a link: what a read compares each
+        row with first (:mod:`p2c.engine.intake`), two columns and no :class:`Link` built."""
+        keys = sorted(set(source_keys))
+        found: dict[str, str | None] = {}
+        lc = link_table.c
+        with self._read() as conn:
+            for part in history.chunks(keys, self._chunk):
+                q = select(lc.source_key, lc.source_hash).where(
+                    lc.task == task, history.among(lc.source_key, part, self._sqlite)
+                )
+                found.update((k, h) for k, h in conn.execute(q))
         return found
 
     def all_links(self, task: str) -> Iterator[Link]:

@@ -7,13 +7,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
+from test_engine_p2c_orders import new_order, orders_project  # noqa: F401 (fixture)
+from test_engine_p2c_quotes import external_products
 
 from p2c.engine import Sender, TaskPipeline
 from p2c.engine.context import RunContext
 from p2c.engine.deletes import delete_records
-from p2c.engine.reading import SourceBatch
+from p2c.engine.reading import Settle, SourceBatch
 from p2c.engine.report import TaskReport
 from p2c.engine.trial import LineTrial
 from p2c.engine.writes import Batch, Recorder
@@ -21,6 +24,9 @@ from p2c.flows import SkipReason
 from p2c.mapping import Mapper
 from p2c.settings import System
 from p2c.store import Action, Link, RunStatus, now
+from p2c_sandbox.http import Request, Response
+
+FLAG = "p2c_hasexternallymaintainedproductsonly"
 
 
 class Watching(Sender):
@@ -53,9 +59,11 @@ def test_a_task_commits_chunk_by_chunk_while_it_reads_holding_no_more_than_a_win
         pipeline = TaskPipeline(ctx, task, Watching(Sender(conns, h.store), events), chunk=chunk)
         pages = pipeline.reader.pages
 
-        def counted(select: Sequence[str], cursor: str | None) -> Iterator[SourceBatch]:
-            for p in pages(select, cursor):
-                events.append(("read", len(p.rows) + len(p.filtered)))
+        def counted(
+            select: Sequence[str], cursor: str | None, settle: Settle | None
+        ) -> Iterator[SourceBatch]:
+            for p in pages(select, cursor, settle):
+                events.append(("read", len(p.rows) + len(p.filtered) + len(p.unchanged)))
                 yield p
 
         pipeline.reader.pages = counted  # type: ignore[method-assign]
@@ -115,6 +123,44 @@ def test_rows_unchanged_at_the_source_and_p2c_write_backs_are_not_mapped(
         mapped.clear()
         full = h.run("Accounts", full=True).tasks[0]  # --full maps (and writes) every record
     assert mapped.count("Accounts") == 30 and full.failed == 0
+
+
+def test_an_order_back_in_the_feed_only_for_p2cs_write_back_costs_no_read_of_its_lines(
+    orders_project: Any,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = orders_project
+    crm = world.crm()
+    order, _number = new_order(crm, [{"product": external_products(crm)[0], "quantity": 1}])
+    with world.open() as h:
+        first = h.run("OrderHeader").tasks[0]
+    assert first.created == 1, first
+    # p2c derived the order's products flag from its lines and wrote it back: a change in the CRM
+    assert crm.get(f"salesorders({order})").json()[FLAG] is True
+    service = world.sandbox.crm_service
+    handle = service.handle
+    line_reads: list[str] = []  # reads of the order's lines, inside the sandbox ($batch parts too)
+
+    def counting(req: Request) -> Response:
+        if (
+            req.method == "GET"
+            and req.path.startswith("salesorderdetails")
+            and order in unquote(req.raw_query)
+        ):
+            line_reads.append(req.raw_query)
+        return handle(req)
+
+    monkeypatch.setattr(service, "handle", counting)
+    with world.open() as h:
+        again = h.run("OrderHeader").tasks[0]
+    # back in the change feed, unchanged as read: its lines are not read to derive the flag again
+    assert (again.unchanged, again.written) == (1, 0), again
+    assert line_reads == []
+    crm.patch(f"salesorders({order})", json={"name": "Renamed by a person"}).raise_for_status()
+    with world.open() as h:
+        changed = h.run("OrderHeader").tasks[0]
+    # a change of its own: the flow looks at it (its lines read); create-only, it is not written
+    assert changed.written == 0 and line_reads, changed
 
 
 def test_a_record_read_again_on_purpose_is_mapped_though_its_source_did_not_change(
