@@ -102,9 +102,12 @@ class StoredCustomers:
                 deleted = [d for d in before if d not in upserts]
             else:
                 before = self.store.document_customers(entity, [*upserts, *deleted])
+                # a document back in the feed with its customer as stored (p2c wrote its derived
+                # flag back, a person edited its name) changes nothing here: not written again
+                upserts = {d: c for d, c in upserts.items() if before.get(d) != c}
             if cursor is not None:  # a first read touches nobody: the flags are compared below
-                touched |= {c for d, c in upserts.items() if before.get(d) != c}
-                touched |= {before[d] for d, c in upserts.items() if d in before and before[d] != c}
+                touched |= set(upserts.values())
+                touched |= {before[d] for d in upserts if d in before}
                 touched |= {before[d] for d in deleted if d in before}
             changes[entity] = (upserts, deleted, feed.full, feed.cursor)
         if first and self.flag:

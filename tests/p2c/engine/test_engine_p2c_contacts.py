@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from engine_helpers import crm_rows, erp_rows
 
-from p2c.store import Action, RunStatus
+from p2c.store import Action, RunStatus, StateStore
 
 CONTACT_NUMBER = r"CON-\d{5}-[A-Z]{6}"
 
@@ -143,6 +143,39 @@ def test_a_new_quote_makes_a_contact_an_active_customer(contacts_project: Any) -
         world.erp(), "CustomersV3", ["PartyType"], f"dataAreaId eq 'usmf' and CustomerAccount eq '{number}'"
     )
     assert [r["PartyType"] for r in found] == ["Person"]
+
+
+def test_a_document_back_in_its_feed_with_the_same_customer_is_no_change_of_the_index(
+    contacts_project: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = contacts_project
+    crm = world.crm()
+    with world.open() as h:
+        assert h.run("Accounts", "Contacts").status is RunStatus.SUCCEEDED
+    order = crm_rows(crm, "salesorders", ["salesorderid"])[0]["salesorderid"]
+    # edited (as p2c's write-back of its derived flag edits it): back in the salesorders feed
+    assert crm.patch(f"salesorders({order})", json={"name": "Renamed"}).status_code == 204
+    stored: list[dict[str, Any]] = []
+    apply = StateStore.apply_customer_changes
+
+    def noted(store: StateStore, changes: Any, touched: Any) -> None:
+        stored.append({entity: (dict(c[0]), set(touched)) for entity, c in changes.items()})
+        apply(store, changes, touched)
+
+    monkeypatch.setattr(StateStore, "apply_customer_changes", noted)
+    with world.open() as h:
+        again = h.run("Contacts")
+    assert again.status is RunStatus.SUCCEEDED and again.tasks[0].written == 0
+    # its customer is the one stored: nothing written to the index, no contact touched
+    assert stored == [{entity: ({}, set()) for entity in ("quotes", "salesorders", "invoices")}]
+    crm_contact = crm_rows(crm, "contacts", ["contactid"])[0]["contactid"]
+    rebound = {"customerid_contact@odata.bind": f"/contacts({crm_contact})"}
+    assert crm.patch(f"salesorders({order})", json=rebound).status_code == 204
+    stored.clear()
+    with world.open() as h:
+        h.run("Contacts")
+    [changes] = stored
+    assert changes["salesorders"][0] == {order.lower(): crm_contact.lower()}, changes
 
 
 def test_contact_person_waits_for_its_account_customer(contacts_project: Any) -> None:
