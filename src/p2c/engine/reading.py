@@ -23,6 +23,7 @@ from typing import Any
 
 from p2c.catalog import Catalog, EntitySpec, FieldType
 from p2c.connectors import Connector, key_filters
+from p2c.engine.ahead import read_ahead
 from p2c.engine.marks import Marks
 from p2c.odata import Dialect, compile_filter, filter_fields, parse_filter
 from p2c.project import Task
@@ -152,7 +153,7 @@ class SourceReader:
         costs its hash, not the flow's reads (an order's lines, to derive its flag)."""
         if self.crm:
             feed = self.conn.changes(self.task.source.entity, select=select, cursor=cursor)
-            for page in feed:
+            for page in read_ahead(feed, self.task.name):
                 out = SourceBatch(deleted=list(page.deleted))
                 rows = page.rows
                 if settle is not None and rows:
@@ -162,20 +163,23 @@ class SourceReader:
             yield SourceBatch(cursor=feed.cursor, full=feed.full)
             return
         marks = Marks.start(self.task.watermark, cursor)
-        full = True
+        for company, rows in read_ahead(self._companies(select, marks), self.task.name):
+            marks.saw(company, rows)
+            out = SourceBatch(rows=self._erp_values(rows))
+            if settle is not None and out.rows:
+                out.rows, out.unchanged = settle(out.rows)
+            yield out
+        full = all(marks.filter(c) is None for c in self.companies)
+        yield SourceBatch(cursor=marks.cursor(), full=full)
+
+    def _companies(self, select: Sequence[str], marks: Marks) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+        """The ERP read of every company in turn, as (company, page): whole, or since its mark."""
         for company in self.companies:
-            since = marks.filter(company)
-            full = full and since is None
-            flt = _and(f"dataAreaId eq '{company}'", self.filter_text, since)
+            flt = _and(f"dataAreaId eq '{company}'", self.filter_text, marks.filter(company))
             for rows in self.conn.read(
                 self.task.source.entity, select=select, filter=flt, orderby=",".join(self.task.key_source)
             ):
-                marks.saw(company, rows)
-                out = SourceBatch(rows=self._erp_values(rows))
-                if settle is not None and out.rows:
-                    out.rows, out.unchanged = settle(out.rows)
-                yield out
-        yield SourceBatch(cursor=marks.cursor(), full=full)
+                yield company, rows
 
     def whole(self, select: Sequence[str]) -> list[dict[str, Any]]:
         """The whole filtered source as a run would see it, without a change-tracking token (reconcile)."""

@@ -4,6 +4,7 @@ deletion never removes a target record another source record now holds."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from p2c.engine.report import TaskReport
 from p2c.engine.trial import LineTrial
 from p2c.engine.writes import Batch, Recorder
 from p2c.flows import SkipReason
+from p2c.flows.accounts import AccountsFlow
 from p2c.mapping import Mapper
 from p2c.settings import System
 from p2c.store import Action, Link, RunStatus, now
@@ -82,6 +84,35 @@ def test_a_task_commits_chunk_by_chunk_while_it_reads_holding_no_more_than_a_win
         most = max(most, held)
     assert held == 0  # every record committed, once
     assert most <= page + depth * chunk, events
+
+
+def test_the_next_page_is_read_while_a_page_is_processed(
+    provisioned_project: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = provisioned_project
+    service = world.sandbox.crm_service
+    handle = service.handle
+    second = threading.Event()  # the service was asked for the feed's second page
+
+    def watching(req: Request) -> Response:
+        if req.method == "GET" and req.path.startswith("accounts") and "skiptoken" in req.raw_query:
+            second.set()
+        return handle(req)
+
+    waited: list[bool] = []
+
+    def processing(flow: AccountsFlow, rows: list[dict[str, Any]]) -> list[Any]:
+        if not waited:  # the first page: held until the second is asked for (or 10 s)
+            waited.append(second.wait(10))
+        return []
+
+    monkeypatch.setattr(service, "handle", watching)
+    monkeypatch.setattr(AccountsFlow, "before_filter", processing)
+    with world.open() as h:
+        h.crm.page_size = 4  # the change feed in pages of 4 accounts
+        report = h.run("Accounts").tasks[0]
+    assert waited == [True]
+    assert report.status is RunStatus.SUCCEEDED and report.created == 30, report
 
 
 @pytest.fixture
