@@ -12,6 +12,9 @@ Example (in-process)::
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from decimal import Decimal
+from functools import partial
 from typing import Any
 from urllib.parse import unquote
 
@@ -30,6 +33,7 @@ from p2c_sandbox.store import Row
 __all__ = ["cross_company", "read"]
 
 _HEADERS = {"content-type": JSON_TYPE, "odata-version": "4.0"}
+_UNSET = object()
 
 
 def cross_company(req: Request) -> bool:
@@ -97,19 +101,32 @@ def _select_suffix(opts: Options) -> str:
 
 
 def _project(data: Data, es: EntitySet, row: Row, select: list[str] | None) -> dict[str, Any]:
+    return _projector(data, es, select)(row)
+
+
+def _projector(data: Data, es: EntitySet, select: list[str] | None) -> Callable[[Row], dict[str, Any]]:
+    """The JSON object of a row with ``$select`` (the ETag, then the fields asked for): the
+    defaults of unset fields looked up once per request, not once per row and field."""
     if select is None:
-        return data.wire(es, row)
-    out: dict[str, Any] = {"@odata.etag": etag(row)}
-    for name in select:
-        out[name] = to_wire(row.get(name, es.prop(name).default))
-    return out
+        return partial(data.wire, es)
+    fields = [(name, to_wire(es.prop(name).default)) for name in select]
+
+    def project(row: Row) -> dict[str, Any]:
+        out: dict[str, Any] = {"@odata.etag": etag(row)}
+        for name, default in fields:
+            value = row.get(name, _UNSET)
+            out[name] = default if value is _UNSET else to_wire(value) if type(value) is Decimal else value
+        return out
+
+    return project
 
 
 def _expanded(data: Data, es: EntitySet, row: Row, expand: list[Expand], out: dict[str, Any]) -> None:
     for exp in expand:
         target = ENTITY_SETS[exp.nav.target]
         related = related_rows(data, exp.nav.target, exp.nav.pairs, row)
-        objects = [_project(data, target, r, exp.select) for r in related]
+        project = _projector(data, target, exp.select)
+        objects = [project(r) for r in related]
         out[exp.nav.name] = objects if exp.nav.many else (objects[0] if objects else None)
 
 
@@ -163,8 +180,9 @@ def _collection(
             parts.pop()
     else:
         objects = []
+        project = _projector(data, es, opts.select)
         for r in page:
-            obj = _project(data, es, r, opts.select)
+            obj = project(r)
             _expanded(data, es, r, opts.expand, obj)
             objects.append(obj)
         parts.append(orjson.dumps(objects)[1:-1])
