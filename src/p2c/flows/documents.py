@@ -42,6 +42,7 @@ __all__ = ["DOCUMENTS", "DocumentsFlow"]
 # p2c's names; the project's crm_schema gives each table's (DocumentLines.flag, .line_flag, ...)
 FLAG = "p2c_hasexternallymaintainedproductsonly"
 PRODUCT_FLAG = "p2c_isexternallymaintained"
+TOTAL = "totallineitemamount"  # a header's sum of its lines: a line added, removed or changed moves it
 
 #: header entity set → (line entity set, the line's header lookup value, line primary key)
 DOCUMENTS = {
@@ -204,7 +205,9 @@ class DocumentsFlow(Flow):
         if self.line_of is not None:
             out |= {self.parent, "quantity", "manualdiscountamount", "priceperunit"}
         if self.header is not None:
-            out |= {self.header.pk, "statecode", self.header.flag}
+            # the lines' total: a header whose lines changed never reads as it did when synced, so
+            # it is not taken for unchanged before the flag is derived again (p2c.engine.intake)
+            out |= {self.header.pk, "statecode", self.header.flag, TOTAL}
         return out
 
     def qualify(self, header: dict[str, Any]) -> dict[str, Any]:

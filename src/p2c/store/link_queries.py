@@ -61,7 +61,7 @@ class LinkQueries:
                 q = select(lc.source_key, lc.source_hash).where(
                     lc.task == task, history.among(lc.source_key, part, self._sqlite)
                 )
-                found.update((k, h) for k, h in conn.execute(q))
+                found.update((k, h) for k, h in conn.execute(q).all())
         return found
 
     def all_links(self, task: str) -> Iterator[Link]:

@@ -194,6 +194,26 @@ def test_an_order_back_in_the_feed_only_for_p2cs_write_back_costs_no_read_of_its
     assert changed.written == 0 and line_reads, changed
 
 
+def test_a_line_added_to_a_synced_order_is_looked_at_though_the_header_reads_the_same(
+    orders_project: Any,  # noqa: F811
+) -> None:
+    world = orders_project
+    crm = world.crm()
+    order, _number = new_order(crm, [{"product": external_products(crm)[0], "quantity": 1}])
+    with world.open() as h:
+        assert h.run("OrderHeader").tasks[0].created == 1
+    assert crm.get(f"salesorders({order})").json()[FLAG] is True
+    # a write-in line: only the header's totals change, not a field the task maps
+    body = {"isproductoverridden": True, "productdescription": "Write-in", "priceperunit": 10, "quantity": 1}
+    line = crm.post("salesorderdetails", json={"salesorderid@odata.bind": f"/salesorders({order})", **body})
+    assert line.status_code in (201, 204), line.text
+    with world.open() as h:
+        again = h.run("OrderHeader").tasks[0]
+    # not unchanged as read: the flag is derived again (No: a write-in) and written back
+    assert again.unchanged == 0 and again.side_writes > 0, again
+    assert crm.get(f"salesorders({order})").json()[FLAG] is False
+
+
 def test_a_record_read_again_on_purpose_is_mapped_though_its_source_did_not_change(
     provisioned_project: Any, mapped: list[str]
 ) -> None:
