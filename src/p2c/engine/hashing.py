@@ -9,9 +9,10 @@ key order does not matter. Example::
 :func:`source_hash` fingerprints a *source* row as the task reads it, with the task's
 configuration (:func:`task_fingerprint`), and is stored in the record's link. A row read again
 whose source hash equals its link's is unchanged at once, as read (:mod:`p2c.engine.intake`): no
-flow hook, no lookups resolved, no mapping. The
-values p2c writes back to a source row (a generated number, a derived flag) are in the row when
-its hash is taken, so the next read, which sees them, finds the row unchanged. What the hash
+flow hook, no lookups resolved, no mapping. The values p2c writes back to a source row (a
+generated number, a derived flag) are in the row when its hash is taken, so the next read, which
+sees them, finds the row unchanged. A flow whose hook derives a value from other records reads a
+field of the row that moves with them (a document header reads its lines' total). What the hash
 cannot see: a change to a record the row only looks up (a parent's target key moved), or to the
 target behind p2c's back — ``p2c run --full`` (which maps every row) and ``p2c reconcile`` pick
 those up. A changed project (mapping, filters, rules, value maps) changes the fingerprint, so
