@@ -59,7 +59,7 @@ def _body(data: Data, es: EntitySet, req: Request) -> dict[str, Any]:
         raise bad_request(f"Invalid JSON. {exc}") from None
     if not isinstance(doc, dict):
         raise bad_request("The request body must be a JSON object describing one entity.")
-    visible = set(data.visible_props(es))
+    visible = data.visible_names(es)
     values: dict[str, Any] = {}
     for name, value in doc.items():
         if name.startswith("@") or "@odata." in name:
