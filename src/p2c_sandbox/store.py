@@ -427,4 +427,9 @@ def share_decimals(row: Row, pool: dict[tuple[Decimal, int], Decimal]) -> Row:
 
 
 _FLUSH_CHUNK = 5000
-_UPSERT = "INSERT OR REPLACE INTO rows (tbl, pk, seq, data) VALUES (?, ?, ?, ?)"
+# an update in place: INSERT OR REPLACE deletes and inserts again, three times the CPU for a
+# batch that rewrites rows (every PATCH of an order line is one)
+_UPSERT = (
+    "INSERT INTO rows (tbl, pk, seq, data) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (tbl, pk) DO UPDATE SET seq = excluded.seq, data = excluded.data"
+)
