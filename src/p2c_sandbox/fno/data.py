@@ -236,9 +236,11 @@ class Data:
 
     # -- wire form -------------------------------------------------------------------------------
 
-    def wire(self, es: EntitySet, row: Row) -> dict[str, Any]:
-        """The full JSON object of a row: the ETag, then every property in $metadata order."""
-        out: dict[str, Any] = {"@odata.etag": etag(row)}
+    def wire(self, es: EntitySet, row: Row, context: str | None = None) -> dict[str, Any]:
+        """The full JSON object of a row: the ETag, then every property in $metadata order; with
+        ``context``, an ``@odata.context`` first (a POST's answer: one dict, not a copy of this one)."""
+        out: dict[str, Any] = {} if context is None else {"@odata.context": context}
+        out["@odata.etag"] = etag(row)
         out.update(self._wire_defaults[es.name])
         kinds = self._wire_kinds[es.name]
         for name, value in row.items():
