@@ -182,9 +182,13 @@ class TableDef:
     #: single-valued navigation property -> (lookup column, target table)
     navs: dict[str, tuple[Column, str]] = field(init=False, repr=False, compare=False)
     wire_columns: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    #: columns whose value the platform or the application requires, checked on every write
+    required_columns: tuple[Column, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         cols = self.columns.values()
+        required = (Required.APPLICATION, Required.SYSTEM)
+        object.__setattr__(self, "required_columns", tuple(c for c in cols if c.required in required))
         object.__setattr__(self, "by_wire", {c.wire: c for c in cols})
         object.__setattr__(self, "navs", {nav: (c, t) for c in cols for nav, t in c.navs.items()})
         object.__setattr__(self, "wire_columns", tuple(c.wire for c in cols))

@@ -21,7 +21,7 @@ from p2c_sandbox.dataverse.catalog import key_value
 from p2c_sandbox.dataverse.errors import Code, DataverseError, bad_request, not_found_by_id, not_found_by_key
 from p2c_sandbox.dataverse.org import APP_USER_ID, Org
 from p2c_sandbox.dataverse.sales import Sales
-from p2c_sandbox.dataverse.schema import Column, Kind, Required, TableDef
+from p2c_sandbox.dataverse.schema import Column, Kind, TableDef
 from p2c_sandbox.dataverse.tables_sales import LINE_PARENT
 from p2c_sandbox.dataverse.tables_system import OWNER_TABLES
 from p2c_sandbox.dataverse.urls import parse_reference
@@ -30,7 +30,6 @@ from p2c_sandbox.store import Row
 
 __all__ = ["Writer"]
 
-_REQUIRED = (Required.APPLICATION, Required.SYSTEM)
 _HINTS = {
     ("product", "pricelevelid"): " Create the product, add it to a price list (productpricelevel), then set "
     "its default price list with an update."
@@ -323,8 +322,8 @@ class Writer:
 
     @staticmethod
     def _check_required(t: TableDef, row: Row, fields: dict[str, Any] | None) -> None:
-        for col in t.columns.values():
-            if col.required in _REQUIRED and row.get(col.wire) is None:
+        for col in t.required_columns:
+            if row.get(col.wire) is None:
                 if fields is not None and col.wire not in fields:
                     continue  # an update only answers for what it changes
                 if not (col.create if fields is None else col.update):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import base64
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, KeysView
 from contextlib import contextmanager
 from decimal import Decimal
 from operator import itemgetter
@@ -85,6 +85,10 @@ class Data:
     def visible_props(self, es: EntitySet) -> list[str]:
         return list(self._wire_defaults[es.name])
 
+    def visible_names(self, es: EntitySet) -> KeysView[str]:
+        """The visible property names as a set view, for membership tests without a copy."""
+        return self._wire_defaults[es.name].keys()
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """The store's transaction; a rollback restores rows behind our back, so caches are dropped."""
@@ -108,22 +112,26 @@ class Data:
 
     def find(self, es: EntitySet, key: dict[str, Any], *, visible: bool = True) -> Row | None:
         """The row of ``es`` with these key values (dataAreaId and strings case-insensitive), if visible."""
-        values = tuple([v.casefold() if isinstance(v := key[k], str) else v for k in es.keys])
-        table = self.store.table(es.table)
-        pk = table.indexes[_INDEX_NAMES[es.name]].get(values)
-        row = table.rows.get(pk) if pk is not None else None
-        if row is None or (visible and not self.visible(es, row)):
-            return None
-        return row
+        return self._lookup(es, [key[k] for k in es.keys], visible)
 
     def get(self, set_name: str, company: str | None, *values: Any, visible: bool = True) -> Row | None:
         """Shortcut for :meth:`find` by positional key values after dataAreaId."""
         es = ENTITY_SETS[set_name]
-        names = es.keys[1:] if es.company else es.keys
-        key = dict(zip(names, values, strict=True))
-        if es.company:
-            key["dataAreaId"] = company
-        return self.find(es, key, visible=visible)
+        key = [company, *values] if es.company else values
+        if len(key) != len(es.keys):
+            raise ValueError(f"{set_name} has {len(es.keys)} key fields, got {len(key)} values")
+        return self._lookup(es, key, visible)
+
+    def _lookup(self, es: EntitySet, key: Any, visible: bool) -> Row | None:
+        """``key``: the key values in ``es.keys`` order; one index probe (validation makes many)."""
+        table = self.store.table(es.table)
+        pk = table.indexes[_INDEX_NAMES[es.name]].get(
+            tuple([v.casefold() if isinstance(v, str) else v for v in key])
+        )
+        row = table.rows.get(pk) if pk is not None else None
+        if row is None or (visible and es.view is not None and not self.visible(es, row)):
+            return None
+        return row
 
     def visible(self, es: EntitySet, row: Row) -> bool:
         if es.view is None:
@@ -228,9 +236,11 @@ class Data:
 
     # -- wire form -------------------------------------------------------------------------------
 
-    def wire(self, es: EntitySet, row: Row) -> dict[str, Any]:
-        """The full JSON object of a row: the ETag, then every property in $metadata order."""
-        out: dict[str, Any] = {"@odata.etag": etag(row)}
+    def wire(self, es: EntitySet, row: Row, context: str | None = None) -> dict[str, Any]:
+        """The full JSON object of a row: the ETag, then every property in $metadata order; with
+        ``context``, an ``@odata.context`` first (a POST's answer: one dict, not a copy of this one)."""
+        out: dict[str, Any] = {} if context is None else {"@odata.context": context}
+        out["@odata.etag"] = etag(row)
         out.update(self._wire_defaults[es.name])
         kinds = self._wire_kinds[es.name]
         for name, value in row.items():

@@ -59,7 +59,7 @@ def _body(data: Data, es: EntitySet, req: Request) -> dict[str, Any]:
         raise bad_request(f"Invalid JSON. {exc}") from None
     if not isinstance(doc, dict):
         raise bad_request("The request body must be a JSON object describing one entity.")
-    visible = set(data.visible_props(es))
+    visible = data.visible_names(es)
     values: dict[str, Any] = {}
     for name, value in doc.items():
         if name.startswith("@") or "@odata." in name:
@@ -88,8 +88,7 @@ def _create(data: Data, rules: Rules, es: EntitySet, req: Request) -> Response:
         values["dataAreaId"] = _company(data, es, values)
     with data.transaction():
         row = insert_entity(data, rules, es, values)
-    body: dict[str, Any] = {"@odata.context": f"{req.service_root}$metadata#{es.name}/$entity"}
-    body.update(data.wire(es, row))
+    body = data.wire(es, row, context=f"{req.service_root}$metadata#{es.name}/$entity")
     location = f"{req.service_root}{es.name}({quote(format_key(es, row), safe=_URL_SAFE)})"
     return json_response(201, body, {"location": location, "etag": etag(row)})
 

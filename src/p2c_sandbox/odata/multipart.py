@@ -22,6 +22,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import field
 from enum import StrEnum
+from functools import lru_cache
 from http import HTTPStatus
 
 from p2c_sandbox.odata.records import mutable_record
@@ -142,6 +143,9 @@ def _split(data: bytes, marker: str, where: str) -> list[bytes]:
     raise MultipartError(f"{where}: missing closing delimiter '{dash.decode('latin-1')}--'")
 
 
+_BLANK = frozenset((b"\r\n", b"\n", b"\r", b""))
+
+
 def _headers(lines: list[bytes], where: str) -> tuple[dict[str, str], int]:
     """Header lines up to the first blank one: ``(lower-cased name -> value, lines used)``."""
     found: dict[str, str] = {}
@@ -149,9 +153,9 @@ def _headers(lines: list[bytes], where: str) -> tuple[dict[str, str], int]:
     used = 0
     for line in lines:
         used += 1
-        text = line.decode("utf-8", "replace").rstrip("\r\n")
-        if not text:
+        if line in _BLANK:
             return found, used
+        text = line.decode("utf-8", "replace").rstrip("\r\n")
         if text[0] in " \t" and last is not None:  # obsolete line folding: continues the value
             found[last] += " " + text.strip()
             continue
@@ -164,9 +168,8 @@ def _headers(lines: list[bytes], where: str) -> tuple[dict[str, str], int]:
     return found, used
 
 
-def _message(data: bytes, where: str) -> HttpPart:
-    lines = data.splitlines(keepends=True)
-    mime, used = _headers(lines, where)
+def _message(lines: list[bytes], mime: dict[str, str], used: int, where: str) -> HttpPart:
+    """The HTTP message of a part: ``lines`` are the part's, its MIME headers ``mime`` took ``used``."""
     media, _ = _content_type(mime.get("content-type", "application/http"))
     if media != "application/http":
         raise MultipartError(
@@ -175,14 +178,14 @@ def _message(data: bytes, where: str) -> HttpPart:
     encoding = mime.get("content-transfer-encoding", "binary").lower()
     if encoding not in ("binary", "7bit", "8bit"):
         raise MultipartError(f"{where}: unsupported Content-Transfer-Encoding '{encoding}'")
-    rest = lines[used:]
-    while rest and not _strip_eol(rest[0]):
-        rest = rest[1:]
-    if not rest:
+    n = len(lines)
+    while used < n and not _strip_eol(lines[used]):
+        used += 1
+    if used == n:
         raise MultipartError(f"{where}: expected an HTTP request or status line, got nothing")
-    part = _start_line(_strip_eol(rest[0]).decode("utf-8", "replace"), where)
-    part.headers, used = _headers(rest[1:], where)
-    part.body = b"".join(rest[1 + used :])
+    part = _start_line(_strip_eol(lines[used]).decode("utf-8", "replace"), where)
+    part.headers, taken = _headers(lines[used + 1 :], where)
+    part.body = b"".join(lines[used + 1 + taken :])
     own_id = part.headers.pop("content-id", None)
     part.content_id = mime.get("content-id", own_id)
     return part
@@ -208,16 +211,17 @@ def parse_batch(content_type: str, body: bytes) -> list[BatchItem]:
         mime, used = _headers(lines, where)
         declared = mime.get("content-type", "")
         if not declared.lower().startswith("multipart/"):
-            items.append(_message(chunk, where))
+            items.append(_message(lines, mime, used, where))
             continue
         inner = _boundary(declared, where)
         parts = []
         for k, sub in enumerate(_split(b"".join(lines[used:]), inner, where), 1):
             sub_where = f"part {k} of the change set in {where}"
-            sub_mime, _ = _headers(sub.splitlines(keepends=True), sub_where)
+            sub_lines = sub.splitlines(keepends=True)
+            sub_mime, sub_used = _headers(sub_lines, sub_where)
             if sub_mime.get("content-type", "").lower().startswith("multipart/"):
                 raise MultipartError(f"{sub_where}: a change set cannot contain another change set")
-            parts.append(_message(sub, sub_where))
+            parts.append(_message(sub_lines, sub_mime, sub_used, sub_where))
         items.append(ChangeSet(parts, inner))
     return items
 
@@ -229,20 +233,26 @@ _IRREGULAR = ("Content-ID", "ETag", "OData-EntityId", "OData-MaxVersion", "OData
 _SPECIAL = {name.lower(): name for name in _IRREGULAR}
 
 
+@lru_cache(maxsize=256)  # a batch answer writes the same few names a thousand times
 def _header_name(name: str) -> str:
     low = name.lower()
     return _SPECIAL.get(low) or "-".join(word[:1].upper() + word[1:] for word in low.split("-"))
+
+
+@lru_cache(maxsize=64)
+def _status_line(status: int, reason: str | None) -> str:
+    try:
+        phrase = reason or HTTPStatus(status).phrase
+    except ValueError:
+        phrase = reason or ""
+    return f"HTTP/1.1 {status} {phrase}".rstrip()
 
 
 def _encode(part: HttpPart, side: BodyKind, where: str) -> bytes:
     if side is BodyKind.RESPONSE:
         if part.status is None:
             raise MultipartError(f"{where}: a response part needs a status")
-        try:
-            phrase = part.reason or HTTPStatus(part.status).phrase
-        except ValueError:
-            phrase = part.reason or ""
-        first = f"HTTP/1.1 {part.status} {phrase}".rstrip()
+        first = _status_line(part.status, part.reason)
     else:
         if not part.method or not part.url:
             raise MultipartError(f"{where}: a request part needs a method and a URL")
@@ -266,14 +276,17 @@ def render_batch(
     side = BodyKind(kind)
     prefix = "batch" if side is BodyKind.REQUEST else "batchresponse"
     cs_prefix = "changeset" if side is BodyKind.REQUEST else "changesetresponse"
-    outer = boundary or f"{prefix}_{uuid.uuid4()}"
+    guid = str(uuid.uuid4())
+    outer = boundary or f"{prefix}_{guid}"
     chunks: list[bytes] = []
+    delimiter = f"--{outer}\r\n".encode()
     for n, item in enumerate(items, 1):
-        chunks.append(f"--{outer}\r\n".encode())
+        chunks.append(delimiter)
         if isinstance(item, HttpPart):
             chunks.append(_encode(item, side, f"batch part {n}"))
             continue
-        inner = item.boundary or f"{cs_prefix}_{uuid.uuid4()}"
+        # GUID-shaped, unique in the body, without a fresh uuid4 for each of 1 000 change sets
+        inner = item.boundary or f"{cs_prefix}_{guid[:24]}{n:012x}"
         chunks.append(f"Content-Type: multipart/mixed; boundary={inner}\r\n\r\n".encode())
         for k, part in enumerate(item.parts, 1):
             chunks.append(f"--{inner}\r\n".encode())
