@@ -384,3 +384,18 @@ def test_thousand_posts_parse_and_render_quickly() -> None:
         best = min(best, time.perf_counter() - start)
     # generous bound (shared CI machines); locally this is a few milliseconds
     assert best < 0.25, f"parse+render of 1000 parts took {best * 1000:.1f} ms"
+
+
+def test_each_change_set_of_a_body_has_its_own_boundary() -> None:
+    sets: list[BatchItem] = [
+        ChangeSet([HttpPart.request("DELETE", f"https://h/data/X('{n}')", {}, b"", str(n))])
+        for n in range(300)
+    ]
+    ctype, body = render_batch(sets, kind="request")
+    outer = ctype.split("boundary=", 1)[1]
+    inner = {line.split("boundary=", 1)[1] for line in body.decode().splitlines() if "boundary=" in line}
+    assert len(inner) == 300 and outer not in inner
+    assert all(
+        b.startswith("changeset_") and len(b) == len(outer) - len("batch") + len("changeset") for b in inner
+    )
+    assert [len(c.parts) for c in parse_batch(ctype, body)] == [1] * 300  # type: ignore[union-attr]
