@@ -74,3 +74,18 @@ def test_price_list_items_take_their_product_from_the_products_just_written(
     # new products are activated; of those the CRM held, only the one found Draft
     assert len(activated) == 17 if not crm_had_them else activated == ["usmf,T0002-BLK"]
     _check_synced(world)
+
+
+def test_items_into_dataverse_are_read_once_per_5000_rows_not_per_1000(provisioned_project: Any) -> None:
+    """A chunk into Dataverse is 5 000 rows: the items' existence read (a key of lookups, found by
+    product) goes once for 1 100 items, while their writes still go 1 000 rows a request."""
+    world = provisioned_project
+    world.reseed("large:4400")  # 1 100 products, each with its price-list item, in both systems
+    with world.open() as h:
+        reads = _spy_reads(h)
+        report = h.run("Products", "ProductPriceListItems")
+    assert [(t.written, t.failed, t.waiting) for t in report.tasks] == [(1100, 0, 0), (1100, 0, 0)]
+    assert [t.updated for t in report.tasks] == [1100, 1100]  # the CRM held them: updated, once each
+    assert reads.count(("productpricelevels", "_productid_value")) == 1
+    items = crm_rows(world.crm(), "productpricelevels", ["_productid_value"])
+    assert len(items) == len({i["_productid_value"] for i in items})  # no item written twice
