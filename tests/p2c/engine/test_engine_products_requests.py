@@ -14,7 +14,8 @@ from engine_helpers import crm_rows, erp_rows
 
 
 def _spy_reads(h: Any) -> list[tuple[str, str]]:
-    """The (entity, field) of each of the CRM connector's reads by values; they still go to the sandbox."""
+    """The (entity, field) of each of the CRM connector's reads by values (alone, or several
+    together: a chunk's lookups); they still go to the sandbox."""
     seen: list[tuple[str, str]] = []
     real = h.crm.read_by_values
 
@@ -22,7 +23,13 @@ def _spy_reads(h: Any) -> list[tuple[str, str]]:
         seen.append((entity, field))
         return real(entity, field, values, **kw)  # type: ignore[no-any-return]
 
+    def read_by_values_many(queries: Any) -> list[list[dict[str, Any]]]:
+        seen.extend((q.entity, q.field) for q in queries)
+        return real_many(queries)  # type: ignore[no-any-return]
+
+    real_many = h.crm.read_by_values_many
     h.crm.read_by_values = read_by_values
+    h.crm.read_by_values_many = read_by_values_many
     return seen
 
 
@@ -89,3 +96,26 @@ def test_items_into_dataverse_are_read_once_per_5000_rows_not_per_1000(provision
     assert reads.count(("productpricelevels", "_productid_value")) == 1
     items = crm_rows(world.crm(), "productpricelevels", ["_productid_value"])
     assert len(items) == len({i["_productid_value"] for i in items})  # no item written twice
+
+
+def test_a_chunks_lookups_into_the_crm_go_together(provisioned_project: Any) -> None:
+    """A product's currency, unit group and unit: read for the chunk in one request, not three."""
+    world = provisioned_project
+    with world.open() as h:
+        together: list[set[str]] = []
+        real = h.crm.read_by_values_many
+
+        def read_by_values_many(queries: Any) -> list[list[dict[str, Any]]]:
+            before = h.crm.stats["requests"]
+            answers = real(queries)
+            if h.crm.stats["requests"] - before == 1:
+                together.append({q.entity for q in queries})
+            return answers  # type: ignore[no-any-return]
+
+        h.crm.read_by_values_many = read_by_values_many
+        report = h.run("Products")
+    assert [(t.written, t.failed, t.waiting) for t in report.tasks] == [(17, 0, 0)]
+    assert {"transactioncurrencies", "uomschedules", "uoms"} in together
+    lookups = ["_transactioncurrencyid_value", "_defaultuomscheduleid_value", "_defaultuomid_value"]
+    ours = crm_rows(world.crm(), "products", lookups, "p2c_isexternallymaintained eq true")
+    assert len(ours) == 17 and all(p[c] for p in ours for c in lookups)  # each answered its own rows
