@@ -46,7 +46,8 @@ class RelatedResolver:
 
     def learn(self, system: System, entity: str, keys: Iterable[Mapping[str, Any]]) -> None:
         """Rows just written to ``entity``, as the service answered their keys (with the row's id
-        where it said it): the lookups by one of their fields are answered without a read."""
+        where it said it), or the rows of a whole table a flow read (the price lists): the lookups
+        by one of their fields are answered without a read."""
         specs = [s for s in self._learnable if s.entity == entity and self.system_of(s) is system]
         if not specs:
             return

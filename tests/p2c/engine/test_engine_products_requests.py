@@ -1,5 +1,6 @@
 """Products with their price-list items in one run, in few requests: the rows the Products task
-wrote answer the items' product lookup (no read of the products back by number), and a CRM that
+wrote answer the items' product lookup (no read of the products back by number), the price lists
+read to choose one answer their price-list lookup, and a CRM that
 holds the products already (unlinked) gets them updated and priced, each exactly once, and
 activated where they were not Active (no request for those that were)."""
 
@@ -78,6 +79,7 @@ def test_price_list_items_take_their_product_from_the_products_just_written(
     assert [t.failed + t.waiting for t in report.tasks] == [0, 0]
     assert [t.written for t in report.tasks] == [17, 17]
     assert ("products", "productnumber") not in reads  # the items' product: from the Products writes
+    assert ("pricelevels", "name") not in reads  # their price list: from the price lists read to choose it
     # new products are activated; of those the CRM held, only the one found Draft
     assert len(activated) == 17 if not crm_had_them else activated == ["usmf,T0002-BLK"]
     _check_synced(world)
