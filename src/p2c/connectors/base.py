@@ -29,6 +29,7 @@ __all__ = [
     "Changes",
     "Connector",
     "OpKind",
+    "ValuesQuery",
     "WriteAction",
     "WriteOp",
     "WriteResult",
@@ -135,6 +136,17 @@ class ChangeFeed:
         self.exhausted = True
 
 
+@dataclass(frozen=True)
+class ValuesQuery:
+    """One :meth:`Connector.read_by_values` of several asked together (a chunk's lookups)."""
+
+    entity: str
+    field: str
+    values: Sequence[Any]
+    select: Sequence[str]
+    filter: str | None = None
+
+
 @runtime_checkable
 class Connector(Protocol):
     """The contract of DESIGN.md: one per system, on an injected ``httpx.Client``."""
@@ -165,6 +177,11 @@ class Connector(Protocol):
         """Pages of the rows whose ``field`` is one of ``values`` (and that match ``filter``), in as
         few requests as the service allows: existence reads, lookups, parents. Empty values are
         never asked for; an empty ``values`` reads nothing."""
+        ...
+
+    def read_by_values_many(self, queries: Sequence[ValuesQuery]) -> list[list[dict[str, Any]]]:
+        """The rows of several :meth:`read_by_values`, a list per query, in as few requests as the
+        service allows (Dataverse: their first pages in one ``$batch``)."""
         ...
 
     def write(self, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]: ...

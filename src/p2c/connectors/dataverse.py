@@ -36,20 +36,14 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from p2c.connectors.auth import Redactor, TokenProvider
-from p2c.connectors.base import (
-    ChangeFeed,
-    Changes,
-    OpKind,
-    WriteOp,
-    WriteResult,
-)
+from p2c.connectors.base import ChangeFeed, Changes, OpKind, ValuesQuery, WriteOp, WriteResult
 from p2c.connectors.dataverse_meta import DataverseMetadata
 from p2c.connectors.dataverse_rows import BATCH_LIMIT, TableInfo
 from p2c.connectors.dataverse_target import Refusal, TargetItem, TargetTable, plan_deletes, plan_writes
 from p2c.connectors.dataverse_write import DataverseWriter, Message
 from p2c.connectors.lifecycle import ConnectorLifecycle
 from p2c.connectors.protocol import Pager, RetryPolicy
-from p2c.connectors.protocol_batch import Task, query_many, run_tasks
+from p2c.connectors.protocol_batch import Task, query_sets, run_tasks
 from p2c.connectors.protocol_errors import Service
 from p2c.connectors.protocol_json import loads
 from p2c.connectors.protocol_odata import distinct_values, entity_path, in_filter, literal
@@ -227,21 +221,36 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
         :data:`IN_CHUNK` values, up to :data:`IN_QUERIES` of them in one ``$batch`` request when there
         are several (a GET's URL is limited). A lookup value that is not a GUID names no row (a plan's record
         still to be created): it is not sent, since the service would refuse the whole filter."""
-        wanted = distinct_values(values)
-        if field.startswith("_") and field.endswith("_value"):
-            wanted = [v for v in wanted if _GUID.fullmatch(str(v))]
-        queries: list[dict[str, str]] = []
-        for i in range(0, len(wanted), IN_CHUNK):
-            flt = in_filter(field, wanted[i : i + IN_CHUNK])
-            query = {"$filter": f"({flt}) and ({filter})" if filter else flt}
-            if select:
-                query["$select"] = ",".join(select)
-            queries.append(query)
-        for start in range(0, len(queries), IN_QUERIES):
-            group = queries[start : start + IN_QUERIES]
-            for rows in query_many(self._session, entity, group, headers=self._prefer(None)):
-                if rows:
-                    yield rows
+        for _n, rows in self._in_queries([ValuesQuery(entity, field, list(values), select, filter)]):
+            if rows:
+                yield rows
+
+    def read_by_values_many(self, queries: Sequence[ValuesQuery]) -> list[list[dict[str, Any]]]:
+        """The rows of several :meth:`read_by_values` (a chunk's lookups into several tables), a
+        list per query: their ``In`` queries together, :data:`IN_QUERIES` to a ``$batch``."""
+        out: list[list[dict[str, Any]]] = [[] for _ in queries]
+        for n, rows in self._in_queries(queries):
+            out[n].extend(rows)
+        return out
+
+    def _in_queries(self, queries: Sequence[ValuesQuery]) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        """(index of the query, rows of one of its ``In`` queries), a ``$batch`` at a time."""
+        asks: list[tuple[str, dict[str, str]]] = []
+        owner: list[int] = []
+        for n, q in enumerate(queries):
+            wanted = distinct_values(q.values)
+            if q.field.startswith("_") and q.field.endswith("_value"):
+                wanted = [v for v in wanted if _GUID.fullmatch(str(v))]
+            for i in range(0, len(wanted), IN_CHUNK):
+                flt = in_filter(q.field, wanted[i : i + IN_CHUNK])
+                query = {"$filter": f"({flt}) and ({q.filter})" if q.filter else flt}
+                if q.select:
+                    query["$select"] = ",".join(q.select)
+                asks.append((q.entity, query))
+                owner.append(n)
+        for start in range(0, len(asks), IN_QUERIES):
+            answers = query_sets(self._session, asks[start : start + IN_QUERIES], headers=self._prefer(None))
+            yield from zip(owner[start : start + IN_QUERIES], answers, strict=True)
 
     def plan_writes(self, table: TargetTable, items: Sequence[TargetItem]) -> list[WriteOp | Refusal]:
         """The write of each item (:mod:`p2c.connectors.dataverse_target`): an upsert by alternate

@@ -148,7 +148,7 @@ class DataverseWriter(RowWriter):
         """Send ``ops[i] for i in idx`` as one ``message`` request (:meth:`_multiple`). The table's
         first ``CreateMultiple`` goes alone: chunks sent beside it would all be refused when the
         CRM holds the rows already; once it answered they go as it taught (created, or upserted
-        after a read)."""
+        after a read) — as do the chunks of the same write that start only after it answered."""
         if message is Message.CREATE and self.info.new_rows_exist is None:
             with self.info.probe:
                 if self.info.new_rows_exist is None:
@@ -156,8 +156,8 @@ class DataverseWriter(RowWriter):
                     if self.info.new_rows_exist is None and any(r.ok for r in results.values()):
                         self.info.new_rows_exist = False
                     return results
-            if self.info.new_rows_exist:
-                return self._multiple(Message.UPSERT, ops, idx)
+        if message is Message.CREATE and self.info.new_rows_exist:
+            return self._multiple(Message.UPSERT, ops, idx)
         return self._multiple(message, ops, idx, known, failed)
 
     def _multiple(

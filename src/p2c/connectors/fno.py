@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 
 from p2c.connectors.auth import Redactor, TokenProvider
-from p2c.connectors.base import ChangeFeed, Changes, OpKind, WriteOp, WriteResult
+from p2c.connectors.base import ChangeFeed, Changes, OpKind, ValuesQuery, WriteOp, WriteResult
 from p2c.connectors.dataverse_target import Refusal, TargetItem, TargetTable
 from p2c.connectors.fno_write import CROSS, FnoWriter
 from p2c.connectors.lifecycle import ConnectorLifecycle
@@ -212,6 +212,17 @@ class FnoConnector(ConnectorLifecycle):
             return
         for flt in key_filters(keys):  # and-ed with the caller's own filter
             yield from self.read(entity, select=select, filter=f"({flt}) and ({filter})")
+
+    def read_by_values_many(self, queries: Sequence[ValuesQuery]) -> list[list[dict[str, Any]]]:
+        """The rows of several :meth:`read_by_values`, one after the other."""
+        return [
+            [
+                row
+                for page in self.read_by_values(q.entity, q.field, q.values, select=q.select, filter=q.filter)
+                for row in page
+            ]
+            for q in queries
+        ]
 
     def plan_writes(self, table: TargetTable, items: Sequence[TargetItem]) -> list[WriteOp | Refusal]:
         """An upsert by natural key per item: F&O documents have no closed state p2c must respect."""

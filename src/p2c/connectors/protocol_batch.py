@@ -1,7 +1,7 @@
 """Work sent many at a time over an :class:`~p2c.connectors.protocol_session.HttpSession`.
 
 Key look-ups in bulk (:func:`find_by_keys`: one GET, or a ``$batch`` of GETs when the or-ed
-filter is long; :func:`query_many`: several queries in one ``$batch``), independent write operations in one ``$batch`` each answered by its own part
+filter is long; :func:`query_many`, :func:`query_sets`: several queries in one ``$batch``), independent write operations in one ``$batch`` each answered by its own part
 (:func:`batch_ops`) and write tasks spread over worker threads (:func:`run_tasks`). The session
 sends and retries each request; what is built here decides what to send again when only some
 parts of a ``$batch`` failed.
@@ -26,7 +26,7 @@ from p2c.connectors.protocol_odata import key_filters
 from p2c.connectors.protocol_session import HttpSession
 from p2c.errors import AuthError, P2CError, ServiceUnavailableError, ServiceUnreachableError, TransientError
 
-__all__ = ["Task", "batch_ops", "find_by_keys", "query_many", "run_tasks"]
+__all__ = ["Task", "batch_ops", "find_by_keys", "query_many", "query_sets", "run_tasks"]
 
 #: a unit of write work on a worker thread: results by op index
 Task = Callable[[], dict[int, WriteResult]]
@@ -59,24 +59,34 @@ def query_many(
     *,
     headers: Mapping[str, str] | None = None,
 ) -> list[list[dict[str, Any]]]:
-    """The rows of several queries on ``entity_set`` (their query parameters), a list per query:
-    one GET when there is one, else all of them in one ``$batch`` request. Further pages, and a
-    query throttled or unanswered inside the batch, are sent on their own."""
+    """The rows of several queries on ``entity_set`` (their query parameters), a list per query
+    (:func:`query_sets`)."""
+    return query_sets(session, [(entity_set, q) for q in queries], headers=headers)
+
+
+def query_sets(
+    session: HttpSession,
+    queries: Sequence[tuple[str, Mapping[str, Any]]],
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> list[list[dict[str, Any]]]:
+    """The rows of several queries, each ``(entity set, query parameters)``, a list per query: one
+    GET when there is one, else all of them in one ``$batch`` request (a chunk's lookups into
+    several tables). Further pages, and a query throttled or unanswered inside the batch, are sent
+    on their own."""
     if not queries:
         return []
     if len(queries) == 1:
-        return [
-            [row for page in session.pages(Pager(entity_set, queries[0]), headers=headers) for row in page]
-        ]
+        entity_set, query = queries[0]
+        return [[row for page in session.pages(Pager(entity_set, query), headers=headers) for row in page]]
     part_headers = {"Accept": "application/json", **(headers or {})}
-    items: list[BatchItem] = [
-        HttpPart.request("GET", session.url(entity_set, q), part_headers) for q in queries
-    ]
-    reply, parts = session.batch(items, entity=entity_set)
+    items: list[BatchItem] = [HttpPart.request("GET", session.url(e, q), part_headers) for e, q in queries]
+    first = queries[0][0]
+    reply, parts = session.batch(items, entity=first)
     if not parts:
-        raise session.error(reply.response, entity=entity_set)
+        raise session.error(reply.response, entity=first)
     out: list[list[dict[str, Any]]] = []
-    for index, query in enumerate(queries):
+    for index, (entity_set, query) in enumerate(queries):
         rows: list[dict[str, Any]] = []
         part = parts[index] if index < len(parts) else None
         if part is None or (part.status or 0) >= 400:

@@ -66,7 +66,8 @@ class RunContext:
     def open(
         cls, project: Project, store: StateStore, connectors: Mapping[System, Connector], redactor: Redactor
     ) -> RunContext:
-        reads = ConnectorReads(connectors)
+        resolver = RelatedResolver(project.catalog, connectors, _lookups(project))
+        reads = ConnectorReads(connectors, resolver.learn)
         # the contact tasks deriving "is active customer" share the customers kept in the store
         deriving = [t for t in project.enabled_tasks() if RuleName.DERIVE_IS_ACTIVE_CUSTOMER in t.rules]
         customers = None
@@ -80,7 +81,7 @@ class RunContext:
             store,
             connectors,
             redactor,
-            RelatedResolver(project.catalog, connectors, _lookups(project)),
+            resolver,
             reads,
             RunCache(reads, customers),
             StoreView(store),

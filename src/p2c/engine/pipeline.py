@@ -60,7 +60,14 @@ from p2c.project import Task
 from p2c.settings import System
 from p2c.store import Action, Link, Outcome, RunStatus
 
-__all__ = ["TaskPipeline"]
+__all__ = ["CHUNK", "CRM_CHUNK", "TaskPipeline"]
+
+#: rows mapped, planned and recorded together (one store transaction each)
+CHUNK = 1000
+#: the same into Dataverse: a chunk's reads (the existence read of a key of lookups, a lookup's
+#: values) go once per 5 000 rows while its writes stay 1 000 rows a request (the connector cuts
+#: them); the window then holds ``chunks_in_flight`` x 5 000 rows, and a run killed redoes as many
+CRM_CHUNK = 5000
 
 
 class TaskPipeline:
@@ -73,14 +80,14 @@ class TaskPipeline:
         stage: WriteStage,
         *,
         progress: Progress | None = None,
-        chunk: int = 1000,
+        chunk: int | None = None,
     ) -> None:
         project = run.project
         self.run_ctx = run
         self.task = task
         self.stage = stage
         self.progress = progress or (lambda _r: None)
-        self.chunk = chunk
+        self.chunk = chunk or (CRM_CHUNK if task.target.system is System.CRM else CHUNK)
         self.src = run.connectors[task.source.system]
         self.tgt = run.connectors[task.target.system]
         self.spec: EntitySpec = project.catalog.entity(task.target.system, task.target.entity)

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from p2c.catalog import Catalog
-from p2c.connectors import Connector
+from p2c.connectors import Connector, ValuesQuery
 from p2c.mapping import LookupSpec, Mapper
 from p2c.settings import System
 
@@ -46,7 +46,8 @@ class RelatedResolver:
 
     def learn(self, system: System, entity: str, keys: Iterable[Mapping[str, Any]]) -> None:
         """Rows just written to ``entity``, as the service answered their keys (with the row's id
-        where it said it): the lookups by one of their fields are answered without a read."""
+        where it said it), or the rows of a whole table a flow read (the price lists): the lookups
+        by one of their fields are answered without a read."""
         specs = [s for s in self._learnable if s.entity == entity and self.system_of(s) is system]
         if not specs:
             return
@@ -82,17 +83,20 @@ class RelatedResolver:
     ) -> dict[tuple[str, str, str], Mapping[Any, Any]]:
         needed = mapper.lookup_values(rows)
         out: dict[tuple[str, str, str], Mapping[Any, Any]] = {}
+        todos: list[tuple[LookupSpec, list[Any], dict[Any, Any]]] = []
         for spec in mapper.lookups():
             with self._lock:
                 table = self._cache.setdefault(spec.key, {})
                 asked = self._asked.setdefault(spec.key, set())
                 todo = [v for v in needed.get(spec.key, ()) if _fold(v) not in asked]
-            if todo:
-                self._fetch(spec, todo, table)
-                asked.update(_fold(v) for v in todo)
-                if spec.entity in self._expected:
-                    self._planned(spec, todo, table)
+            if todo and spec.key not in out:
+                todos.append((spec, todo, table))
             out[spec.key] = table
+        self._fetch(todos)
+        for spec, todo, table in todos:
+            self._asked[spec.key].update(_fold(v) for v in todo)
+            if spec.entity in self._expected:
+                self._planned(spec, todo, table)
         return out
 
     def forget(self, spec_key: tuple[str, str, str], values: Iterable[Any]) -> None:
@@ -110,15 +114,26 @@ class RelatedResolver:
             if value is not None:
                 table[value] = payload.get(spec.field) or f"(new {spec.entity} {value})"
 
-    def _fetch(self, spec: LookupSpec, values: list[Any], table: dict[Any, Any]) -> None:
-        system = self.system_of(spec)
-        entity = self.catalog.entity(system, spec.entity)
-        by = spec.by or entity.primary_key or (entity.key[-1] if entity.key else "")
-        select = sorted({by, spec.field})
-        for page in self.connectors[system].read_by_values(spec.entity, by, values, select=select):
-            for row in page:
-                if row.get(by) is not None:
-                    table[row[by]] = row.get(spec.field)
+    def _fetch(self, todos: Sequence[tuple[LookupSpec, list[Any], dict[Any, Any]]]) -> None:
+        """The values of a chunk's lookups, those into one system asked together (Dataverse: one
+        ``$batch`` for a product's currency, unit group and unit)."""
+        by_system: dict[System, list[tuple[str, tuple[LookupSpec, list[Any], dict[Any, Any]]]]] = {}
+        for todo in todos:
+            spec = todo[0]
+            system = self.system_of(spec)
+            entity = self.catalog.entity(system, spec.entity)
+            by = spec.by or entity.primary_key or (entity.key[-1] if entity.key else "")
+            by_system.setdefault(system, []).append((by, todo))
+        for system, asks in by_system.items():
+            queries = [
+                ValuesQuery(spec.entity, by, values, sorted({by, spec.field}))
+                for by, (spec, values, _t) in asks
+            ]
+            answers = self.connectors[system].read_by_values_many(queries)
+            for (by, (spec, _values, table)), rows in zip(asks, answers, strict=True):
+                for row in rows:
+                    if row.get(by) is not None:
+                        table[row[by]] = row.get(spec.field)
 
 
 def _fold(value: Any) -> Any:

@@ -95,7 +95,8 @@ class RunCache:
         """Active CRM price lists as ``{"name", "currency"}`` (ISO code), for choose_price_list."""
         if self._price_lists is None:
             currencies = self.currencies
-            select = ["name", "_transactioncurrencyid_value", "statecode"]
+            # with the id: the read answers the price-list items' lookup by name (ConnectorReads)
+            select = ["pricelevelid", "name", "_transactioncurrencyid_value", "statecode"]
             self._price_lists = [
                 {"name": r["name"], "currency": currencies.code_of_id(r.get("_transactioncurrencyid_value"))}
                 for r in self.reads.rows(System.CRM, "pricelevels", select)

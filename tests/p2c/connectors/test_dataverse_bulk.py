@@ -296,6 +296,34 @@ def test_chunks_of_rows_the_crm_holds_already_are_refused_once_not_once_each(
     assert _rows(crm, "HELD-") == {f"HELD-{n:02d}": f"Held {n}" for n in range(40)}
 
 
+def test_chunks_that_start_after_the_probe_was_refused_are_upserted_not_created(
+    sandbox: Any, crm: DataverseConnector, account_key: str
+) -> None:
+    """More chunks than threads in one write (an engine chunk of 5 000 rows into Dataverse): a
+    chunk that starts once the first CreateMultiple was refused goes as read + upsert at once."""
+    _warm(crm, account_key)
+    crm.table("accounts").new_rows_exist = None
+    crm.write(
+        "accounts",
+        [WriteOp(OpKind.UPSERT, {account_key: f"LATE-{n:02d}"}, {"name": "Old"}) for n in range(60)],
+    )
+    crm.batch_size = 10  # six chunks on four threads: two start after the first answered
+    ops = [
+        WriteOp(OpKind.UPSERT, {account_key: f"LATE-{n:02d}"}, {"name": f"Late {n}"}, exists=False)
+        for n in range(60)
+    ]
+    faults(sandbox, "crm", latency_ms=150)
+    try:
+        before = crm.stats["requests"]
+        results = crm.write("accounts", ops)
+        spent = crm.stats["requests"] - before
+    finally:
+        faults(sandbox, "crm")
+    assert [r.action for r in results] == [WriteAction.UPDATED] * 60
+    assert spent == 1 + 6  # one CreateMultiple refused, then one $batch per chunk
+    assert _rows(crm, "LATE-") == {f"LATE-{n:02d}": f"Late {n}" for n in range(60)}
+
+
 def test_chunks_of_new_rows_are_created_once_each_after_the_first_answered(
     crm: DataverseConnector, account_key: str
 ) -> None:

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from p2c.connectors import DataverseConnector, OpKind, WriteAction, WriteOp, odata_bind
+from p2c.connectors import DataverseConnector, OpKind, ValuesQuery, WriteAction, WriteOp, odata_bind
 from p2c.errors import NotFoundError, PrerequisiteError, RecordError
 
 OBRIEN = "O'Brien & Co"
@@ -24,6 +24,25 @@ def test_reads_page_by_page_following_next_links(crm: DataverseConnector) -> Non
     assert all(len(p) <= 7 for p in pages)
     assert sum(len(p) for p in pages) == total
     assert crm.stats["requests"] - before == len(pages)
+
+
+def test_reads_by_values_into_several_tables_go_in_one_request(crm: DataverseConnector) -> None:
+    """A chunk's lookups (a product's currency, unit group and unit) in one ``$batch``, each
+    answered with its own rows; a table read by many values still gets all of them."""
+    many = [f"NOPE-{n:04d}" for n in range(450)] + ["Default Unit"]  # three In queries
+    before = crm.stats["requests"]
+    currencies, groups, units = crm.read_by_values_many(
+        [
+            ValuesQuery("transactioncurrencies", "isocurrencycode", ["USD", "XXX"], ["isocurrencycode"]),
+            ValuesQuery("uomschedules", "name", many, ["name", "uomscheduleid"]),
+            ValuesQuery("uoms", "name", ["Primary Unit", "ea"], ["name", "uomid"]),
+        ]
+    )
+    assert crm.stats["requests"] - before == 1
+    assert [r["isocurrencycode"] for r in currencies] == ["USD"]
+    assert [r["name"] for r in groups] == ["Default Unit"] and uuid.UUID(groups[0]["uomscheduleid"])
+    assert sorted(r["name"] for r in units) == ["Primary Unit", "ea"]
+    assert crm.read_by_values_many([]) == []
 
 
 def test_read_with_filter_and_orderby(crm: DataverseConnector) -> None:
