@@ -1,7 +1,7 @@
 """Issue 13, goal 6 (one million rows in one run): 1 000 000 accounts through one task, against the raw writer.
 
-    .venv/bin/python bench/million.py                      # the goal: 1 000 000 accounts (about an hour here)
-    .venv/bin/python bench/million.py --rows 200000        # what completes in minutes today
+    .venv/bin/python bench/million.py                      # the goal: 1 000 000 accounts (about 8 minutes here)
+    .venv/bin/python bench/million.py --rows 200000        # a fifth of it
     .venv/bin/python bench/million.py --quick              # 20 000 rows, raw sample 5 000 (about 2 minutes)
 
 Data Integrator stops at 500 000 records per run and Dual-write's initial sync at 500 000 per legal
