@@ -10,6 +10,7 @@ the project: :class:`p2c.store.ProjectLockedError`, a :class:`P2CError` like the
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ __all__ = [
     "err",
     "exit_for",
     "exit_on_errors",
+    "lean_gc",
     "load_project_file",
     "project_session",
 ]
@@ -78,6 +80,28 @@ def exit_on_errors(redactor: Redactor | None = None) -> Iterator[None]:
         raise _fail(red.text(str(exc)), EXIT_CANNOT_RUN) from None
     except FileExistsError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
+
+
+#: container objects allocated (net of those freed) before a young collection: 700 by default
+GC_THRESHOLD = 50_000
+
+
+@contextlib.contextmanager
+def lean_gc() -> Iterator[None]:
+    """Python's cycle collector, made cheap for what follows: the objects alive now (modules, the
+    loaded project, the store's and connectors' machinery) are frozen out of every collection, and
+    a young collection waits for 50 000 net new container objects instead of 700. A run's pages of
+    rows are acyclic and freed by reference counting; with the defaults the collector walked them
+    and the project over and over (a fifth of p2c's CPU in a run with no change). Cycles are still
+    collected, only less often, so memory stays bounded; the settings are restored on leaving."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def load_project_file(path: Path) -> Any:
