@@ -130,6 +130,9 @@ def test_links_in_bulk(store: StateStore, task_run: int, monkeypatch: pytest.Mon
     monkeypatch.setattr(store_module, "_LINK_PAGE", 1000)  # pages end exactly on a boundary too
     assert [lk.source_key for lk in store.all_links(T)] == keys
     assert list(store.all_links("none")) == []
+    monkeypatch.setattr(store_module, "_KEY_PAGE", 1000)
+    assert list(store.link_keys(T)) == keys  # the keys alone, in the same order
+    assert list(store.link_keys("none")) == []
 
 
 def test_cursor_advances_only_with_its_batch(store: StateStore, task_run: int) -> None:
