@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -263,3 +265,16 @@ def test_a_no_change_run_costs_a_handful_of_statements(
     assert len(statements) <= 5 * 5, statements
     assert count_rows(store) == 1
     assert store.task_runs(store.runs()[0].id)[0].counts == Counts(read=25_000, unchanged=25_000, failed=1)
+
+
+def test_an_unchanged_outcome_built_cheaply_is_the_same_outcome(store: StateStore, task_run: int) -> None:
+    cheap, plain = Outcome.unchanged(T, "A1"), Outcome(T, "A1", Action.UNCHANGED)
+    assert cheap == plain and hash(cheap) == hash(plain) and repr(cheap) == repr(plain)
+    assert dataclasses.asdict(cheap) == dataclasses.asdict(plain)
+    assert pickle.loads(pickle.dumps(cheap)) == plain
+    assert dataclasses.replace(cheap, message="m") == Outcome(T, "A1", Action.UNCHANGED, message="m")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cheap.message = "changed"  # type: ignore[misc]
+    store.commit_batch(task_run, [Outcome.unchanged(T, f"K{i}") for i in range(3)])
+    assert store.task_runs(store.runs()[0].id)[0].counts == Counts(unchanged=3)
+    assert count_rows(store) == 0  # counted, not stored
