@@ -278,3 +278,19 @@ def test_an_unchanged_outcome_built_cheaply_is_the_same_outcome(store: StateStor
     store.commit_batch(task_run, [Outcome.unchanged(T, f"K{i}") for i in range(3)])
     assert store.task_runs(store.runs()[0].id)[0].counts == Counts(unchanged=3)
     assert count_rows(store) == 0  # counted, not stored
+
+
+def test_keys_are_asked_with_one_parameter_whatever_their_number(
+    store: StateStore, task_run: int, statements: list[str]
+) -> None:
+    """One statement text for 3 keys and for 5 000 (compiled once), and keys of any text."""
+    odd = ['usmf,"quoted"', "back\\slash", "ünïcode,ß", "it's", "[1]"]
+    keys = odd + [f"K{i:05d}" for i in range(5000)]
+    store.commit_batch(task_run, [], [link(k, h=f"h-{k}", source_hash=f"s-{k}") for k in keys])
+    statements.clear()
+    assert store.source_hashes(T, odd[:3]) == {k: f"s-{k}" for k in odd[:3]}
+    found = store.source_hashes(T, [*keys[: 5000 - 1], "missing"])
+    assert found == {k: f"s-{k}" for k in keys[: 5000 - 1]}
+    queries = [s for s in statements if s.startswith("SELECT")]
+    assert len(queries) == 2 and queries[0] == queries[1]
+    assert sorted(store.links(T, odd)) == sorted(odd)
