@@ -42,13 +42,15 @@ def status_kib(field: str) -> int:
 
 def child(project: str, task: str) -> None:
     """Run ``task`` of ``project`` as ``p2c run`` does; print one JSON line with the figures."""
+    from p2c.cli.base import lean_gc
     from p2c.engine import Engine, open_project
 
     with open_project(Path(project)) as s:
         before = status_kib("VmHWM")
         engine = Engine(s.project, s.store, s.by_system, redactor=s.redactor)
         t0 = time.perf_counter()
-        report = engine.run([task])
+        with lean_gc():  # the cycle collector as `p2c run` sets it
+            report = engine.run([task])
         seconds = time.perf_counter() - t0
     (t,) = report.tasks
     out = {

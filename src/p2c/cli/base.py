@@ -10,6 +10,7 @@ the project: :class:`p2c.store.ProjectLockedError`, a :class:`P2CError` like the
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ __all__ = [
     "err",
     "exit_for",
     "exit_on_errors",
+    "lean_gc",
     "load_project_file",
     "project_session",
 ]
@@ -78,6 +80,21 @@ def exit_on_errors(redactor: Redactor | None = None) -> Iterator[None]:
         raise _fail(red.text(str(exc)), EXIT_CANNOT_RUN) from None
     except FileExistsError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
+
+
+@contextlib.contextmanager
+def lean_gc() -> Iterator[None]:
+    """Python's cycle collector, made cheap for what follows: the objects alive now (modules, the
+    loaded project, the store's and connectors' machinery) are frozen out of every collection.
+    Each full collection walked them all again (a fifth of p2c's CPU in a run with no change).
+    The thresholds stay Python's: a raised one (50 000) cost no less CPU than freezing alone and
+    let cyclic garbage pile up (peak memory of Accounts over 20 000 rows 179 -> 247 MiB; frozen
+    only, 182). Unfrozen on leaving."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def load_project_file(path: Path) -> Any:

@@ -24,6 +24,7 @@ from p2c.cli.base import (
     err,
     exit_for,
     exit_on_errors,
+    lean_gc,
     load_project_file,
     project_session,
 )
@@ -165,7 +166,7 @@ def run(
         engine = Engine(
             proj, store, {System.CRM: conns.crm, System.ERP: conns.erp}, redactor=red, progress=update
         )
-        with bar:
+        with bar, lean_gc():
             if queue:
                 report = queued_run(
                     proj, store, conns, red, broker, tasks=task or None, full=full, progress=update
@@ -190,7 +191,8 @@ def retry(run_id: int = typer.Argument(..., metavar="RUN"), project: Path = Proj
 
     with exit_on_errors(), project_session(project) as (proj, store, conns, red), exit_on_errors(red):
         engine = Engine(proj, store, {System.CRM: conns.crm, System.ERP: conns.erp}, redactor=red)
-        report = engine.run(retry_run=run_id, trigger=Trigger.RETRY)
+        with lean_gc():
+            report = engine.run(retry_run=run_id, trigger=Trigger.RETRY)
     _print_counts(report, f"retry of run {run_id} as run {report.run_id}: {report.status}")
     raise typer.Exit(exit_for(report))
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from p2c.cli.base import err, exit_on_errors, load_project_file
+from p2c.cli.base import err, exit_on_errors, lean_gc, load_project_file
 
 __all__ = ["queued_run", "worker"]
 
@@ -104,11 +104,12 @@ def worker(
         config = WorkerConfig(
             store=store_url, budget=budget_url, projects=projects, lease=timedelta(seconds=lease)
         )
-        start_worker(
-            url,
-            config,
-            concurrency=concurrency,
-            visibility_timeout=visibility_timeout,
-            restore_every=restore_every,
-            loglevel=log_level.upper(),
-        )
+        with lean_gc():
+            start_worker(
+                url,
+                config,
+                concurrency=concurrency,
+                visibility_timeout=visibility_timeout,
+                restore_every=restore_every,
+                loglevel=log_level.upper(),
+            )

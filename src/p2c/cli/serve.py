@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from p2c.cli.base import ProjectOpt, console, err, exit_on_errors, load_project_file
+from p2c.cli.base import ProjectOpt, console, err, exit_on_errors, lean_gc, load_project_file
 
 __all__ = ["pause", "resume", "serve", "serve_projects"]
 
@@ -51,7 +51,8 @@ def serve_projects(
     config = uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=5
     )
-    uvicorn.Server(config).run()
+    with lean_gc():  # the projects, the app and the service machinery: frozen for the process's life
+        uvicorn.Server(config).run()
 
 
 def serve(

@@ -122,7 +122,7 @@ class Intake:
             yield page
         self.cursor = last.cursor if last.cursor != old else None
         if every and last.full:  # a whole read (not one narrowed by a watermark): what it lacks is gone...
-            unseen = [lk.source_key for lk in self.store.all_links(self.task) if lk.source_key not in seen]
+            unseen = [k for k in self.store.link_keys(self.task) if k not in seen]
             # ...unless it still exists and merely left the task's filter: that one is kept
             still = reader.existing(unseen) if unseen else set()
             self.deleted = [k for k in unseen if k not in still]

@@ -32,7 +32,7 @@ class Outcomes:
     def unchanged(self, key: str) -> Outcome:
         """A record equal to what was last written: only counted (not stored as a row)."""
         self.report.unchanged += 1
-        return Outcome(self.task, key, Action.UNCHANGED)
+        return Outcome.unchanged(self.task, key)
 
     def filtered(self, key: str, message: str) -> Outcome:
         """A record the task's filter leaves out; ``message`` says which filter."""

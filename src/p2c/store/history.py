@@ -9,10 +9,11 @@ that failed is in the history, but the record's own outcome is what says the rec
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, Text, and_, any_, bindparam, exists, select
+from sqlalchemy import Connection, Row, Text, and_, any_, bindparam, exists, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -41,12 +42,22 @@ def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[i : i + size]
 
 
+#: SQLite has its JSON functions built in from 3.38 (earlier builds may lack them)
+_JSON_EACH = sqlite3.sqlite_version_info >= (3, 38)
+
+
 def among(column: ColumnElement[str], keys: Sequence[str], sqlite: bool) -> ColumnElement[bool]:
-    """``column IN keys``: one parameter per key on SQLite, one array parameter on PostgreSQL
-    (cheaper to compile and to send for thousands of keys)."""
-    if sqlite:
+    """``column IN keys`` with one parameter whatever the number of keys: an array on PostgreSQL,
+    a JSON array unpacked by ``json_each`` on SQLite. SQLAlchemy's expansion into one parameter
+    per key is done again at every execution: for 5 000 keys it cost half as much as the query
+    (a run with no change asks for the source hash of every row it reads). Without ``json_each``
+    (SQLite before 3.38), one parameter per key."""
+    if not sqlite:
+        return column == any_(bindparam(None, list(keys), type_=ARRAY(Text)))
+    if not _JSON_EACH:
         return column.in_(keys)
-    return column == any_(bindparam(None, list(keys), type_=ARRAY(Text)))
+    each = func.json_each(bindparam(None, json.dumps(list(keys)), type_=Text)).table_valued("value")
+    return column.in_(select(each.c.value))
 
 
 def _task_run(row: Row[Any]) -> TaskRunInfo:

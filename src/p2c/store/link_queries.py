@@ -19,6 +19,7 @@ from p2c.store.schema import links as link_table
 __all__ = ["LinkQueries"]
 
 _LINK_PAGE = 5000
+_KEY_PAGE = 50_000
 
 
 class LinkQueries:
@@ -78,6 +79,23 @@ class LinkQueries:
             if len(page) < _LINK_PAGE:
                 return
             after = page[-1].source_key
+
+    def link_keys(self, task: str) -> Iterator[str]:
+        """The source key of every link of ``task``, in order, read in pages: what a whole read
+        compares with what it saw to tell deletions (a column, no :class:`Link` built: ten times
+        cheaper per link, and a run with no change reads every link of such a task)."""
+        lc = link_table.c
+        after: str | None = None
+        while True:
+            q = select(lc.source_key).where(lc.task == task).order_by(lc.source_key).limit(_KEY_PAGE)
+            if after is not None:
+                q = q.where(lc.source_key > after)
+            with self._read() as conn:
+                page = list(conn.execute(q).scalars())
+            yield from page
+            if len(page) < _KEY_PAGE:
+                return
+            after = page[-1]
 
     def link_by_target(self, task: str, target_key: str) -> Link | None:
         """The link to ``target_key`` (the most recently synced one if several sources claim it)."""

@@ -7,6 +7,13 @@ per tombstone newer than the token (a row created and deleted between two reads 
 deleted). Pages of an initial read carry ``istracking="True"`` cookies; only the last page carries
 the ``@odata.deltaLink``.
 
+A delta read finds its rows through a store group of the table's rows by version band
+(``versionnumber >> 4``), which every write, rollback and load keeps current: it looks up the bands
+from the token's version to the org's newest, so a read costs what changed since the token in the
+whole org, not the table's size (100 000 order lines read again to find none). When more versions
+were drawn since the token than a quarter of the table's rows (the read after a bulk write), one
+scan in creation order costs less than sorting the rows found, and the scan is what is used.
+
 Example::
 
     >>> parse_token("1234!05/01/2024 10:00:00")
@@ -15,7 +22,9 @@ Example::
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+from operator import itemgetter
 from typing import Any
 
 from p2c_sandbox.dataverse.errors import Code, DataverseError, bad_request
@@ -31,6 +40,7 @@ __all__ = ["ChangeTracker", "parse_token"]
 
 TRACK = "odata.track-changes"
 _REFUSED = ("$filter", "$orderby", "$expand", "$top")
+_seq = itemgetter("@seq")
 
 
 def parse_token(text: str) -> int:
@@ -38,6 +48,17 @@ def parse_token(text: str) -> int:
     if not head.isdigit():
         raise bad_request(f"The delta token '{text}' is not valid.", Code.QUERY)
     return int(head)
+
+
+#: versions per band: 16 (each write draws its own version, so a band holds few rows)
+_BAND_BITS = 4
+_BANDS = "@versionband"
+#: a delta read scans once versions drawn since its token exceed a quarter of the table's rows
+_SCAN_SHARE = 4
+
+
+def _band(row: Row) -> int:
+    return int(row["versionnumber"]) >> _BAND_BITS
 
 
 def _token(version: int) -> str:
@@ -88,8 +109,32 @@ class ChangeTracker:
     def _delta_link(self, req: Request, t: TableDef, version: int) -> str:
         return link(req, t.set_name, ("$skiptoken", "$deltatoken"), [("$deltatoken", _token(version))])
 
+    def _newer(self, t: TableDef, since: int) -> list[Row] | None:
+        """The rows with a version above ``since`` in creation order, or ``None`` when so many
+        versions were drawn since that a scan costs less."""
+        table = self.org.rows(t.name)
+        newest = self.org.catalog.version
+        if (newest - since) * _SCAN_SHARE > len(table):
+            return None
+        if not table.has_group(_BANDS):
+            table.add_group(_BANDS, _band)
+        bands, rows = table.groups[_BANDS], table.rows
+        found = [
+            row
+            for band in range(since >> _BAND_BITS, (newest >> _BAND_BITS) + 1)
+            for pk in bands.get(band, ())
+            if (row := rows[pk])["versionnumber"] > since
+        ]
+        found.sort(key=_seq)
+        return found
+
     def _changed(self, t: TableDef, since: int, after_seq: int, size: int) -> tuple[list[Row], int | None]:
-        rows: list[Row] = []
+        newer = self._newer(t, since)
+        if newer is not None:
+            start = bisect.bisect_right(newer, after_seq, key=_seq)
+            rows = newer[start : start + size + 1]
+            return (rows[:size], rows[size - 1]["@seq"]) if len(rows) > size else (rows, None)
+        rows = []
         for row in self.org.rows(t.name).scan(after_seq):
             if row["versionnumber"] > since:
                 if len(rows) == size:
@@ -136,6 +181,10 @@ class ChangeTracker:
 
     def count(self, t: TableDef, token: str) -> Response:
         since = parse_token(token)
-        n = sum(1 for r in self.org.rows(t.name).rows.values() if r["versionnumber"] > since)
+        newer = self._newer(t, since)
+        if newer is not None:
+            n = len(newer)
+        else:
+            n = sum(1 for r in self.org.rows(t.name).rows.values() if r["versionnumber"] > since)
         n += len(self._deleted(t, since))
         return Response(200, {"content-type": "text/plain", "odata-version": "4.0"}, str(n).encode())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -130,6 +132,9 @@ def test_links_in_bulk(store: StateStore, task_run: int, monkeypatch: pytest.Mon
     monkeypatch.setattr(store_module, "_LINK_PAGE", 1000)  # pages end exactly on a boundary too
     assert [lk.source_key for lk in store.all_links(T)] == keys
     assert list(store.all_links("none")) == []
+    monkeypatch.setattr(store_module, "_KEY_PAGE", 1000)
+    assert list(store.link_keys(T)) == keys  # the keys alone, in the same order
+    assert list(store.link_keys("none")) == []
 
 
 def test_cursor_advances_only_with_its_batch(store: StateStore, task_run: int) -> None:
@@ -260,3 +265,32 @@ def test_a_no_change_run_costs_a_handful_of_statements(
     assert len(statements) <= 5 * 5, statements
     assert count_rows(store) == 1
     assert store.task_runs(store.runs()[0].id)[0].counts == Counts(read=25_000, unchanged=25_000, failed=1)
+
+
+def test_an_unchanged_outcome_built_cheaply_is_the_same_outcome(store: StateStore, task_run: int) -> None:
+    cheap, plain = Outcome.unchanged(T, "A1"), Outcome(T, "A1", Action.UNCHANGED)
+    assert cheap == plain and hash(cheap) == hash(plain) and repr(cheap) == repr(plain)
+    assert dataclasses.asdict(cheap) == dataclasses.asdict(plain)
+    assert pickle.loads(pickle.dumps(cheap)) == plain
+    assert dataclasses.replace(cheap, message="m") == Outcome(T, "A1", Action.UNCHANGED, message="m")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cheap.message = "changed"  # type: ignore[misc]
+    store.commit_batch(task_run, [Outcome.unchanged(T, f"K{i}") for i in range(3)])
+    assert store.task_runs(store.runs()[0].id)[0].counts == Counts(unchanged=3)
+    assert count_rows(store) == 0  # counted, not stored
+
+
+def test_keys_are_asked_with_one_parameter_whatever_their_number(
+    store: StateStore, task_run: int, statements: list[str]
+) -> None:
+    """One statement text for 3 keys and for 5 000 (compiled once), and keys of any text."""
+    odd = ['usmf,"quoted"', "back\\slash", "ünïcode,ß", "it's", "[1]"]
+    keys = odd + [f"K{i:05d}" for i in range(5000)]
+    store.commit_batch(task_run, [], [link(k, h=f"h-{k}", source_hash=f"s-{k}") for k in keys])
+    statements.clear()
+    assert store.source_hashes(T, odd[:3]) == {k: f"s-{k}" for k in odd[:3]}
+    found = store.source_hashes(T, [*keys[: 5000 - 1], "missing"])
+    assert found == {k: f"s-{k}" for k in keys[: 5000 - 1]}
+    queries = [s for s in statements if s.startswith("SELECT")]
+    assert len(queries) == 2 and queries[0] == queries[1]
+    assert sorted(store.links(T, odd)) == sorted(odd)
