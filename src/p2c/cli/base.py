@@ -89,12 +89,15 @@ def lean_gc() -> Iterator[None]:
     Each full collection walked them all again (a fifth of p2c's CPU in a run with no change).
     The thresholds stay Python's: a raised one (50 000) cost no less CPU than freezing alone and
     let cyclic garbage pile up (peak memory of Accounts over 20 000 rows 179 -> 247 MiB; frozen
-    only, 182). Unfrozen on leaving."""
+    only, 182). Unfrozen on leaving, unless something froze the heap before (a sandbox running in
+    this process freezes its seed): then it stays as that left it."""
+    frozen = gc.get_freeze_count() > 0
     gc.freeze()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if not frozen:
+            gc.unfreeze()
 
 
 def load_project_file(path: Path) -> Any:
