@@ -13,6 +13,10 @@ column) and keeps each document's customer in the store (:mod:`p2c.store.custome
   with the result once: the contacts whose flag disagrees are touched;
 - a run with no change reads three empty change feeds and nothing else.
 
+The three feeds are read at the same time (each on its own thread, the store written once all
+are read): after an initial load every order p2c wrote its derived flag back to is in the orders'
+feed, and the contact tasks wait for this refresh.
+
 Shared by the run's contact tasks through :class:`~p2c.flows.cache.RunCache` (refreshed by the
 first that asks, under a lock, since tasks may run at the same time). A plan refreshes it too:
 the touched contacts stay in the store until real runs of every contact task have read them.
@@ -20,9 +24,11 @@ the touched contacts stay in the store until real runs of every contact task hav
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from p2c.connectors import Connector
@@ -80,24 +86,17 @@ class StoredCustomers:
         self.store.settle_touched(self.tasks)
         changes: dict[str, tuple[dict[str, str], list[str], bool, str | None]] = {}
         touched: set[str] = set()
-        first = False
+        cursors = {entity: self.store.cursor(CURSOR_PREFIX + entity) for entity in DOCUMENTS}
+        first = any(c is None for c in cursors.values())
+        with ThreadPoolExecutor(len(DOCUMENTS), thread_name_prefix="p2c-customers") as pool:
+            feeds = {
+                e: pool.submit(contextvars.copy_context().run, self._feed, e, cursors[e]) for e in DOCUMENTS
+            }
+            read = {entity: future.result() for entity, future in feeds.items()}
         for entity in DOCUMENTS:
-            cursor = self.store.cursor(CURSOR_PREFIX + entity)
-            first = first or cursor is None
-            feed = self.crm.changes(entity, select=[CUSTOMER], cursor=cursor)
-            upserts: dict[str, str] = {}
-            deleted: list[str] = []
-            pk = entity[:-1] + "id"  # quoteid, salesorderid, invoiceid
-            for page in feed:
-                for row in page.rows:
-                    doc, customer = _id(row.get(pk)), _id(row.get(CUSTOMER))
-                    if doc:
-                        if customer:
-                            upserts[doc] = customer
-                        else:
-                            deleted.append(doc)  # no customer (cannot happen in Dataverse): none
-                deleted.extend(d for d in (_id(x) for x in page.deleted) if d)
-            if feed.full:  # the whole table: what the store holds and the feed lacks is gone
+            cursor = cursors[entity]
+            upserts, deleted, full, new_cursor = read[entity]
+            if full:  # the whole table: what the store holds and the feed lacks is gone
                 before = self.store.document_customers(entity)
                 deleted = [d for d in before if d not in upserts]
             else:
@@ -109,13 +108,31 @@ class StoredCustomers:
                 touched |= set(upserts.values())
                 touched |= {before[d] for d in upserts if d in before}
                 touched |= {before[d] for d in deleted if d in before}
-            changes[entity] = (upserts, deleted, feed.full, feed.cursor)
+            changes[entity] = (upserts, deleted, full, new_cursor)
         if first and self.flag:
             touched |= self._disagreeing(changes)
         self.store.apply_customer_changes(changes, touched)
         self._touched = self.store.touched_customers()
         if touched:
             log.info("is active customer: %d contact(s) to read again", len(touched))
+
+    def _feed(self, entity: str, cursor: str | None) -> tuple[dict[str, str], list[str], bool, str | None]:
+        """One document table's change feed since ``cursor``: each document's customer, the
+        documents deleted, whether it was the whole table, and the feed's new cursor."""
+        feed = self.crm.changes(entity, select=[CUSTOMER], cursor=cursor)
+        upserts: dict[str, str] = {}
+        deleted: list[str] = []
+        pk = entity[:-1] + "id"  # quoteid, salesorderid, invoiceid
+        for page in feed:
+            for row in page.rows:
+                doc, customer = _id(row.get(pk)), _id(row.get(CUSTOMER))
+                if doc:
+                    if customer:
+                        upserts[doc] = customer
+                    else:
+                        deleted.append(doc)  # no customer (cannot happen in Dataverse): none
+            deleted.extend(d for d in (_id(x) for x in page.deleted) if d)
+        return upserts, deleted, feed.full, feed.cursor
 
     def _disagreeing(
         self, changes: dict[str, tuple[dict[str, str], list[str], bool, str | None]]

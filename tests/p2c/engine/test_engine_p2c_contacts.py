@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from engine_helpers import crm_rows, erp_rows
 
+from p2c.engine.customers import StoredCustomers
 from p2c.store import Action, RunStatus, StateStore
 
 CONTACT_NUMBER = r"CON-\d{5}-[A-Z]{6}"
@@ -204,3 +205,27 @@ def test_contact_person_waits_for_its_account_customer(contacts_project: Any) ->
     assert report.tasks[1].created == 1 and report.tasks[1].waiting == 0
     found = erp_rows(world.erp(), "CDSContactPersonsV2", ["AssociatedContactNumber"], "LastName eq 'Waiting'")
     assert [r["AssociatedContactNumber"] for r in found] == ["XX-9"]
+
+
+def test_the_three_document_feeds_are_read_at_once(contacts_project: Any) -> None:
+    """The customer refresh reads the quotes', orders' and invoices' feeds side by side (the
+    contact tasks wait for it): with each CRM request held 0.3 s, three are in flight together,
+    and what the index says is what the documents say."""
+    world = contacts_project
+    with world.open() as h:
+        assert h.run("Accounts").status is RunStatus.SUCCEEDED
+        admin = world.sandbox.admin("crm")
+        admin.patch("faults", json={"latency_ms": 300}).raise_for_status()
+        try:
+            index = StoredCustomers(h.store, h.crm, ["Contacts"], "p2c_isactivecustomer")
+            admin.put(
+                "limits", json={"max_concurrent": 52, "requests_per_window": 6000, "window_seconds": 300}
+            ).raise_for_status()  # resets the peak
+            index.refresh()
+            peak = admin.get("limits").json()["peak_in_flight"]
+        finally:
+            admin.patch("faults", json={"latency_ms": 0}).raise_for_status()
+    assert peak >= 3, peak
+    documents = {c.lower() for c in _document_customers(world)}
+    contacts = {c.lower() for c in _contacts(world)}
+    assert index.members(contacts) == frozenset(documents & contacts)
