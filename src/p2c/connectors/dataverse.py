@@ -146,6 +146,7 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
         #: logical names of the tables with ``UpsertMultiple`` (read with the first table's definition)
         self._bulk_tables: frozenset[str] | None = None
         self._organization: str | None = None
+        self._organization_lock = threading.Lock()
         self._lock = threading.Lock()
 
     # -- tables ---------------------------------------------------------------------------------
@@ -342,10 +343,12 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
     # -- cursors: delta links relative to the environment ------------------------------------------
 
     def organization_id(self) -> str:
-        """The environment's organisation id (WhoAmI), read once."""
-        if self._organization is None:
-            self._organization = str(self.whoami().get("OrganizationId") or "").lower()
-        return self._organization
+        """The environment's organisation id (WhoAmI), read once (change feeds read side by side ask
+        at the same time: one of them reads it)."""
+        with self._organization_lock:
+            if self._organization is None:
+                self._organization = str(self.whoami().get("OrganizationId") or "").lower()
+            return self._organization
 
     def _cursor(self, delta_link: str) -> str:
         """A delta link as a cursor: ``<organisation id>|<link relative to the Web API root>``, so the
