@@ -31,7 +31,7 @@ from p2c.engine.trial import LineTrial
 from p2c.engine.writes import Recorder, Sender, WriteStage
 from p2c.errors import ConfigError, P2CError, RunInterrupted, ServiceUnreachableError
 from p2c.logs import log_context
-from p2c.project import Project, Task
+from p2c.project import Project, Task, run_after
 from p2c.settings import System
 from p2c.store import (
     Action,
@@ -211,9 +211,10 @@ class Engine:
         crashed: BaseException | None = None
         results: dict[str, TaskReport] = {}
         # a plan lists its writes in task order; a run starts each task once the tasks it
-        # depends on (among those run) ended, up to ``parallel_tasks`` at once
+        # depends on and those reading its source (among those run: run_after) ended, up to
+        # ``parallel_tasks`` at once
         width = 1 if sender is None else self.project.settings.parallel_tasks
-        names = {t.name for t in selected}
+        after = run_after(selected)
         waiting = list(selected)
         ended: set[str] = set()
         running: dict[Future[tuple[TaskReport, BaseException | None]], Task] = {}
@@ -231,7 +232,7 @@ class Engine:
                 for task in list(waiting):
                     if len(running) >= width:
                         break
-                    if all(d in ended for d in task.depends_on if d in names):
+                    if all(d in ended for d in after[task.name]):
                         waiting.remove(task)
                         # the caller's log context (project, run) goes with the task to its thread
                         work = contextvars.copy_context().run

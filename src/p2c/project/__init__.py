@@ -20,6 +20,7 @@ from p2c.project.models import (
     TaskOverrideModel,
     TemplateModel,
 )
+from p2c.project.ordering import run_after
 from p2c.project.sandbox import write_sandbox_project
 from p2c.project.schedule import Schedule
 
@@ -42,6 +43,7 @@ __all__ = [
     "check_filter",
     "load_project",
     "load_template",
+    "run_after",
     "shipped_templates",
     "write_sandbox_project",
 ]

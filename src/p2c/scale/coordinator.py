@@ -4,7 +4,7 @@
 checks (paused, reachable), records the run and takes the project lock in one transaction, keeps
 the lock while the run lasts, finishes the run with its status — but instead of running the tasks
 it records them as work items and sends each to the broker once its dependencies (``depends_on``,
-among the tasks run) have ended; items whose dependencies have ended run at the same time on
+among the tasks run) and the tasks reading its source before it have ended (:func:`~p2c.project.run_after`); items whose dependencies have ended run at the same time on
 different workers. An item's ``wave`` (its depth in the dependencies) orders the history only.
 
 While the run lasts, the coordinator watches its items every ``poll`` seconds: an item running
@@ -29,7 +29,7 @@ from typing import Any
 from celery import Celery
 
 from p2c.engine import Engine, RunReport, TaskReport
-from p2c.project import Task
+from p2c.project import Task, run_after
 from p2c.scale.queue import send_item
 from p2c.scale.worker import require_postgres
 from p2c.store import ItemStatus, ProjectPausedError, RunStatus, Trigger, WorkItem
@@ -42,12 +42,12 @@ _ORDER = (RunStatus.INTERRUPTED, RunStatus.FAILED, RunStatus.PARTIAL)
 
 
 def waves(tasks: Sequence[Task]) -> dict[str, int]:
-    """Each task's wave: 0 without dependencies among ``tasks`` (in project order), else one
-    more than its latest dependency."""
-    names = {t.name for t in tasks}
+    """Each task's wave: 0 when it waits for none of ``tasks`` (in project order:
+    :func:`~p2c.project.run_after`), else one more than the latest it waits for."""
+    after = run_after(tasks)
     wave: dict[str, int] = {}
     for task in tasks:
-        wave[task.name] = 1 + max((wave[d] for d in task.depends_on if d in names), default=-1)
+        wave[task.name] = 1 + max((wave[d] for d in after[task.name]), default=-1)
     return wave
 
 
@@ -122,8 +122,7 @@ class QueuedRun:
             self.store.mark_crashed_runs(name)
             wave_of = waves(selected)
             self.store.add_items(run_id, name, [(t.name, "", wave_of[t.name]) for t in selected])
-            names = {t.name for t in selected}
-            deps = {t.name: [d for d in t.depends_on if d in names] for t in selected}
+            deps = {task: list(before) for task, before in run_after(selected).items()}
             with self.store.keep_lock(name, run_id, lease.total_seconds() / 3):
                 stopped, finished = self._drive(run_id, deps, full, only)
             report = self._report(run_id, started, stopped)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from engine_helpers import crm_rows, synced_customers
 
+from p2c.project import run_after
 from p2c.store import RunStatus, TaskRunInfo
 
 SLOW = {"latency_ms": 40}  # every request answers late, so each task lasts long enough to be seen
@@ -61,3 +62,26 @@ def test_independent_tasks_overlap_and_dependent_ones_wait(
     assert len(products_in_crm) == products.counts.created > 0
     items_in_crm = crm_rows(crm, "productpricelevels", ["productpricelevelid"])
     assert len(items_in_crm) >= items.counts.created > 0
+
+
+def test_tasks_reading_one_source_run_one_after_the_other(provisioned_project: Any, slow: Any) -> None:
+    """Contacts and ContactToCustomer both depend on Accounts only, but both number the CRM's new
+    contacts and write the numbers back: run at once, one contact got a number from each, and its
+    ERP customer was not under the number its CRM contact holds. They run in project order."""
+    world = provisioned_project
+    world.configure(templates=["accounts", "products", "contacts"], settings={"parallel_tasks": 4})
+    world.provision()
+    assert run_after(world.project().tasks)["ContactToCustomer"] == ("Accounts", "Contacts")
+    with world.open() as h:
+        report = h.run("Accounts", "Contacts", "ContactToCustomer")
+        runs = {t.task: t for t in h.store.task_runs(report.run_id)}
+    assert report.status is RunStatus.SUCCEEDED, report.tasks
+    contacts, customers = runs["Contacts"], runs["ContactToCustomer"]
+    assert contacts.finished_at is not None and customers.started_at >= contacts.finished_at
+    assert customers.counts.created > 0
+    # every contact that became an ERP customer is there under the number its CRM contact holds
+    numbers = {
+        r["p2c_contactnumber"]
+        for r in crm_rows(world.crm(), "contacts", ["p2c_contactnumber"], "p2c_isactivecustomer eq true")
+    }
+    assert len(numbers) == customers.counts.created and numbers <= set(synced_customers(world.erp()))
