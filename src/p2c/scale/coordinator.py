@@ -3,9 +3,9 @@
 :class:`QueuedRun` does what :meth:`Engine.run <p2c.engine.Engine.run>` does around the tasks —
 checks (paused, reachable), records the run and takes the project lock in one transaction, keeps
 the lock while the run lasts, finishes the run with its status — but instead of running the tasks
-it records them as work items and sends each to the broker once its dependencies (``depends_on``,
-among the tasks run) and the tasks reading its source before it have ended (:func:`~p2c.project.run_after`); items whose dependencies have ended run at the same time on
-different workers. An item's ``wave`` (its depth in the dependencies) orders the history only.
+it records them as work items and sends each to the broker once the tasks it waits for have ended
+(:func:`~p2c.project.run_after`: its ``depends_on`` among the tasks run, and the tasks reading its
+source before it); items whose dependencies have ended run at the same time on different workers. An item's ``wave`` (its depth in the dependencies) orders the history only.
 
 While the run lasts, the coordinator watches its items every ``poll`` seconds: an item running
 under a lease that lapsed (its worker died and the broker did not deliver it again yet) is sent
@@ -29,7 +29,7 @@ from typing import Any
 from celery import Celery
 
 from p2c.engine import Engine, RunReport, TaskReport
-from p2c.project import Task, run_after
+from p2c.project import run_after
 from p2c.scale.queue import send_item
 from p2c.scale.worker import require_postgres
 from p2c.store import ItemStatus, ProjectPausedError, RunStatus, Trigger, WorkItem
@@ -41,13 +41,12 @@ log = logging.getLogger("p2c.scale")
 _ORDER = (RunStatus.INTERRUPTED, RunStatus.FAILED, RunStatus.PARTIAL)
 
 
-def waves(tasks: Sequence[Task]) -> dict[str, int]:
-    """Each task's wave: 0 when it waits for none of ``tasks`` (in project order:
-    :func:`~p2c.project.run_after`), else one more than the latest it waits for."""
-    after = run_after(tasks)
+def waves(after: Mapping[str, Sequence[str]]) -> dict[str, int]:
+    """Each task's wave, from what it waits for (:func:`~p2c.project.run_after`, in project
+    order): 0 when nothing, else one more than the latest it waits for."""
     wave: dict[str, int] = {}
-    for task in tasks:
-        wave[task.name] = 1 + max((wave[d] for d in after[task.name]), default=-1)
+    for task, before in after.items():
+        wave[task] = 1 + max((wave[d] for d in before), default=-1)
     return wave
 
 
@@ -120,11 +119,11 @@ class QueuedRun:
         finished = False
         try:
             self.store.mark_crashed_runs(name)
-            wave_of = waves(selected)
+            after = run_after(selected)
+            wave_of = waves(after)
             self.store.add_items(run_id, name, [(t.name, "", wave_of[t.name]) for t in selected])
-            deps = {task: list(before) for task, before in run_after(selected).items()}
             with self.store.keep_lock(name, run_id, lease.total_seconds() / 3):
-                stopped, finished = self._drive(run_id, deps, full, only)
+                stopped, finished = self._drive(run_id, after, full, only)
             report = self._report(run_id, started, stopped)
             if not finished:
                 failed = [t.task for t in report.tasks if t.status is RunStatus.FAILED]
