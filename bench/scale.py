@@ -1,6 +1,6 @@
 """Scale-out (issue 13, "Scale-out on Celery"): the same load with 1, 2 and 4 `p2c worker` processes.
 
-    .venv/bin/python bench/scale.py [--seed large:20000] [--workers 1,2,4] [--latency-ms 0]
+    .venv/bin/python bench/scale.py [--seed large:20000] [--workers 1,2,4] [--parts 1] [--latency-ms 0]
                                     [--broker redis://127.0.0.1:6379/0] [--postgres postgresql+psycopg://...]
 
 One sandbox (`p2c sandbox up`, its own process) is reset to the same seed before each round; each
@@ -12,6 +12,9 @@ CPU seconds of the sandbox and of the workers, and how busy the machine's cores 
 ((sandbox + workers CPU) / (wall × cores), and by everything running on the machine, from
 /proc/stat): near 1.0 the machine's CPU is the limit, not p2c.
 With ``--latency-ms`` every request also waits that long in the sandbox (a real network).
+With ``--parts 1,4`` every worker count runs once per value of ``settings.parts`` (a task's
+initial load split into that many items, then a closing pass: docs/scale-out.md), and the
+speed-ups are printed per parts value and of each parts value over 1.
 """
 
 from __future__ import annotations
@@ -81,19 +84,22 @@ def workers(n: int, cwd: Path, env: dict[str, str]) -> list[subprocess.Popen[byt
     return procs
 
 
-def round_(n: int, args: argparse.Namespace, sandbox: Any, work: Path, admin: Any) -> dict[str, float]:
+def round_(
+    n: int, parts: int, args: argparse.Namespace, sandbox: Any, work: Path, admin: Any
+) -> dict[str, float]:
     seeded = reset(sandbox, args.seed, args.latency_ms)
     schema = f"p2c_bench_scale_{uuid.uuid4().hex[:8]}"
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        where = work / f"round-{n}"
+        where = work / f"round-{n}-{parts}"
         where.mkdir()
         path = write_sandbox_project(
             where, work / "sandbox" / "connections.yaml", templates=["accounts", "products"]
         )
         data = yaml.safe_load(path.read_text())
         data["state"] = f"{args.postgres}?options=-csearch_path%3D{schema}"
+        data.setdefault("settings", {})["parts"] = parts
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         with open_project(path) as session:
             assert provision(session.project, session.connectors.crm, wait_seconds=120).ok
@@ -140,7 +146,7 @@ def round_(n: int, args: argparse.Namespace, sandbox: Any, work: Path, admin: An
         )
         used = len({i.holder.split(":")[1] for i in items if i.holder})
         print(
-            f"{n} worker(s): {written:,} records in {recorded:6.1f} s = {written / recorded:7,.0f} records/s "
+            f"{n} worker(s), parts {parts}: {written:,} records in {recorded:6.1f} s = {written / recorded:7,.0f} records/s "
             f"(the run as recorded; {wall:.1f} s with the command's start-up); "
             f"CPU sandbox {sandbox_cpu:5.1f} s, workers {worker_cpu:5.1f} s, cores busy "
             f"{(sandbox_cpu + worker_cpu) / (recorded * (os.cpu_count() or 1)):.2f} by them, "
@@ -157,6 +163,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", default="large:20000")
     ap.add_argument("--workers", default="1,2,4")
+    ap.add_argument("--parts", default="1", help="settings.parts values, e.g. 1,4")
     ap.add_argument("--latency-ms", type=int, default=0)
     ap.add_argument("--broker", default=os.environ.get("P2C_BROKER", "redis://127.0.0.1:6379/0"))
     ap.add_argument(
@@ -165,6 +172,7 @@ def main() -> None:
     )
     args = ap.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
+    parts = [int(n) for n in args.parts.split(",")]
     print(
         f"load: {args.seed}, tasks {', '.join(TASKS)}; {os.cpu_count()} cores; latency {args.latency_ms} ms"
     )
@@ -173,16 +181,23 @@ def main() -> None:
         work = Path(tmp)
         sandbox, _ = start(args.seed, work / "sandbox")
         try:
-            results = {n: round_(n, args, sandbox, work, admin) for n in counts}
+            results = {(n, p): round_(n, p, args, sandbox, work, admin) for p in parts for n in counts}
         finally:
             sandbox.stop()
-    base = results[counts[0]]["rate"]
-    for n in counts:
-        print(f"speed-up with {n} worker(s) over {counts[0]}: {results[n]['rate'] / base:.2f}x")
+    for p in parts:
+        base = results[(counts[0], p)]["rate"]
+        for n in counts:
+            rate = results[(n, p)]["rate"]
+            versus = (
+                f"; parts {p} over parts {parts[0]}: {rate / results[(n, parts[0])]['rate']:.2f}x"
+                if p != parts[0]
+                else ""
+            )
+            print(f"parts {p}: speed-up with {n} worker(s) over {counts[0]}: {rate / base:.2f}x{versus}")
     print(
-        "where it stops: a run has at most as many items at once as tasks without a dependency between "
-        "them (here 2: Accounts with Products, then Accounts with ProductPriceListItems), so workers past "
-        f"2 idle; and this machine has {os.cpu_count()} cores for the sandbox, PostgreSQL and every worker "
+        "where it stops: with parts 1 a run has at most as many items at once as tasks without a dependency "
+        "between them (here 2: Accounts with Products, then Accounts with ProductPriceListItems), so workers "
+        "past 2 idle (parts N gives each task's initial load N items); and this machine has {os.cpu_count()} cores for the sandbox, PostgreSQL and every worker "
         "(cores busy, above: near 1.00 by everything, the machine's CPU is the limit)."
     )
 

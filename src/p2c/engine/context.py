@@ -30,10 +30,13 @@ __all__ = ["RunContext", "StoreView"]
 
 
 class StoreView:
-    """The read-only view of the store flows get (:class:`p2c.flows.LinkView`)."""
+    """The view of the store flows get (:class:`p2c.flows.LinkView`): read-only, but for the
+    number sequences of a part of a split load (``shared``), which other processes number from
+    at the same time: there numbers are taken from the store at once (:meth:`reserve`)."""
 
-    def __init__(self, store: StateStore) -> None:
+    def __init__(self, store: StateStore, *, shared: bool = False) -> None:
         self._store = store
+        self.shared = shared
 
     def links(self, task: str, source_keys: Sequence[str]) -> dict[str, Link]:
         return self._store.links(task, list(source_keys)) if source_keys else {}
@@ -45,6 +48,9 @@ class StoreView:
 
     def sequence(self, name: str) -> int | None:
         return self._store.sequence(name)
+
+    def reserve(self, name: str, floor: int, count: int) -> int:
+        return self._store.reserve_sequence(name, floor, count)
 
 
 @dataclass
@@ -64,8 +70,15 @@ class RunContext:
 
     @classmethod
     def open(
-        cls, project: Project, store: StateStore, connectors: Mapping[System, Connector], redactor: Redactor
+        cls,
+        project: Project,
+        store: StateStore,
+        connectors: Mapping[System, Connector],
+        redactor: Redactor,
+        *,
+        shared: bool = False,
     ) -> RunContext:
+        """The context of one run (``shared``: of one part of a split load, see :class:`StoreView`)."""
         resolver = RelatedResolver(project.catalog, connectors, _lookups(project))
         reads = ConnectorReads(connectors, resolver.learn)
         # the contact tasks deriving "is active customer" share the customers kept in the store
@@ -84,7 +97,7 @@ class RunContext:
             resolver,
             reads,
             RunCache(reads, customers),
-            StoreView(store),
+            StoreView(store, shared=shared),
         )
 
 

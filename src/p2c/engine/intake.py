@@ -21,6 +21,10 @@ through or a person dismisses them) and those the flow revisits (asked once, whe
 starts: what it names comes from earlier tasks of the run) — are read by key unless the feed
 brought them, as further pages. An ERP source read whole tells deletions by what it lacks:
 :attr:`Intake.deleted`, known once the pages are done (the keys of such a read are kept for it).
+
+A part of a split load (``share``, :mod:`p2c.engine.share`) takes only the changed rows of its
+share: the filtered, the unchanged, the deleted, what is read again and the cursor are left to the
+task's closing pass, which reads the source whole after every part ended.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import Any
 from p2c.engine.hashing import source_hash
 from p2c.engine.outcomes import Outcomes
 from p2c.engine.reading import SourceBatch, SourceReader
+from p2c.engine.share import Share, split_key
 from p2c.flows import SkipReason
 from p2c.store import Outcome, StateStore
 
@@ -70,11 +75,13 @@ class Intake:
         deletes_follow: bool,
         revisit: Callable[[], set[str]],
         fingerprint: str,
+        share: Share | None = None,
     ) -> None:
         """``full``: every record read and mapped (no cursor, nothing unchanged as read);
         ``deletes_follow``: an ERP source read whole tells deletions by what it lacks;
         ``revisit``: the flow's records to read again; ``fingerprint``: the task's configuration
-        (:func:`~p2c.engine.hashing.task_fingerprint`), under which the links' source hashes were taken."""
+        (:func:`~p2c.engine.hashing.task_fingerprint`), under which the links' source hashes were taken;
+        ``share``: a part of a split load (see the module docstring)."""
         self.reader = reader
         self.store = store
         self.task = task
@@ -85,6 +92,7 @@ class Intake:
         self.deletes_follow = deletes_follow
         self.revisit = revisit
         self.fingerprint = fingerprint
+        self.share = share
         #: the new cursor once the pages are done; None when it did not move
         self.cursor: str | None = None
         #: ERP records the whole read lacked (gone at the source), once the pages are done
@@ -101,6 +109,9 @@ class Intake:
                 yield self._page(src.rows, src.filtered, [], src.deleted)
             return
         old = None if self.full else self.store.cursor(self.task)
+        if self.share is not None:
+            yield from self._shared(old)
+            return
         pending = {r.source_key for r in self.store.pending(self.task)}
         self.again = pending | self.revisit()
         again_lower = {k.lower() for k in self.again}
@@ -131,6 +142,19 @@ class Intake:
             src = reader.by_keys(self.select, part)
             # a revisit that is gone is no record of ours
             yield self._page(src.rows, src.filtered, [], [k for k in src.deleted if k in pending])
+
+    def _shared(self, old: str | None) -> Iterator[Page]:
+        """The pages of a part: the changed rows of its share, nothing else."""
+        assert self.share is not None
+        share, key, natural = self.share, self.reader.key, self.reader.task.key_source
+
+        def mine(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+            rows = [r for r in rows if share.holds(split_key(r, natural, key(r)))]
+            return (rows, []) if self.full else (self._settle(set(), rows)[0], [])
+
+        for batch in self.reader.pages(self.select, old, mine):
+            if batch.rows:
+                yield self._page(batch.rows, [], [], [])
 
     def _settle(
         self, again_lower: set[str], rows: list[dict[str, Any]]

@@ -15,9 +15,10 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from p2c.engine.run import Engine, RunReport
+from p2c.engine.share import Share
 from p2c.engine.writes import Sender
 from p2c.store import RunStatus
 
@@ -31,12 +32,18 @@ def run_item(
     *,
     full: bool = False,
     keys: Iterable[str] | None = None,
+    share: Share | None = None,
+    on_task_start: Callable[[int], None] | None = None,
 ) -> RunReport:
     """Run ``task`` inside run ``run_id`` (recorded and locked by another process): its task run is
     recorded in the run, its outcomes, links and cursor committed chunk by chunk as in a local run.
-    ``keys``: only these source keys (a retry). The run itself is not finished here."""
+    ``keys``: only these source keys (a retry); ``share``: only this part of a split load
+    (:mod:`p2c.engine.share`); ``on_task_start``: told the task run's id once it is recorded (the
+    worker notes it on the item, so a takeover ends that attempt's task run and no other part's).
+    The run itself is not finished here."""
     selected = engine.select([task])
     report = RunReport(run_id, RunStatus.SUCCEEDED)
     only = {task: set(keys)} if keys is not None else {}
-    engine._tasks(report, selected, Sender(engine.connectors, engine.store), full=full, only=only)
+    sender = Sender(engine.connectors, engine.store)
+    engine._tasks(report, selected, sender, full=full, only=only, share=share, on_task_start=on_task_start)
     return report

@@ -45,6 +45,7 @@ from p2c.engine.intake import Intake, Page
 from p2c.engine.outcomes import Outcomes, as_wait, create_only
 from p2c.engine.reading import SourceReader
 from p2c.engine.report import Progress, TaskReport
+from p2c.engine.share import Share
 from p2c.engine.target import target_table
 from p2c.engine.writes import Batch, SideResults, WriteStage, send_side_writes
 from p2c.errors import (
@@ -125,7 +126,7 @@ class TaskPipeline:
         routed = {OWNING_UNIT} if self.router is not None and self.router.single is None else set()
         return self.reader.select(self.mappers[self.company].source_fields() | self.flow.requires() | routed)
 
-    def intake(self, *, full: bool, only_keys: set[str] | None) -> Intake:
+    def intake(self, *, full: bool, only_keys: set[str] | None, share: Share | None = None) -> Intake:
         """The pages to process (:class:`~p2c.engine.intake.Intake`: the filtered and the gone get
         their outcome there; the new cursor and the ERP deletions once the pages are done)."""
         return Intake(
@@ -136,6 +137,7 @@ class TaskPipeline:
             self.outcomes,
             full=full,
             only_keys=only_keys,
+            share=share,
             deletes_follow=self.flow.deletes_follow,
             revisit=self.flow.revisit,
             fingerprint=self.fingerprint,
@@ -143,11 +145,19 @@ class TaskPipeline:
 
     # -- the run --------------------------------------------------------------------------------------
 
-    def run(self, task_run_id: int, *, full: bool = False, only_keys: set[str] | None = None) -> TaskReport:
+    def run(
+        self,
+        task_run_id: int,
+        *,
+        full: bool = False,
+        only_keys: set[str] | None = None,
+        share: Share | None = None,
+    ) -> TaskReport:
+        """Run the task (``share``: only a part of a split load, :mod:`p2c.engine.share`)."""
         started = time.perf_counter()
         # --full rewrites every record too: it repairs targets changed behind p2c's back (reconcile finds them)
         self.rewrite = full
-        intake = self.intake(full=full, only_keys=only_keys)
+        intake = self.intake(full=full, only_keys=only_keys, share=share)
         self._chunks = 0
         with Flight(self.depth, self.task.name) as flight:
             for page in intake.pages():

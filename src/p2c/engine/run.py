@@ -21,12 +21,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from p2c.connectors import Connector, Redactor
 from p2c.engine.context import RunContext
 from p2c.engine.pipeline import TaskPipeline
 from p2c.engine.report import TaskReport
+from p2c.engine.share import Share
 from p2c.engine.trial import LineTrial
 from p2c.engine.writes import Recorder, Sender, WriteStage
 from p2c.errors import ConfigError, P2CError, RunInterrupted, ServiceUnreachableError
@@ -199,9 +201,16 @@ class Engine:
         *,
         full: bool,
         only: Mapping[str, set[str]],
+        share: Share | None = None,
+        on_task_start: Callable[[int], None] | None = None,
     ) -> None:
+        """Run ``selected`` (``share``: one part of a split load of the one task selected, see
+        :mod:`p2c.engine.share`; other processes number from the same sequences meanwhile;
+        ``on_task_start``: told each task run's id as it is recorded)."""
         started = time.perf_counter()
-        ctx = RunContext.open(self.project, self.store, self.connectors, self.redactor)
+        ctx = RunContext.open(
+            self.project, self.store, self.connectors, self.redactor, shared=share is not None
+        )
         ctx.trial = LineTrial(ctx)
         ctx.stop = self.stop
         stage: WriteStage = (
@@ -234,9 +243,15 @@ class Engine:
                         break
                     if all(d in ended for d in after[task.name]):
                         waiting.remove(task)
+                        # recorded here, not on the task's thread, so the history lists tasks
+                        # started together in project order
+                        run_id = report.run_id
+                        task_run_id = self.store.start_task(run_id, task.name) if run_id is not None else 0
+                        if on_task_start is not None and task_run_id:
+                            on_task_start(task_run_id)
                         # the caller's log context (project, run) goes with the task to its thread
-                        work = contextvars.copy_context().run
-                        running[pool.submit(work, self._task, ctx, task, stage, report, full, only)] = task
+                        work = partial(self._task, ctx, task, task_run_id, stage, report, full, only, share)
+                        running[pool.submit(contextvars.copy_context().run, work)] = task
                 if not running:
                     break
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -270,20 +285,23 @@ class Engine:
         self,
         ctx: RunContext,
         task: Task,
+        task_run_id: int,
         stage: WriteStage,
         report: RunReport,
         full: bool,
         only: Mapping[str, set[str]],
+        share: Share | None,
     ) -> tuple[TaskReport, BaseException | None]:
-        """Run one task (on a thread of the run's pool): its report, recorded, and what must stop
-        the run after the tasks running end (a bug, an interrupt, the project lock lost)."""
-        task_run_id = self.store.start_task(report.run_id, task.name) if report.run_id is not None else 0
+        """Run one task (on a thread of the run's pool) under its task run ``task_run_id`` (0 for
+        a plan): its report, recorded, and what must stop the run after the tasks running end
+        (a bug, an interrupt, the project lock lost)."""
         pipeline = TaskPipeline(ctx, task, stage, progress=self.progress)
         result = pipeline.report
         crashed: BaseException | None = None
         try:
             with log_context(run_id=report.run_id, task=task.name):
-                result = pipeline.run(task_run_id, full=full, only_keys=only.get(task.name) if only else None)
+                keys = only.get(task.name) if only else None
+                result = pipeline.run(task_run_id, full=full, only_keys=keys, share=share)
         except ProjectLockedError as exc:
             return result, exc  # another run holds the project: nothing more is recorded
         except RunInterrupted as exc:  # the current chunk was committed; the cursor did not move
@@ -302,7 +320,12 @@ class Engine:
             result.status = RunStatus.FAILED
             result.message = self.redactor.text(f"{type(exc).__name__}: {exc}")
             crashed = exc
+        if share is not None:  # the history tells the parts of a split load from its closing pass
+            result.message = f"part {share} of a split load" + (
+                f": {result.message}" if result.message else ""
+            )
         if report.run_id is not None:
+            result.task_run_id = task_run_id
             self.store.finish_task(task_run_id, result.status, message=result.message)
         return result, crashed
 

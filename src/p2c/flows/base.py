@@ -178,7 +178,10 @@ class TrialMap(Protocol):
 
 
 class LinkView(Protocol):
-    """Read-only view of the state store: other tasks' links and the number sequences."""
+    """View of the state store: other tasks' links and the number sequences, read-only but for
+    :meth:`reserve` when ``shared`` (other processes number from the same sequences at once)."""
+
+    shared: bool
 
     def links(self, task: str, source_keys: Sequence[str]) -> dict[str, Link]: ...
 
@@ -187,6 +190,8 @@ class LinkView(Protocol):
     ) -> dict[tuple[str, ...], str]: ...
 
     def sequence(self, name: str) -> int | None: ...
+
+    def reserve(self, name: str, floor: int, count: int) -> int: ...
 
 
 @dataclass

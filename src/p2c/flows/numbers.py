@@ -5,6 +5,8 @@
   (a blocking :class:`~p2c.flows.base.SideWrite`: if the CRM refuses it, the record fails). The
   random part is seeded by the record's id, so a plan shows the number the run then writes; the
   highest sequence used is stored (the ``sequences`` table) so numbers keep rising across runs.
+  The parts of a split load number at once: each takes its block of the sequence from the store
+  in one statement (:meth:`p2c.store.StateStore.reserve_sequence`) before it numbers a page.
 - **Duplicates**: records of one company sharing a number — in this page of the read, or with a
   record synchronised before — fail, naming each other; nothing is merged. Records of two
   companies may share a number (two customers: usmf/C1 and demf/C1). A read comes page by page:
@@ -25,7 +27,7 @@ from typing import Any
 from p2c.connectors import OpKind, WriteOp
 from p2c.errors import P2CError, RecordError
 from p2c.flows.base import FlowContext, Prepared, SideWrite, SideWriteKind
-from p2c.rules import NumberGenerator, find_duplicates
+from p2c.rules import NumberGenerator, find_duplicates, next_sequence
 from p2c.settings import System
 
 __all__ = ["SeenNumbers", "duplicate_numbers", "generate_numbers"]
@@ -69,9 +71,14 @@ def generate_numbers(
     missing = [r for r in rows if not str(r.get(field) or "").strip()]
     if not missing:
         return out
-    stored = max(ctx.store.sequence(prefix) or -1, seen.sequence if seen.sequence is not None else -1)
-    start = max(ctx.project.settings.number_start, stored + 1)
-    gen = NumberGenerator(prefix, (r.get(field) for r in rows), start=start)
+    existing = [r.get(field) for r in rows]
+    if ctx.store.shared:  # other parts of a split load number at once: take a block from the store
+        floor = next_sequence(existing, prefix, ctx.project.settings.number_start)
+        start = ctx.store.reserve(prefix, floor, len(missing))
+    else:
+        stored = max(ctx.store.sequence(prefix) or -1, seen.sequence if seen.sequence is not None else -1)
+        start = max(ctx.project.settings.number_start, stored + 1)
+    gen = NumberGenerator(prefix, existing, start=start)
     entity = ctx.task.source.entity
     pk = ctx.project.catalog.entity(System.CRM, entity).primary_key or ""
     for row in missing:

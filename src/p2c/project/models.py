@@ -124,6 +124,10 @@ class ProjectSettings(_Model):
     request_budget: RequestBudgets = RequestBudgets()
     # p2c serve: send this project's runs to p2c worker processes (the broker: --queue or P2C_BROKER)
     queue: bool = False
+    # p2c worker: a queued run splits a task's large load (its initial load: no record linked yet;
+    # or a --full run) into this many items, each writing a share of the records, then a closing
+    # item (p2c.engine.share); 1: a task is one item
+    parts: int = Field(default=1, ge=1, le=64)
 
 
 class ProjectModel(_Model):

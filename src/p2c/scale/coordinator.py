@@ -5,7 +5,15 @@ checks (paused, reachable), records the run and takes the project lock in one tr
 the lock while the run lasts, finishes the run with its status — but instead of running the tasks
 it records them as work items and sends each to the broker once the tasks it waits for have ended
 (:func:`~p2c.project.run_after`: its ``depends_on`` among the tasks run, and the tasks reading its
-source before it); items whose dependencies have ended run at the same time on different workers. An item's ``wave`` (its depth in the dependencies) orders the history only.
+source before it); items whose dependencies have ended run at the same time on different
+workers. An item's ``wave`` (its depth in the dependencies) orders the history only.
+
+With ``settings.parts`` > 1, a task read whole and written anew (its initial load, or a ``--full``
+run) becomes that many items writing a share of its records each (part ``"2/4"``,
+:mod:`p2c.engine.share`), sent at once, and its item as a whole (part ``""``), sent once every
+part ended: the closing pass, which finds what the parts wrote unchanged, reads again what
+failed or waits, tells deletions and moves the cursor. The tasks waiting for the task wait for
+the closing pass.
 
 While the run lasts, the coordinator watches its items every ``poll`` seconds: an item running
 under a lease that lapsed (its worker died and the broker did not deliver it again yet) is sent
@@ -29,7 +37,8 @@ from typing import Any
 from celery import Celery
 
 from p2c.engine import Engine, RunReport, TaskReport
-from p2c.project import run_after
+from p2c.engine.share import Share
+from p2c.project import Task, run_after
 from p2c.scale.queue import send_item
 from p2c.scale.worker import require_postgres
 from p2c.store import ItemStatus, ProjectPausedError, RunStatus, Trigger, WorkItem
@@ -92,6 +101,7 @@ class QueuedRun:
         self.on_start = on_start
         self._sent: dict[int, float] = {}
         self._live: dict[int, TaskReport] = {}
+        self._parted: set[str] = set()  # the tasks this run splits into parts
 
     def run(
         self,
@@ -121,7 +131,15 @@ class QueuedRun:
             self.store.mark_crashed_runs(name)
             after = run_after(selected)
             wave_of = waves(after)
-            self.store.add_items(run_id, name, [(t.name, "", wave_of[t.name]) for t in selected])
+            self._parted = self._split(selected, full, retry_run is not None)
+            items = []
+            for t in selected:
+                if t.name in self._parted:
+                    items += [
+                        (t.name, str(s), wave_of[t.name]) for s in Share.all_of(self.project.settings.parts)
+                    ]
+                items.append((t.name, "", wave_of[t.name]))
+            self.store.add_items(run_id, name, items)
             with self.store.keep_lock(name, run_id, lease.total_seconds() / 3):
                 stopped, finished = self._drive(run_id, after, full, only)
             report = self._report(run_id, started, stopped)
@@ -135,9 +153,19 @@ class QueuedRun:
         report.open_failures = self.store.open_failures([t.name for t in self.project.tasks])
         return report
 
+    def _split(self, selected: Sequence[Task], full: bool, retry: bool) -> set[str]:
+        """The tasks whose load this run splits into parts (``settings.parts`` > 1): those read
+        whole and written anew — their initial load (no record linked yet) or a ``--full`` run;
+        never a retry."""
+        if self.project.settings.parts < 2 or retry:
+            return set()
+        return {t.name for t in selected if full or not self.store.has_links(t.name)}
+
     def _send(self, item: WorkItem, full: bool, only: Mapping[str, set[str]]) -> None:
         self._sent[item.id] = time.monotonic()
         keys = only.get(item.task) if only else None
+        # the closing pass of a split --full load is not full again: its parts rewrote every record
+        full = full and (bool(item.part) or item.task not in self._parted)
         send_item(
             self.app, item.id, self.project.name, str(self.project.path.resolve()), full=full, keys=keys
         )
@@ -151,7 +179,9 @@ class QueuedRun:
         while True:
             items = self.store.items(run_id)
             self._report_progress(run_id)
-            ended = {i.task for i in items if not i.open}
+            # a task has ended when its item as a whole (part "") has; that one waits for its parts
+            ended = {i.task for i in items if not i.open and not i.part}
+            parts_open = {i.task for i in items if i.part and i.open}
             reasons = [str(i.requests["stopped"]) for i in items if i.requests and i.requests.get("stopped")]
             stopped = stopped or (reasons[0] if reasons else None)
             ready: list[int] = []
@@ -162,7 +192,13 @@ class QueuedRun:
             elif stopped is not None:  # a service went away: the tasks not sent yet are not run
                 self._not_run(run_id, stopped)
             elif not interrupted:
-                ready = [i.id for i in items if i.status == ItemStatus.WAITING and set(deps[i.task]) <= ended]
+                ready = [
+                    i.id
+                    for i in items
+                    if i.status == ItemStatus.WAITING
+                    and set(deps[i.task]) <= ended
+                    and (i.part or i.task not in parts_open)
+                ]
                 for item in self.store.queue_items(run_id, ready):
                     self._send(item, full, only)
             if not ready and not any(i.open for i in items):

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,7 @@ def process_item(
     """The Celery task: run work item ``item_id`` once, or do nothing if it is not ours to run."""
     from p2c.engine import Engine, open_connectors
     from p2c.engine.items import run_item
+    from p2c.engine.share import Share
 
     cfg = CONFIG
     try:
@@ -160,8 +162,17 @@ def process_item(
             engine = Engine(
                 loaded, store, {System.CRM: conns.crm, System.ERP: conns.erp}, redactor=redactor, stop=stop
             )
-            log.info("item %s: %s of run %s (attempt %s)", item_id, item.task, item.run_id, item.attempts)
-            report = run_item(engine, item.run_id, item.task, full=full, keys=keys)
+            what = f"{item.task} (part {item.part})" if item.part else item.task
+            log.info("item %s: %s of run %s (attempt %s)", item_id, what, item.run_id, item.attempts)
+            report = run_item(
+                engine,
+                item.run_id,
+                item.task,
+                full=full,
+                keys=keys,
+                share=Share.parse(item.part) if item.part else None,
+                on_task_start=partial(store.note_task_run, item_id, holder),
+            )
         result = report.tasks[0]
         status, message, http, stopped = result.status, result.message, report.http, report.stopped
     except P2CError as exc:
@@ -172,15 +183,8 @@ def process_item(
     finally:
         done.set()
         beat.join(5)
-    runs = [t for t in store.task_runs(item.run_id) if t.task == item.task]
-    task_run_id = runs[-1].id if runs else None
     store.finish_item(
-        item_id,
-        holder,
-        status,
-        message=message,
-        task_run_id=task_run_id,
-        requests={"http": http or {}, "stopped": stopped},
+        item_id, holder, status, message=message, requests={"http": http or {}, "stopped": stopped}
     )
     log.info("item %s: %s %s", item_id, item.task, status)
     return {"item": item_id, "ran": True, "status": str(status)}

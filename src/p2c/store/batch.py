@@ -101,6 +101,24 @@ def _raise_sequence(conn: Connection, name: str, value: int, at: datetime) -> No
     )
 
 
+def reserve_sequence(conn: Connection, name: str, floor: int, count: int, at: datetime) -> int:
+    """Take ``count`` numbers of the sequence ``name`` at once, none below ``floor``: the first of
+    them. One upsert, so processes numbering from one sequence at the same time (the parts of a
+    split load) never get the same block, on SQLite and PostgreSQL alike."""
+    sqlite = conn.dialect.name == "sqlite"
+    highest = func.max if sqlite else func.greatest
+    stmt = (sqlite_insert if sqlite else pg_insert)(sequences).values(
+        name=name, value=floor + count - 1, updated_at=at
+    )
+    raised = highest(sequences.c.value + 1, floor) + count - 1
+    last = conn.scalar(
+        stmt.on_conflict_do_update(
+            index_elements=["name"], set_={"value": raised, "updated_at": at}
+        ).returning(sequences.c.value)
+    )
+    return int(last) - count + 1
+
+
 def bump(conn: Connection, task_run_id: int, counts: Mapping[str, int], at: datetime) -> None:
     """Add ``counts`` to a task run's counters and set its heartbeat to ``at``."""
     c = task_runs.c

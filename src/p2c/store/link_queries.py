@@ -80,6 +80,14 @@ class LinkQueries:
                 return
             after = page[-1].source_key
 
+    def has_links(self, task: str) -> bool:
+        """Whether ``task`` linked any record yet (no: its next run is its initial load)."""
+        with self._read() as conn:
+            return (
+                conn.scalar(select(link_table.c.source_key).where(link_table.c.task == task).limit(1))
+                is not None
+            )
+
     def link_keys(self, task: str) -> Iterator[str]:
         """The source key of every link of ``task``, in order, read in pages: what a whole read
         compares with what it saw to tell deletions (a column, no :class:`Link` built: ten times

@@ -60,7 +60,7 @@ from typing import Any
 from sqlalchemy import Connection, CursorResult, delete, insert, select, update
 
 from p2c.store import history
-from p2c.store.batch import write_batch
+from p2c.store.batch import reserve_sequence, write_batch
 from p2c.store.customers import CustomerDocuments
 from p2c.store.database import WRITE, create_store_engine, resolve_url, upgrade
 from p2c.store.failures import FailureLedger
@@ -311,6 +311,12 @@ class StateStore(
         with self._read() as conn:
             value = conn.scalar(select(sequences.c.value).where(sequences.c.name == name))
         return None if value is None else int(value)
+
+    def reserve_sequence(self, name: str, floor: int, count: int) -> int:
+        """The first of ``count`` numbers of the sequence ``name`` taken now, none below ``floor``
+        (for processes numbering at the same time: :func:`p2c.store.batch.reserve_sequence`)."""
+        with self._write() as conn:
+            return reserve_sequence(conn, name, floor, count, now())
 
     # -- history -------------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Row, and_, func, insert, or_, select, update
 
 from p2c.store.crashed import pid_alive
 from p2c.store.model import RunStatus
@@ -191,14 +191,20 @@ class WorkItems:
             ).first()
             if taken is None:
                 return False, current
-            if current.attempts > 0:  # taken over: the dead attempt's task run ends CRASHED
+            # taken over: the dead attempt's task run ends CRASHED — the one it noted, else (it died
+            # before noting one) the task's, unless other parts of a split load run the task too
+            tr = task_runs.c
+            dead: ColumnElement[bool] | None
+            if current.task_run_id is not None:
+                dead = tr.id == current.task_run_id
+            else:
+                dead = (
+                    and_(tr.task == current.task, tr.run_id == current.run_id) if not current.part else None
+                )
+            if current.attempts > 0 and dead is not None:
                 conn.execute(
                     update(task_runs)
-                    .where(
-                        task_runs.c.run_id == current.run_id,
-                        task_runs.c.task == current.task,
-                        task_runs.c.status == RunStatus.RUNNING.value,
-                    )
+                    .where(dead, tr.status == RunStatus.RUNNING.value)
                     .values(
                         status=RunStatus.CRASHED.value,
                         finished_at=task_runs.c.heartbeat_at,
@@ -225,6 +231,15 @@ class WorkItems:
             )
             return res.rowcount == 1
 
+    def note_task_run(self, item_id: int, holder: str, task_run_id: int) -> None:
+        """The task run ``holder``'s attempt of item ``item_id`` recorded: if the attempt dies,
+        the takeover ends that task run CRASHED (and no other part's of the same task)."""
+        c = work_items.c
+        with self._write() as conn:
+            conn.execute(
+                update(work_items).where(c.id == item_id, c.holder == holder).values(task_run_id=task_run_id)
+            )
+
     def finish_item(
         self,
         item_id: int,
@@ -249,7 +264,7 @@ class WorkItems:
                     finished_at=at,
                     lease_until=None,
                     message=message,
-                    task_run_id=task_run_id,
+                    task_run_id=func.coalesce(task_run_id, c.task_run_id),
                     requests=json.dumps(requests) if requests is not None else None,
                 )
             )

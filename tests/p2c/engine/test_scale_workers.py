@@ -172,6 +172,76 @@ def test_a_killed_worker_item_finishes_on_the_other_once(scale_world: Any) -> No
         workers.stop()
 
 
+@pytest.mark.slow
+def test_a_split_load_runs_its_parts_on_both_workers_and_survives_a_kill(scale_world: Any) -> None:
+    """``settings.parts: 2``: Accounts' initial load is two parts, one on each worker, then its
+    closing pass. ``kill -9`` of one worker in the middle of its part: that part is taken over by
+    the other worker (its dead attempt's task run CRASHED, the other part's untouched), resumed,
+    and every account arrives once; the closing pass finds them unchanged (but for what the dead
+    attempt left in flight) and saves the cursor."""
+    world = scale_world
+    accounts = 3000
+    workers = Workers(world.dir, REDIS)
+    try:
+        options = ("--lease", "5", "--visibility-timeout", "4", "--restore-every", "1", "--budget", REDIS)
+        workers.start(2, *options, wait=False)
+        world.reseed(f"large:{accounts}")
+        world.sandbox.admin("erp").patch("faults", json={"latency_ms": 300}).raise_for_status()
+        world.write(settings={"concurrency": 1, "parts": 2})
+        workers.ready()
+        run = workers.start_run("--task", "Accounts")
+        erp = world.erp()
+        with StateStore(world.project().state_url) as store:
+            deadline = time.monotonic() + 60
+            held: dict[str, int] = {}
+            while len(held) < 2 or int(erp.get("CustomersV3/$count", params=_synced()).text) < 600:
+                assert run.poll() is None, run.communicate()
+                assert time.monotonic() < deadline, "the parts never got going"
+                runs = store.runs(limit=1)
+                items = store.items(runs[0].id) if runs else []
+                held = {i.part: pid_of(i.holder) for i in items if i.part and i.status == "running"}
+                time.sleep(0.05)
+            victim = held["1/2"]
+            killed = next(p for p in workers.procs if p.pid == victim)
+            killed.send_signal(signal.SIGKILL)
+            killed.wait(10)
+            out, errs = run.communicate(timeout=120)
+            assert run.returncode == 0, out + errs
+            info = store.runs(limit=1)[0]
+            items = {i.part: i for i in store.items(info.id)}
+            cursor = store.cursor("Accounts")
+            links = list(store.all_links("Accounts"))
+        assert held["2/2"] != victim  # the parts ran side by side, one on each worker
+        assert info.status is RunStatus.SUCCEEDED
+        assert set(items) == {"1/2", "2/2", ""}
+        assert items["1/2"].attempts == 2 and pid_of(items["1/2"].holder) != victim
+        assert items["2/2"].attempts == 1 and items[""].attempts == 1
+        runs = {t.id: t for t in info.task_runs}
+        statuses = sorted((str(t.message)[:8], str(t.status)) for t in info.task_runs)
+        assert statuses == [
+            ("None", "succeeded"),  # the closing pass
+            ("part 1/2", "succeeded"),  # the part taken over
+            ("part 2/2", "succeeded"),  # the other part: not marked crashed by the takeover
+            ("the work", "crashed"),  # the dead attempt
+        ], statuses
+        closing = runs[items[""].task_run_id or 0]
+        parts = [runs[items[p].task_run_id or 0] for p in ("1/2", "2/2")]
+        assert closing.started_at >= max(p.finished_at or closing.started_at for p in parts)
+        # the closing pass finds unchanged what the parts wrote; what the dead attempt had in flight
+        # after numbering it (its number now puts it in the other share, read before) it writes
+        done = closing.counts
+        assert done.created + done.updated + done.unchanged == accounts and done.failed == 0, done
+        assert done.unchanged >= accounts - IN_FLIGHT * 1000, done
+        assert cursor is not None
+        rows = crm_rows(world.crm(), "accounts", ["accountid", "accountnumber"])
+        numbers = [a["accountnumber"] for a in rows]
+        assert None not in numbers and len(set(numbers)) == accounts
+        assert set(synced_customers(erp)) == set(numbers)  # 0 lost, 0 twice
+        assert sorted(lk.source_key for lk in links) == sorted(a["accountid"] for a in rows)
+    finally:
+        workers.stop()
+
+
 def _synced() -> dict[str, str]:
     return {
         "$filter": "dataAreaId eq 'usmf' and IsExternallyMaintained eq Microsoft.Dynamics.DataEntities.NoYes'Yes'"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -55,6 +56,26 @@ def test_sequence_moves_only_with_its_batch(store: StateStore, task_run: int) ->
     assert (store.sequence("ACC"), store.sequence("NEW")) == (7, None)
     store.commit_batch(task_run, [Outcome(T, "A2", Action.CREATED)], sequence=("ACC", 99))
     assert store.sequence("ACC") == 99
+
+
+def test_blocks_reserved_at_once_never_overlap(open_store: Callable[[], StateStore]) -> None:
+    """The parts of a split load number at once, each from its own store connection: every block
+    they take is new, above the floor and above what batches raised the sequence to."""
+    first = open_store()
+    assert first.reserve_sequence("ACC", 1000, 5) == 1000  # a sequence never used starts at its floor
+    first.commit_batch(first.start_task(first.start_run("p", [T]), T), [], sequence=("ACC", 1100))
+    assert first.reserve_sequence("ACC", 1000, 3) == 1101  # above what a batch used
+    assert first.reserve_sequence("ACC", 5000, 2) == 5000  # a floor above it (numbers seen in the page)
+    stores = [open_store() for _ in range(4)]
+
+    def take(store: StateStore) -> list[int]:
+        return [store.reserve_sequence("ACC", 1000, 10) for _ in range(25)]
+
+    with ThreadPoolExecutor(len(stores)) as pool:
+        starts = [s for got in pool.map(take, stores) for s in got]
+    numbers = [n for s in starts for n in range(s, s + 10)]
+    assert len(numbers) == len(set(numbers)) == 1000 and min(numbers) == 5002
+    assert first.sequence("ACC") == max(numbers) == 6001
 
 
 # -- migration 0002 ----------------------------------------------------------------------------
