@@ -197,7 +197,8 @@ def main() -> None:
     print(
         "where it stops: with parts 1 a run has at most as many items at once as tasks without a dependency "
         "between them (here 2: Accounts with Products, then Accounts with ProductPriceListItems), so workers "
-        "past 2 idle (parts N gives each task's initial load N items); and this machine has {os.cpu_count()} cores for the sandbox, PostgreSQL and every worker "
+        "past 2 idle (parts N gives each task's initial load N items); "
+        f"and this machine has {os.cpu_count()} cores for the sandbox, PostgreSQL and every worker "
         "(cores busy, above: near 1.00 by everything, the machine's CPU is the limit)."
     )
 

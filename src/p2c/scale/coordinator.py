@@ -199,7 +199,10 @@ class QueuedRun:
                     and set(deps[i.task]) <= ended
                     and (i.part or i.task not in parts_open)
                 ]
-                for item in self.store.queue_items(run_id, ready):
+                # the first part of every task, then the second...: workers take a mix of the tasks
+                # ready together (not every part of one, then every part of the next)
+                queued = self.store.queue_items(run_id, ready)
+                for item in sorted(queued, key=lambda i: (Share.parse(i.part).number if i.part else 0, i.id)):
                     self._send(item, full, only)
             if not ready and not any(i.open for i in items):
                 return stopped, interrupted
