@@ -186,6 +186,11 @@ class Connector(Protocol):
 
     def write(self, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]: ...
 
+    def prepare_writes(self, entity: str) -> None:
+        """Learn now what writing to ``entity`` needs (a table's definition), so that the first
+        :meth:`write` does not wait for it."""
+        ...
+
     def plan_writes(self, table: Any, items: Sequence[Any]) -> list[Any]:
         """The :class:`WriteOp` (or ``Refusal``) for each ``TargetItem`` of ``table``, in order."""
         ...

@@ -148,14 +148,26 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
         self._organization: str | None = None
         self._organization_lock = threading.Lock()
         self._lock = threading.Lock()
+        self._defining = threading.Lock()  # one table definition read at a time
 
     # -- tables ---------------------------------------------------------------------------------
 
+    def prepare_writes(self, entity: str) -> None:
+        self._bulk(self.table(entity))
+
     def table(self, entity: str) -> TableInfo:
-        """Logical name, entity set and primary key of a table named by entity set or logical name."""
+        """Logical name, entity set and primary key of a table named by entity set or logical name
+        (read once: a caller asking while another reads it waits for that answer)."""
         with self._lock:
             if entity in self._tables:
                 return self._tables[entity]
+        with self._defining:
+            with self._lock:
+                if entity in self._tables:
+                    return self._tables[entity]
+            return self._define(entity)
+
+    def _define(self, entity: str) -> TableInfo:
         select = "LogicalName,EntitySetName,PrimaryIdAttribute"
         first: list[dict[str, Any]] | None = None
         if self._bulk_tables is None:  # the first table: its definition and the bulk probe together

@@ -44,11 +44,19 @@ class TableInfo:
     #: rows the caller never wrote were found there already (a CRM holding the records before
     #: the first sync): rather than a ``CreateMultiple`` refused chunk after chunk, read first;
     #: ``None`` until the first ``CreateMultiple`` answered, which the table's other chunks of
-    #: new rows wait for (``probe``), so that at most one is refused
+    #: new rows wait for (``probe``: :meth:`learn` wakes them), so that at most one is refused
     new_rows_exist: bool | None = None
-    probe: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
+    probe: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
+    #: the thread sending the table's first ``CreateMultiple`` (its ident), if one is
+    probing: int | None = None
     #: the table has ``statecode``/``statuscode``, read with the rows found (False once refused)
     stateful: bool = True
+
+    def learn(self, new_rows_exist: bool) -> None:
+        """What the first ``CreateMultiple`` (or a read) taught; the chunks waiting for it go on."""
+        with self.probe:
+            self.new_rows_exist = new_rows_exist
+            self.probe.notify_all()
 
     @property
     def type_name(self) -> str:

@@ -24,6 +24,7 @@ Plan for one chunk of writes (DATAVERSE.md §2.5, §2.9, §2.10), each request u
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
@@ -149,13 +150,27 @@ class DataverseWriter(RowWriter):
         first ``CreateMultiple`` goes alone: chunks sent beside it would all be refused when the
         CRM holds the rows already; once it answered they go as it taught (created, or upserted
         after a read) — as do the chunks of the same write that start only after it answered."""
-        if message is Message.CREATE and self.info.new_rows_exist is None:
-            with self.info.probe:
-                if self.info.new_rows_exist is None:
+        info, me = self.info, threading.get_ident()
+        if message is Message.CREATE and info.new_rows_exist is None:
+            # wait while another chunk probes, until it taught something or ended (the prober's
+            # own halves of a refused chunk go on: it probes them too)
+            with info.probe:
+                info.probe.wait_for(lambda: info.new_rows_exist is not None or info.probing in (None, me))
+                mine = info.new_rows_exist is None
+                outer = mine and info.probing is None
+                if mine:
+                    info.probing = me
+            if mine:
+                try:
                     results = self._multiple(message, ops, idx, known, failed)
-                    if self.info.new_rows_exist is None and any(r.ok for r in results.values()):
-                        self.info.new_rows_exist = False
+                    if info.new_rows_exist is None and any(r.ok for r in results.values()):
+                        info.learn(False)
                     return results
+                finally:
+                    if outer:
+                        with info.probe:
+                            info.probing = None
+                            info.probe.notify_all()
         if message is Message.CREATE and self.info.new_rows_exist:
             return self._multiple(Message.UPSERT, ops, idx)
         return self._multiple(message, ops, idx, known, failed)
@@ -187,7 +202,7 @@ class DataverseWriter(RowWriter):
                     known = folded[0]
                 news = [_norm_key(ops[i].key, list(ops[i].key)) for i in idx if ops[i].exists is False]
                 if known is not None and news and not any(k in known for k in news):  # new rows are new again
-                    self.info.new_rows_exist = False
+                    self.info.learn(False)
         ids: list[Any] = []
         if folded is not None:
             error, resent = folded[1], folded[2]
@@ -209,7 +224,7 @@ class DataverseWriter(RowWriter):
             # some row exists already although the caller never wrote it (a user's, or one written
             # by a run stopped before it saved its links): upsert the chunk, reading which rows
             # exist so that each result still says created or updated
-            self.info.new_rows_exist = True
+            self.info.learn(True)  # the chunks waiting for the probe go on (read first) meanwhile
             return self.multiple(Message.UPSERT, ops, idx)
         row_error = isinstance(error, RecordError) or (
             message is Message.UPDATE and isinstance(error, NotFoundError)

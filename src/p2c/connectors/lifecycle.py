@@ -144,6 +144,11 @@ class ConnectorLifecycle:
         found = self._session.get_json(path, params=dict(params or {}), entity=path.split("(", 1)[0])
         return dict(found or {})
 
+    def prepare_writes(self, entity: str) -> None:
+        """Learn now what writing to ``entity`` needs, so that the first write does not wait for
+        it (a task calls this as it starts reading). Nothing here; Dataverse reads the table's
+        definition."""
+
     #: the cheapest authorised GET of each service: proves the host answers and the token works
     _PING: tuple[str, Mapping[str, str]] = ("", {})
 

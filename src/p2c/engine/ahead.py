@@ -1,4 +1,6 @@
-"""Reading one page ahead: the service prepares page *n + 1* while the task processes page *n*.
+"""Work ahead: reading one page ahead, and learning the target's table while the source is read.
+
+:func:`read_ahead`: the service prepares page *n + 1* while the task processes page *n*.
 
 A read is a chain of requests, each waiting on the service (F&O's next ``$skip`` page, the next
 page of a Dataverse change feed). Without this, the service is idle while p2c hashes and maps a
@@ -8,8 +10,13 @@ a page is handed over, so both sides work at once. Memory holds two pages: the o
 and the one being read. The pages come in their order, an error where it happened; the reading
 thread carries the caller's context (its log fields).
 
+:func:`prepare_ahead`: what writing to the target needs (Dataverse: the table's definition and
+whether it takes the bulk messages) is asked for as the task starts, not when its first chunk is
+ready to go: one round trip less before the first write.
+
 Example::
 
+    prepare_ahead(crm, "products", "Products")
     for rows in read_ahead(erp.read("CustomersV3", select=[...]), "Accounts"):
         process(rows)              # meanwhile the next page is on its way
 """
@@ -17,11 +24,17 @@ Example::
 from __future__ import annotations
 
 import contextvars
+import logging
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar, cast
 
-__all__ = ["read_ahead"]
+from p2c.connectors import Connector
+
+__all__ = ["prepare_ahead", "read_ahead"]
+
+log = logging.getLogger("p2c.engine")
 
 T = TypeVar("T")
 _END = object()
@@ -49,3 +62,17 @@ def read_ahead(pages: Iterable[T], name: str) -> Iterator[T]:
             yield cast(T, item)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def prepare_ahead(target: Connector, entity: str, name: str) -> None:
+    """``target.prepare_writes(entity)`` on a thread of its own. A failure is only logged: the
+    first write asks again and reports it where it belongs."""
+    context = contextvars.copy_context()
+
+    def prepare() -> None:
+        try:
+            target.prepare_writes(entity)
+        except Exception as exc:
+            log.debug("preparing the writes to %s ahead failed (the first write asks again): %s", entity, exc)
+
+    threading.Thread(target=context.run, args=(prepare,), name=f"p2c-prepare-{name}", daemon=True).start()

@@ -35,6 +35,7 @@ from typing import Any
 
 from p2c.catalog import EntitySpec
 from p2c.connectors import Refusal, TargetItem, WriteAction, WriteOp, WriteResult
+from p2c.engine.ahead import prepare_ahead
 from p2c.engine.binder import Binder
 from p2c.engine.chunk import Chunk, Planned, Ready, checked
 from p2c.engine.context import RunContext
@@ -157,6 +158,7 @@ class TaskPipeline:
         started = time.perf_counter()
         # --full rewrites every record too: it repairs targets changed behind p2c's back (reconcile finds them)
         self.rewrite = full
+        prepare_ahead(self.tgt, self.task.target.entity, self.task.name)
         intake = self.intake(full=full, only_keys=only_keys, share=share)
         self._chunks = 0
         with Flight(self.depth, self.task.name) as flight:

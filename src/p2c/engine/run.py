@@ -118,9 +118,17 @@ class Engine:
     def check_reachable(self, tasks: Sequence[Task]) -> None:
         """Refuse quickly, before a run is recorded, when a service the tasks use cannot be reached
         at all or refuses the credentials (ServiceUnavailableError / AuthError)."""
-        systems = {t.source.system for t in tasks} | {t.target.system for t in tasks}
-        for system in sorted(systems):
-            self.connectors[system].reachable()
+        systems = sorted({t.source.system for t in tasks} | {t.target.system for t in tasks})
+        if len(systems) < 2:
+            for system in systems:
+                self.connectors[system].reachable()
+            return
+        # both at once: a round trip each (a token first, when none is cached), not one after the other
+        with ThreadPoolExecutor(max_workers=len(systems), thread_name_prefix="p2c-reach") as pool:
+            for future in [
+                pool.submit(contextvars.copy_context().run, self.connectors[s].reachable) for s in systems
+            ]:
+                future.result()
 
     def run(
         self,

@@ -7,10 +7,12 @@ error, and no row is lost or written twice. Against the sandbox over HTTPS.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 import pytest
 from connector_helpers import admin, faults
 
@@ -271,12 +273,13 @@ def test_a_folded_upsert_whose_answer_was_lost_writes_each_row_once_and_does_not
 
 @pytest.mark.parametrize("chunks", [4, 6])
 def test_chunks_of_rows_the_crm_holds_already_are_refused_once_not_once_each(
-    sandbox: Any, crm: DataverseConnector, account_key: str, chunks: int
+    sandbox: Any, crm: DataverseConnector, http: httpx.Client, account_key: str, chunks: int
 ) -> None:
     """The first CreateMultiple of a table goes alone: chunks in flight at once into a CRM that
     holds their rows (unlinked) cost one refused CreateMultiple, then a read + upsert each. With
     more chunks than threads (six on four: an engine chunk of 5 000 rows into Dataverse), those
-    that start once the first was refused go as read + upsert at once."""
+    that start once the first was refused go as read + upsert at once — the refused chunk's
+    read + upsert beside the others, not before them (four requests in flight after the probe)."""
     _warm(crm, account_key)
     crm.table("accounts").new_rows_exist = None  # as for a new connector: not learnt yet
     n_rows = chunks * 10
@@ -290,14 +293,29 @@ def test_chunks_of_rows_the_crm_holds_already_are_refused_once_not_once_each(
         for n in range(n_rows)
     ]
     faults(sandbox, "crm", latency_ms=150)  # the chunks overlap for sure
+    flight = {"now": 0, "peak": 0}
+    lock = threading.Lock()
+
+    def sent(_request: httpx.Request) -> None:
+        with lock:
+            flight["now"] += 1
+            flight["peak"] = max(flight["peak"], flight["now"])
+
+    def answered(_response: httpx.Response) -> None:
+        with lock:
+            flight["now"] -= 1
+
+    http.event_hooks = {"request": [sent], "response": [answered]}
     try:
         before = crm.stats["requests"]
         results = crm.write("accounts", ops)
         spent = crm.stats["requests"] - before
     finally:
+        http.event_hooks = {"request": [], "response": []}
         faults(sandbox, "crm")
     assert [r.action for r in results] == [WriteAction.UPDATED] * n_rows
     assert spent == 1 + chunks  # one CreateMultiple refused, then one $batch per chunk
+    assert flight["peak"] == 4, flight  # the concurrency, used once the probe answered
     assert _rows(crm, "HELD-") == {f"HELD-{n:02d}": f"Held {n}" for n in range(n_rows)}
 
 
