@@ -354,6 +354,11 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
 
     # -- cursors: delta links relative to the environment ------------------------------------------
 
+    def _pinged(self, answer: Mapping[str, Any]) -> None:
+        found = str(answer.get("OrganizationId") or "").lower()
+        with self._organization_lock:
+            self._organization = self._organization or found or None
+
     def organization_id(self) -> str:
         """The environment's organisation id (WhoAmI), read once (change feeds read side by side ask
         at the same time: one of them reads it)."""

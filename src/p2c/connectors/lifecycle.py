@@ -162,7 +162,7 @@ class ConnectorLifecycle:
         self._session.breaker.reset()
         with self.impatient():
             try:
-                self._session.get_json(path, params=dict(params), entity=path)
+                self._pinged(self._session.get_json(path, params=dict(params), entity=path) or {})
             except TransientError as exc:
                 untrusted = tls_untrusted(exc) if exc.status is None else None
                 if untrusted is not None and self.origin is not None:
@@ -175,6 +175,10 @@ class ConnectorLifecycle:
                     raise ServiceUnavailableError(
                         f"no answer from {self._session.root}: {exc}", entity=path
                     ) from None
+
+    def _pinged(self, answer: Mapping[str, Any]) -> None:
+        """What the ping answered, for a connector that keeps some of it (Dataverse: the
+        organisation id its WhoAmI carries)."""
 
     @contextlib.contextmanager
     def impatient(self) -> Iterator[None]:
