@@ -42,9 +42,10 @@ def status_kib(field: str) -> int:
 
 def child(project: str, task: str) -> None:
     """Run ``task`` of ``project`` as ``p2c run`` does; print one JSON line with the figures."""
-    from p2c.cli.base import lean_gc
+    from p2c.cli.base import lean_gc, lean_malloc
     from p2c.engine import Engine, open_project
 
+    lean_malloc()  # malloc's arenas as `p2c run` caps them, first thing
     with open_project(Path(project)) as s:
         before = status_kib("VmHWM")
         engine = Engine(s.project, s.store, s.by_system, redactor=s.redactor)

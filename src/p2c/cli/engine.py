@@ -25,6 +25,7 @@ from p2c.cli.base import (
     exit_for,
     exit_on_errors,
     lean_gc,
+    lean_malloc,
     load_project_file,
     project_session,
 )
@@ -161,6 +162,7 @@ def run(
     """Synchronise: every task in dependency order, incrementally."""
     from p2c.engine import Engine
 
+    lean_malloc()
     with exit_on_errors(), project_session(project) as (proj, store, conns, red), exit_on_errors(red):
         bar, update = _progress_bar()
         engine = Engine(
@@ -189,6 +191,7 @@ def retry(run_id: int = typer.Argument(..., metavar="RUN"), project: Path = Proj
     """Run again only the records that failed (or wait) in RUN, reading them fresh from the source."""
     from p2c.engine import Engine
 
+    lean_malloc()
     with exit_on_errors(), project_session(project) as (proj, store, conns, red), exit_on_errors(red):
         engine = Engine(proj, store, {System.CRM: conns.crm, System.ERP: conns.erp}, redactor=red)
         with lean_gc():

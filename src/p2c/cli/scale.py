@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from p2c.cli.base import err, exit_on_errors, lean_gc, load_project_file
+from p2c.cli.base import err, exit_on_errors, lean_gc, lean_malloc, load_project_file
 
 __all__ = ["queued_run", "worker"]
 
@@ -85,6 +85,7 @@ def worker(
     from p2c.scale.queue import broker_url
     from p2c.scale.worker import WorkerConfig, require_postgres, start_worker
 
+    lean_malloc()
     with exit_on_errors():
         url = broker_url(broker)
         store_url = store or os.environ.get("P2C_STORE")

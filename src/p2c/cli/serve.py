@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from p2c.cli.base import ProjectOpt, console, err, exit_on_errors, lean_gc, load_project_file
+from p2c.cli.base import ProjectOpt, console, err, exit_on_errors, lean_gc, lean_malloc, load_project_file
 
 __all__ = ["pause", "resume", "serve", "serve_projects"]
 
@@ -85,6 +85,7 @@ def serve(
     if log_format not in ("text", "json"):
         err.print(f"[red]error:[/red] --log-format is text or json, not {log_format}")
         raise typer.Exit(2)
+    lean_malloc()
     with exit_on_errors():
         for path in project:
             load_project_file(path)  # a clear error before anything starts
