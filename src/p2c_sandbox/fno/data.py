@@ -23,6 +23,7 @@ import base64
 from collections import defaultdict
 from collections.abc import Callable, Iterator, KeysView
 from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from operator import itemgetter
 from typing import Any
@@ -59,7 +60,7 @@ class Data:
         # sorted-rows cache keys on them; the group indexes are maintained by the writes themselves
         self._tv: dict[str, int] = defaultdict(int)
         self._sorted: dict[tuple[str, str | None], tuple[tuple[int, ...], list[Row]]] = {}
-        self._queries: dict[tuple[Any, ...], tuple[tuple[int, ...], list[Row]]] = {}
+        self._queries: dict[tuple[Any, ...], _Query] = {}
         self._json: dict[str, dict[str, tuple[Row, bytes]]] = {n: {} for n in ENTITY_SETS}
         self._json_bytes: dict[str, int] = {}
         self._wire_defaults: dict[str, dict[str, Any]] = {}
@@ -102,6 +103,20 @@ class Data:
     def _invalidate(self) -> None:
         for name in list(self.store.tables):
             self._tv[name] += 1
+        self._queries.clear()
+
+    def _wrote(self, table: str, *rows: Row) -> None:
+        """A write of ``table`` (the row before and after it): its version moves, and the cached
+        queries it may change are dropped — those whose result ``rows`` may be among (or that
+        cannot tell)."""
+        self._tv[table] += 1
+        stale = [
+            key
+            for key, q in self._queries.items()
+            if q.table == table and (q.among is None or any(q.among(r) for r in rows))
+        ]
+        for key in stale:
+            del self._queries[key]
 
     def _versions(self, es: EntitySet) -> tuple[int, ...]:
         if es.view == "external_invoice":
@@ -168,20 +183,30 @@ class Data:
         self._sorted[cache_key] = (versions, out)
         return out
 
-    def query_cache(self, es: EntitySet, key: tuple[Any, ...], compute: Callable[[], list[Row]]) -> list[Row]:
-        """Filtered and sorted rows of ``es`` for one query shape, until the set's tables change.
+    def query_cache(
+        self,
+        es: EntitySet,
+        key: tuple[Any, ...],
+        compute: Callable[[], list[Row]],
+        among: Callable[[Row], bool] | None = None,
+    ) -> list[Row]:
+        """Filtered and sorted rows of ``es`` for one query shape, until a write may change them.
 
         Clients page with the same ``$filter``/``$orderby`` and growing ``$skip``; without this each
-        page would filter and sort the whole table again.
+        page would filter and sort the whole table again. ``among`` tells whether a row may be in
+        the result (in the query's company, visible, its filter true): a write of a row that is
+        not, before or after it, keeps the query (an order line written for a CRM order keeps the
+        read of the ERP's own lines, which would otherwise filter 250 000 lines again). Without
+        ``among`` (a view that reads other tables) any write of the set's tables drops it.
         """
         versions = self._versions(es)
         hit = self._queries.get(key)
-        if hit is not None and hit[0] == versions:
-            return hit[1]
+        if hit is not None and (hit.among is not None or hit.versions == versions):
+            return hit.rows
         if len(self._queries) > 64:
             self._queries.clear()
         rows = compute()
-        self._queries[key] = (versions, rows)
+        self._queries[key] = _Query(es.table, versions, rows, among)
         return rows
 
     def children(self, table: str, company: str, field: str, value: str) -> list[Row]:
@@ -208,19 +233,19 @@ class Data:
         self.store.set_meta("recid", recid)
         row[RECID] = recid
         row[VERSION] = 1
-        self._tv[table] += 1
+        self._wrote(table, row)
         return self.store.table(table).put(str(recid), row)
 
     def update(self, table: str, row: Row, changes: dict[str, Any]) -> Row:
         new = {k: v for k, v in row.items() if not k.startswith("@")}
         new.update(changes)
         new[VERSION] = int(row.get(VERSION, 0)) + 1
-        self._tv[table] += 1
+        self._wrote(table, row, new)
         pk = str(row[RECID])
         return self.store.table(table).put(pk, new)
 
     def delete(self, table: str, row: Row) -> None:
-        self._tv[table] += 1
+        self._wrote(table, row)
         pk = str(row[RECID])
         self.store.table(table).delete(pk)
 
@@ -278,6 +303,17 @@ class Data:
 
 
 _seq = itemgetter("@seq")
+
+
+@dataclass
+class _Query:
+    """A cached query result (:meth:`Data.query_cache`): the versions of the set's tables it was
+    computed at, and whether a row may be in it (None: any write of its table drops it)."""
+
+    table: str
+    versions: tuple[int, ...]
+    rows: list[Row]
+    among: Callable[[Row], bool] | None
 
 
 def _group_key(row: Row, field: str) -> tuple[str, str]:

@@ -59,15 +59,38 @@ def read(data: Data, target: Target, req: Request, page_size: int) -> Response:
         if found is not None:  # a read by keys (upserts do one per batch): no scan of the set
             opts.predicate = None
             return _collection(data, es, found, req, opts, page_size, es.name, target.count)
-    rows = data.rows(es, companies)
     if opts.predicate is not None or opts.orderby:
         shape = (es.name, companies, req.param("$filter"), tuple(opts.orderby))
-        rows = data.query_cache(es, shape, lambda: _filter_sort(es, rows, opts))
+        compute = partial(_filter_sort, es, partial(data.rows, es, companies), opts)
+        rows = data.query_cache(es, shape, compute, _among(data, es, companies, opts.predicate))
         opts.predicate, opts.orderby = None, []
+    else:
+        rows = data.rows(es, companies)
     return _collection(data, es, rows, req, opts, page_size, es.name, target.count)
 
 
-def _filter_sort(es: EntitySet, rows: list[Row], opts: Options) -> list[Row]:
+def _among(
+    data: Data, es: EntitySet, company: str | None, predicate: Callable[[Row], bool] | None
+) -> Callable[[Row], bool] | None:
+    """Whether a row may be in the result of a read of ``es`` (its company, visible, the filter
+    true), for :meth:`Data.query_cache`; None for a view whose rows depend on other tables."""
+    if es.view not in (None, "sellable"):
+        return None
+    scope = company if es.company else None
+
+    def among(row: Row) -> bool:
+        if scope is not None and row.get("dataAreaId") != scope:
+            return False
+        return data.visible(es, row) and (predicate is None or bool(predicate(row)))
+
+    return among
+
+
+def _filter_sort(es: EntitySet, rows: list[Row] | Callable[[], list[Row]], opts: Options) -> list[Row]:
+    """``rows`` filtered and sorted by ``opts``; ``rows`` may be a function giving them, so a cached
+    query (:meth:`Data.query_cache`) does not sort the whole set first."""
+    if callable(rows):
+        rows = rows()
     if opts.predicate is not None:
         pred = opts.predicate
         rows = [r for r in rows if pred(r)]

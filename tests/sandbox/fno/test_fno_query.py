@@ -200,3 +200,41 @@ def test_select_gives_each_property_as_the_full_read_does(erp, entity: str) -> N
         erp.get(entity, params={"cross-company": "true", "$top": "5", "$select": ",".join(names)})
     )
     assert chosen == whole
+
+
+def _cached_rows(erp_env, entity: str, flt: str) -> list:  # type: ignore[no-untyped-def]
+    """The rows the emulator keeps for a filtered read (its query cache), by entity and filter."""
+    [query] = [q for k, q in erp_env.service.data._queries.items() if k[0] == entity and k[2] == flt]
+    return query.rows  # type: ignore[no-any-return]
+
+
+def test_a_cached_filtered_read_outlives_writes_it_cannot_see(erp, erp_env) -> None:
+    """A write of a row outside a filtered read (another group, another company) keeps the read's
+    cached result; a write of a row in it, before or after, computes it again."""
+    flt = "CustomerGroupId eq '10'"
+    params = {"$filter": flt, "$select": "CustomerAccount"}
+
+    def accounts() -> list[str]:
+        return [r["CustomerAccount"] for r in _values(erp.get("CustomersV3", params=params))]
+
+    assert accounts() == ["US-001", "US-002"]
+    kept = _cached_rows(erp_env, "CustomersV3", flt)
+    outside = {"CustomerAccount": "US-901", "CustomerGroupId": "20"}
+    assert erp.post("CustomersV3", json=outside).status_code == 201
+    other = {"dataAreaId": "demf", "CustomerAccount": "DE-901", "CustomerGroupId": "10"}
+    assert erp.post("CustomersV3?cross-company=true", json=other).status_code == 201
+    assert erp.patch(CUSTOMER_901, json={"OrganizationName": "Still outside"}).status_code == 204
+    assert accounts() == ["US-001", "US-002"]
+    assert _cached_rows(erp_env, "CustomersV3", flt) is kept
+
+    assert erp.patch(CUSTOMER_901, json={"CustomerGroupId": "10"}).status_code == 204  # moves in
+    assert accounts() == ["US-001", "US-002", "US-901"]
+    assert erp.patch(CUSTOMER_901, json={"CustomerGroupId": "20"}).status_code == 204  # and out
+    assert accounts() == ["US-001", "US-002"]
+    assert erp.patch(CUSTOMER_901, json={"CustomerGroupId": "10"}).status_code == 204
+    assert accounts() == ["US-001", "US-002", "US-901"]
+    assert erp.delete(CUSTOMER_901).status_code == 204
+    assert accounts() == ["US-001", "US-002"]
+
+
+CUSTOMER_901 = "CustomersV3(dataAreaId='usmf',CustomerAccount='US-901')"
