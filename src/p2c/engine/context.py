@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ from p2c.engine.related import RelatedResolver
 from p2c.flows import RunCache, TrialMap
 from p2c.mapping import LookupSpec
 from p2c.mapping.expression import lookups
-from p2c.project import Project
+from p2c.project import Project, Task
 from p2c.rules import RuleName
 from p2c.settings import System
 from p2c.store import Link, StateStore
@@ -67,6 +68,15 @@ class RunContext:
     trial: TrialMap | None = None
     #: set to stop the run after the chunk being written (the service shutting down)
     stop: threading.Event = field(default_factory=threading.Event)
+    #: the customers of CRM documents (also ``cache.customers``), when a contact task derives the flag
+    customers: StoredCustomers | None = None
+
+    def ahead(self, tasks: Sequence[Task]) -> AbstractContextManager[None]:
+        """Within: what the run's tasks share and no task writes for them, read from the start on
+        threads of their own (:meth:`StoredCustomers.ahead`); on leaving, those reads have ended."""
+        if self.customers is None:
+            return nullcontext()
+        return self.customers.ahead(t.name for t in tasks)
 
     @classmethod
     def open(
@@ -98,6 +108,7 @@ class RunContext:
             reads,
             RunCache(reads, customers),
             StoreView(store, shared=shared),
+            customers=customers,
         )
 
 

@@ -15,7 +15,10 @@ column) and keeps each document's customer in the store (:mod:`p2c.store.custome
 
 The three feeds are read at the same time (each on its own thread, the store written once all
 are read): after an initial load every order p2c wrote its derived flag back to is in the orders'
-feed, and the contact tasks wait for this refresh.
+feed, and the contact tasks wait for this refresh. So a run begins it as it starts, on a thread of
+its own (:meth:`StoredCustomers.ahead`), while Accounts works: it reads only the documents' feeds
+and the store, nothing a task the contact tasks wait for writes, and what changes after its read
+is in the next run's feeds — so beginning it earlier changes nothing it finds.
 
 Shared by the run's contact tasks through :class:`~p2c.flows.cache.RunCache` (refreshed by the
 first that asks, under a lock, since tasks may run at the same time). A plan refreshes it too:
@@ -27,8 +30,9 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from p2c.connectors import Connector
@@ -68,6 +72,20 @@ class StoredCustomers:
         contact tasks then read every document's customer as before (and say so, once per run)."""
         self.refresh()
         return self._missing is None
+
+    @contextmanager
+    def ahead(self, tasks: Iterable[str]) -> Iterator[None]:
+        """Within: :meth:`refresh` under way on a thread of its own, when ``tasks`` (the tasks a run
+        runs) include a contact task deriving the flag; on leaving, it has ended. The first contact
+        task to ask waits on the lock for it to end rather than beginning it then. A refresh that
+        fails here is begun again by that task's own call (nothing was stored), which reports the
+        error; a run that stops before its contact tasks drops it."""
+        if not set(self.tasks) & set(tasks):
+            yield
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="p2c-customers-ahead") as pool:
+            pool.submit(contextvars.copy_context().run, self.refresh)
+            yield
 
     def refresh(self) -> None:
         """Read the documents' change feeds once per run and store what they say (idempotent)."""

@@ -229,13 +229,17 @@ class Engine:
         results: dict[str, TaskReport] = {}
         # a plan lists its writes in task order; a run starts each task once the tasks it
         # depends on and those reading its source (among those run: run_after) ended, up to
-        # ``parallel_tasks`` at once
+        # ``parallel_tasks`` at once; what tasks share and none writes for them is read from the
+        # start alongside (ctx.ahead: the documents' customers, which the contact tasks wait for)
         width = 1 if sender is None else self.project.settings.parallel_tasks
         after = run_after(selected)
         waiting = list(selected)
         ended: set[str] = set()
         running: dict[Future[tuple[TaskReport, BaseException | None]], Task] = {}
-        with ThreadPoolExecutor(max_workers=width, thread_name_prefix="p2c-task") as pool:
+        with (
+            ThreadPoolExecutor(max_workers=width, thread_name_prefix="p2c-task") as pool,
+            ctx.ahead(selected),
+        ):
             while waiting or running:
                 asked = self.stop.is_set() and sender is not None
                 if waiting and (report.stopped is not None or asked or crashed is not None):

@@ -114,3 +114,15 @@ def test_without_change_tracking_on_the_documents_every_document_is_read(contact
         assert _flag(world, contact.json()["contactid"]) is True
     finally:
         admin.post("settings", json={"change_tracking": {"quote": True}})
+
+
+def test_a_run_reads_the_documents_feeds_from_its_start(contacts_project: Any) -> None:  # noqa: F811
+    """The contact tasks wait for Accounts; the refresh of the documents' customers they need
+    does not: it begins with the run, so a run stopped as Accounts ends has already stored it."""
+    world = contacts_project
+    with world.open() as h:
+        h.engine.progress = lambda report: h.engine.stop.set() if report.task == "Accounts" else None
+        report = h.run("Accounts", *CONTACT_TASKS)
+        assert report.stopped == "stopped on request", report.tasks
+        assert [t.read for t in report.tasks if t.task in CONTACT_TASKS] == [0, 0]
+        assert all(h.store.cursor(f"#customers:{e}") for e in ("quotes", "salesorders", "invoices"))
