@@ -36,8 +36,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from p2c.connectors import Connector
-from p2c.errors import PrerequisiteError
+from p2c.errors import P2CError, PrerequisiteError
 from p2c.rules import normalize_ids
+from p2c.settings import System
 from p2c.store import CURSOR_PREFIX, StateStore
 
 __all__ = ["DOCUMENTS", "StoredCustomers"]
@@ -86,6 +87,23 @@ class StoredCustomers:
         with ThreadPoolExecutor(1, thread_name_prefix="p2c-customers-ahead") as pool:
             pool.submit(contextvars.copy_context().run, self.refresh)
             yield
+
+    def catch_up(self, wrote: Iterable[tuple[System, str]]) -> None:
+        """Refresh once more at the end of a run that refreshed and wrote to the documents
+        (``wrote``: the tables it wrote to): the flags p2c derived and wrote back to every order of
+        an initial load would otherwise fill the next run's orders feed, each compared with the
+        stored customer for nothing. A run without such writes reads no feed again. A refusal
+        here stores nothing, and the next run reads the same feeds (said, not raised: every task
+        is done)."""
+        if not self._ready or self._missing is not None:
+            return
+        if not any(system is System.CRM and entity in DOCUMENTS for system, entity in wrote):
+            return
+        with self._lock:
+            try:
+                self._refresh()
+            except P2CError as exc:
+                log.warning("is active customer: the documents' feeds are left to the next run: %s", exc)
 
     def refresh(self) -> None:
         """Read the documents' change feeds once per run and store what they say (idempotent)."""

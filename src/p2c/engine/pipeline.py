@@ -48,7 +48,7 @@ from p2c.engine.reading import SourceReader
 from p2c.engine.report import Progress, TaskReport
 from p2c.engine.share import Share
 from p2c.engine.target import target_table
-from p2c.engine.writes import Batch, SideResults, WriteStage, send_side_writes
+from p2c.engine.writes import Batch, Sender, SideResults, WriteStage, send_side_writes
 from p2c.errors import (
     P2CError,
     RecordError,
@@ -109,6 +109,7 @@ class TaskPipeline:
         self.depth = project.settings.chunks_in_flight
         self._early: list[SideWrite] = []
         self._again: set[str] = set()  # records read again on purpose: never skipped unmapped
+        self._wrote_back = False  # a side write went to the task's own source (a number, a flag)
         self.fingerprint = task_fingerprint(project, task)  # a changed project maps every record again
         # target fields that name a parent record (a lookup that may wait): a refusal naming a
         # missing value in one of them means the parent is not there yet, so the record waits
@@ -176,6 +177,10 @@ class TaskPipeline:
             task_run_id,
             Batch(gone, deleted_links=dropped, cursor=cursor, read=len(intake.deleted)),
         )
+        # its own write-backs are in the feed after that cursor: read now, the next run need not
+        later = intake.catch_up(intake.cursor) if self._caught_up() and intake.cursor else None
+        if later is not None:
+            self.stage.commit(self.report, task_run_id, Batch([], cursor=(self.task.name, later)))
         self.progress(self.report)
         self.report.seconds = time.perf_counter() - started
         if self.report.failed:
@@ -353,7 +358,17 @@ class TaskPipeline:
         """Send a flow's side writes; they count in the report like the records do."""
         done = send_side_writes(self.stage, self.task.name, writes, self.run_ctx.redactor, after=after)
         self.report.side_writes += sum(o.action is not Action.FAILED for o in done.outcomes)
+        source = self.task.source
+        self._wrote_back = self._wrote_back or any(
+            w.system is source.system and w.entity == source.entity for w in writes
+        )
         return done
+
+    def _caught_up(self) -> bool:
+        """Whether to read the feed past this run's own write-backs to the source
+        (:meth:`~p2c.engine.intake.Intake.catch_up`): only when it wrote some, for real (a plan
+        writes nothing), and the run is not stopping."""
+        return self._wrote_back and isinstance(self.stage, Sender) and not self.run_ctx.stop.is_set()
 
     def digest(self, payload: Mapping[str, Any], row: Mapping[str, Any]) -> str:
         """The content hash compared with the link: the payload, and what the record's consequences

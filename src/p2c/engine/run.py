@@ -273,6 +273,8 @@ class Engine:
                     results[task.name] = result
                     ended.add(task.name)
                     crashed = crashed or failure
+        if isinstance(stage, Sender) and ctx.customers is not None and crashed is None and not report.stopped:
+            ctx.customers.catch_up(stage.wrote)  # the documents this run wrote to, read now
         order = {t.name: n for n, t in enumerate(selected)}
         report.tasks = sorted(results.values(), key=lambda r: order[r.task])
         if isinstance(crashed, ProjectLockedError):

@@ -76,8 +76,12 @@ class Sender:
     connectors: Mapping[System, Connector]
     store: StateStore
     resolver: RelatedResolver | None = None
+    #: the tables written to so far (the documents' customers are read again after the run wrote them)
+    wrote: set[tuple[System, str]] = field(default_factory=set)
 
     def send(self, system: System, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        if ops:
+            self.wrote.add((system, entity))
         results = self.connectors[system].write(entity, ops) if ops else []
         if self.resolver is not None:
             self.resolver.learn(system, entity, (r.target_key for r in results if r.ok and r.target_key))

@@ -138,11 +138,12 @@ def test_rows_unchanged_at_the_source_and_p2c_write_backs_are_not_mapped(
         assert first.status is RunStatus.SUCCEEDED
         assert mapped.count("Accounts") == 30 and mapped.count("Products") > 0
         mapped.clear()
-        # the 15 numbers written back changed those accounts in the CRM: read again, but no change;
-        # the ERP products are read whole again: unchanged, unmapped
+        # the 15 numbers written back changed those accounts in the CRM: the task read them back
+        # as it ended (Intake.catch_up), unchanged, so the next run has no account to read; the
+        # ERP products are read whole again: unchanged, unmapped
         again = h.run("Accounts", "Products")
         accounts, products = again.tasks
-        assert accounts.read >= 15 and accounts.unchanged == accounts.read, accounts
+        assert accounts.read == 0, accounts
         assert products.read > 0 and products.unchanged == products.read, products
         assert mapped == []
     crm = world.crm()
@@ -154,6 +155,29 @@ def test_rows_unchanged_at_the_source_and_p2c_write_backs_are_not_mapped(
         mapped.clear()
         full = h.run("Accounts", full=True).tasks[0]  # --full maps (and writes) every record
     assert mapped.count("Accounts") == 30 and full.failed == 0
+
+
+def test_write_backs_are_left_in_the_feed_when_a_person_changed_a_record_meanwhile(
+    provisioned_project: Any,
+) -> None:
+    """The read past a task's own write-backs moves its cursor only over rows all unchanged: an
+    account a person renamed while the task ran stays in the feed, and so do the write-backs."""
+    world = provisioned_project
+    crm = world.crm()
+    row = crm.get("accounts", params={"$select": "accountid", "$top": "1"}).json()["value"][0]
+    renamed: list[str] = []
+
+    def rename(report: TaskReport) -> None:
+        if not renamed:  # once the first chunk is written: after the read, before the task ends
+            crm.patch(f"accounts({row['accountid']})", json={"name": "Renamed meanwhile"}).raise_for_status()
+            renamed.append(row["accountid"])
+
+    with world.open() as h:
+        h.engine.progress = rename
+        assert h.run("Accounts").tasks[0].created == 30
+        h.engine.progress = None
+        again = h.run("Accounts").tasks[0]
+    assert renamed and again.updated == 1 and again.read >= 15, again
 
 
 def test_an_order_back_in_the_feed_only_for_p2cs_write_back_costs_no_read_of_its_lines(
@@ -279,3 +303,18 @@ def test_a_deletion_keeps_the_target_record_another_source_record_now_holds(prov
     (outcome,) = out
     assert outcome.action is Action.SKIPPED and outcome.reason == SkipReason.SOURCE_DELETED
     assert "now the target of new" in (outcome.message or "")
+
+
+def test_the_documents_written_in_a_run_leave_no_feed_for_the_next(orders_project: Any) -> None:  # noqa: F811
+    """A run that refreshed the documents' customers and then wrote to the orders (the products
+    flag written back) reads the orders' feed once more as it ends: the next run finds it empty."""
+    world = orders_project
+    crm = world.crm()
+    new_order(crm, [{"product": external_products(crm)[0], "quantity": 1}])
+    with world.open() as h:
+        report = h.run("Contacts", "ContactToCustomer", "OrderHeader")
+        assert report.status is RunStatus.SUCCEEDED and report.tasks[-1].created == 1, report.tasks
+        assert report.tasks[-1].side_writes >= 1, report.tasks  # the flag, written back to the order
+        cursor = h.store.cursor("#customers:salesorders")
+        feed = h.crm.changes("salesorders", select=["_customerid_value"], cursor=cursor)
+        assert [r for page in feed for r in page.rows] == []
