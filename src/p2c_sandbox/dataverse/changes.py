@@ -88,6 +88,7 @@ class ChangeTracker:
 
     def initial(self, req: Request, t: TableDef, spec: QuerySpec) -> Response:
         self.check(t, spec)
+        self._bands(t)
         size, explicit = self.reader.page_size_for(req)
         raw = req.param("$skiptoken")
         cookie = Cookie.parse(raw) if raw is not None else None
@@ -116,9 +117,7 @@ class ChangeTracker:
         newest = self.org.catalog.version
         if (newest - since) * _SCAN_SHARE > len(table):
             return None
-        if not table.has_group(_BANDS):
-            table.add_group(_BANDS, _band)
-        bands, rows = table.groups[_BANDS], table.rows
+        bands, rows = self._bands(t), table.rows
         found = [
             row
             for band in range(since >> _BAND_BITS, (newest >> _BAND_BITS) + 1)
@@ -127,6 +126,15 @@ class ChangeTracker:
         ]
         found.sort(key=_seq)
         return found
+
+    def _bands(self, t: TableDef) -> dict[Any, dict[str, None]]:
+        """The table's rows by version band, built by its first change-tracking read (the initial
+        one, as a client begins tracking): built by the first delta read instead, it cost the first
+        run after an initial load 0.7 s on 250 000 order lines. Writes keep it current since."""
+        table = self.org.rows(t.name)
+        if not table.has_group(_BANDS):
+            table.add_group(_BANDS, _band)
+        return table.groups[_BANDS]
 
     def _changed(self, t: TableDef, since: int, after_seq: int, size: int) -> tuple[list[Row], int | None]:
         newer = self._newer(t, since)
