@@ -2,9 +2,9 @@
 
 Read the architecture in ``docs/architecture.md``; the modules, in the order a run uses them:
 ``run`` (the run: tasks in order) → ``context`` (what tasks share) → ``pipeline`` (the stages of
-one task) with ``reading`` (read), :mod:`p2c.flows` (prepare), ``related`` (resolve),
-:mod:`p2c.mapping` (map), ``binder`` and ``hashing`` (compare), ``target`` and ``writes`` (write
-and record).
+one task) with ``intake`` and ``reading`` (read), :mod:`p2c.flows` (prepare), ``related``
+(resolve), :mod:`p2c.mapping` (map), ``binder`` and ``hashing`` (compare), ``target`` and
+``writes`` (write), ``recording`` (record); ``share`` and ``items`` for a queued run's items.
 
 >>> from p2c.engine import Engine, RunReport, TaskReport   # doctest: +SKIP
 """

@@ -1,6 +1,7 @@
 """One task of a run: read → prepare → resolve → map → compare → write → record.
 
-Each stage is a method of :class:`TaskPipeline`; the write stage is given
+Each stage is a method of :class:`TaskPipeline` but the last
+(:func:`~p2c.engine.recording.record_answers`); the write stage is given
 (:class:`~p2c.engine.writes.Sender` for a run, :class:`~p2c.engine.writes.Recorder` for a plan), so
 ``run`` and ``plan`` are the same code. The task's flow (:mod:`p2c.flows`) adds its behaviour
 through hooks that return planned writes; the pipeline sends and records those exactly like the
@@ -34,7 +35,7 @@ from functools import partial
 from typing import Any
 
 from p2c.catalog import EntitySpec
-from p2c.connectors import Refusal, TargetItem, WriteAction, WriteOp, WriteResult
+from p2c.connectors import Refusal, TargetItem, WriteOp, WriteResult
 from p2c.engine.ahead import prepare_ahead
 from p2c.engine.binder import Binder
 from p2c.engine.chunk import Chunk, Planned, Ready, checked
@@ -43,8 +44,9 @@ from p2c.engine.deletes import delete_records
 from p2c.engine.flight import Flight
 from p2c.engine.hashing import content_hash, source_hash, task_fingerprint
 from p2c.engine.intake import Intake, Page
-from p2c.engine.outcomes import Outcomes, as_wait, create_only
+from p2c.engine.outcomes import Outcomes, create_only
 from p2c.engine.reading import SourceReader
+from p2c.engine.recording import record_answers
 from p2c.engine.report import Progress, TaskReport
 from p2c.engine.share import Share
 from p2c.engine.target import target_table
@@ -56,7 +58,7 @@ from p2c.errors import (
     ServiceUnreachableError,
     WaitingForParentError,
 )
-from p2c.flows import OWNING_UNIT, FlowContext, Prepared, SideWrite, Skip, SkipReason, Written, flow_for
+from p2c.flows import OWNING_UNIT, FlowContext, Prepared, SideWrite, Skip, SkipReason, flow_for
 from p2c.mapping import Lookup, Missing, iter_nodes, to_wire
 from p2c.project import Task
 from p2c.settings import System
@@ -193,7 +195,7 @@ class TaskPipeline:
         prepared = self.flow.prepare_read(page.rows, self.reader.key)
         # side writes the records depend on (numbers written back) go first, and are committed with
         # the number sequence before any of these records reaches the target
-        early = self._side([*self._early, *prepared.writes], after=False)
+        early = self.side_writes([*self._early, *prepared.writes], after=False)
         self._early.clear()
         for row in page.rows:
             failure = early.failures.get(self.reader.key(row))
@@ -232,7 +234,7 @@ class TaskPipeline:
 
     def _done(self, task_run_id: int, planned: Planned, answers: list[WriteResult]) -> None:
         """A chunk's write is done: record it, in the order of the chunks."""
-        self._record(planned, answers)
+        record_answers(self, planned, answers)
         done = planned.done
         self.stage.commit(self.report, task_run_id, Batch(done.outcomes, done.links, read=done.read))
         self.progress(self.report)
@@ -297,7 +299,7 @@ class TaskPipeline:
                 else:
                     ready.append(Ready(key, row, result, digest, hashes[key]))
         if pending:
-            done.outcomes.extend(self._side(pending, after=False).outcomes)
+            done.outcomes.extend(self.side_writes(pending, after=False).outcomes)
         if ready:
             held = self.flow.before_write([r.row for r in ready])
             for r in ready:
@@ -354,7 +356,7 @@ class TaskPipeline:
                 except (RecordError, WaitingForParentError) as exc:
                     yield key, row, exc
 
-    def _side(self, writes: Sequence[SideWrite], *, after: bool) -> SideResults:
+    def side_writes(self, writes: Sequence[SideWrite], *, after: bool) -> SideResults:
         """Send a flow's side writes; they count in the report like the records do."""
         done = send_side_writes(self.stage, self.task.name, writes, self.run_ctx.redactor, after=after)
         self.report.side_writes += sum(o.action is not Action.FAILED for o in done.outcomes)
@@ -391,60 +393,6 @@ class TaskPipeline:
             for r in ready
         ]
         return list(self.tgt.plan_writes(self.table, items))
-
-    def _record(self, planned: Planned, answers: list[WriteResult]) -> None:
-        """What the target answered for a chunk: outcomes, links, and the records' consequences."""
-        task, done, links = self.task, planned.done, planned.links
-        results = iter(answers)
-        written: list[tuple[Ready, WriteResult]] = []
-        for r, op in zip(planned.ready, planned.plans, strict=True):
-            if isinstance(op, Refusal):
-                # a closed document stays as it is: linked with this content, so the skip (and its
-                # reason) is recorded once, not again on every run
-                done.outcomes.append(self.outcomes.skip(r.key, SkipReason.CLOSED_DOCUMENT, op.reason))
-                done.links.append(self.binder.link(r.key, r.payload, r.digest, r.source))
-                continue
-            res = next(results)
-            if not res.ok:
-                assert res.error is not None
-                done.outcomes.append(
-                    self.outcomes.failure(
-                        r.key,
-                        r.row,
-                        r.payload,
-                        as_wait(res.error, self.parent_fields, self.task.target.entity),
-                    )
-                )
-                continue
-            written.append((r, res))
-        news = [Written(r.key, r.row, r.payload, r.key not in links, res.found) for r, res in written]
-        consequences = self._side(self.flow.after_write(news), after=True)
-        done.outcomes.extend(consequences.outcomes)
-        created = []
-        for r, res in written:
-            problem = consequences.failures.get(r.key)
-            if problem is not None:
-                done.outcomes.append(self.outcomes.failure(r.key, r.row, r.payload, problem))
-                continue
-            updated = res.action is WriteAction.UPDATED or (
-                res.action is WriteAction.UPSERTED and r.key in links
-            )
-            action = Action.UPDATED if updated else Action.CREATED
-            if action is Action.CREATED:
-                created.append(r.payload)
-            self.report.add(action)
-            done.links.append(self.binder.link(r.key, r.payload, r.digest, r.source))
-            done.outcomes.append(
-                Outcome(
-                    task.name,
-                    r.key,
-                    action,
-                    target_key=self.binder.display(r.payload),
-                    target_payload=self.outcomes.clean(r.payload),
-                )
-            )
-        if created:
-            self.stage.created(task.target.entity, created)
 
     def _company_of(self, row: Mapping[str, Any]) -> str | Skip:
         if self.router is not None:  # a CRM record: its owning business unit's (p2c.flows.companies)
