@@ -109,23 +109,28 @@ def test_a_run_split_across_two_workers_keeps_to_one_budget(scale_world: Any, wo
     assert throttled == {"crm": 0, "erp": 0}, (sent, throttled, by_item)
 
 
+def _slow_accounts_run(world: Any, workers: Workers, accounts: int, **settings: Any) -> Any:
+    """``p2c run --queue --task Accounts`` of ``accounts`` accounts on two workers, slow enough to be
+    caught in the middle: each ERP request takes 0.3 s more and one goes at a time (unloaded, the
+    run had ended before the first look), and the requests a killed worker had in flight, which
+    the service completes after the kill, leave some undone. Redis delivers a message
+    unacknowledged for 4 s again (a duplicate the lease stops)."""
+    options = ("--lease", "5", "--visibility-timeout", "4", "--restore-every", "1", "--budget", REDIS)
+    workers.start(2, *options, wait=False)
+    world.reseed(f"large:{accounts}")
+    world.sandbox.admin("erp").patch("faults", json={"latency_ms": 300}).raise_for_status()
+    world.write(settings={"concurrency": 1, **settings})
+    workers.ready()
+    return workers.start_run("--task", "Accounts")
+
+
 @pytest.mark.slow
 def test_a_killed_worker_item_finishes_on_the_other_once(scale_world: Any) -> None:
     world = scale_world
     accounts = 3000
     workers = Workers(world.dir, REDIS)
     try:
-        # Redis: a message unacknowledged for 4 s is delivered again (a duplicate the lease stops)
-        options = ("--lease", "5", "--visibility-timeout", "4", "--restore-every", "1", "--budget", REDIS)
-        workers.start(2, *options, wait=False)
-        world.reseed(f"large:{accounts}")
-        # each ERP request takes 0.3 s more and one goes at a time, so that the run is caught in the
-        # middle on a fast machine too (unloaded, it ended before the first look), and the requests
-        # the victim had in flight, which the service completes after the kill, leave some undone
-        world.sandbox.admin("erp").patch("faults", json={"latency_ms": 300}).raise_for_status()
-        world.write(settings={"concurrency": 1})
-        workers.ready()
-        run = workers.start_run("--task", "Accounts")
+        run = _slow_accounts_run(world, workers, accounts)
         project = world.project()
         erp = world.erp()
         with StateStore(project.state_url) as store:
@@ -183,13 +188,7 @@ def test_a_split_load_runs_its_parts_on_both_workers_and_survives_a_kill(scale_w
     accounts = 3000
     workers = Workers(world.dir, REDIS)
     try:
-        options = ("--lease", "5", "--visibility-timeout", "4", "--restore-every", "1", "--budget", REDIS)
-        workers.start(2, *options, wait=False)
-        world.reseed(f"large:{accounts}")
-        world.sandbox.admin("erp").patch("faults", json={"latency_ms": 300}).raise_for_status()
-        world.write(settings={"concurrency": 1, "parts": 2})
-        workers.ready()
-        run = workers.start_run("--task", "Accounts")
+        run = _slow_accounts_run(world, workers, accounts, parts=2)
         erp = world.erp()
         with StateStore(world.project().state_url) as store:
             deadline = time.monotonic() + 60
