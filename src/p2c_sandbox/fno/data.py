@@ -61,6 +61,8 @@ class Data:
         self._tv: dict[str, int] = defaultdict(int)
         self._sorted: dict[tuple[str, str | None], tuple[tuple[int, ...], list[Row]]] = {}
         self._queries: dict[tuple[Any, ...], _Query] = {}
+        self._watched: dict[str, dict[tuple[Any, ...], None]] = {}  # table → queries kept across writes
+        self.watched_min_rows = WATCHED_MIN_ROWS
         self._json: dict[str, dict[str, tuple[Row, bytes]]] = {n: {} for n in ENTITY_SETS}
         self._json_bytes: dict[str, int] = {}
         self._wire_defaults: dict[str, dict[str, Any]] = {}
@@ -104,19 +106,23 @@ class Data:
         for name in list(self.store.tables):
             self._tv[name] += 1
         self._queries.clear()
+        self._watched.clear()
 
     def _wrote(self, table: str, *rows: Row) -> None:
-        """A write of ``table`` (the row before and after it): its version moves, and the cached
-        queries it may change are dropped — those whose result ``rows`` may be among (or that
-        cannot tell)."""
+        """A write of ``table`` (the row before and after it): its version moves (the cached
+        queries kept by version are stale), and the watched queries whose result ``rows`` may be
+        among are dropped. Only large results are watched (``watched_min_rows``): a write asks
+        each of them, and an initial load's many small lookups, all asked on every write, made
+        the load 1.8x slower at large:100000."""
         self._tv[table] += 1
-        stale = [
-            key
-            for key, q in self._queries.items()
-            if q.table == table and (q.among is None or any(q.among(r) for r in rows))
-        ]
-        for key in stale:
-            del self._queries[key]
+        watched = self._watched.get(table)
+        if not watched:
+            return
+        for key in list(watched):
+            q = self._queries.get(key)
+            if q is None or q.among is None or any(q.among(r) for r in rows):
+                self._queries.pop(key, None)
+                del watched[key]
 
     def _versions(self, es: EntitySet) -> tuple[int, ...]:
         if es.view == "external_invoice":
@@ -205,8 +211,13 @@ class Data:
             return hit.rows
         if len(self._queries) > 64:
             self._queries.clear()
+            self._watched.clear()
         rows = compute()
+        if among is not None and len(rows) < self.watched_min_rows:
+            among = None  # kept by version: not asked on every write of its table
         self._queries[key] = _Query(es.table, versions, rows, among)
+        if among is not None:
+            self._watched.setdefault(es.table, {})[key] = None
         return rows
 
     def children(self, table: str, company: str, field: str, value: str) -> list[Row]:
@@ -296,6 +307,7 @@ class Data:
         """After rows were loaded or wiped behind the write methods (seeding, loading)."""
         self._sorted.clear()
         self._queries.clear()
+        self._watched.clear()
         for cache in self._json.values():
             cache.clear()
         self._json_bytes.clear()
@@ -303,6 +315,11 @@ class Data:
 
 
 _seq = itemgetter("@seq")
+
+
+#: a cached query result this large (a whole read of a table, paged with $skip) is kept across
+#: writes that cannot change it; a smaller one is computed again after any write of its table
+WATCHED_MIN_ROWS = 5000
 
 
 @dataclass
