@@ -170,14 +170,8 @@ class Intake:
             return None
         feed = self.reader.conn.changes(self.reader.task.source.entity, select=self.select, cursor=cursor)
         for page in feed:
-            if page.deleted:
+            if page.deleted or (page.rows and self._settle(set(), page.rows)[0]):
                 return None
-            keyed = [(self.reader.key(r), r) for r in page.rows]
-            known = self.store.source_hashes(self.task, [k for k, _ in keyed]) if keyed else {}
-            for key, row in keyed:
-                digest = known.get(key)
-                if digest is None or digest != source_hash(row, self.fingerprint):
-                    return None
         return feed.cursor if feed.exhausted and not feed.full and feed.cursor != cursor else None
 
     def _settle(

@@ -47,8 +47,6 @@ class TaskReport:
     side_writes: int = 0
     seconds: float = 0.0
     message: str | None = None
-    #: the task run recorded in the store (None in a plan)
-    task_run_id: int | None = None
     planned: list[PlannedRecord] = field(default_factory=list)
 
     @property

@@ -339,7 +339,6 @@ class Engine:
                 f": {result.message}" if result.message else ""
             )
         if report.run_id is not None:
-            result.task_run_id = task_run_id
             self.store.finish_task(task_run_id, result.status, message=result.message)
         return result, crashed
 

@@ -247,11 +247,11 @@ class WorkItems:
         status: RunStatus | str,
         *,
         message: str | None = None,
-        task_run_id: int | None = None,
         requests: Mapping[str, Any] | None = None,
     ) -> bool:
         """End item ``item_id`` with ``status`` if ``holder`` still holds it (``None``: whoever
-        holds it, or nobody — the coordinator ending items that will not run); True if it did."""
+        holds it, or nobody — the coordinator ending items that will not run); True if it did.
+        The item's task run is the one its holder noted (:meth:`note_task_run`)."""
         c = work_items.c
         guard = c.holder == holder if holder is not None else c.status.in_(ItemStatus.OPEN)
         with self._write() as conn:
@@ -264,7 +264,6 @@ class WorkItems:
                     finished_at=at,
                     lease_until=None,
                     message=message,
-                    task_run_id=func.coalesce(task_run_id, c.task_run_id),
                     requests=json.dumps(requests) if requests is not None else None,
                 )
             )
