@@ -151,6 +151,9 @@ class ValuesQuery:
 class Connector(Protocol):
     """The contract of DESIGN.md: one per system, on an injected ``httpx.Client``."""
 
+    #: rows per page of a read (the service may give fewer, never more)
+    page_size: int
+
     def read(
         self,
         entity: str,

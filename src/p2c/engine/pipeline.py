@@ -43,7 +43,7 @@ from p2c.engine.context import RunContext
 from p2c.engine.deletes import delete_records
 from p2c.engine.flight import Flight
 from p2c.engine.hashing import content_hash, source_hash, task_fingerprint
-from p2c.engine.intake import Intake, Page
+from p2c.engine.intake import AGAIN_PAGE, Intake, Page
 from p2c.engine.outcomes import Outcomes, create_only
 from p2c.engine.reading import SourceReader
 from p2c.engine.recording import record_answers
@@ -101,14 +101,16 @@ class TaskPipeline:
         self.company = companies[0]
         self.router = run.cache.router(project) if task.source.system is System.CRM else None
         self.mappers = {c: project.mapper(task, c) for c in companies}
-        self.flow = flow_for(FlowContext(project, task, run.reads, run.cache, run.view, run.trial))
+        self.depth = project.settings.chunks_in_flight
+        # rows read whose links may not be committed yet: a page being prepared and the window
+        unsettled = max(self.src.page_size, AGAIN_PAGE) + self.depth * self.chunk
+        self.flow = flow_for(FlowContext(project, task, run.reads, run.cache, run.view, run.trial, unsettled))
         self.reader = SourceReader(task, project.catalog, self.src, companies)
         self.reader.before_filter = self._before_filter
         self.report = TaskReport(task.name)
         self.outcomes = Outcomes(task.name, self.report, run.redactor)
         self.rewrite = False
         self._chunks = 0  # handed to the write window in this run
-        self.depth = project.settings.chunks_in_flight
         self._early: list[SideWrite] = []
         self._again: set[str] = set()  # records read again on purpose: never skipped unmapped
         self._wrote_back = False  # a side write went to the task's own source (a number, a flag)

@@ -27,7 +27,7 @@ class AccountsFlow(Flow):
 
     def __init__(self, ctx: FlowContext) -> None:
         super().__init__(ctx)
-        self.numbers = SeenNumbers()  # across the pages of a read
+        self.numbers = SeenNumbers(ctx.unsettled)  # across the pages of a read
 
     def prepare_read(
         self, rows: list[dict[str, Any]], key_of: Callable[[Mapping[str, Any]], str]

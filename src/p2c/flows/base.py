@@ -202,6 +202,9 @@ class FlowContext:
     cache: Any  # p2c.flows.cache.RunCache (Any here: the cache imports this module)
     store: LinkView
     trial: TrialMap | None = None
+    #: the most rows of this read whose links may not be committed yet (a page and the writes in
+    #: flight); a record read before them is linked, or failed. None: no bound known, keep all
+    unsettled: int | None = None
 
     def has(self, rule: RuleName) -> bool:
         return rule in self.task.rules

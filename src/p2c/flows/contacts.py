@@ -62,7 +62,7 @@ class ContactsFlow(Flow):
         self.write_flag = (
             ctx.has(RuleName.DERIVE_IS_ACTIVE_CUSTOMER) and spec.field(self.active_flag) is not None
         )
-        self.numbers = SeenNumbers()  # the sequence used across the pages of a read
+        self.numbers = SeenNumbers(ctx.unsettled)  # the sequence used across the pages of a read
 
     def revisit(self) -> set[str]:
         """Contacts whose flag may disagree with their quotes, orders and invoices:

@@ -38,12 +38,13 @@ KeyOf = Callable[[Mapping[str, Any]], str]
 class SeenNumbers:
     """The numbers of one run's read so far, per company: which record had each (hashes only).
 
-    Only the latest ``limit`` are kept: an older record was committed long ago — its link names
-    its number, and :func:`duplicate_numbers` finds it there (a page and the writes in flight
-    are far fewer records), or it failed, and the next run, reading it again, finds the other
-    one linked. So memory stays flat however many records a run reads."""
+    Only the latest ``limit`` are kept (the flow's :attr:`~p2c.flows.base.FlowContext.unsettled`:
+    a page and the chunks in flight). A record read before those is committed — its link names
+    its number, and :func:`duplicate_numbers` finds it there — or it failed, and the next run,
+    reading it again, finds the other one linked. So memory stays flat however many records a run
+    reads, and is the same for 20 000 records as for 1 000 000."""
 
-    def __init__(self, limit: int = 50_000) -> None:
+    def __init__(self, limit: int | None = None) -> None:
         self._owner: OrderedDict[int, int] = OrderedDict()
         self.limit = limit
         #: the highest sequence a generated number used in this run
@@ -53,7 +54,7 @@ class SeenNumbers:
         """Note ``number`` on ``key``; True when another record of the read had it before."""
         mine = hash(key)
         owner = self._owner.setdefault(hash((company.casefold(), str(number).strip().casefold())), mine)
-        if len(self._owner) > self.limit:
+        if self.limit is not None and len(self._owner) > self.limit:
             self._owner.popitem(last=False)  # the oldest
         return owner != mine
 

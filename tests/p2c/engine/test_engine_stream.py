@@ -11,10 +11,12 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from engine_helpers import erp_rows
 from test_engine_p2c_orders import new_order, orders_project  # noqa: F401 (fixture)
 from test_engine_p2c_quotes import external_products
 
 from p2c.engine import Sender, TaskPipeline
+from p2c.engine import pipeline as pipeline_module
 from p2c.engine.context import RunContext
 from p2c.engine.deletes import delete_records
 from p2c.engine.reading import Settle, SourceBatch
@@ -23,6 +25,7 @@ from p2c.engine.trial import LineTrial
 from p2c.engine.writes import Batch, Recorder
 from p2c.flows import SkipReason
 from p2c.flows.accounts import AccountsFlow
+from p2c.flows.numbers import SeenNumbers
 from p2c.mapping import Mapper
 from p2c.settings import System
 from p2c.store import Action, Link, RunStatus, now
@@ -84,6 +87,59 @@ def test_a_task_commits_chunk_by_chunk_while_it_reads_holding_no_more_than_a_win
         most = max(most, held)
     assert held == 0  # every record committed, once
     assert most <= page + depth * chunk, events
+
+
+@pytest.mark.parametrize("window", [10, None])
+def test_a_number_read_twice_fails_once_found_in_the_window_or_in_the_links(
+    provisioned_project: Any, monkeypatch: pytest.MonkeyPatch, window: int | None
+) -> None:
+    """The numbers a read has seen are kept only for the rows whose links may not be committed
+    (a page and the chunks in flight): the first account's number, given again to an account read
+    30 rows later, is found in the links then, not in memory; with no bound, in memory."""
+    world = provisioned_project
+    project = world.configure(settings={"chunks_in_flight": 2})
+    monkeypatch.setattr(pipeline_module, "AGAIN_PAGE", 4)  # the window: 4 + 2 chunks x 3 = 10 rows
+    monkeypatch.setattr(pipeline_module, "CHUNK", 3)
+    with world.open(project) as h:
+        h.crm.page_size = 4
+        first_page = next(iter(h.crm.changes("accounts", select=["accountid", "accountnumber"])))
+        first = first_page.rows[0]
+    crm = world.crm()
+    if not first.get("accountnumber"):
+        number = "WIN-1"
+        assert crm.patch(f"accounts({first['accountid']})", json={"accountnumber": number}).status_code == 204
+    else:
+        number = first["accountnumber"]
+    response = crm.post(
+        "accounts",
+        json={"name": "Twin, read last", "accountnumber": number},
+        headers={"Prefer": "return=representation"},
+    )
+    assert response.status_code == 201, response.text
+    twin = str(response.json()["accountid"])
+    seen: list[int | None] = []
+    real = SeenNumbers.__init__
+
+    def noting(self: SeenNumbers, limit: int | None = None) -> None:
+        seen.append(limit)
+        real(self, limit if window else None)
+
+    monkeypatch.setattr(SeenNumbers, "__init__", noting)
+    with world.open(project) as h:
+        h.crm.page_size = 4
+        report = h.run("Accounts")
+        failed = {o.source_key: o for o in h.store.outcomes(report.run_id, actions=[Action.FAILED])}
+    assert seen == [10]
+    assert set(failed) == {twin}, failed  # the first one read is written, the twin is not
+    message = str(failed[twin].message)
+    if window:
+        assert f"already belongs to {first['accountid']}, synchronised before" in message, message
+    else:
+        assert "read earlier in this run" in message, message
+    numbers = [
+        r for r in erp_rows(world.erp(), "CustomersV3", ["CustomerAccount"]) if r["CustomerAccount"] == number
+    ]
+    assert len(numbers) == 1
 
 
 def test_the_next_page_is_read_while_a_page_is_processed(
