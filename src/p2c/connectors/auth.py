@@ -41,6 +41,8 @@ MASK = "***"
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]{12,}=*")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _SHORTEST_TOKEN = 13  # "eyJ" + 4 + "." + 4 + "." (a bearer header is longer still)
+#: what any token the two patterns above mask contains
+_TOKEN_HINT = r"(?i:bearer)|eyJ"
 _SENSITIVE_KEYS = re.compile(
     r"(?i)^(authorization|proxy-authorization|client_secret|clientsecret|secret|password|passwd|"
     r"access_token|refresh_token|id_token|token|client_assertion|private_key|api_key|apikey)$"
@@ -87,6 +89,9 @@ class Redactor:
         self._secrets: set[str] = set()
         self._lock = threading.Lock()
         self._pattern: re.Pattern[str] | None = None
+        # a secret or the start of a token anywhere: one scan of a record's texts, joined, tells
+        # whether any of them needs masking (most records: none)
+        self._hint = re.compile(_TOKEN_HINT)
         for s in secrets:
             self.register(s)
 
@@ -100,6 +105,7 @@ class Redactor:
             self._secrets.add(secret)
             ordered = sorted(self._secrets, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+            self._hint = re.compile("|".join([*(re.escape(s) for s in ordered), _TOKEN_HINT]))
 
     def text(self, value: str) -> str:
         if not value:
@@ -117,7 +123,16 @@ class Redactor:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {k: (MASK if v and _sensitive(k) else self.data(v)) for k, v in value.items()}
+            out = {k: (MASK if v and _sensitive(k) else v) for k, v in value.items()}
+            texts = []
+            for v in out.values():
+                if type(v) is str:
+                    texts.append(v)
+                elif isinstance(v, str | dict | list | tuple):  # nested: each part masked on its own
+                    return {k: self.data(v) for k, v in out.items()}
+            if texts and self._hint.search("\n".join(texts)):  # a secret somewhere: each text masked
+                return {k: self.text(v) if type(v) is str else v for k, v in out.items()}
+            return out  # a flat record with no secret in it: only its sensitive keys masked
         if isinstance(value, list | tuple):
             return type(value)(self.data(v) for v in value)
         return value

@@ -129,17 +129,20 @@ def parse_batch(content_type: str, body: bytes) -> list[BatchItem]:
 def _params(value: str) -> tuple[str, dict[str, str]]:
     """``'multipart/mixed; boundary="b"'`` -> ``('multipart/mixed', {'boundary': 'b'})``."""
     pieces: list[str] = []
-    buf: list[str] = []
-    quoted = False
-    for ch in value:
-        if ch == '"':
-            quoted = not quoted
-        if ch == ";" and not quoted:
-            pieces.append("".join(buf))
-            buf = []
-        else:
-            buf.append(ch)
-    pieces.append("".join(buf))
+    if '"' not in value:  # nothing quoted (every part's "application/http"): no ";" to keep
+        pieces = value.split(";")
+    else:
+        buf: list[str] = []
+        quoted = False
+        for ch in value:
+            if ch == '"':
+                quoted = not quoted
+            if ch == ";" and not quoted:
+                pieces.append("".join(buf))
+                buf = []
+            else:
+                buf.append(ch)
+        pieces.append("".join(buf))
     params: dict[str, str] = {}
     for piece in pieces[1:]:
         name, _, val = piece.partition("=")

@@ -31,6 +31,8 @@ __all__ = ["Binder", "encode_key"]
 
 def _plain(value: Any) -> Any:
     """A key value as JSON holds it: lookups as their id, whole numbers as ints, the rest as text."""
+    if type(value) is str:  # most key values
+        return value
     if isinstance(value, tuple) and len(value) == 2:  # a polymorphic lookup: (table, id)
         value = value[1]
     if isinstance(value, bool) or value is None:

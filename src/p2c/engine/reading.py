@@ -53,10 +53,23 @@ class SourceBatch:
 Settle = Callable[[list[dict[str, Any]]], tuple[list[dict[str, Any]], list[str]]]
 
 
-def source_key(task: Task, spec: EntitySpec, row: Mapping[str, Any]) -> str:
-    if task.source.system is System.CRM and spec.primary_key:
-        return str(row.get(spec.primary_key) or "")
-    return ",".join("" if row.get(k) is None else str(row.get(k)) for k in task.key_source)
+def source_key(task: Task, spec: EntitySpec) -> Callable[[Mapping[str, Any]], str]:
+    """The key of a source row of ``task``: the CRM row's id, or the ERP key values joined with
+    commas (``usmf,000123,3``). Asked several times per row read, so built once per task."""
+    pk = spec.primary_key
+    if task.source.system is System.CRM and pk:
+
+        def crm_key(row: Mapping[str, Any]) -> str:
+            value = row.get(pk)
+            return value if type(value) is str else str(value or "")
+
+        return crm_key
+    names = tuple(task.key_source)
+
+    def erp_key(row: Mapping[str, Any]) -> str:
+        return ",".join("" if (v := row.get(k)) is None else str(v) for k in names)
+
+    return erp_key
 
 
 def _and(*parts: str | None) -> str | None:
@@ -74,6 +87,8 @@ class SourceReader:
         self.companies = list(companies)
         self.spec = catalog.entity(task.source.system, task.source.entity)
         self.crm = task.source.system is System.CRM
+        #: the key of a source row (:func:`source_key`)
+        self.key = source_key(task, self.spec)
         text = _and(task.builtin_filter, task.extra_filter)
         self.filter_text = text
         self._local = None
@@ -110,9 +125,6 @@ class SourceReader:
                     elif date_only and len(value) > 10 and value[10] == "T":
                         row[name] = value[:10]
         return rows
-
-    def key(self, row: Mapping[str, Any]) -> str:
-        return source_key(self.task, self.spec, row)
 
     def select(self, fields: Iterable[str]) -> list[str]:
         out = set(fields) | set(self.task.key_source)

@@ -125,6 +125,17 @@ class Mapper:
         self.types = dict(target_fields or {})
         self.enums = dict(enums or {})
         self._folded: dict[int, tuple[Mapping[Any, Any], int, dict[str, Any]]] = {}
+        #: per target field: the source field it copies (None: an expression), its type, the enum's members
+        self._plan = [
+            (
+                target,
+                expr,
+                expr.field if type(expr) is Source else None,
+                spec := self.types.get(target),
+                self.enums.get(spec.enum or "", ()) if spec is not None else (),
+            )
+            for target, expr in self.fields.items()
+        ]
         for target, expr in self.fields.items():
             for node in iter_nodes(expr):
                 if isinstance(node, ContextValue) and node.name not in self.context:
@@ -178,8 +189,18 @@ class Mapper:
         """The target payload for ``row``; raises RecordError or WaitingForParentError."""
         rel: Related = related or {}
         out: dict[str, Any] = {}
-        for target, expr in self.fields.items():
-            out[target] = self._field(target, expr, row, rel)
+        for target, expr, copied, spec, members in self._plan:
+            if copied is None:
+                out[target] = self._field(target, expr, row, rel)
+                continue
+            value = row.get(copied)  # a source field as read: most fields, so without the walk
+            if value is None or spec is None:
+                out[target] = value
+                continue
+            try:
+                out[target] = coerce(value, spec, members)
+            except TransformError as e:
+                raise RecordError(e.reason, entity=self.entity, key=self.key_of(row), field=target) from None
         for target, value in self.defaults.items():
             if is_empty(out.get(target)):
                 out[target] = self._typed(target, value, row)

@@ -177,6 +177,15 @@ def coerce(value: Any, spec: FieldSpec, enum_members: Sequence[str] = ()) -> Any
     if value is None:
         return None
     t = spec.type
+    if t is FieldType.STRING:  # most fields: first
+        if isinstance(value, bool):
+            raise TransformError(f"{value!r} is not text")
+        text = value if isinstance(value, str) else str(value)
+        if spec.max_length is not None and len(text) > spec.max_length:
+            raise TransformError(
+                f"{text[:40]!r} is {len(text)} characters long; the maximum is {spec.max_length}"
+            )
+        return text
     if t in (FieldType.DECIMAL, FieldType.MONEY):
         return to_decimal(value)
     if t is FieldType.INT:
@@ -187,15 +196,6 @@ def coerce(value: Any, spec: FieldSpec, enum_members: Sequence[str] = ()) -> Any
         return _to_enum(value, spec, enum_members)
     if t is FieldType.CHOICE:
         return _to_choice(value, spec)
-    if t is FieldType.STRING:
-        if isinstance(value, bool):
-            raise TransformError(f"{value!r} is not text")
-        text = value if isinstance(value, str) else str(value)
-        if spec.max_length is not None and len(text) > spec.max_length:
-            raise TransformError(
-                f"{text[:40]!r} is {len(text)} characters long; the maximum is {spec.max_length}"
-            )
-        return text
     if t in (FieldType.DATE, FieldType.DATETIME) and not isinstance(value, str | dt.date):
         raise TransformError(f"{value!r} is not a date")
     return value

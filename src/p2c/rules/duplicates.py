@@ -21,11 +21,23 @@ def find_duplicates(
     rows: Iterable[Mapping[str, Any]], key_field: str, id_field: str = "id"
 ) -> dict[str, list[Any]]:
     """``{key as first seen: [ids of every row with that key]}`` for keys held by two rows or more."""
-    groups: dict[str, tuple[str, list[Any]]] = {}
+    first: dict[str, tuple[str, Any]] = {}  # normalised key → (key as first seen, its row's id)
+    twice: dict[str, list[Any]] = {}  # normalised key → ids, for keys seen again only
     for row in rows:
         value = row.get(key_field)
-        if value is None or str(value).strip() == "":
+        if value is None:
             continue
-        norm = str(value).strip().casefold()
-        groups.setdefault(norm, (str(value).strip(), []))[1].append(row.get(id_field))
-    return {first: ids for first, ids in groups.values() if len(ids) > 1}
+        text = (value if type(value) is str else str(value)).strip()
+        if not text:
+            continue
+        norm = text.casefold()
+        seen = first.get(norm)
+        if seen is None:
+            first[norm] = (text, row.get(id_field))
+        elif norm in twice:
+            twice[norm].append(row.get(id_field))
+        else:
+            twice[norm] = [seen[1], row.get(id_field)]
+    if len(twice) > 1:  # in the order the keys were first seen
+        return {first[n][0]: twice[n] for n in first if n in twice}
+    return {first[n][0]: ids for n, ids in twice.items()}

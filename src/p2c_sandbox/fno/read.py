@@ -13,6 +13,7 @@ Example (in-process)::
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -61,7 +62,7 @@ def read(data: Data, target: Target, req: Request, page_size: int) -> Response:
             return _collection(data, es, found, req, opts, page_size, es.name, target.count)
     if opts.predicate is not None or opts.orderby:
         shape = (es.name, companies, req.param("$filter"), tuple(opts.orderby))
-        compute = partial(_filter_sort, es, partial(data.rows, es, companies), opts)
+        compute = partial(_query, data, es, companies, opts)
         rows = data.query_cache(es, shape, compute, _among(data, es, companies, opts.predicate))
         opts.predicate, opts.orderby = None, []
     else:
@@ -86,11 +87,16 @@ def _among(
     return among
 
 
-def _filter_sort(es: EntitySet, rows: list[Row] | Callable[[], list[Row]], opts: Options) -> list[Row]:
-    """``rows`` filtered and sorted by ``opts``; ``rows`` may be a function giving them, so a cached
-    query (:meth:`Data.query_cache`) does not sort the whole set first."""
-    if callable(rows):
-        rows = rows()
+def _query(data: Data, es: EntitySet, company: str | None, opts: Options) -> list[Row]:
+    """The rows of a read of ``es`` with ``$filter``/``$orderby`` (what :meth:`Data.query_cache`
+    keeps): filtered before they are sorted (:meth:`Data.select`)."""
+    pred = opts.predicate
+    rows = data.rows(es, company) if pred is None else data.select(es, company, pred)
+    return _filter_sort(es, rows, replace(opts, predicate=None))
+
+
+def _filter_sort(es: EntitySet, rows: list[Row], opts: Options) -> list[Row]:
+    """``rows`` (in key order) filtered and sorted by ``opts``."""
     if opts.predicate is not None:
         pred = opts.predicate
         rows = [r for r in rows if pred(r)]

@@ -160,9 +160,23 @@ def _condition(node: ft.Node, scope: _Scope) -> Getter:
         if fast is not None:
             return fast
         parts = [_truth(item, scope) for item in node.operands]
-        if node.op is ft.BoolOperator.AND:
-            return lambda row: all(p(row) for p in parts)
-        return lambda row: any(p(row) for p in parts)
+        if node.op is ft.BoolOperator.AND:  # loops, not all(generator): a filter runs once per row
+
+            def every(row: Any) -> bool:
+                for part in parts:  # noqa: SIM110 (no generator per row)
+                    if not part(row):
+                        return False
+                return True
+
+            return every
+
+        def some(row: Any) -> bool:
+            for part in parts:  # noqa: SIM110 (no generator per row)
+                if part(row):
+                    return True
+            return False
+
+        return some
     if isinstance(node, ft.Not):
         inner = _truth(node.operand, scope)
         return lambda row: not inner(row)
@@ -262,6 +276,10 @@ def _compare(op: ft.CompareOp, left: _Value, right: _Value, dialect: Dialect) ->
             if isinstance(pattern, str) and "*" in pattern:
                 return wildcard(column.read, pattern, op is ft.CompareOp.EQ)
     folds = left.kind in (FieldKind.STRING, FieldKind.ENUM)
+    if left.const is not right.const and (fixed := (right if right.const else left).read(None)) is not None:
+        return _against(
+            op, left if right.const else right, fixed.casefold() if folds else fixed, right.const, folds
+        )
     lread, rread = left.read, right.read
 
     def decide(row: Any) -> bool:
@@ -272,6 +290,22 @@ def _compare(op: ft.CompareOp, left: _Value, right: _Value, dialect: Dialect) ->
         if folds:
             a, b = a.casefold(), b.casefold()
         return ORDER[op](a, b)
+
+    return decide
+
+
+def _against(op: ft.CompareOp, column: _Value, fixed: Any, column_left: bool, folds: bool) -> Getter:
+    """A column compared with a constant (most filters): the constant read and folded once, not on
+    every row. A null in the column is false for every operator but ``ne``, as in :func:`_compare`."""
+    read, test, ne = column.read, ORDER[op], op is ft.CompareOp.NE
+
+    def decide(row: Any) -> bool:
+        a = read(row)
+        if a is None:
+            return ne
+        if folds:
+            a = a.casefold()
+        return test(a, fixed) if column_left else test(fixed, a)
 
     return decide
 

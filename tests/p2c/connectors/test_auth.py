@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -40,6 +41,34 @@ def test_redactor_masks_registered_secrets_bearer_tokens_and_jwts() -> None:
         "client_secret": "***",
         "rows": [{"note": "***"}],
     }
+
+
+def test_a_flat_record_is_masked_field_by_field_only_where_a_secret_is() -> None:
+    """A record of plain values (what an outcome stores) is scanned once, joined; wherever a
+    secret, a bearer token or a JWT is, that field is masked as on its own, and nothing else."""
+    r = Redactor(["p2c~very-secret-value"])
+    plain = {"name": "Contoso", "credit": Decimal("10.50"), "n": 3, "active": True, "none": None}
+    assert r.data(plain) == plain
+    assert r.data(plain) is not plain  # a copy: the caller may keep the original
+    record = {
+        **plain,
+        "note": "key p2c~very-secret-value",
+        "header": "Bearer abcdefghijklmnop123",
+        "doc": f"t {JWT}",
+        "password": "hunter22",
+        "split": "p2c~very-",  # half a secret here...
+        "rest": "secret-value",  # ...and half there is no secret
+    }
+    assert r.data(record) == {
+        **plain,
+        "note": "key ***",
+        "header": "Bearer ***",
+        "doc": "t ***",
+        "password": "***",
+        "split": "p2c~very-",
+        "rest": "secret-value",
+    }
+    assert r.data({"token": "", "secret": None}) == {"token": "", "secret": None}  # empty: nothing to hide
 
 
 def test_redacting_filter_cleans_log_records(caplog: pytest.LogCaptureFixture) -> None:
