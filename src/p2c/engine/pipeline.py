@@ -66,11 +66,15 @@ from p2c.store import Action, Link, Outcome, RunStatus
 
 __all__ = ["CHUNK", "CRM_CHUNK", "TaskPipeline"]
 
-#: rows mapped, planned and recorded together (one store transaction each)
+#: rows mapped, planned and recorded together (one store transaction each): one write request
+#: into Dataverse, five ``$batch`` into F&O. A page's lookups are read for the whole page at once
+#: (:meth:`TaskPipeline.resolve_ahead`), so a chunk asks nothing more; it is written while the next
+#: is mapped and recorded while later ones are in flight
 CHUNK = 1000
-#: the same into Dataverse: a chunk's reads (the existence read of a key of lookups, a lookup's
-#: values) go once per 5 000 rows while its writes stay 1 000 rows a request (the connector cuts
-#: them); the window then holds ``chunks_in_flight`` x 5 000 rows, and a run killed redoes as many
+#: the same into a Dataverse table keyed by lookups (a price-list item, an order line): such a
+#: chunk's existence read goes once per 5 000 rows while its writes stay 1 000 rows a request (the
+#: connector cuts them); the window then holds ``chunks_in_flight`` x 5 000 rows, and a run killed
+#: redoes as many
 CRM_CHUNK = 5000
 
 
@@ -91,11 +95,12 @@ class TaskPipeline:
         self.task = task
         self.stage = stage
         self.progress = progress or (lambda _r: None)
-        self.chunk = chunk or (CRM_CHUNK if task.target.system is System.CRM else CHUNK)
         self.src = run.connectors[task.source.system]
         self.tgt = run.connectors[task.target.system]
         self.spec: EntitySpec = project.catalog.entity(task.target.system, task.target.entity)
         self.table = target_table(self.spec, task.key_target, project.catalog)
+        keyed_by_lookups = task.target.system is System.CRM and not self.table.simple
+        self.chunk = chunk or (CRM_CHUNK if keyed_by_lookups else CHUNK)
         self.binder = Binder(task, self.spec, run.store)
         companies = list(project.legal_entities)
         self.company = companies[0]
@@ -218,6 +223,8 @@ class TaskPipeline:
             if head.outcomes or head.read:
                 self.stage.commit(self.report, task_run_id, Batch(head.outcomes, read=head.read))
             return
+        if len(page.rows) > self.chunk:
+            self.resolve_ahead(page.rows, prepared)
         parts = [page.rows[i : i + self.chunk] for i in range(0, len(page.rows), self.chunk)]
         for n, part in enumerate(parts):
             planned = self.prepare(part, prepared)
@@ -229,6 +236,23 @@ class TaskPipeline:
             if self.run_ctx.stop.is_set():  # what is in flight is committed: the next run resumes here
                 flight.drain()
                 raise RunInterrupted(f"stopped on request after {self._chunks} chunk(s)")
+
+    def resolve_ahead(self, rows: Sequence[dict[str, Any]], prepared: Prepared) -> None:
+        """The lookups of a whole page, read at once (the run's resolver keeps them): its chunks'
+        own resolves then find every value asked. A read that fails here is asked again by each
+        chunk, whose rows then fail with its reason."""
+        by_company: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            company = prepared.failure(row) or self._company_of(row)
+            if isinstance(company, str):
+                by_company.setdefault(company, []).append(row)
+        for company, crows in by_company.items():
+            try:
+                self.run_ctx.resolver.resolve(self.mappers[company], crows)
+            except ServiceUnreachableError:
+                raise
+            except P2CError:
+                continue
 
     def _send(self, sends: list[WriteOp]) -> list[WriteResult]:
         """A chunk's write (in the window's pool: nothing here touches the pipeline's state)."""

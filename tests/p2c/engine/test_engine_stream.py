@@ -142,6 +142,39 @@ def test_a_number_read_twice_fails_once_found_in_the_window_or_in_the_links(
     assert len(numbers) == 1
 
 
+def test_a_page_s_lookups_are_read_once_for_all_its_chunks(
+    provisioned_project: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks are small (written while the next is mapped), but a page's lookups are read for the
+    whole page at once: the currency only the last chunk's account has is not asked on its own."""
+    world = provisioned_project
+    with world.open() as h:  # the account the feed gives last
+        last = next(iter(h.crm.changes("accounts", select=["accountid"]))).rows[-1]["accountid"]
+    crm = world.crm()
+    eur = crm.get("transactioncurrencies", params={"$filter": "isocurrencycode eq 'EUR'"}).json()["value"]
+    body = {"transactioncurrencyid@odata.bind": f"/transactioncurrencies({eur[0]['transactioncurrencyid']})"}
+    assert crm.patch(f"accounts({last})", json=body).status_code == 204
+    service = world.sandbox.crm_service
+    handle = service.handle
+    asked: list[str] = []
+
+    def watching(req: Request) -> Response:
+        if req.path.startswith("transactioncurrencies") or b"transactioncurrencies" in req.body:
+            asked.append(req.path)
+        return handle(req)
+
+    monkeypatch.setattr(service, "handle", watching)
+    monkeypatch.setattr(pipeline_module, "CHUNK", 3)  # 10 chunks of the one page of 30 accounts
+    with world.open() as h:
+        report = h.run("Accounts").tasks[0]
+        linked = h.store.links("Accounts", [last])
+    assert report.status is RunStatus.SUCCEEDED and report.created == 30, report
+    assert len(asked) == 1, asked  # USD and EUR in one read, before the first chunk
+    assert last in linked
+    currencies = {r["SalesCurrencyCode"] for r in erp_rows(world.erp(), "CustomersV3", ["SalesCurrencyCode"])}
+    assert {"USD", "EUR"} <= currencies
+
+
 def test_the_next_page_is_read_while_a_page_is_processed(
     provisioned_project: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
