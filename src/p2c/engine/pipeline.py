@@ -241,11 +241,7 @@ class TaskPipeline:
         """The lookups of a whole page, read at once (the run's resolver keeps them): its chunks'
         own resolves then find every value asked. A read that fails here is asked again by each
         chunk, whose rows then fail with its reason."""
-        by_company: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
-            company = prepared.failure(row) or self._company_of(row)
-            if isinstance(company, str):
-                by_company.setdefault(company, []).append(row)
+        by_company, _ = self._by_company(rows, prepared)
         for company, crows in by_company.items():
             try:
                 self.run_ctx.resolver.resolve(self.mappers[company], crows)
@@ -348,13 +344,9 @@ class TaskPipeline:
         reason it is skipped, or why it cannot go on. The chunk's side writes go into ``side``.
         ``run``, ``plan`` and ``reconcile`` all map through here; ``past_waits`` maps rows a flow
         says wait for a parent anyway (a trial of a header's lines, before the header exists)."""
-        by_company: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
-            company = prepared.failure(row) or self._company_of(row)
-            if isinstance(company, str):
-                by_company.setdefault(company, []).append(row)
-            else:  # a failure, or a Skip: the record's business unit is none of the project's
-                yield self.reader.key(row), row, company
+        by_company, others = self._by_company(rows, prepared)
+        for row, outcome in others:
+            yield self.reader.key(row), row, outcome
         for company, crows in by_company.items():
             mapper = self.mappers[company]
             try:
@@ -419,6 +411,21 @@ class TaskPipeline:
             for r in ready
         ]
         return list(self.tgt.plan_writes(self.table, items))
+
+    def _by_company(
+        self, rows: Sequence[dict[str, Any]], prepared: Prepared
+    ) -> tuple[dict[str, list[dict[str, Any]]], list[tuple[dict[str, Any], P2CError | Skip]]]:
+        """``rows`` by the legal entity each goes to, and the rows that go to none: failed
+        already, or skipped (the record's business unit is none of the project's)."""
+        by_company: dict[str, list[dict[str, Any]]] = {}
+        others: list[tuple[dict[str, Any], P2CError | Skip]] = []
+        for row in rows:
+            company = prepared.failure(row) or self._company_of(row)
+            if isinstance(company, str):
+                by_company.setdefault(company, []).append(row)
+            else:
+                others.append((row, company))
+        return by_company, others
 
     def _company_of(self, row: Mapping[str, Any]) -> str | Skip:
         if self.router is not None:  # a CRM record: its owning business unit's (p2c.flows.companies)

@@ -125,15 +125,13 @@ class Mapper:
         self.types = dict(target_fields or {})
         self.enums = dict(enums or {})
         self._folded: dict[int, tuple[Mapping[Any, Any], int, dict[str, Any]]] = {}
-        #: per target field: the source field it copies (None: an expression), its type, the enum's members
+        #: per target field with a type: the type and its enum's members (asked for every value)
+        self._typing = {
+            target: (spec, self.enums.get(spec.enum or "", ())) for target, spec in self.types.items()
+        }
+        #: per target field: the source field it copies as read (None: an expression to evaluate)
         self._plan = [
-            (
-                target,
-                expr,
-                expr.field if type(expr) is Source else None,
-                spec := self.types.get(target),
-                self.enums.get(spec.enum or "", ()) if spec is not None else (),
-            )
+            (target, expr, expr.field if type(expr) is Source else None)
             for target, expr in self.fields.items()
         ]
         for target, expr in self.fields.items():
@@ -189,18 +187,12 @@ class Mapper:
         """The target payload for ``row``; raises RecordError or WaitingForParentError."""
         rel: Related = related or {}
         out: dict[str, Any] = {}
-        for target, expr, copied, spec, members in self._plan:
+        for target, expr, copied in self._plan:
             if copied is None:
                 out[target] = self._field(target, expr, row, rel)
-                continue
-            value = row.get(copied)  # a source field as read: most fields, so without the walk
-            if value is None or spec is None:
-                out[target] = value
-                continue
-            try:
-                out[target] = coerce(value, spec, members)
-            except TransformError as e:
-                raise RecordError(e.reason, entity=self.entity, key=self.key_of(row), field=target) from None
+            else:  # a source field as read: most fields, so without the walk
+                value = row.get(copied)
+                out[target] = value if value is None else self._typed(target, value, row)
         for target, value in self.defaults.items():
             if is_empty(out.get(target)):
                 out[target] = self._typed(target, value, row)
@@ -223,11 +215,11 @@ class Mapper:
             raise RecordError(e.reason, entity=self.entity, key=self.key_of(row), field=target) from None
 
     def _typed(self, target: str, value: Any, row: Mapping[str, Any]) -> Any:
-        spec = self.types.get(target)
-        if spec is None:
+        typing = self._typing.get(target)
+        if typing is None:
             return value
         try:
-            return coerce(value, spec, self.enums.get(spec.enum or "", ()))
+            return coerce(value, *typing)
         except TransformError as e:
             raise RecordError(e.reason, entity=self.entity, key=self.key_of(row), field=target) from None
 

@@ -231,7 +231,7 @@ class Data:
         rows = compute()
         if among is not None and len(rows) < self.watched_min_rows:
             among = None  # kept by version: not asked on every write of its table
-        self._queries[key] = _Query(es.table, versions, rows, among)
+        self._queries[key] = _Query(versions, rows, among)
         if among is not None:
             self._watched.setdefault(es.table, {})[key] = None
         return rows
@@ -343,7 +343,6 @@ class _Query:
     """A cached query result (:meth:`Data.query_cache`): the versions of the set's tables it was
     computed at, and whether a row may be in it (None: any write of its table drops it)."""
 
-    table: str
     versions: tuple[int, ...]
     rows: list[Row]
     among: Callable[[Row], bool] | None

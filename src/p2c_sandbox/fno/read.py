@@ -13,7 +13,6 @@ Example (in-process)::
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -92,7 +91,7 @@ def _query(data: Data, es: EntitySet, company: str | None, opts: Options) -> lis
     keeps): filtered before they are sorted (:meth:`Data.select`)."""
     pred = opts.predicate
     rows = data.rows(es, company) if pred is None else data.select(es, company, pred)
-    return _filter_sort(es, rows, replace(opts, predicate=None))
+    return _ordered(es, rows, opts.orderby)
 
 
 def _filter_sort(es: EntitySet, rows: list[Row], opts: Options) -> list[Row]:
@@ -100,9 +99,14 @@ def _filter_sort(es: EntitySet, rows: list[Row], opts: Options) -> list[Row]:
     if opts.predicate is not None:
         pred = opts.predicate
         rows = [r for r in rows if pred(r)]
-    # rows arrive in key order: an $orderby on (a prefix of) the key ascending needs no sort
-    if opts.orderby and opts.orderby != [(k, False) for k in es.keys[: len(opts.orderby)]]:
-        rows = sort_rows(es, rows, opts.orderby)
+    return _ordered(es, rows, opts.orderby)
+
+
+def _ordered(es: EntitySet, rows: list[Row], orderby: list[tuple[str, bool]]) -> list[Row]:
+    """``rows`` (in key order) sorted by ``orderby``: an ``$orderby`` on (a prefix of) the key
+    ascending needs no sort."""
+    if orderby and orderby != [(k, False) for k in es.keys[: len(orderby)]]:
+        return sort_rows(es, rows, orderby)
     return rows
 
 
