@@ -173,7 +173,7 @@ class Data:
         cached = self._sorted.get(cache_key)
         if cached is not None and cached[0] == versions:
             return cached[1]
-        out = self._sort(es, self._scan(es, scope))
+        out = self.sort(es, self._scan(es, scope))
         self._sorted[cache_key] = (versions, out)
         return out
 
@@ -185,7 +185,7 @@ class Data:
         cached = self._sorted.get((es.name, scope))
         if cached is not None and cached[0] == self._versions(es):
             return [r for r in cached[1] if predicate(r)]
-        return self._sort(es, [r for r in self._scan(es, scope) if predicate(r)])
+        return self.sort(es, [r for r in self._scan(es, scope) if predicate(r)])
 
     def _scan(self, es: EntitySet, scope: str | None) -> Iterator[Row] | list[Row]:
         source: Iterator[Row] | list[Row] = iter(self.store.table(es.table).rows.values())
@@ -196,7 +196,8 @@ class Data:
         return source
 
     @staticmethod
-    def _sort(es: EntitySet, source: Iterator[Row] | list[Row]) -> list[Row]:
+    def sort(es: EntitySet, source: Iterator[Row] | list[Row]) -> list[Row]:
+        """``source`` in key order."""
         try:
             # key fields are always stored, so a C-level getter sorts 250 000 lines in a blink; the
             # order is then case-sensitive where SQL's collation is not (only mixed-case keys differ)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 from itertools import product
-from operator import itemgetter
 from typing import Any
 
 from p2c_sandbox.fno.data import Data, key_part
@@ -90,7 +89,4 @@ def key_lookup(
         row = data.find(es, binding)
         if row is not None and (scope is None or row["dataAreaId"] == scope) and predicate(row):
             rows[id(row)] = row
-    try:
-        return sorted(rows.values(), key=itemgetter(*es.keys))
-    except (KeyError, TypeError):
-        return sorted(rows.values(), key=lambda r: tuple(key_part(r.get(k, "")) for k in es.keys))
+    return data.sort(es, list(rows.values()))

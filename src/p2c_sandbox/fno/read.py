@@ -22,6 +22,7 @@ import orjson
 
 from p2c_sandbox.fno.data import Data, etag
 from p2c_sandbox.fno.entities import ENTITY_SETS, EntitySet
+from p2c_sandbox.fno.enumfilter import enum_lookup
 from p2c_sandbox.fno.errors import not_found
 from p2c_sandbox.fno.keyfilter import key_lookup
 from p2c_sandbox.fno.query import Expand, Options, parse_options, sort_rows
@@ -88,9 +89,14 @@ def _among(
 
 def _query(data: Data, es: EntitySet, company: str | None, opts: Options) -> list[Row]:
     """The rows of a read of ``es`` with ``$filter``/``$orderby`` (what :meth:`Data.query_cache`
-    keeps): filtered before they are sorted (:meth:`Data.select`)."""
+    keeps): narrowed by an enum index when the filter allows it (:mod:`.enumfilter`), else
+    filtered before they are sorted (:meth:`Data.select`)."""
     pred = opts.predicate
-    rows = data.rows(es, company) if pred is None else data.select(es, company, pred)
+    if pred is None:
+        rows = data.rows(es, company)
+    else:
+        found = enum_lookup(data, es, opts.tree, pred, company) if opts.tree is not None else None
+        rows = data.select(es, company, pred) if found is None else found
     return _ordered(es, rows, opts.orderby)
 
 
