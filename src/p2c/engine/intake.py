@@ -206,12 +206,13 @@ class Intake:
         missing: list[str],
         unchanged: Sequence[str] = (),
     ) -> Page:
-        keyed = {self.reader.key(r): r for r in rows}  # one fate per record: the later row wins
-        left_out = [k for k in dict.fromkeys(filtered) if k not in keyed]
+        key = self.reader.key
+        keyed = {key(r): r for r in rows}  # one fate per record: the later row wins
+        left_out = {k: None for k in filtered if k not in keyed}
         same = [k for k in dict.fromkeys(unchanged) if k not in keyed and k not in left_out]
         gone = [k for k in dict.fromkeys(missing) if k not in keyed and k not in left_out]
         why = f"left out by the task's filter: {self.reader.filter_text}"
-        done = [self.outcomes.unchanged(k) for k in same]
+        done = self.outcomes.unchanged_all(same)
         done += [self.outcomes.filtered(k, why) for k in left_out]
         done += [
             self.outcomes.skip(

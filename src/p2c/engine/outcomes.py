@@ -34,6 +34,12 @@ class Outcomes:
         self.report.unchanged += 1
         return Outcome.unchanged(self.task, key)
 
+    def unchanged_all(self, keys: Sequence[str]) -> list[Outcome]:
+        """:meth:`unchanged` of each of ``keys`` (a run with no change makes one per row it reads)."""
+        self.report.unchanged += len(keys)
+        task = self.task
+        return [Outcome.unchanged(task, k) for k in keys]
+
     def filtered(self, key: str, message: str) -> Outcome:
         """A record the task's filter leaves out; ``message`` says which filter."""
         self.report.filtered += 1

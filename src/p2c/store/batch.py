@@ -146,7 +146,11 @@ def write_batch(
     tally: Counter[str] = Counter({"read": read})
     rows: list[dict[str, Any]] = []
     silent: dict[str, list[Outcome]] = {}
+    unchanged = Action.UNCHANGED
     for o in outcomes:
+        if o.action == unchanged and o.operation is None and o.message is None:  # most of a quiet run
+            silent.setdefault(o.task, []).append(o)
+            continue
         action = Action(o.action)
         if o.operation is not None:  # a side write: always a row, never a counter (they count records)
             if len(o.operation) > OPERATION_MAX:
@@ -154,11 +158,9 @@ def write_batch(
             rows.append(_outcome_row(o, action))
             continue
         tally[action.value] += 1
-        if action is Action.UNCHANGED and o.message is None:  # counted; a row only to clear a failure
-            silent.setdefault(o.task, []).append(o)
-        else:
-            rows.append(_outcome_row(o, action))
-    for task, same in silent.items():
+        rows.append(_outcome_row(o, action))
+    for task, same in silent.items():  # counted; a row only to clear a failure
+        tally[unchanged.value] += len(same)
         # A record retried after a failure and found unchanged gets a row, so pending() clears.
         cleared = history.pending_keys(conn, task, [o.source_key for o in same], chunk)
         rows.extend(_outcome_row(o, Action.UNCHANGED, UNCHANGED) for o in same if o.source_key in cleared)
