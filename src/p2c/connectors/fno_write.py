@@ -28,13 +28,14 @@ from p2c.connectors.multipart import ChangeSet, HttpPart
 from p2c.connectors.protocol_batch import batch_ops, find_by_keys
 from p2c.connectors.protocol_content import same_content
 from p2c.connectors.protocol_json import dumps
-from p2c.connectors.protocol_odata import COMPANY, entity_path, literal
+from p2c.connectors.protocol_odata import COMPANY, entity_path, literal, query_string
 from p2c.connectors.protocol_session import HttpSession
 from p2c.errors import DuplicateRecordError, NotFoundError, RecordError, TransientError
 
 __all__ = ["FnoWriter", "norm_key"]
 
 CROSS = {"cross-company": "true"}
+_CROSS_QUERY = "?" + query_string(CROSS)  # every part's URL ends so
 _HEADERS = {"Content-Type": "application/json", "OData-Version": "4.0", "Accept": "application/json"}
 
 
@@ -193,9 +194,9 @@ class FnoWriter:
             # the 201 answer repeats the whole entity (~300 fields); ask for none where honoured
             headers["Prefer"] = "return=minimal"
             body = {**op.payload, **op.key}
-            url = self.session.url(self.entity, CROSS)
+            url = self.session.url(self.entity) + _CROSS_QUERY
             return HttpPart.request("POST", url, headers, dumps(body), content_id)
-        url = self.session.url(entity_path(self.entity, op.key, company_first=True), CROSS)
+        url = self.session.url(entity_path(self.entity, op.key, company_first=True)) + _CROSS_QUERY
         if op.etag:
             headers["If-Match"] = op.etag
         if kind is OpKind.DELETE:

@@ -189,18 +189,19 @@ def _split(body: bytes, boundary: str, where: str) -> list[bytes]:
 
 
 def _read_headers(data: bytes, pos: int, where: str) -> tuple[dict[str, str], int]:
-    """Header lines from ``pos`` to the blank line (or the end); names lower-cased."""
+    """Header lines from ``pos`` to the blank line (or the end); names lower-cased. The block is
+    found and decoded at once (a ``$batch`` answer of 200 parts has 400 such blocks)."""
     headers: dict[str, str] = {}
+    if data.startswith(b"\n", pos) or data.startswith(b"\r\n", pos):  # no headers: the blank line
+        return headers, data.index(b"\n", pos) + 1
+    ends = [(at, at + len(blank)) for blank in (b"\n\r\n", b"\n\n") if (at := data.find(blank, pos)) >= 0]
+    stop, after = min(ends) if ends else (len(data), len(data))
     last = ""
-    end = len(data)
-    while pos < end:
-        eol = data.find(b"\n", pos)
-        stop = end if eol < 0 else eol
-        line = data[pos:stop].decode("utf-8", "surrogateescape").rstrip("\r")
-        pos = end if eol < 0 else eol + 1
-        if not line:
+    for line in data[pos:stop].decode("utf-8", "surrogateescape").split("\n"):
+        line = line.rstrip("\r")
+        if not line:  # the headers run to the end of the part, which ends in a newline
             break
-        if line[0] in " \t" and last:
+        if line[:1] in (" ", "\t") and last:
             headers[last] += " " + line.strip()
             continue
         name, colon, value = line.partition(":")
@@ -208,7 +209,7 @@ def _read_headers(data: bytes, pos: int, where: str) -> tuple[dict[str, str], in
             raise MultipartError(f"{where}: expected a 'Name: value' header line, got {line!r}")
         last = name.strip().lower()
         headers[last] = value.strip()
-    return headers, pos
+    return headers, after
 
 
 def _http_part(content: bytes, where: str, mime: dict[str, str] | None = None, pos: int = 0) -> HttpPart:
@@ -217,7 +218,7 @@ def _http_part(content: bytes, where: str, mime: dict[str, str] | None = None, p
     ctype = mime.get("content-type", "application/http")
     if ctype.lower().startswith("multipart/"):
         raise MultipartError(f"{where}: a change set cannot contain another change set or batch")
-    if _params(ctype)[0] != "application/http":
+    if ctype != "application/http" and _params(ctype)[0] != "application/http":
         raise MultipartError(f"{where}: expected Content-Type application/http, got {ctype!r}")
     encoding = mime.get("content-transfer-encoding", "binary").lower()
     if encoding not in _ENCODINGS:

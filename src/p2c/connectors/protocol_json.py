@@ -24,6 +24,8 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+import orjson
+
 __all__ = ["dumps", "loads"]
 
 # A per-process marker no payload can contain by accident: the C encoder writes it (escaped) in
@@ -62,8 +64,26 @@ def _default(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+def _fragment(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(_number(value))
+    return _default(value)
+
+
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
 def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON; ``Decimal`` as exact numbers, datetimes as ``...Z``, UUIDs as strings."""
+    """Compact UTF-8 JSON; ``Decimal`` as exact numbers, datetimes as ``...Z``, UUIDs as strings.
+
+    orjson writes it (every ``$batch`` part's body: a tenth of the F&O write path with the
+    standard library), a ``Decimal`` given as a fragment of its digits. What orjson refuses
+    (a whole number beyond 64 bits, a number that is not finite) goes the standard library's way,
+    which writes the number or raises as it always did."""
+    try:
+        return orjson.dumps(value, default=_fragment, option=_OPTIONS)
+    except orjson.JSONEncodeError:
+        pass
     text = json.dumps(value, default=_default, separators=(",", ":"), ensure_ascii=False)
     if "\\u0000" in text:
         text = _MARKED.sub(r"\1", text)

@@ -6,12 +6,12 @@ import dataclasses
 import pickle
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import DateTime, event, func, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
 import p2c.store.link_queries as store_module
@@ -203,6 +203,23 @@ def test_outcomes_filters_and_order(store: StateStore) -> None:
     assert len(store.outcomes(run, limit=4)) == 4
     assert store.outcomes(run, actions=[Action.DELETED]) == []
     assert store.outcomes(run + 1) == []
+
+
+def test_times_are_stored_as_sqlalchemy_stores_them_each_its_own(store: StateStore, task_run: int) -> None:
+    """The store binds times itself on SQLite (schema.UTCDateTime): the text must be what
+    SQLAlchemy's DATETIME writes and reads, in UTC, and each of the rows of one commit keeps its
+    own time although the last one bound is remembered."""
+    berlin = timezone(timedelta(hours=1))
+    times = [datetime(2026, 12, 3, 16, 2, 37, 5, tzinfo=berlin), datetime(2026, 12, 3, 15, 2, 38, tzinfo=UTC)]
+    store.commit_batch(task_run, [], [link("A1", synced_at=times[0]), link("A2", synced_at=times[1])])
+    assert [store.links(T, [k])[k].synced_at for k in ("A1", "A2")] == times
+    if store.engine.dialect.name == "sqlite":
+        stored = store.engine.dialect.type_descriptor(DateTime()).bind_processor(store.engine.dialect)
+        assert stored is not None
+        with store.engine.connect() as conn:
+            raw = conn.exec_driver_sql("SELECT synced_at FROM links ORDER BY source_key").scalars().all()
+        assert raw == [stored(t.astimezone(UTC).replace(tzinfo=None)) for t in times]
+        assert raw[0] == "2026-12-03 15:02:37.000005"
 
 
 def test_source_rows_and_payloads_as_json(store: StateStore, task_run: int) -> None:
