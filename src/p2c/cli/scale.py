@@ -16,6 +16,7 @@ from typing import Any
 import typer
 
 from p2c.cli.base import err, exit_on_errors, lean_gc, lean_malloc, load_project_file
+from p2c.scale.budget import STATE
 
 __all__ = ["queued_run", "worker"]
 
@@ -30,20 +31,24 @@ def queued_run(proj: Any, store: Any, conns: Any, red: Any, broker: str | None, 
     progress = options.pop("progress", None)
     url = broker_url(broker)
     app = celery_app(url)
-    budget = _budget_url(url, None)
+    budget = _budget_url(url, None, proj.state_url)
     if budget is not None:  # the run's own checks count against the environment's budget too
-        from p2c.scale.budget import RedisBudget
+        from p2c.scale.budget import connect_budget
 
         for system, conn in ((System.CRM, conns.crm), (System.ERP, conns.erp)):
             limits = getattr(proj.settings.request_budget, system.value)
-            conn.use_budget(RedisBudget.connect(budget, conn.service_root, limits))
+            conn.use_budget(connect_budget(budget, conn.service_root, limits))
     engine = Engine(proj, store, {System.CRM: conns.crm, System.ERP: conns.erp}, redactor=red)
     return QueuedRun(engine, app, progress=progress).run(**options)
 
 
-def _budget_url(broker: str, given: str | None) -> str | None:
-    """The Redis of the shared budget: ``given``, ``P2C_BUDGET``, else the broker if it is Redis."""
-    url = given or os.environ.get("P2C_BUDGET") or (broker if broker.startswith("redis") else None)
+def _budget_url(broker: str, given: str | None, store: str | None) -> str | None:
+    """Where the shared budget lives: ``given``, ``P2C_BUDGET``, else the broker if it is Redis,
+    else ``store`` (PostgreSQL), else ``state``: each project's own state store (PostgreSQL, as
+    scale-out needs). RabbitMQ sites need no Redis."""
+    url = given or os.environ.get("P2C_BUDGET")
+    if url is None:
+        url = broker if broker.startswith("redis") else store or STATE
     return None if url == "none" else url
 
 
@@ -59,8 +64,8 @@ def worker(
     budget: str | None = typer.Option(
         None,
         "--budget",
-        help="Redis of the shared request budget (default: $P2C_BUDGET, else the broker if Redis; "
-        "'none': no shared budget).",
+        help="Redis or PostgreSQL of the shared request budget (default: $P2C_BUDGET, else the broker "
+        "if Redis, else --store, else 'state': each project's state store; 'none': no shared budget).",
     ),
     project: list[Path] = typer.Option(
         None,
@@ -82,6 +87,7 @@ def worker(
 ) -> None:
     """Run work items of queued runs (p2c run --queue, p2c serve --queue) until stopped."""
     from p2c.logs import configure_logging
+    from p2c.scale.budget import budget_backend
     from p2c.scale.queue import broker_url
     from p2c.scale.worker import WorkerConfig, require_postgres, start_worker
 
@@ -91,7 +97,9 @@ def worker(
         store_url = store or os.environ.get("P2C_STORE")
         if store_url:
             require_postgres(store_url)
-        budget_url = _budget_url(url, budget)
+        budget_url = _budget_url(url, budget, store_url)
+        if budget_url not in (None, STATE):
+            budget_backend(budget_url)  # a URL of neither is refused now, not at the first item
         projects = {}
         for path in project or []:
             loaded = load_project_file(path)
@@ -99,7 +107,7 @@ def worker(
                 require_postgres(loaded.state_url)
             projects[loaded.name] = path.resolve()
         if budget_url is None:
-            err.print("warning: no Redis for the shared request budget (--budget): each worker counts alone")
+            err.print("warning: no shared request budget (--budget none): each worker counts alone")
         configure_logging("text")
         logging.getLogger().setLevel(log_level.upper())
         config = WorkerConfig(

@@ -1,4 +1,4 @@
-"""One request budget per environment, shared by every ``p2c worker`` through Redis.
+"""One request budget per environment, shared by every ``p2c worker`` through Redis (or PostgreSQL).
 
 Dataverse and F&O count a user's requests in a sliding window (6 000 per 300 s) and in flight
 (52); past either they answer 429 with Retry-After. N workers each keeping their own count would
@@ -13,6 +13,9 @@ hosts with skewed clocks agree):
 - the *concurrent* slots: a sorted set of requests in flight, scored by when a slot counts as
   abandoned (a worker killed mid-request frees its slot after :data:`HOLD` seconds);
 - the *pause*: after a 429 anywhere, no worker sends before the time the service asked for.
+
+Sites without Redis (RabbitMQ as broker) keep the same budget in PostgreSQL
+(:class:`p2c.scale.pg_budget.PostgresBudget`); :func:`connect_budget` picks by the URL.
 
 Example::
 
@@ -36,13 +39,15 @@ from urllib.parse import urlsplit
 from p2c.errors import ConfigError
 from p2c.project.models import BudgetLimits
 
-__all__ = ["HOLD", "MARGIN", "RedisBudget", "budget_key"]
+__all__ = ["HOLD", "MARGIN", "STATE", "RedisBudget", "budget_backend", "budget_key", "connect_budget"]
 
 log = logging.getLogger("p2c.scale")
 
 #: Share of the service's window added to the one counted (at most 1 s): a request admitted now
 #: reaches the service a little later.
 MARGIN = 0.25
+#: The budget URL meaning "each project's own state store" (a worker without ``--store``).
+STATE = "state"
 #: Seconds after which a request slot never released (its worker was killed) counts as free again.
 HOLD = 300.0
 
@@ -74,6 +79,28 @@ local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 if untl > cur then redis.call('SET', KEYS[1], untl, 'PX', tonumber(ARGV[1]) + 1000) end
 return untl
 """
+
+
+def budget_backend(url: str) -> str:
+    """``"redis"`` or ``"postgresql"``: where a budget URL keeps the budget; else a ConfigError."""
+    scheme = url.split("://", 1)[0].lower()
+    if scheme in ("redis", "rediss", "unix"):
+        return "redis"
+    if scheme.startswith(("postgresql", "postgres")):
+        return "postgresql"
+    raise ConfigError(
+        f"the shared request budget lives in Redis (redis://...) or PostgreSQL (postgresql://...), not {scheme}://",
+        field="--budget",
+    )
+
+
+def connect_budget(url: str, root: str, limits: BudgetLimits) -> Any:
+    """The budget of the environment at ``root``, in the Redis or the PostgreSQL at ``url``."""
+    if budget_backend(url) == "redis":
+        return RedisBudget.connect(url, root, limits)
+    from p2c.scale.pg_budget import PostgresBudget
+
+    return PostgresBudget.connect(url, root, limits)
 
 
 def budget_key(root: str) -> str:

@@ -57,7 +57,7 @@ class WorkerConfig:
     lease: timedelta = timedelta(seconds=60)
     _stores: dict[str, StateStore] = field(default_factory=dict, repr=False)
     _loaded: dict[tuple[str, float], tuple[Project, Redactor]] = field(default_factory=dict, repr=False)
-    _budgets: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+    _budgets: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def project(self, name: str, path: str) -> tuple[Project, Redactor]:
@@ -93,13 +93,14 @@ class WorkerConfig:
     def budget_for(self, root: str, system: System, project: Project) -> Any:
         if self.budget is None:
             return None
-        from p2c.scale.budget import RedisBudget
+        from p2c.scale.budget import STATE, connect_budget
 
         limits = getattr(project.settings.request_budget, system.value)
+        url = project.state_url if self.budget == STATE else self.budget
         with self._lock:
-            key = (root, repr(limits))
+            key = (url, root, repr(limits))
             if key not in self._budgets:
-                self._budgets[key] = RedisBudget.connect(self.budget, root, limits)
+                self._budgets[key] = connect_budget(url, root, limits)
             return self._budgets[key]
 
 

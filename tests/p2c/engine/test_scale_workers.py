@@ -17,7 +17,9 @@ import pytest
 from engine_helpers import crm_rows, p2c, synced_customers
 from scale_helpers import RABBITMQ, REDIS, Workers, holders, pid_of, postgres_schema, sandbox_stats
 from serve_helpers import serve
+from sqlalchemy import text
 
+from p2c.scale.budget import budget_key
 from p2c.scale.queue import celery_app, send_item
 from p2c.store import RunStatus, StateStore
 
@@ -250,7 +252,7 @@ def _synced() -> dict[str, str]:
 @pytest.mark.slow
 def test_serve_queue_sends_an_api_run_to_a_worker_through_rabbitmq(scale_world: Any) -> None:
     world = scale_world  # the demo seed: 30 accounts
-    workers = Workers(world.dir, RABBITMQ)  # RabbitMQ as broker, the budget in Redis
+    workers = Workers(world.dir, RABBITMQ)  # RabbitMQ as broker, the budget in the state's PostgreSQL
     try:
         _serve_queue(world, workers)
     finally:
@@ -258,7 +260,7 @@ def test_serve_queue_sends_an_api_run_to_a_worker_through_rabbitmq(scale_world: 
 
 
 def _serve_queue(world: Any, workers: Workers) -> None:
-    workers.start(1, "--budget", REDIS, wait=False)
+    workers.start(1, wait=False)  # no --budget: with RabbitMQ, the budget is the project's state
     with serve(world.path, "--queue", env=workers.env) as s:
         workers.ready()
         accepted = s.post("/runs", expect=202, json={"tasks": ["Accounts"]})
@@ -268,7 +270,13 @@ def _serve_queue(world: Any, workers: Workers) -> None:
     assert run["counts"]["created"] == len(synced_customers(world.erp())) > 0
     with StateStore(world.project().state_url) as store:
         [item] = store.items(accepted["run_id"])
+        with store.engine.connect() as conn:  # the worker's and the run's requests took tokens there
+            envs = dict(
+                conn.execute(text("SELECT env, COUNT(*) FROM p2c_budget_requests GROUP BY env")).all()
+            )
     assert pid_of(item.holder) == workers.procs[0].pid and item.attempts == 1
+    roots = {budget_key(world.sandbox.crm_url), budget_key(world.sandbox.erp_url)}
+    assert set(envs) == roots and min(envs.values()) > 0, envs
 
 
 def test_a_queued_run_needs_postgresql(provisioned_project: Any) -> None:

@@ -1,6 +1,6 @@
-"""The shared request budget on the real Redis: two budgets on one environment (two workers) never
-admit more than the window allows between them, hold at most ``max_concurrent`` in flight, and a
-429 seen by one pauses the other."""
+"""The shared request budget on the real Redis and the real PostgreSQL: two budgets on one
+environment (two workers) never admit more than the window allows between them, hold at most
+``max_concurrent`` in flight, and a 429 seen by one pauses the other."""
 
 from __future__ import annotations
 
@@ -8,36 +8,86 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
 
 import pytest
 import redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 
 from p2c.project.models import BudgetLimits
-from p2c.scale.budget import RedisBudget, budget_key
+from p2c.scale.budget import RedisBudget, budget_key, connect_budget
+from p2c.scale.pg_budget import PostgresBudget
 
 REDIS = os.environ.get("P2C_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+POSTGRES = [
+    os.environ.get("P2C_TEST_POSTGRES_URL", ""),
+    "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    "postgresql+psycopg://root@127.0.0.1:5432/test",
+]
+Connect = Callable[[BudgetLimits], Any]
 
 
-@pytest.fixture
-def root() -> Iterator[str]:
-    """A service root of its own (keys removed afterwards)."""
+@contextmanager
+def _postgres() -> Iterator[str]:
+    """The URL of a fresh PostgreSQL schema, dropped afterwards (the budget's tables go in it)."""
+    errors = []
+    for url in filter(None, POSTGRES):
+        admin = create_engine(url, poolclass=NullPool)
+        schema = f"p2c_budget_{uuid.uuid4().hex[:10]}"
+        try:
+            with admin.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        except OperationalError as e:
+            errors.append(f"{url}: {e.orig}")
+            admin.dispose()
+            continue
+        try:
+            yield f"{url}?options=-csearch_path%3D{schema}"
+        finally:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            admin.dispose()
+        return
+    pytest.fail("PostgreSQL is required by the budget tests and is unreachable: " + "; ".join(errors))
+
+
+@pytest.fixture(params=["redis", "postgresql"])
+def connect(request: pytest.FixtureRequest) -> Iterator[Connect]:
+    """Budgets of an environment of their own in Redis or in a fresh PostgreSQL schema."""
     root = f"https://env-{uuid.uuid4().hex[:8]}.crm.dynamics.com/api/data/v9.2/"
-    yield root
-    client = redis.Redis.from_url(REDIS)
-    for key in client.scan_iter(budget_key(root) + ":*"):
-        client.delete(key)
-    client.close()
+    made: list[Any] = []
+    with ExitStack() as stack:
+        url = REDIS if request.param == "redis" else stack.enter_context(_postgres())
+        kind = RedisBudget if request.param == "redis" else PostgresBudget
+
+        def _connect(limits: BudgetLimits) -> Any:
+            made.append(connect_budget(url, root, limits))
+            assert type(made[-1]) is kind
+            return made[-1]
+
+        yield _connect
+        for budget in made:
+            if isinstance(budget, PostgresBudget):
+                budget.engine.dispose()
+        if request.param == "redis":
+            client = redis.Redis.from_url(REDIS)
+            for key in client.scan_iter(budget_key(root) + ":*"):
+                client.delete(key)
+            client.close()
 
 
-def test_two_workers_share_one_window(root: str) -> None:
+def test_two_workers_share_one_window(connect: Connect) -> None:
     limits = BudgetLimits(requests_per_window=20, window_seconds=0.8, max_concurrent=50)
-    budgets = [RedisBudget.connect(REDIS, root, limits) for _ in range(2)]
+    budgets = [connect(limits) for _ in range(2)]
     admitted: list[float] = []
     lock = threading.Lock()
     stop = time.monotonic() + 2.5
 
-    def send(budget: RedisBudget) -> None:
+    def send(budget: Any) -> None:
         while time.monotonic() < stop:
             release = budget.take()
             with lock:
@@ -57,9 +107,9 @@ def test_two_workers_share_one_window(root: str) -> None:
     assert sum(b.waited for b in budgets) > 0
 
 
-def test_concurrent_slots_are_shared_and_freed(root: str) -> None:
+def test_concurrent_slots_are_shared_and_freed(connect: Connect) -> None:
     limits = BudgetLimits(requests_per_window=1000, window_seconds=60, max_concurrent=3)
-    one, two = (RedisBudget.connect(REDIS, root, limits) for _ in range(2))
+    one, two = (connect(limits) for _ in range(2))
     held = [one.take(), one.take(), two.take()]
     got: list[float] = []
     waiter = threading.Thread(target=lambda: (two.take()(), got.append(time.monotonic())))
@@ -74,9 +124,9 @@ def test_concurrent_slots_are_shared_and_freed(root: str) -> None:
         release()
 
 
-def test_a_429_seen_by_one_worker_pauses_the_other(root: str) -> None:
+def test_a_429_seen_by_one_worker_pauses_the_other(connect: Connect) -> None:
     limits = BudgetLimits()
-    one, two = (RedisBudget.connect(REDIS, root, limits) for _ in range(2))
+    one, two = (connect(limits) for _ in range(2))
     one.throttled(0.6)
     started = time.monotonic()
     two.take()()
