@@ -194,8 +194,16 @@ def _read_headers(data: bytes, pos: int, where: str) -> tuple[dict[str, str], in
     headers: dict[str, str] = {}
     if data.startswith(b"\n", pos) or data.startswith(b"\r\n", pos):  # no headers: the blank line
         return headers, data.index(b"\n", pos) + 1
-    ends = [(at, at + len(blank)) for blank in (b"\n\r\n", b"\n\n") if (at := data.find(blank, pos)) >= 0]
-    stop, after = min(ends) if ends else (len(data), len(data))
+    # the first blank line: CRLF's, else a bare LF's before it (not searched past it: the body
+    # after the headers may be a page of rows)
+    crlf = data.find(b"\n\r\n", pos)
+    lf = data.find(b"\n\n", pos, len(data) if crlf < 0 else crlf + 2)
+    if lf >= 0:
+        stop, after = lf, lf + 2
+    elif crlf >= 0:
+        stop, after = crlf, crlf + 3
+    else:
+        stop = after = len(data)
     last = ""
     for line in data[pos:stop].decode("utf-8", "surrogateescape").split("\n"):
         line = line.rstrip("\r")
