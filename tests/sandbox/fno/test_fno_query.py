@@ -254,13 +254,16 @@ CUSTOMER_901 = "CustomersV3(dataAreaId='usmf',CustomerAccount='US-901')"
 
 
 def test_a_read_narrowed_by_an_enum_gives_what_a_scan_gives_and_follows_writes(erp, admin, erp_env) -> None:
-    """A filter that ands an enum comparison is served from an index of the enum's values
+    """A filter that ands enum comparisons is served from an index of the enums' values
     (enumfilter.py: the ERP's own order lines, among 250 000 Active CRM lines after a load).
     Its rows are those the whole read filtered by hand gives, for eq and ne, a member in another
-    case, an absent value (the set's default) and a company scope; a write that moves a line in
-    or out of a group is seen at the next read."""
+    case, an absent value (the set's default), a company scope and two enum comparisons at once
+    (the rows both keep); a write that moves a line in or out of a group is seen at the next read."""
     status = f"{ENUM}.SalesOrderProcessingStatus"
-    select = "dataAreaId,SalesOrderNumber,LineCreationSequenceNumber,SalesOrderProcessingStatus,ProductName"
+    select = (
+        "dataAreaId,SalesOrderNumber,LineCreationSequenceNumber,SalesOrderProcessingStatus,ProductName,"
+        "IsDeliveryAddressPrivate"
+    )
 
     def keys(rows: list[dict]) -> list[tuple]:
         return [(r["dataAreaId"], r["SalesOrderNumber"], r["LineCreationSequenceNumber"]) for r in rows]
@@ -269,9 +272,10 @@ def test_a_read_narrowed_by_an_enum_gives_what_a_scan_gives_and_follows_writes(e
         params = {"$filter": flt, "$select": select, **({} if company else {"cross-company": "true"})}
         return keys(_values(erp.get("CDSSalesOrderLines", params=params)))
 
-    def by_hand(op: str, member: str, company: bool = False) -> list[tuple]:
+    def by_hand(op: str, member: str, company: bool = False, private: str | None = None) -> list[tuple]:
         whole = _values(erp.get("CDSSalesOrderLines", params={"cross-company": "true", "$select": select}))
         kept = [r for r in whole if (r["SalesOrderProcessingStatus"] == member) == (op == "eq")]
+        kept = [r for r in kept if private is None or r["IsDeliveryAddressPrivate"] == private]
         return keys([r for r in kept if not company or r["dataAreaId"] == "usmf"])
 
     def check() -> None:
@@ -280,13 +284,22 @@ def test_a_read_narrowed_by_an_enum_gives_what_a_scan_gives_and_follows_writes(e
                 flt = f"SalesOrderProcessingStatus {op} {status}'{member.lower()}' and ProductName ne 'none'"
                 assert read(flt) == by_hand(op, member), flt
                 assert read(flt, company=True) == by_hand(op, member, company=True), flt
+                both = f"{flt} and IsDeliveryAddressPrivate eq {ENUM}.NoYes'Yes'"
+                assert read(both) == by_hand(op, member, private="Yes"), both
 
     data = erp_env.service.data
-    for _ in range(20):  # 22 Active lines against 5 Confirmed: a comparison narrow enough to index
+    for n in range(20):  # 22 Active lines against 5 Confirmed: a comparison narrow enough to index
         line = {"SalesOrderNumber": "000001", "ProductNumber": "D0001", "OrderedSalesQuantity": 1}
         assert erp.post("CDSSalesOrderLines", json=line).status_code == 201
-    check()
+        if n % 3 == 0:  # some with a private delivery address: a second comparison to intersect
+            added = max(data.table("SalesLine").rows.values(), key=lambda r: r["_recid"])
+            with data.transaction():
+                data.update("SalesLine", added, {"IsDeliveryAddressPrivate": "Yes"})
     lines = data.table("SalesLine")
+    with data.transaction():  # and order 000002's: they will be Canceled, beside Active ones
+        for row in [r for r in lines.rows.values() if r["SalesOrderNumber"] == "000002"]:
+            data.update("SalesLine", row, {"IsDeliveryAddressPrivate": "Yes"})
+    check()
     assert lines.has_group("enum:SalesOrderProcessingStatus")  # served by the index
     assert admin.post("orders/usmf/000001/confirm").status_code == 200  # 22 lines move to Confirmed
     check()
