@@ -95,12 +95,8 @@ def select_links() -> Select[Any]:
 
 
 def upsert(conn: Connection, table: Table, keys: list[str], rows: Sequence[Mapping[str, Any]]) -> None:
-    if conn.dialect.name == "sqlite":
-        insert_rows(conn, table, rows, keys)
-        return
-    stmt = pg_insert(table)
-    fresh = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
-    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=fresh), rows)
+    """:func:`insert_rows` of ``rows`` replacing the rows with the same ``keys``."""
+    insert_rows(conn, table, rows, keys)
 
 
 def insert_rows(
@@ -116,10 +112,12 @@ def insert_rows(
     if not rows:
         return
     if conn.dialect.name != "sqlite":
-        if keys:
-            upsert(conn, table, keys, rows)
-        else:
+        if not keys:
             conn.execute(insert(table), list(rows))
+            return
+        stmt = pg_insert(table)
+        fresh = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+        conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=fresh), list(rows))
         return
     names = tuple(rows[0])
     sql, binds = _sqlite_insert(conn, table, names, tuple(keys or ()))
@@ -145,8 +143,9 @@ def _sqlite_insert(
             f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({', '.join(quoted)}) "
             f"VALUES ({', '.join('?' * len(names))})"
         )
-        if keys:
-            fresh = [f"{q} = excluded.{q}" for n, q in zip(names, quoted, strict=True) if n not in keys]
+        if keys:  # every other column replaced, as SQLAlchemy's on_conflict_do_update(set_=...) did
+            others = [dialect.identifier_preparer.quote(c.name) for c in table.columns if c.name not in keys]
+            fresh = [f"{q} = excluded.{q}" for q in others]
             conflict = ", ".join(dialect.identifier_preparer.quote(k) for k in keys)
             sql += f" ON CONFLICT ({conflict}) DO " + (
                 f"UPDATE SET {', '.join(fresh)}" if fresh else "NOTHING"
