@@ -4,55 +4,22 @@ environment (two workers) never admit more than the window allows between them, 
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
 import redis
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
+from scale_helpers import REDIS, postgres_schema
 
 from p2c.project.models import BudgetLimits
 from p2c.scale.budget import RedisBudget, budget_key, connect_budget
 from p2c.scale.pg_budget import PostgresBudget
 
-REDIS = os.environ.get("P2C_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-POSTGRES = [
-    os.environ.get("P2C_TEST_POSTGRES_URL", ""),
-    "postgresql+psycopg://postgres@127.0.0.1:5432/test",
-    "postgresql+psycopg://root@127.0.0.1:5432/test",
-]
 Connect = Callable[[BudgetLimits], Any]
-
-
-@contextmanager
-def _postgres() -> Iterator[str]:
-    """The URL of a fresh PostgreSQL schema, dropped afterwards (the budget's tables go in it)."""
-    errors = []
-    for url in filter(None, POSTGRES):
-        admin = create_engine(url, poolclass=NullPool)
-        schema = f"p2c_budget_{uuid.uuid4().hex[:10]}"
-        try:
-            with admin.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        except OperationalError as e:
-            errors.append(f"{url}: {e.orig}")
-            admin.dispose()
-            continue
-        try:
-            yield f"{url}?options=-csearch_path%3D{schema}"
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
-        return
-    pytest.fail("PostgreSQL is required by the budget tests and is unreachable: " + "; ".join(errors))
 
 
 @pytest.fixture(params=["redis", "postgresql"])
@@ -61,7 +28,7 @@ def connect(request: pytest.FixtureRequest) -> Iterator[Connect]:
     root = f"https://env-{uuid.uuid4().hex[:8]}.crm.dynamics.com/api/data/v9.2/"
     made: list[Any] = []
     with ExitStack() as stack:
-        url = REDIS if request.param == "redis" else stack.enter_context(_postgres())
+        url = REDIS if request.param == "redis" else stack.enter_context(postgres_schema())
         kind = RedisBudget if request.param == "redis" else PostgresBudget
 
         def _connect(limits: BudgetLimits) -> Any:
