@@ -35,10 +35,13 @@ _EXACT = 10**28  # Decimal's default precision: smaller whole numbers normalize 
 
 
 def normalize(value: Any) -> Any:
+    kind = type(value)  # the usual types first: a source row's money values and counts, each row
+    if kind is Decimal:  # Decimal(value) of a Decimal is itself
+        return "#" + format(value.normalize(), "f")
+    if kind is int and -_EXACT < value < _EXACT:  # what the Decimal below gives, sooner
+        return f"#{value}"
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
-    if type(value) is int and -_EXACT < value < _EXACT:  # what the Decimal below gives, sooner
-        return f"#{value}"
     if isinstance(value, int | Decimal | float):
         d = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
         return "#" + format(d.normalize(), "f")
@@ -72,23 +75,13 @@ def task_fingerprint(project: Any, task: Any) -> str:
 _PLAIN = (str, bool, type(None))
 
 
-def _field(value: Any) -> Any:
-    """:func:`normalize` of a source field, the usual types first (a money value, a count)."""
-    kind = type(value)
-    if kind is Decimal:  # Decimal(value) of a Decimal is itself: normalized as normalize() does
-        return "#" + format(value.normalize(), "f")
-    if kind is int and -_EXACT < value < _EXACT:
-        return f"#{value}"
-    return normalize(value)
-
-
 def source_hash(row: Mapping[str, Any], fingerprint: str) -> str:
     """The hash of a source row as read (annotations such as ``@odata.etag`` left out: a
     write-back changes them) under the task configuration ``fingerprint``: the same value as
     ``content_hash({"#config": fingerprint, "#row": fields})``, computed without the generic walk
     (a no-change run hashes every row it reads, so this is its cost per row)."""
     fields = {
-        k: v if type(v) in _PLAIN else _field(v)
+        k: v if type(v) in _PLAIN else normalize(v)
         for k, v in row.items()
         if "@" not in k or not (k[0] == "@" or k.endswith("@odata.etag"))
     }

@@ -180,7 +180,7 @@ class Data:
     def select(self, es: EntitySet, company: str | None, predicate: Callable[[Row], bool]) -> list[Row]:
         """The visible rows of ``es`` (as :meth:`rows`) for which ``predicate`` holds, in key order.
         From the sorted rows when they are current; else the table is filtered first and only what
-        is left is sorted (the ERP's own order lines after a load: none of 250 000)."""
+        is left is sorted."""
         scope = company if es.company else None
         cached = self._sorted.get((es.name, scope))
         if cached is not None and cached[0] == self._versions(es):

@@ -1,9 +1,9 @@
 """Reads narrowed by an enum: a ``$filter`` that ands ``Field eq/ne Enum'Member'`` served from an index.
 
 The ERP's own order lines are read with ``SalesOrderProcessingStatus ne ...'Active' and ...`` on
-every run. After an initial load the table holds 250 000 lines, nearly all of them Active (the
-CRM's orders), and every write of a line made the filter run over all of them again: 1–2 s in the
-sandbox's one thread, which every other request of the run waited behind.
+every run. After an initial load at large:100000 the table holds 500 000 lines (the seed's 250 000
+and the CRM orders' 250 000), and every write of a line made the filter run over all of them
+again: 1–2 s in the sandbox's one thread, which every other request of the run waited behind.
 
 So a filter whose top-level ``and`` compares enum properties of the set with constants is served
 from a group index of each property's values (per company), built on first use and kept current
