@@ -10,6 +10,14 @@ is waited for and the chunks whose writes went through are still recorded — th
 at the target, and their links keep the next run from writing them twice — then the first error
 surfaces.
 
+While chunks are in flight this thread maps and records, holding the interpreter lock, and each
+write thread needs the lock back after every socket read of its request. CPython makes a waiting
+thread wait up to its switch interval (5 ms by default) for each such hand-over, so a ``$batch``
+of 200 customers took 0.20 s in p2c against 0.16 s from a writer doing nothing else (80 ms
+of latency, Accounts at ``large:20000``).
+A flight lowers the interval to :data:`SWITCH_INTERVAL` for the process, once, and leaves it
+there: 6.4 s → 5.9 s for that task (three runs each), the same CPU.
+
 Example::
 
     with Flight(4, "Accounts") as flight:
@@ -23,17 +31,21 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import sys
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, TypeVar
 
-__all__ = ["Flight"]
+__all__ = ["SWITCH_INTERVAL", "Flight"]
 
 log = logging.getLogger("p2c.engine")
 
 T = TypeVar("T")
+
+#: seconds a thread holding the interpreter lock keeps it while a write thread waits for it
+SWITCH_INTERVAL = 0.002
 
 
 class Flight:
@@ -41,6 +53,8 @@ class Flight:
         self.depth = max(1, depth)
         self._pool = ThreadPoolExecutor(max_workers=self.depth, thread_name_prefix=f"p2c-write-{name}")
         self._queue: deque[tuple[Future[Any], Callable[[Any], None]]] = deque()
+        if sys.getswitchinterval() > SWITCH_INTERVAL:  # see the module docstring
+            sys.setswitchinterval(SWITCH_INTERVAL)
 
     def __len__(self) -> int:
         return len(self._queue)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
 import pytest
 
-from p2c.engine.flight import Flight
+from p2c.engine.flight import SWITCH_INTERVAL, Flight
 
 
 def test_chunks_are_recorded_in_order_with_never_more_than_depth_in_flight() -> None:
@@ -51,3 +52,18 @@ def test_a_failure_surfaces_after_what_went_through_is_recorded() -> None:
         release.set()
         flight.drain()
     assert recorded == [1, 2]  # written at the target: their links keep the next run from writing them twice
+
+
+def test_a_flight_lets_its_write_threads_take_the_interpreter_back_within_two_milliseconds() -> None:
+    """The write threads need the interpreter lock after every socket read while this thread maps:
+    CPython's 5 ms switch interval made each hand-over wait up to that long."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)  # CPython's default, whatever ran before
+    try:
+        with Flight(2, "test"):
+            assert sys.getswitchinterval() == SWITCH_INTERVAL <= 0.002
+        sys.setswitchinterval(0.001)  # a process tuned lower keeps its own
+        with Flight(2, "test"):
+            assert sys.getswitchinterval() == 0.001
+    finally:
+        sys.setswitchinterval(before)
