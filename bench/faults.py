@@ -32,7 +32,8 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from full_cycle import activate_orders, cpu_of, failures  # bench/full_cycle.py
+from contenders import cpu_of  # bench/contenders.py
+from full_cycle import activate_orders, failures  # bench/full_cycle.py
 from p2c.connectors import Redactor
 from p2c.engine import Engine, open_connectors
 from p2c.project import load_project, write_sandbox_project

@@ -34,7 +34,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from full_cycle import cpu_of  # bench/full_cycle.py
+from contenders import cpu_of  # bench/contenders.py
 from p2c.engine import open_project
 from p2c.project import write_sandbox_project
 from p2c.setup import provision
