@@ -92,9 +92,8 @@ class UTCDateTime(TypeDecorator[datetime]):
             seen = last  # one read: another thread may replace it meanwhile
             if value is seen[0]:
                 return seen[1]
-            if value.tzinfo is None:
-                raise ValueError(f"naive datetime {value!r}: the store needs timezone-aware times")
-            text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            stored = self.process_bind_param(value, dialect)  # refuses a naive time; UTC, naive
+            text = stored.isoformat(" ", "microseconds") if stored is not None else None
             last = (value, text)
             return text
 
