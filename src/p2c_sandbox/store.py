@@ -22,7 +22,6 @@ Example::
 from __future__ import annotations
 
 import bisect
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +32,7 @@ from typing import Any
 import orjson
 
 from p2c_sandbox.http import dumps
+from p2c_sandbox.rowfile import RowFile, StoredRow
 
 __all__ = ["Row", "Store", "Table", "share_decimals"]
 
@@ -110,7 +110,7 @@ class Table:
             self._unindex(pk, old)
         self.rows[pk] = row
         self._index(pk, row)
-        self.store._dirty(self, pk)
+        self.store._dirty(self, pk, old is not None)
         return row
 
     def delete(self, pk: str) -> Row | None:
@@ -121,7 +121,7 @@ class Table:
         del self.rows[pk]
         self._by_seq.pop(old[SEQ], None)
         self._unindex(pk, old)
-        self.store._dirty(self, pk)
+        self.store._dirty(self, pk, True)
         return old
 
     def _index(self, pk: str, row: Row) -> None:
@@ -163,7 +163,7 @@ class Table:
                 bisect.insort(self._order, seq)
             self.rows[pk] = old
             self._index(pk, old)
-        self.store._dirty(self, pk)
+        self.store._dirty(self, pk, cur is not None)
 
     def scan(self, after_seq: int = 0) -> Iterator[Row]:
         """Rows in creation order, starting after the row with sequence ``after_seq``."""
@@ -199,24 +199,13 @@ class Store:
         self._meta_undo: list[tuple[str, Any]] | None = None
         self._depth = 0
         self._deferred = 0  # inside deferred(): commits persist when it ends, not each on its own
-        self._dirty_rows: set[tuple[str, str]] = set()
+        # (table, pk) -> whether the row was in memory when it was first changed since the last
+        # flush, i.e. whether SQLite holds it: flush() updates those in place and inserts the rest
+        self._dirty_rows: dict[tuple[str, str], bool] = {}
         self._dirty_meta: set[str] = set()
         self._decode = decode
         self.lock = threading.RLock()
-        self._db: sqlite3.Connection | None = None
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            # checkpoint every 40 MB of log rather than 4 MB: a batch of PATCHes rewrites rows all
-            # over the file, and each checkpoint copied the same index pages again (half a commit's CPU)
-            self._db.execute("PRAGMA wal_autocheckpoint=10000")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS rows (tbl TEXT NOT NULL, pk TEXT NOT NULL, seq INTEGER NOT NULL,"
-                " data BLOB NOT NULL, PRIMARY KEY (tbl, pk))"
-            )
-            self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+        self.file = RowFile(path) if path is not None else None
 
     # -- tables and metadata -------------------------------------------------------------------
 
@@ -243,19 +232,19 @@ class Store:
 
     @property
     def is_empty(self) -> bool:
-        if self._db is None:
+        if self.file is None:
             return not self.tables
-        return self._db.execute("SELECT 1 FROM meta LIMIT 1").fetchone() is None
+        return self.file.is_empty
 
     def load(self) -> None:
         """Read every persisted row and metadata entry into memory."""
-        if self._db is None:
+        if self.file is None:
             return
-        for key, value in self._db.execute("SELECT key, value FROM meta"):
+        for key, value in self.file.meta():
             self.meta[key] = orjson.loads(value)
         decode = self._decode
         max_seq = 0
-        for tbl, pk, seq, data in self._db.execute("SELECT tbl, pk, seq, data FROM rows ORDER BY seq"):
+        for tbl, pk, seq, data in self.file.rows():
             row = orjson.loads(data)
             if decode is not None:
                 row = decode(tbl, row)
@@ -285,9 +274,8 @@ class Store:
         self.meta.clear()
         self._dirty_rows.clear()
         self._dirty_meta.clear()
-        if self._db is not None:
-            self._db.execute("DELETE FROM rows")
-            self._db.execute("DELETE FROM meta")
+        if self.file is not None:
+            self.file.wipe()
 
     def flush(self, rows_only: bool = False) -> None:
         """Write the rows and metadata changed since the last flush, in one SQLite transaction.
@@ -295,48 +283,44 @@ class Store:
         Rows are serialised and written a chunk at a time: a seed of millions of rows never holds
         all their JSON at once (the peak memory of seeding ``large:N`` stays that of the rows).
         """
-        if self._db is None:
+        if self.file is None:
             self._dirty_rows.clear()
             self._dirty_meta.clear()
             return
         if not self._dirty_rows and not self._dirty_meta:
             return
-        metas = [] if rows_only else [(k, dumps(self.meta[k])) for k in self._dirty_meta if k in self.meta]
-        db = self._db
-        db.execute("BEGIN")
-        try:
-            ups: list[tuple[str, str, int, bytes]] = []
+        file = self.file
+        with file.transaction():
+            new: list[StoredRow] = []
+            old: list[StoredRow] = []
             dels: list[tuple[str, str]] = []
-            for tbl, pk in self._dirty_rows:
+            for (tbl, pk), existed in self._dirty_rows.items():
                 row = self.tables[tbl].rows.get(pk)
                 if row is None:
                     dels.append((tbl, pk))
                     continue
                 # as it is, "@seq" included (not copied without it: 15 000 rows a batch of PATCHes);
-                # load() sets it from the seq column anyway
-                ups.append((tbl, pk, row[SEQ], dumps(row)))
-                if len(ups) >= _FLUSH_CHUNK:
-                    db.executemany(_UPSERT, ups)
-                    ups.clear()
-            if dels:
-                db.executemany("DELETE FROM rows WHERE tbl = ? AND pk = ?", dels)
-            if ups:
-                db.executemany(_UPSERT, ups)
-            if metas:
-                db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", metas)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+                # load() sets it from the seq column anyway. A row in memory at the last flush is in
+                # the file: it is updated in place, the others inserted
+                rows = old if existed else new
+                rows.append((tbl, pk, row[SEQ], dumps(row)))
+                if len(rows) >= _FLUSH_CHUNK:
+                    (file.update if existed else file.insert)(rows)
+                    rows.clear()
+            file.delete(dels)
+            file.insert(new)
+            file.update(old)
+            if not rows_only:
+                file.put_meta((k, dumps(self.meta[k])) for k in self._dirty_meta if k in self.meta)
         self._dirty_rows.clear()
         if not rows_only:
             self._dirty_meta.clear()
 
     def close(self) -> None:
-        if self._db is not None:
+        if self.file is not None:
             self.flush()
-            self._db.close()
-            self._db = None
+            self.file.close()
+            self.file = None
 
     # -- transactions --------------------------------------------------------------------------
 
@@ -344,8 +328,8 @@ class Store:
         if self._undo is not None:
             self._undo.append((table, pk, old))
 
-    def _dirty(self, table: Table, pk: str) -> None:
-        self._dirty_rows.add((table.name, pk))
+    def _dirty(self, table: Table, pk: str, existed: bool) -> None:
+        self._dirty_rows.setdefault((table.name, pk), existed)
 
     def flush_rows_if_many(self, limit: int = 100_000) -> None:
         """Persist the pending row writes once there are ``limit`` of them, outside transactions.
@@ -430,9 +414,3 @@ def share_decimals(row: Row, pool: dict[tuple[Decimal, int], Decimal]) -> Row:
 
 
 _FLUSH_CHUNK = 5000
-# an update in place: INSERT OR REPLACE deletes and inserts again, three times the CPU for a
-# batch that rewrites rows (every PATCH of an order line is one)
-_UPSERT = (
-    "INSERT INTO rows (tbl, pk, seq, data) VALUES (?, ?, ?, ?)"
-    " ON CONFLICT (tbl, pk) DO UPDATE SET seq = excluded.seq, data = excluded.data"
-)

@@ -19,6 +19,7 @@ strict elsewhere, with :class:`MultipartError` naming the part.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import field
 from enum import StrEnum
@@ -170,14 +171,7 @@ def _headers(lines: list[bytes], where: str) -> tuple[dict[str, str], int]:
 
 def _message(lines: list[bytes], mime: dict[str, str], used: int, where: str) -> HttpPart:
     """The HTTP message of a part: ``lines`` are the part's, its MIME headers ``mime`` took ``used``."""
-    media, _ = _content_type(mime.get("content-type", "application/http"))
-    if media != "application/http":
-        raise MultipartError(
-            f"{where}: Content-Type '{media}' is neither application/http nor multipart/mixed"
-        )
-    encoding = mime.get("content-transfer-encoding", "binary").lower()
-    if encoding not in ("binary", "7bit", "8bit"):
-        raise MultipartError(f"{where}: unsupported Content-Transfer-Encoding '{encoding}'")
+    _check_mime(mime, where)
     n = len(lines)
     while used < n and not _strip_eol(lines[used]):
         used += 1
@@ -189,6 +183,51 @@ def _message(lines: list[bytes], mime: dict[str, str], used: int, where: str) ->
     own_id = part.headers.pop("content-id", None)
     part.content_id = mime.get("content-id", own_id)
     return part
+
+
+def _check_mime(mime: dict[str, str], where: str) -> None:
+    media, _ = _content_type(mime.get("content-type", "application/http"))
+    if media != "application/http":
+        raise MultipartError(
+            f"{where}: Content-Type '{media}' is neither application/http nor multipart/mixed"
+        )
+    encoding = mime.get("content-transfer-encoding", "binary").lower()
+    if encoding not in ("binary", "7bit", "8bit"):
+        raise MultipartError(f"{where}: unsupported Content-Transfer-Encoding '{encoding}'")
+
+
+# The fast path: a part as clients write it — CRLF line ends, "Name: value" header lines without
+# folding, one blank line, "METHOD url HTTP/1.1" — is read with three regular expressions instead of
+# line by line (a batch of 1 000 parts spent half its reading time in the per-line loop). What they
+# read is exactly what the line-by-line reader gives; anything else (LF or lone CR line ends,
+# folded or malformed headers, blank lines before the request line, status lines) goes to it.
+_FIELD = rb"[^\s:][^\r\n:]*:[^\r\n]*\r\n"
+_HEAD = re.compile(rb"((?:" + _FIELD + rb")*)\r\n")
+_REQUEST = re.compile(rb"([A-Za-z]+) ([!-~]+) HTTP/1\.1\r\n((?:" + _FIELD + rb")*)\r\n")
+_FIELD_PARTS = re.compile(r"([^\r\n:]+):([^\r\n]*)\r\n")
+
+
+def _fields(block: bytes) -> dict[str, str]:
+    """The header lines of ``block`` (matched by ``_FIELD``), as :func:`_headers` reads them."""
+    text = block.decode("utf-8", "replace")
+    return {name.strip().lower(): value.strip() for name, value in _FIELD_PARTS.findall(text)}
+
+
+def _fast_request(chunk: bytes, at: int, mime: dict[str, str], where: str) -> HttpPart | None:
+    """The request at ``chunk[at:]`` (after the MIME headers ``mime``) if it has the usual shape."""
+    m = _REQUEST.match(chunk, at)
+    if m is None:
+        return None
+    _check_mime(mime, where)
+    headers = _fields(m[3])
+    own_id = headers.pop("content-id", None)
+    return HttpPart(
+        method=m[1].decode().upper(),
+        url=m[2].decode(),
+        headers=headers,
+        body=chunk[m.end() :],
+        content_id=mime.get("content-id", own_id),
+    )
 
 
 def _start_line(line: str, where: str) -> HttpPart:
@@ -207,16 +246,30 @@ def parse_batch(content_type: str, body: bytes) -> list[BatchItem]:
     items: list[BatchItem] = []
     for n, chunk in enumerate(_split(body, _boundary(content_type, "the batch"), "the batch"), 1):
         where = f"batch part {n}"
-        lines = chunk.splitlines(keepends=True)
-        mime, used = _headers(lines, where)
+        head = _HEAD.match(chunk)
+        if head is not None:
+            mime, rest = _fields(head[1]), head.end()
+        else:
+            lines = chunk.splitlines(keepends=True)
+            mime, used = _headers(lines, where)
+            rest = len(b"".join(lines[:used]))
         declared = mime.get("content-type", "")
         if not declared.lower().startswith("multipart/"):
-            items.append(_message(lines, mime, used, where))
+            fast = _fast_request(chunk, rest, mime, where) if head is not None else None
+            items.append(fast or _slow_message(chunk, where))
             continue
         inner = _boundary(declared, where)
         parts = []
-        for k, sub in enumerate(_split(b"".join(lines[used:]), inner, where), 1):
+        for k, sub in enumerate(_split(chunk[rest:], inner, where), 1):
             sub_where = f"part {k} of the change set in {where}"
+            sub_head = _HEAD.match(sub)
+            if sub_head is not None:
+                sub_mime = _fields(sub_head[1])
+                if not sub_mime.get("content-type", "").lower().startswith("multipart/"):
+                    fast = _fast_request(sub, sub_head.end(), sub_mime, sub_where)
+                    if fast is not None:
+                        parts.append(fast)
+                        continue
             sub_lines = sub.splitlines(keepends=True)
             sub_mime, sub_used = _headers(sub_lines, sub_where)
             if sub_mime.get("content-type", "").lower().startswith("multipart/"):
@@ -224,6 +277,12 @@ def parse_batch(content_type: str, body: bytes) -> list[BatchItem]:
             parts.append(_message(sub_lines, sub_mime, sub_used, sub_where))
         items.append(ChangeSet(parts, inner))
     return items
+
+
+def _slow_message(chunk: bytes, where: str) -> HttpPart:
+    lines = chunk.splitlines(keepends=True)
+    mime, used = _headers(lines, where)
+    return _message(lines, mime, used, where)
 
 
 # -- writing ----------------------------------------------------------------------------------------

@@ -108,3 +108,52 @@ def test_malformed_bodies_name_the_problem(content_type: str, body: bytes, messa
 def test_a_header_value_with_a_line_break_cannot_be_written() -> None:
     with pytest.raises(MultipartError, match="line break"):
         render_batch([HttpPart(status=200, headers={"x": "a\r\nb"})], kind="response")
+
+
+def _as_tuples(items: list[object]) -> list[object]:
+    out: list[object] = []
+    for item in items:
+        if isinstance(item, ChangeSet):
+            out.append([_as_tuples(list(item.parts))])
+        else:
+            assert isinstance(item, HttpPart)
+            out.append((item.method, item.url, item.content_id, item.headers, item.body))
+    return out
+
+
+def test_the_fast_reader_reads_what_the_line_by_line_reader_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CRLF parts of the usual shape take the regular-expression path; the same body with LF line
+    ends takes the line-by-line one. Both must give the same parts, headers, IDs and bodies."""
+    own_id = HttpPart(
+        method="PATCH",
+        url="https://h/api/data/v9.2/salesorderdetails(1)?$select=salesorderdetailid",
+        headers={"if-match": "*", "x-name": "  Zoë, spaced  ", "content-id": "inner"},
+        body=b'{"sequencenumber": 3}',
+    )
+    items = [
+        HttpPart(method="GET", url="accounts?$top=1", headers={"accept": "application/json"}, content_id="7"),
+        own_id,
+        ChangeSet(
+            [
+                HttpPart(
+                    method="post", url="/data/SalesOrderLines", body=b'{"SalesPrice": 1.5}', content_id="1"
+                ),
+                HttpPart(method="DELETE", url="$1", headers={"If-Match": 'W/"2"'}, content_id="2"),
+            ]
+        ),
+    ]
+    ctype, body = render_batch(items, kind="request")
+
+    import p2c_sandbox.odata.multipart as mp
+
+    line_by_line = mp._headers
+    with monkeypatch.context() as m:
+        m.setattr(
+            mp, "_headers", lambda *a: pytest.fail("the fast path fell back to the line-by-line reader")
+        )
+        fast = parse_batch(ctype, body)
+    assert mp._headers is line_by_line
+    slow = parse_batch(ctype, body.replace(b"\r\n", b"\n"))
+    assert _as_tuples(fast) == _as_tuples(slow)
+    assert fast[1].content_id == "inner" and fast[1].headers["x-name"] == "Zoë, spaced"
+    assert isinstance(fast[2], ChangeSet) and fast[2].parts[0].method == "POST"
