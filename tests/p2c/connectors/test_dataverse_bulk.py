@@ -205,6 +205,13 @@ def test_updates_by_id_go_as_update_multiple_and_a_bad_row_gets_its_own_error(
     ops[25] = WriteOp(OpKind.UPDATE, {"accountid": ghost}, {"name": "Ghost"}, ref=25)  # no such row
     results = crm.write("accounts", ops)
     assert [n for n, r in enumerate(results) if not r.ok] == [8, 25]
+    # the refused UpdateMultiple fell back to single PATCHes, which ask no row back: each result
+    # still names the row it updated
+    assert all(
+        r.action is WriteAction.UPDATED and r.target_key == {"accountid": ids[n]}
+        for n, r in enumerate(results)
+        if r.ok
+    )
     assert isinstance(results[8].error, RecordError) and "length" in results[8].error.reason.lower()
     assert isinstance(results[25].error, NotFoundError)
     expected = {f"UPD-{n:02d}": f"Upd {n} v3" for n in range(30)}
