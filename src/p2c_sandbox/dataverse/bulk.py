@@ -22,7 +22,6 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from p2c_sandbox.dataverse.catalog import key_value
 from p2c_sandbox.dataverse.errors import Code, DataverseError, bad_request
 from p2c_sandbox.dataverse.org import Org
 from p2c_sandbox.dataverse.read import service_root
@@ -120,8 +119,8 @@ def _upsert_one(org: Org, writer: Writer, t: TableDef, target: dict[str, Any]) -
 
 def _key_in_body(org: Org, t: TableDef, target: dict[str, Any]) -> dict[str, Any] | None:
     """The first Active alternate key whose columns all have values in the body."""
-    for k in org.catalog.active_keys(t.name):
-        wires = org.catalog.key_wires(k)
-        if all(target.get(w) is not None for w in wires) and key_value(wires)(target) is not None:
+    for check in org.catalog.key_checks(t.name):
+        wires = org.catalog.key_wires(check.key)
+        if all(target.get(w) is not None for w in wires) and check.value(target) is not None:
             return {w: target[w] for w in wires}
     return None

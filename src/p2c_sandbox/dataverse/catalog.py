@@ -26,14 +26,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from p2c_sandbox.dataverse.errors import Code, DataverseError
 from p2c_sandbox.dataverse.schema import Column, Kind, TableDef
 from p2c_sandbox.dataverse.tables import TABLES
 from p2c_sandbox.store import Row, Store
 
-__all__ = ["Catalog", "KeyDef", "KeyStatus", "key_value", "metadata_id"]
+__all__ = ["Catalog", "KeyCheck", "KeyDef", "KeyStatus", "key_value", "metadata_id"]
 
 _NS = uuid.UUID("6a1e0f3c-1d2b-4c59-9a53-7f0d3b8f2c11")
 
@@ -100,7 +100,11 @@ def _norm(value: Any) -> Any:
 
 
 def key_value(wires: list[str]) -> Callable[[Row], Any]:
-    """The index function of a key: a tuple of normalised values, ``None`` if any part is null."""
+    """The index function of a key: a tuple of normalised values, ``None`` if any part is null.
+
+    It runs three times per write of a keyed table (the uniqueness check, then the store's unindex
+    of the old row and index of the new one), so it is a plain loop, not generators.
+    """
     if len(wires) == 1:
         (w,) = wires
 
@@ -109,12 +113,39 @@ def key_value(wires: list[str]) -> Callable[[Row], Any]:
             return None if v is None else (_norm(v),)
 
         return one
+    if len(wires) == 2:  # the usual compound key: a parent and a number (order line keys)
+        a, b = wires
+
+        def two(row: Row) -> Any:
+            va, vb = row.get(a), row.get(b)
+            if va is None or vb is None:
+                return None
+            return (
+                va.casefold() if isinstance(va, str) else va,
+                vb.casefold() if isinstance(vb, str) else vb,
+            )
+
+        return two
+    names = tuple(wires)
 
     def many(row: Row) -> Any:
-        vals = tuple(row.get(w) for w in wires)
-        return None if any(v is None for v in vals) else tuple(_norm(v) for v in vals)
+        out = []
+        for w in names:
+            v = row.get(w)
+            if v is None:
+                return None
+            out.append(v.casefold() if isinstance(v, str) else v)
+        return tuple(out)
 
     return many
+
+
+class KeyCheck(NamedTuple):
+    """An Active key with its store index name and value function (:func:`key_value`)."""
+
+    key: KeyDef
+    index_name: str
+    value: Callable[[Row], Any]
 
 
 KEYABLE = {Kind.STRING, Kind.INTEGER, Kind.DECIMAL, Kind.DATETIME, Kind.LOOKUP, Kind.CUSTOMER, Kind.PICKLIST}
@@ -129,6 +160,7 @@ class Catalog:
         self.tables: dict[str, TableDef] = {}
         self.by_set: dict[str, TableDef] = {}
         self._keys: dict[str, list[KeyDef]] = {}
+        self._checks: dict[str, list[KeyCheck]] = {}
         self._pending = False
         self.reload()
 
@@ -142,6 +174,7 @@ class Catalog:
             for name, t in TABLES.items()
         }
         self.by_set = {t.set_name: t for t in self.tables.values()}
+        self._checks.clear()
         self._keys = {
             name: [KeyDef.from_dict(d) for d in ds] for name, ds in self.store.get_meta("dv.keys", {}).items()
         }
@@ -170,6 +203,7 @@ class Catalog:
         self.store.set_meta("dv.columns", custom)
         self.tables[table] = self.tables[table].with_columns([column])
         self.by_set[self.tables[table].set_name] = self.tables[table]
+        self._checks.clear()
 
     # -- alternate keys ------------------------------------------------------------------------
 
@@ -185,6 +219,26 @@ class Catalog:
     def active_keys(self, table: str) -> list[KeyDef]:
         return [k for k in self.keys(table) if k.status is KeyStatus.ACTIVE]
 
+    def key_checks(self, table: str) -> list[KeyCheck]:
+        """The table's Active keys, each as a :class:`KeyCheck`: what a write checks uniqueness with.
+
+        Built once per table rather than per written row (the wire names and the key's value
+        function cost more than the check). The cache holds only what :meth:`active_keys` would
+        give and is dropped whenever that can change: :meth:`reload`, :meth:`add_column`,
+        :meth:`add_key`, :meth:`remove_key` and a Pending key's activation (:meth:`_activate_due`,
+        run first, as :meth:`keys` does).
+        """
+        if self._pending:
+            self._activate_due()
+        checks = self._checks.get(table)
+        if checks is None:
+            checks = self._checks[table] = [
+                KeyCheck(k, k.index, key_value(self.key_wires(k)))
+                for k in self._keys.get(table, [])
+                if k.status is KeyStatus.ACTIVE
+            ]
+        return checks
+
     def key_wires(self, key: KeyDef) -> list[str]:
         cols = self.tables[key.table].columns
         return [cols[a].wire for a in key.attributes]
@@ -192,11 +246,13 @@ class Catalog:
     def add_key(self, key: KeyDef) -> None:
         self._keys.setdefault(key.table, []).append(key)
         self._pending = True
+        self._checks.clear()
         self._save_keys()
 
     def remove_key(self, key: KeyDef) -> None:
         self._keys[key.table] = [k for k in self._keys.get(key.table, []) if k.metadata_id != key.metadata_id]
         self.store.table(key.table).drop_index(key.index)
+        self._checks.clear()
         self._save_keys()
 
     def _save_keys(self) -> None:
@@ -218,6 +274,7 @@ class Catalog:
                 changed = True
         self._pending = pending
         if changed:
+            self._checks.clear()
             with self.store.transaction():
                 self._save_keys()
 

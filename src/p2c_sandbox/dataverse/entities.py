@@ -18,13 +18,13 @@ Example (in-process)::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from p2c_sandbox.dataverse.changes import TRACK, ChangeTracker
 from p2c_sandbox.dataverse.errors import Code, DataverseError, bad_request, not_found_by_id, not_found_by_key
 from p2c_sandbox.dataverse.org import Org
 from p2c_sandbox.dataverse.project import Annotations, Projector, etag
-from p2c_sandbox.dataverse.query import parse_expand_only, parse_query
+from p2c_sandbox.dataverse.query import ExpandPlan, parse_expand_only, parse_query
 from p2c_sandbox.dataverse.read import Reader, context_url, service_root
 from p2c_sandbox.dataverse.schema import TableDef
 from p2c_sandbox.dataverse.urls import KeySpec, format_key, parse_reference, parse_segment
@@ -55,6 +55,20 @@ def read_json(req: Request, what: str) -> Any:
         ) from exc
 
 
+#: entries kept in Entities._shapes (distinct table + query + annotations) before it starts over
+_SHAPES = 256
+
+
+class _Shape(NamedTuple):
+    """What a one-row answer shows (:meth:`Entities._shape`)."""
+
+    table: TableDef
+    select: list[str] | None
+    expand: list[ExpandPlan]
+    notes: Annotations
+    projector: Projector
+
+
 def _if_header(req: Request, name: str) -> str | None:
     value = req.header(name)
     if value is None or value.strip().lower() == "null":
@@ -70,6 +84,7 @@ class Entities:
         self.writer = writer
         self.reader = reader
         self.tracker = tracker
+        self._shapes: dict[tuple[str, tuple[tuple[str, str], ...], str | None], _Shape] = {}
 
     def handle(self, req: Request, t: TableDef, key: KeySpec | None, rest: list[str]) -> Response:
         if key is None:
@@ -106,42 +121,67 @@ class Entities:
         raise not_allowed(req.method)
 
     def _written(self, req: Request, t: TableDef, row: Row, key_text: str, created_status: int) -> Response:
-        entity_id = f"{service_root(req)}{t.set_name}({key_text})"
-        if req.prefer().get("return") == "representation":
-            select, _ = parse_expand_only(self.org, t, req)
-            notes = Annotations.parse(req.prefer().get("odata.include-annotations"))
-            body = {"@odata.context": context_url(req, t, select, "/$entity")}
-            body.update(Projector(self.org, t, select, notes).project(row))
+        prefer = req.prefer()
+        if prefer.get("return") == "representation":
+            shape = self._shape(req, t, prefer)  # a written row is answered without its $expand
+            body = {"@odata.context": context_url(req, t, shape.select, "/$entity")}
+            body.update(shape.projector.project(row))
             return json_response(
                 created_status, body, {"etag": etag(row), "preference-applied": "return=representation"}
             )
+        entity_id = f"{service_root(req)}{t.set_name}({key_text})"
         return Response(204, {"odata-entityid": entity_id, "location": entity_id, "odata-version": "4.0"})
+
+    def _shape(self, req: Request, t: TableDef, prefer: dict[str, str]) -> _Shape:
+        """The ``$select``, ``$expand`` and annotations of a one-row answer, and its projector
+        (without the ``$expand``).
+
+        Cached per table, query and annotation preference when there is no ``$expand``: a batch of
+        1 000 PATCHes asks the same ``$select`` 1 000 times. An entry serves only while its table
+        is the catalogue's current one (a new column or a reload makes a new TableDef, which
+        misses). An ``$expand`` depends on other tables too, so it is parsed each time.
+        """
+        wanted = prefer.get("odata.include-annotations")
+        cache_key = (t.name, tuple(req.query), wanted)
+        hit = self._shapes.get(cache_key)
+        if hit is not None and hit.table is t:
+            return hit
+        select, expand = parse_expand_only(self.org, t, req)
+        notes = Annotations.parse(wanted)
+        shape = _Shape(t, select, expand, notes, Projector(self.org, t, select, notes))
+        if not expand:
+            if len(self._shapes) >= _SHAPES:
+                self._shapes.clear()
+            self._shapes[cache_key] = shape
+        return shape
 
     # -- single rows ---------------------------------------------------------------------------
 
     def _entity(self, req: Request, t: TableDef, key: KeySpec) -> Response:
         if req.method == "GET":
-            select, expand = parse_expand_only(self.org, t, req)
+            shape = self._shape(req, t, req.prefer())
+            select, expand, notes = shape.select, shape.expand, shape.notes
             row = self.org.require(t, key)
-            notes = Annotations.parse(req.prefer().get("odata.include-annotations"))
             wanted = _if_header(req, "if-none-match")
             if wanted is not None and wanted == etag(row) and not expand and not notes.any:
                 return Response(304, {"etag": etag(row), "odata-version": "4.0"})
             body = {"@odata.context": context_url(req, t, select, "/$entity")}
-            body.update(Projector(self.org, t, select, notes, expand).project(row))
+            projector = Projector(self.org, t, select, notes, expand) if expand else shape.projector
+            body.update(projector.project(row))
             return json_response(200, body)
         if req.method == "PATCH":
             return self._upsert(req, t, key)
         if req.method == "DELETE":
             with self.org.transaction():
                 row = self.org.require(t, key)
-                self._check_if_match(req, row)
+                self._check_if_match(_if_header(req, "if-match"), row)
                 self.writer.delete(t, row)
             return Response(204, {"odata-version": "4.0"})
         raise not_allowed(req.method)
 
-    def _check_if_match(self, req: Request, row: Row) -> None:
-        wanted = _if_header(req, "if-match")
+    @staticmethod
+    def _check_if_match(wanted: str | None, row: Row) -> None:
+        """``wanted``: the request's ``If-Match`` (:func:`_if_header`)."""
         if wanted is not None and wanted != "*" and wanted != etag(row):
             raise DataverseError(
                 412,
@@ -159,7 +199,7 @@ class Entities:
                     raise DataverseError(
                         412, Code.DUPLICATE_RECORD, "A record with matching key values already exists."
                     )
-                self._check_if_match(req, row)
+                self._check_if_match(if_match, row)
                 drop = set(self.org.key_fields(t, key)) if isinstance(key, dict) else None
                 row = self.writer.update(t, row, body, drop)
                 status = 200

@@ -17,14 +17,37 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from p2c_sandbox.dataverse.values import quantize
 
-__all__ = ["header_totals", "line_amounts", "list_price"]
+__all__ = [
+    "LINE_INPUTS",
+    "TOTAL_INPUTS",
+    "base_twins",
+    "header_totals",
+    "line_amounts",
+    "list_price",
+    "reprice_needed",
+    "same_totals_inputs",
+]
 
 ZERO = Decimal(0)
+_FOUR_PLACES = Decimal("0.0001")
+#: The line columns its unit price depends on: a change re-prices the line from its price list.
+LINE_INPUTS = (
+    "_productid_value",
+    "_uomid_value",
+    "quantity",
+    "priceperunit",
+    "ispriceoverridden",
+    "manualdiscountamount",
+    "tax",
+    "isproductoverridden",
+)
+#: The line columns a header's totals are computed from (:func:`header_totals`).
+TOTAL_INPUTS = ("baseamount", "manualdiscountamount", "volumediscountamount", "tax")
 
 
 def _d(value: Any) -> Decimal:
@@ -41,6 +64,36 @@ def line_amounts(
     return {"baseamount": base, "extendedamount": extended}
 
 
+def reprice_needed(line: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
+    """Whether an update of a line sets a :data:`LINE_INPUTS` column to a new value.
+
+    A loop, not ``any()`` over a generator: it runs on every write of a line.
+    """
+    for name in LINE_INPUTS:  # noqa: SIM110 (no generator per row)
+        if name in line and line[name] != old.get(name):
+            return True
+    return False
+
+
+def same_totals_inputs(line: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
+    """Whether a line's :data:`TOTAL_INPUTS` are unchanged (its header's totals then are too)."""
+    for name in TOTAL_INPUTS:  # noqa: SIM110 (no generator per row)
+        if line.get(name) != old.get(name):
+            return False
+    return True
+
+
+def base_twins(row: dict[str, Any], money: list[tuple[str, str]], rate: Decimal) -> None:
+    """Set each ``(amount, twin)`` of ``money``: the twin is the amount in the base currency
+    (divided by the exchange ``rate``) to four places; no amount, no twin."""
+    for name, base in money:
+        value = row.get(name)
+        if value is None:
+            row.pop(base, None)
+        else:
+            row[base] = (Decimal(value) / rate).quantize(_FOUR_PLACES, ROUND_HALF_UP)
+
+
 def header_totals(
     lines: Iterable[Mapping[str, Any]],
     discount_percentage: Any,
@@ -55,11 +108,14 @@ def header_totals(
     freight and Σ tax.
     """
     line_total = line_discount = tax = ZERO
-    for line in lines:
-        discounts = _d(line.get("manualdiscountamount")) + _d(line.get("volumediscountamount"))
-        line_total += _d(line.get("baseamount")) - discounts
+    for line in lines:  # _d() written out: this runs for every line of a header on every write
+        manual, volume = line.get("manualdiscountamount"), line.get("volumediscountamount")
+        base, line_tax = line.get("baseamount"), line.get("tax")
+        manual = ZERO if manual is None else Decimal(manual)
+        discounts = manual + (ZERO if volume is None else Decimal(volume))
+        line_total += (ZERO if base is None else Decimal(base)) - discounts
         line_discount += discounts
-        tax += _d(line.get("tax"))
+        tax += ZERO if line_tax is None else Decimal(line_tax)
     line_total = quantize(line_total, precision)
     header_discount = quantize(line_total * _d(discount_percentage) / 100, precision) + _d(discount_amount)
     less_freight = quantize(line_total - header_discount, precision)

@@ -26,7 +26,14 @@ from typing import Any
 
 from p2c_sandbox.dataverse.errors import Code, DataverseError, validation
 from p2c_sandbox.dataverse.org import ORGANIZATION_ID, Org
-from p2c_sandbox.dataverse.pricing import header_totals, line_amounts, list_price
+from p2c_sandbox.dataverse.pricing import (
+    base_twins,
+    header_totals,
+    line_amounts,
+    list_price,
+    reprice_needed,
+    same_totals_inputs,
+)
 from p2c_sandbox.dataverse.schema import Kind, TableDef
 from p2c_sandbox.dataverse.tables_sales import HEADERS, LINE_PARENT
 from p2c_sandbox.dataverse.values import quantize
@@ -60,22 +67,6 @@ _NUMBERS = {
     "salesorder": ("ordernumber", "orderprefix", "ORD"),
     "invoice": ("invoicenumber", "invoiceprefix", "INV"),
 }
-_LINE_INPUTS = frozenset(
-    {
-        "_productid_value",
-        "_uomid_value",
-        "quantity",
-        "priceperunit",
-        "ispriceoverridden",
-        "manualdiscountamount",
-        "tax",
-        "isproductoverridden",
-    }
-)
-
-
-#: The line columns a header's totals are computed from (:func:`~.pricing.header_totals`).
-_TOTAL_INPUTS = ("baseamount", "manualdiscountamount", "volumediscountamount", "tax")
 
 
 class Sales:
@@ -318,7 +309,7 @@ class Sales:
                 )
             row.pop("_uomid_value", None)
             row.setdefault("priceperunit", Decimal(0))
-        elif old is None or any(k in row and row.get(k) != old.get(k) for k in _LINE_INPUTS):
+        elif old is None or reprice_needed(row, old):
             self._price_line(t, row, header, precision)
         if old is None and row.get("sequencenumber") is None:
             header_table, parent_col, _ = LINE_PARENT[t.name]
@@ -382,7 +373,7 @@ class Sales:
             row is not None
             and old is not None
             and row.get(parent) == old.get(parent)
-            and all(row.get(k) == old.get(k) for k in _TOTAL_INPUTS)
+            and same_totals_inputs(row, old)
         ):
             return  # nothing the header totals are computed from changed (a line renumbered)
         header = self.org.get(header_table, source.get(parent))
@@ -409,9 +400,4 @@ class Sales:
                 for c in t.columns.values()
                 if c.kind is Kind.MONEY and not c.name.endswith("_base")
             ]
-        for name, base in money:
-            value = row.get(name)
-            if value is None:
-                row.pop(base, None)
-            else:
-                row[base] = quantize(Decimal(value) / rate, 4)
+        base_twins(row, money, rate)

@@ -16,6 +16,8 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+import re
+import time
 import uuid
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -52,21 +54,36 @@ def now_iso() -> str:
 
     Formatted once per second, not once per row: a batch of 1 000 writes asked it 1 000 times.
     """
-    now = dt.datetime.now(dt.UTC)
-    second = int(now.timestamp())
+    second = int(time.time())
     if _NOW[0] != second:
-        _NOW[:] = [second, now.strftime("%Y-%m-%dT%H:%M:%SZ")]
+        _NOW[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))]
     return str(_NOW[1])
 
 
 _NOW: list[int | str] = [0, ""]
+#: precision -> the exponent quantize() rounds to (``Decimal(1).scaleb(-precision)``)
+_EXPONENTS = {p: Decimal(1).scaleb(-p) for p in range(-2, 29)}
 
 
 def quantize(value: Decimal, precision: int) -> Decimal:
-    return value.quantize(Decimal(1).scaleb(-precision), rounding=ROUND_HALF_UP)
+    exponent = _EXPONENTS.get(precision)
+    if exponent is None:
+        exponent = Decimal(1).scaleb(-precision)
+    return value.quantize(exponent, ROUND_HALF_UP)  # positional: a keyword costs twice the rounding
+
+
+#: a GUID already in the canonical form str(uuid.UUID(...)) gives
+_CANONICAL_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def parse_guid(text: str) -> str | None:
+    """The canonical (lower-case, hyphenated) text of a GUID; ``None`` if ``text`` is not one.
+
+    Text already canonical — every id the sandbox hands out, so nearly every URL key and bind — is
+    returned as it is, without building a :class:`uuid.UUID` (which would give the same text).
+    """
+    if type(text) is str and len(text) == 36 and _CANONICAL_GUID.fullmatch(text):
+        return text
     try:
         return str(uuid.UUID(text))
     except (ValueError, AttributeError, TypeError):
@@ -106,12 +123,21 @@ def _out_of_range(col: Column, value: Any, table: str) -> DataverseError:
     )
 
 
+# Kind sets for coerce(), built once: reading an enum member (Kind.STRING) costs as much as a
+# dict lookup, and coerce() runs for every property of every written body
+_TEXT = frozenset({Kind.STRING, Kind.MEMO})
+_WHOLE = frozenset({Kind.INTEGER, Kind.BIGINT})
+_CHOICE = frozenset({Kind.PICKLIST, Kind.STATE, Kind.STATUS})
+_NUMBER = frozenset({Kind.DECIMAL, Kind.MONEY})
+_BOOLEAN, _DATETIME, _GUID = Kind.BOOLEAN, Kind.DATETIME, Kind.UNIQUEIDENTIFIER
+
+
 def coerce(col: Column, value: Any, table: str) -> Any:
     """The stored form of a JSON ``value`` for ``col``; raises a 400 naming the column."""
     if value is None:
         return None
     kind = col.kind
-    if kind in (Kind.STRING, Kind.MEMO):
+    if kind in _TEXT:
         if not isinstance(value, str):
             raise _type_error(col, value)
         if col.max_length is not None and len(value) > col.max_length:
@@ -120,10 +146,10 @@ def coerce(col: Column, value: Any, table: str) -> Any:
                 f"entity exceeded the maximum allowed length of '{col.max_length}'."
             )
         return value
-    if kind in (Kind.INTEGER, Kind.BIGINT, Kind.PICKLIST, Kind.STATE, Kind.STATUS):
+    if kind in _WHOLE or kind in _CHOICE:
         if isinstance(value, bool) or not isinstance(value, int):
             raise _type_error(col, value)
-        if kind in (Kind.INTEGER, Kind.BIGINT):
+        if kind in _WHOLE:
             if (col.min_value is not None and value < col.min_value) or (
                 col.max_value is not None and value > col.max_value
             ):
@@ -131,7 +157,7 @@ def coerce(col: Column, value: Any, table: str) -> Any:
         elif value not in col.options:
             raise _out_of_range(col, value, table)
         return value
-    if kind in (Kind.DECIMAL, Kind.MONEY):
+    if kind in _NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | Decimal | float):
             raise _type_error(col, value)
         try:
@@ -145,16 +171,16 @@ def coerce(col: Column, value: Any, table: str) -> Any:
         ):
             raise _out_of_range(col, value, table)
         return number
-    if kind is Kind.BOOLEAN:
+    if kind is _BOOLEAN:
         if not isinstance(value, bool):
             raise _type_error(col, value)
         return value
-    if kind is Kind.DATETIME:
+    if kind is _DATETIME:
         text = normalise_datetime(value, col.date_only) if isinstance(value, str) else None
         if text is None:
             raise _type_error(col, value)
         return text
-    if kind is Kind.UNIQUEIDENTIFIER:
+    if kind is _GUID:
         guid = parse_guid(value) if isinstance(value, str) else None
         if guid is None:
             raise _type_error(col, value)

@@ -17,7 +17,6 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from p2c_sandbox.dataverse.catalog import key_value
 from p2c_sandbox.dataverse.errors import Code, DataverseError, bad_request, not_found_by_id, not_found_by_key
 from p2c_sandbox.dataverse.org import APP_USER_ID, Org
 from p2c_sandbox.dataverse.sales import Sales
@@ -336,15 +335,17 @@ class Writer:
                 )
 
     def _check_keys(self, t: TableDef, row: Row) -> None:
-        keys = self.catalog.active_keys(t.name) if self.catalog.has_keys(t.name) else []
-        if not keys:
+        if not self.catalog.has_keys(t.name):
+            return
+        checks = self.catalog.key_checks(t.name)
+        if not checks:
             return
         rows = self.org.rows(t.name)
-        for k in keys:
-            value = key_value(self.catalog.key_wires(k))(row)
+        for k, index, value_of in checks:
+            value = value_of(row)
             if value is None:
                 continue
-            other = rows.lookup(k.index, value)
+            other = rows.lookup(index, value)
             if other is not None and other != row[t.pk]:
                 names = ", ".join(t.columns[a].display for a in k.attributes)
                 raise DataverseError(

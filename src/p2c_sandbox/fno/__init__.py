@@ -7,9 +7,10 @@ literals, query options with server paging, writes with F&O's validation and Inf
 calculate sales totals) as Python methods and as the admin API (:mod:`p2c_sandbox.fno.admin`).
 
 Module map: ``catalog``/``entities``/``enums`` (what exists), ``releases`` (which of it a release
-has), ``data`` (stored rows, indexes, caches), ``routing``/``query``/``read`` (GET),
-``values``/``write``/``rules``/``sales`` (writes), ``actions`` (business), ``edmx``, ``seed``,
-``admin``, ``errors``, ``views`` (the record pages deep links open).
+has), ``data``/``stored`` (stored rows, indexes, caches; RecIds, ETags, index keys),
+``routing``/``query``/``read`` (GET), ``values``/``write``/``rules``/``sales``/``amounts``
+(writes), ``actions`` (business), ``edmx``, ``seed``, ``admin``, ``errors``, ``views`` (the record
+pages deep links open).
 
 Example::
 
@@ -32,7 +33,7 @@ from typing import Any
 
 from p2c_sandbox.config import SandboxConfig
 from p2c_sandbox.fno.admin import admin
-from p2c_sandbox.fno.data import Data, decode_row, table_kinds
+from p2c_sandbox.fno.data import Data
 from p2c_sandbox.fno.edmx import metadata_xml, service_document
 from p2c_sandbox.fno.entities import ENTITY_SETS
 from p2c_sandbox.fno.errors import FnoError, error_response, no_resource
@@ -44,6 +45,7 @@ from p2c_sandbox.fno.routing import parse_target
 from p2c_sandbox.fno.rules import Rules, party_rules
 from p2c_sandbox.fno.sales import sales_rules
 from p2c_sandbox.fno.seed import seed
+from p2c_sandbox.fno.stored import decode_row, table_kinds
 from p2c_sandbox.fno.values import coerce
 from p2c_sandbox.fno.views import PAGE_PATH, RecordViews
 from p2c_sandbox.fno.write import insert_entity, write

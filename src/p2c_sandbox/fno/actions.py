@@ -24,10 +24,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from p2c_sandbox.fno.amounts import CHARGES, ZERO, charges_of, money, recompute_line
 from p2c_sandbox.fno.data import Data
 from p2c_sandbox.fno.enums import NoYes, SalesOrderProcessingStatus, SalesQuotationStatus, SalesStatus
 from p2c_sandbox.fno.errors import FnoError
-from p2c_sandbox.fno.sales import CHARGES, ZERO, charges_of, money, recompute_line
 from p2c_sandbox.fno.values import today_noon_text
 from p2c_sandbox.store import Row
 

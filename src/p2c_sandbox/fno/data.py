@@ -19,33 +19,27 @@ Example::
 
 from __future__ import annotations
 
-import base64
 from collections import defaultdict
-from collections.abc import Callable, Iterator, KeysView
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from operator import itemgetter
+from threading import get_ident
 from typing import Any
 
 import orjson
 
-from p2c_sandbox.fno.entities import ENTITY_SETS, EntitySet, Kind
+from p2c_sandbox.fno.entities import ENTITY_SETS, EntitySet, Kind, Prop
 from p2c_sandbox.fno.releases import Release
+from p2c_sandbox.fno.stored import INDEX_NAMES, RECID, VERSION, etag, group_key, index_name, key_fn, key_part
 from p2c_sandbox.fno.values import to_wire
 from p2c_sandbox.store import Row, Store, Table
 
-__all__ = ["Data", "key_part"]
+__all__ = ["Data"]
 
-RECID = "_recid"
-VERSION = "_ver"
 _FIRST_RECID = 5637144576  # RecIds in a real database start here
 _JSON_CACHE_BYTES = 64 << 20  # per entity set
-
-
-def key_part(value: Any) -> Any:
-    """Key values compare case-insensitively (SQL Server collation), numbers as numbers."""
-    return value.casefold() if isinstance(value, str) else value
 
 
 class Data:
@@ -61,24 +55,37 @@ class Data:
         self._tv: dict[str, int] = defaultdict(int)
         self._sorted: dict[tuple[str, str | None], tuple[tuple[int, ...], list[Row]]] = {}
         self._queries: dict[tuple[Any, ...], _Query] = {}
+        # get()'s answers by its arguments, with the table version they were read at (stale once
+        # it moves: a write of the table or any rollback; forget_caches() drops them)
+        self._gets: dict[tuple[Any, ...], tuple[int, Row | None]] = {}
         self._watched: dict[str, dict[tuple[Any, ...], None]] = {}  # table → queries kept across writes
+        # our open transactions and their thread (only it, holding the store's lock, changes these)
+        self._open = 0
+        self._owner: int | None = None
         self.watched_min_rows = WATCHED_MIN_ROWS
         self._json: dict[str, dict[str, tuple[Row, bytes]]] = {n: {} for n in ENTITY_SETS}
         self._json_bytes: dict[str, int] = {}
+        # per entity set and fixed by the release: the visible properties, their wire defaults in
+        # $metadata order (the templates of wire() put them behind its annotations), the decimal
+        # ones, and the stored table (the Store never replaces a Table object)
+        self._fields: dict[str, dict[str, Prop]] = {}
         self._wire_defaults: dict[str, dict[str, Any]] = {}
-        self._wire_kinds: dict[str, dict[str, bool]] = {}
+        self._wire_templates: dict[tuple[str, bool], dict[str, Any]] = {}
+        self._decimals: dict[str, frozenset[str]] = {}
+        self._tables: dict[str, Table] = {}
         for es in ENTITY_SETS.values():
             hidden = rel.hidden_props(es.name)
-            self._wire_defaults[es.name] = {
-                p.name: to_wire(p.default) for p in es.props if p.name not in hidden
-            }
-            self._wire_kinds[es.name] = {
-                p.name: p.kind is Kind.DECIMAL for p in es.props if p.name not in hidden
-            }
-            table = store.table(es.table)
+            fields = {p.name: p for p in es.props if p.name not in hidden}
+            self._fields[es.name] = fields
+            defaults = {name: to_wire(p.default) for name, p in fields.items()}
+            self._wire_defaults[es.name] = defaults
+            self._wire_templates[es.name, False] = {"@odata.etag": None, **defaults}
+            self._wire_templates[es.name, True] = {"@odata.context": None, "@odata.etag": None, **defaults}
+            self._decimals[es.name] = frozenset(n for n, p in fields.items() if p.kind is Kind.DECIMAL)
+            table = self._tables[es.name] = store.table(es.table)
             name = index_name(es)
             if name not in table._index_fns:
-                table.add_index(name, _key_fn(es))
+                table.add_index(name, key_fn(es))
 
     # -- structure ---------------------------------------------------------------------------------
 
@@ -88,19 +95,19 @@ class Data:
     def visible_props(self, es: EntitySet) -> list[str]:
         return list(self._wire_defaults[es.name])
 
-    def visible_names(self, es: EntitySet) -> KeysView[str]:
-        """The visible property names as a set view, for membership tests without a copy."""
-        return self._wire_defaults[es.name].keys()
+    def fields(self, es: EntitySet) -> dict[str, Prop]:
+        """The visible properties by name (shared: do not change it)."""
+        return self._fields[es.name]
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> AbstractContextManager[None]:
         """The store's transaction; a rollback restores rows behind our back, so caches are dropped."""
-        try:
-            with self.store.transaction():
-                yield
-        except BaseException:
-            self._invalidate()
-            raise
+        return _Transaction(self)
+
+    def atomic(self) -> AbstractContextManager[None]:
+        """A transaction unless one of ours is open already: for a write whose failure the caller
+        answers with an error, which makes an enclosing transaction (a ``$batch`` change set)
+        roll back all of it anyway; nesting would only pay for a second one."""
+        return _NO_TRANSACTION if self._owner == get_ident() else _Transaction(self)
 
     def _invalidate(self) -> None:
         for name in list(self.store.tables):
@@ -136,20 +143,37 @@ class Data:
         return self._lookup(es, [key[k] for k in es.keys], visible)
 
     def get(self, set_name: str, company: str | None, *values: Any, visible: bool = True) -> Row | None:
-        """Shortcut for :meth:`find` by positional key values after dataAreaId."""
+        """Shortcut for :meth:`find` by positional key values after dataAreaId.
+
+        The answer is remembered until the next write of the set's table: the rules of one write
+        ask for the same order header, product, unit or customer several times, and the writes of
+        a ``$batch`` for the same ones again.
+        """
         es = ENTITY_SETS[set_name]
-        key = [company, *values] if es.company else values
+        version = self._tv[es.table]
+        asked = (set_name, company, values, visible)
+        known = self._gets.get(asked)
+        if known is not None and known[0] == version:
+            return known[1]
+        key = (company, *values) if es.company else values
         if len(key) != len(es.keys):
             raise ValueError(f"{set_name} has {len(es.keys)} key fields, got {len(key)} values")
-        return self._lookup(es, key, visible)
+        row = self._lookup(es, key, visible)
+        if es.view != "external_invoice":  # whose visibility reads another table
+            if len(self._gets) >= _GETS_MAX:
+                self._gets.clear()
+            self._gets[asked] = (version, row)
+        return row
 
     def _lookup(self, es: EntitySet, key: Any, visible: bool) -> Row | None:
         """``key``: the key values in ``es.keys`` order; one index probe (validation makes many)."""
-        table = self.store.table(es.table)
-        pk = table.indexes[_INDEX_NAMES[es.name]].get(
+        table = self._tables[es.name]
+        pk = table.indexes[INDEX_NAMES[es.name]].get(
             tuple([v.casefold() if isinstance(v, str) else v for v in key])
         )
-        row = table.rows.get(pk) if pk is not None else None
+        if pk is None:
+            return None
+        row = table.rows.get(pk)
         if row is None or (visible and es.view is not None and not self.visible(es, row)):
             return None
         return row
@@ -247,7 +271,7 @@ class Data:
         rows = self.store.table(table)
         name = "g:" + field
         if not rows.has_group(name):
-            rows.add_group(name, lambda r: _group_key(r, field))
+            rows.add_group(name, lambda r: group_key(r, field))
         all_rows = rows.rows
         found = [all_rows[pk] for pk in rows.group(name, (company, value.casefold())) if pk in all_rows]
         if len(found) > 1:
@@ -292,15 +316,15 @@ class Data:
     def wire(self, es: EntitySet, row: Row, context: str | None = None) -> dict[str, Any]:
         """The full JSON object of a row: the ETag, then every property in $metadata order; with
         ``context``, an ``@odata.context`` first (a POST's answer: one dict, not a copy of this one)."""
-        out: dict[str, Any] = {} if context is None else {"@odata.context": context}
+        # a copy of the template (keys in their final order) is much cheaper than inserting them
+        out = self._wire_templates[es.name, context is not None].copy()
+        if context is not None:
+            out["@odata.context"] = context
         out["@odata.etag"] = etag(row)
-        out.update(self._wire_defaults[es.name])
-        kinds = self._wire_kinds[es.name]
+        visible, decimals = self._wire_defaults[es.name], self._decimals[es.name]
         for name, value in row.items():
-            is_decimal = kinds.get(name)
-            if is_decimal is None:
-                continue
-            out[name] = to_wire(value) if is_decimal else value
+            if name in visible:
+                out[name] = to_wire(value) if type(value) is Decimal and name in decimals else value
         return out
 
     def row_json(self, es: EntitySet, row: Row) -> bytes:
@@ -325,6 +349,7 @@ class Data:
         self._sorted.clear()
         self._queries.clear()
         self._watched.clear()
+        self._gets.clear()
         for cache in self._json.values():
             cache.clear()
         self._json_bytes.clear()
@@ -332,11 +357,45 @@ class Data:
 
 
 _seq = itemgetter("@seq")
+_NO_TRANSACTION = nullcontext()
+
+
+class _Transaction:
+    """:meth:`Data.transaction`: a plain class, as a ``$batch`` enters one per change set and a
+    ``contextmanager`` generator costs twice as much; it also keeps :meth:`Data.atomic` informed."""
+
+    __slots__ = ("data", "inner")
+
+    def __init__(self, data: Data) -> None:
+        self.data = data
+        self.inner = data.store.transaction()
+
+    def __enter__(self) -> None:
+        self.inner.__enter__()
+        data = self.data
+        if not data._open:
+            data._owner = get_ident()
+        data._open += 1
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+        data = self.data
+        data._open -= 1
+        if not data._open:
+            data._owner = None
+        try:
+            suppressed = self.inner.__exit__(kind, exc, tb)
+        except BaseException:  # leaving by an exception drops the caches, whoever raised it
+            data._invalidate()
+            raise
+        if kind is not None and not suppressed:
+            data._invalidate()
+        return bool(suppressed)
 
 
 #: a cached query result this large (a whole read of a table, paged with $skip) is kept across
 #: writes that cannot change it; a smaller one is computed again after any write of its table
 WATCHED_MIN_ROWS = 5000
+_GETS_MAX = 10_000  # remembered get() answers; past it they start again
 
 
 @dataclass
@@ -347,54 +406,3 @@ class _Query:
     versions: tuple[int, ...]
     rows: list[Row]
     among: Callable[[Row], bool] | None
-
-
-def _group_key(row: Row, field: str) -> tuple[str, str]:
-    return (row.get("dataAreaId", ""), str(row.get(field, "")).casefold())
-
-
-def etag(row: Row) -> str:
-    """A weak ETag from the record version and RecId, shaped like F&O's (base64 of ``'ver,recid'``)."""
-    raw = f"'{row.get(VERSION, 1)},{row.get(RECID, 0)}'".encode()
-    return 'W/"' + base64.b64encode(raw).decode() + '"'
-
-
-def index_name(es: EntitySet) -> str:
-    return "key:" + ",".join(es.keys)
-
-
-_INDEX_NAMES = {es.name: index_name(es) for es in ENTITY_SETS.values()}
-
-
-def _key_fn(es: EntitySet) -> Callable[[Row], Any]:
-    keys = es.keys
-
-    def fn(row: Row) -> Any:
-        try:
-            return tuple(key_part(row[k]) for k in keys)
-        except KeyError:
-            return None
-
-    return fn
-
-
-def decode_row(kinds: dict[str, dict[str, Kind]]) -> Callable[[str, Row], Row]:
-    """The Store ``decode`` hook: persisted JSON numbers back to Decimal for decimal properties."""
-
-    def decode(table: str, row: Row) -> Row:
-        table_kinds = kinds.get(table, {})
-        for name, value in row.items():
-            if table_kinds.get(name) is Kind.DECIMAL and not isinstance(value, Decimal):
-                row[name] = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-        return row
-
-    return decode
-
-
-def table_kinds() -> dict[str, dict[str, Kind]]:
-    out: dict[str, dict[str, Kind]] = {}
-    for es in ENTITY_SETS.values():
-        kinds = out.setdefault(es.table, {})
-        for p in es.props:
-            kinds[p.name] = p.kind
-    return out

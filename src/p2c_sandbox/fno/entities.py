@@ -40,6 +40,13 @@ class Kind(StrEnum):
     ENUM = "enum"
 
 
+# The members again as plain module globals, for code that runs per value: on Python 3.11 an
+# attribute of an Enum class goes through EnumType's __getattr__ hook (``Kind.STRING`` ~100 ns,
+# a global a few), and a $batch of creates asks for tens of thousands of them.
+STRING, INT32, INT64, DECIMAL = Kind.STRING, Kind.INT32, Kind.INT64, Kind.DECIMAL
+DATE, UTC, ENUM = Kind.DATE, Kind.UTC, Kind.ENUM
+
+
 _KIND_CODES = {"S": Kind.STRING, "I32": Kind.INT32, "I64": Kind.INT64, "Dec": Kind.DECIMAL}
 
 # EDT string lengths of the identifier-like fields (a longer value is rejected with a 400).
@@ -208,9 +215,13 @@ class EntitySet:
     view: str | None = None
     navigations: tuple[Navigation, ...] = ()
     by_name: dict[str, Prop] = field(default_factory=dict, repr=False)
+    #: the key properties in ``keys`` order with their unset values (``Prop.default`` is computed
+    #: on each access); derived from ``keys`` and ``props``, which never change after construction
+    key_defaults: tuple[tuple[Prop, Any], ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.by_name = {p.name: p for p in self.props}
+        self.key_defaults = tuple((self.by_name[k], self.by_name[k].default) for k in self.keys)
 
     def prop(self, name: str) -> Prop:
         return self.by_name[name]

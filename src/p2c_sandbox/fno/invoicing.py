@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from p2c_sandbox.fno.actions import ActionError, Actions, _dec
-from p2c_sandbox.fno.sales import ZERO, charges_of, line_amount, money
+from p2c_sandbox.fno.amounts import ZERO, charges_of, line_amount, money
 from p2c_sandbox.fno.values import date_text, today_noon_text
 from p2c_sandbox.store import Row
 

@@ -17,9 +17,9 @@ from decimal import Decimal
 from typing import Any
 
 from p2c_sandbox.fno.actions import ActionError
+from p2c_sandbox.fno.amounts import ZERO
 from p2c_sandbox.fno.data import Data
 from p2c_sandbox.fno.entities import ENTITY_SETS
-from p2c_sandbox.fno.sales import ZERO
 from p2c_sandbox.fno.values import coerce
 from p2c_sandbox.store import Row
 

@@ -18,8 +18,9 @@ from decimal import Decimal
 from itertools import product
 from typing import Any
 
-from p2c_sandbox.fno.data import Data, key_part
+from p2c_sandbox.fno.data import Data
 from p2c_sandbox.fno.entities import EntitySet
+from p2c_sandbox.fno.stored import key_part
 from p2c_sandbox.odata.filter import BoolOp, BoolOperator, Compare, CompareOp, Literal, Node, Property
 from p2c_sandbox.store import Row
 

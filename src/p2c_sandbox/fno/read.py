@@ -20,13 +20,14 @@ from urllib.parse import unquote
 
 import orjson
 
-from p2c_sandbox.fno.data import Data, etag
+from p2c_sandbox.fno.data import Data
 from p2c_sandbox.fno.entities import ENTITY_SETS, EntitySet
 from p2c_sandbox.fno.enumfilter import enum_lookup
 from p2c_sandbox.fno.errors import not_found
 from p2c_sandbox.fno.keyfilter import key_lookup
 from p2c_sandbox.fno.query import Expand, Options, parse_options, sort_rows
 from p2c_sandbox.fno.routing import Target
+from p2c_sandbox.fno.stored import etag
 from p2c_sandbox.fno.values import to_wire
 from p2c_sandbox.http import JSON_TYPE, Request, Response, json_response
 from p2c_sandbox.store import Row

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from p2c_sandbox.fno.entities import EntitySet, Kind, Navigation
+from p2c_sandbox.fno.entities import ENUM, STRING, EntitySet, Kind, Navigation
 from p2c_sandbox.fno.enums import ENUMS
 from p2c_sandbox.fno.errors import FnoError, bad_request, no_resource
 from p2c_sandbox.fno.values import date_text, parse_key_predicate, parse_wire_datetime
@@ -77,6 +77,8 @@ def parse_target(sets: dict[str, EntitySet], path: str, url: str) -> Target:
 
 def _split_head(path: str) -> tuple[str, str]:
     """``Set(key)`` and the rest after ``/``; a ``/`` inside a quoted key literal does not split."""
+    if "/" not in path:  # the common case, without a walk over the characters
+        return path, ""
     quoted = False
     for i, ch in enumerate(path):
         if ch == "'":
@@ -134,13 +136,16 @@ def _parse_key(es: EntitySet, text: str) -> dict[str, Any]:
 def format_key(es: EntitySet, row: dict[str, Any]) -> str:
     """The canonical key predicate of a row, for URLs: ``dataAreaId='usmf',CustomerAccount='US-001'``."""
     parts = []
-    for name in es.keys:
-        prop = es.prop(name)
-        value = row.get(name, prop.default)
-        if prop.kind is Kind.STRING:
-            parts.append(f"{name}='{str(value).replace(chr(39), chr(39) * 2)}'")
-        elif prop.kind is Kind.ENUM:
+    for prop, default in es.key_defaults:
+        name, kind = prop.name, prop.kind
+        value = row.get(name, default)
+        if kind is STRING:
+            parts.append(f"{name}='{str(value).replace(_QUOTE, _QUOTES)}'")
+        elif kind is ENUM:
             parts.append(f"{name}=Microsoft.Dynamics.DataEntities.{prop.enum}'{value}'")
         else:
             parts.append(f"{name}={value}")
     return ",".join(parts)
+
+
+_QUOTE, _QUOTES = "'", "''"

@@ -2,30 +2,23 @@
 
 Headers take their defaults from the customer (currency, language, site and warehouse, terms,
 addresses), lines from the product (unit, price, name) and the header. A line's amounts are
-computed on every write (money is Decimal, rounded to 2 places)::
-
-    LineAmount          = qty × (SalesPrice − LineDiscountAmount) × (100 − LineDiscount% − MultilineDiscount%) / 100
-    TotalDiscountAmount = qty × SalesPrice − LineAmount
-    TotalChargesAmount  = FixedPriceCharges + the line's misc. charges (admin endpoint)
-    TotalTaxAmount      = the line's tax (admin endpoint) + the tax of its charges
-
-A client may send LineAmount itself (F&O lets users override it); TotalChargesAmount sent by a
-client sets FixedPriceCharges so that the sum above holds. Header totals are *not* computed on
+computed on every write (:mod:`p2c_sandbox.fno.amounts`). Header totals are *not* computed on
 write: they come from "calculate sales totals" (:mod:`p2c_sandbox.fno.actions`), and any write to
 an order or its lines sets ``AreTotalsUpdated`` back to No.
 
 Example::
 
-    >>> line_amount(Decimal(3), Decimal("10.00"), Decimal("3.33"), Decimal(0))
-    Decimal('20.01')
+    >>> sorted(sales_rules())
+    ['SalesLine', 'SalesQuotationLine', 'SalesQuotationTable', 'SalesTable']
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from p2c_sandbox.fno.entities import ENTITY_SETS, EntitySet
+from p2c_sandbox.fno.amounts import ZERO
+from p2c_sandbox.fno.entities import EntitySet
 from p2c_sandbox.fno.enums import NoYes, SalesOrderProcessingStatus, SalesQuotationStatus, SalesStatus
 from p2c_sandbox.fno.errors import write_failed
 from p2c_sandbox.fno.rules import Checker, Rules, company_currency, sync_country_codes
@@ -35,64 +28,50 @@ if TYPE_CHECKING:
     from p2c_sandbox.fno.data import Data
     from p2c_sandbox.store import Row
 
-__all__ = ["CENT", "charges_of", "line_amount", "money", "recompute_line", "sales_rules"]
+__all__ = ["sales_rules"]
 
-CENT = Decimal("0.01")
-ZERO = Decimal(0)
-CHARGES = "MarkupTrans"  # internal table: misc. charges and their tax, per header or line
 
 _ADDRESS = ("City", "Street", "StreetNumber", "ZipCode", "CountryRegionId", "CountryRegionISOCode", "PostBox")
+# the field names of an address by prefix, built once rather than per row
+_ADDRESS_FIELDS = {
+    prefix: tuple(prefix + part for part in _ADDRESS)
+    for prefix in ("DeliveryAddress", "InvoiceAddress", "Address")
+}
+_LINE_ADDRESS = tuple(
+    "DeliveryAddress" + part
+    for part in ("City", "Street", "ZipCode", "CountryRegionId", "CountryRegionISOCode", "StateId", "Name")
+)
+_LINE_FROM_HEADER = (
+    ("OrderingCustomerIsExternallyMaintained", "No"),
+    ("InvoiceCustomerIsExternallyMaintained", "No"),
+    ("SalesOrderOriginType", "NotSpecified"),
+)
+# member values as plain text (an enum's .value is a property lookup on every use)
+_NO, _YES = NoYes.NO.value, NoYes.YES.value
+_BACKORDER, _NONE = SalesStatus.BACKORDER.value, SalesStatus.NONE.value
+_ACTIVE = SalesOrderProcessingStatus.ACTIVE.value
+_ONE = Decimal(1)
 _CLOSED_ORDER = {SalesOrderProcessingStatus.INVOICED, SalesOrderProcessingStatus.CANCELED}
 _CLOSED_QUOTE = {SalesQuotationStatus.CONFIRMED, SalesQuotationStatus.LOST, SalesQuotationStatus.CANCELLED}
 
 
-def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def line_amount(qty: Decimal, price: Decimal, discount: Decimal, percent: Decimal) -> Decimal:
-    return money(qty * (price - discount) * (100 - percent) / 100)
-
-
-def charges_of(data: Data, company: str, owner: str, recid: int) -> tuple[Decimal, Decimal]:
-    """Sum of (amount, tax) of the misc. charges attached to a header or line (``owner`` = table name)."""
-    amount = tax = ZERO
-    for c in data.children(CHARGES, company, "Owner", f"{owner}:{recid}"):
-        amount += Decimal(c["Amount"])
-        tax += Decimal(c["Tax"])
-    return amount, tax
-
-
-def recompute_line(data: Data, table: str, row: dict[str, Any], explicit: set[str]) -> None:
-    """Fill the computed amounts of an order or quotation line in place."""
-    qty_field = "OrderedSalesQuantity" if table == "SalesLine" else "RequestedSalesQuantity"
-    qty = row.get(qty_field, ZERO)
-    price = row.get("SalesPrice", ZERO)
-    discount = row.get("LineDiscountAmount", ZERO)
-    percent = row.get("LineDiscountPercentage", ZERO) + row.get("MultilineDiscountPercentage", ZERO)
-    if "LineAmount" not in explicit:
-        row["LineAmount"] = line_amount(qty, price, discount, percent)
-    row["TotalDiscountAmount"] = money(qty * price - row["LineAmount"])
-    charge, charge_tax = (ZERO, ZERO)
-    if "_recid" in row:
-        charge, charge_tax = charges_of(data, row["dataAreaId"], table, row["_recid"])
-    if "TotalChargesAmount" in explicit and "FixedPriceCharges" not in explicit:
-        row["FixedPriceCharges"] = row["TotalChargesAmount"] - charge
-    row["TotalChargesAmount"] = row.get("FixedPriceCharges", ZERO) + charge
-    row["TotalTaxAmount"] = money(Decimal(row.get("_tax", "0")) + charge_tax)
+def _six_digits(n: int) -> str:
+    return f"{n:06d}"
 
 
 def _copy_address(
     values: dict[str, Any], customer: Row, target: str, source_prefixes: tuple[str, ...]
 ) -> None:
-    if any(values.get(f"{target}{part}") for part in _ADDRESS):
+    targets = _ADDRESS_FIELDS[target]
+    if any(map(values.get, targets)):
         return
     for prefix in source_prefixes:
-        if any(customer.get(f"{prefix}{p}") for p in _ADDRESS):
-            for part in _ADDRESS:
-                value = customer.get(f"{prefix}{part}")
+        sources = _ADDRESS_FIELDS[prefix]
+        if any(map(customer.get, sources)):
+            for source, name in zip(sources, targets, strict=True):
+                value = customer.get(source)
                 if value:
-                    values[f"{target}{part}"] = value
+                    values[name] = value
             if customer.get(f"{prefix}State"):
                 values[f"{target}StateId"] = customer[f"{prefix}State"]
             return
@@ -128,27 +107,32 @@ def _header_defaults(data: Data, company: str, values: dict[str, Any], customer_
         sync_country_codes(values, prefix)
 
 
-def _header_checks(check: Checker, row: dict[str, Any], customer_field: str) -> None:
+def _header_checks(check: Checker, row: dict[str, Any], customer_field: str) -> tuple[Row | None, Row | None]:
+    """The checks of a header; the customer and the invoice customer found (None: not looked up or missing)."""
+    customer = None
     if check.require(row, customer_field):
-        check.exists(row, customer_field, "CustomersV3")
-    check.exists(row, "InvoiceCustomerAccountNumber", "CustomersV3")
+        customer = check.exists(row, customer_field, "CustomersV3")
+    invoice = check.exists(row, "InvoiceCustomerAccountNumber", "CustomersV3")
     check.exists(row, "CurrencyCode", "Currencies", company=False)
     check.exists(row, "PaymentTermsName", "PaymentTerms")
     check.exists(row, "DefaultShippingSiteId", "OperationalSites")
     check.exists(row, "DefaultShippingWarehouseId", "Warehouses")
+    return customer, invoice
+
+
+def _maintained(data: Data, company: str, account: str, found: Row | None) -> Any:
+    """IsExternallyMaintained of customer ``account``; ``found`` is that customer if the checks
+    already looked it up (by the same key), None if they did not or it is missing."""
+    customer = found if found is not None else data.get("CustomersV3", company, account)
+    return customer.get("IsExternallyMaintained", "No") if customer else _NO
 
 
 def _line_checks(check: Checker, row: dict[str, Any]) -> None:
     if check.require(row, "ProductNumber"):
-        product = check.data.get(
-            "SellableReleasedProducts", check.company, row["ProductNumber"], visible=False
-        )
-        sellable = product is not None and check.data.visible(
-            ENTITY_SETS["SellableReleasedProducts"], product
-        )
-        if not sellable:
+        product = check.data.get("SellableReleasedProducts", check.company, row["ProductNumber"])
+        if product is None:  # no such product, or not sellable
             check.fail_relation("ProductNumber", row["ProductNumber"], "SellableReleasedProducts")
-        elif product is not None and product.get("IsSalesStopped") == NoYes.YES:
+        elif product.get("IsSalesStopped") == _YES:
             check.warn(f"Product {row['ProductNumber']} is stopped for sales")
     check.exists(row, "SalesUnitSymbol", "UnitsOfMeasure", company=False)
     check.exists(row, "ShippingSiteId", "OperationalSites")
@@ -164,23 +148,16 @@ def _line_defaults(
         values.setdefault("SalesPrice", product.get("SalesPrice", ZERO))
         values.setdefault("ProductName", product.get("ProductName", ""))
         values.setdefault("LineDescription", product.get("ProductName", ""))
-    values.setdefault(qty_field, Decimal(1))
-    values.setdefault("SalesPriceQuantity", Decimal(1))
+    values.setdefault(qty_field, _ONE)
+    values.setdefault("SalesPriceQuantity", _ONE)
     if header is not None:
         values["CurrencyCode"] = header.get("CurrencyCode", "")
         values.setdefault("ShippingSiteId", header.get("DefaultShippingSiteId", ""))
         values.setdefault("ShippingWarehouseId", header.get("DefaultShippingWarehouseId", ""))
-        for part in (
-            "City",
-            "Street",
-            "ZipCode",
-            "CountryRegionId",
-            "CountryRegionISOCode",
-            "StateId",
-            "Name",
-        ):
-            if header.get(f"DeliveryAddress{part}"):
-                values.setdefault(f"DeliveryAddress{part}", header[f"DeliveryAddress{part}"])
+        for name in _LINE_ADDRESS:
+            value = header.get(name)
+            if value:
+                values.setdefault(name, value)
 
 
 def _next_line_number(data: Data, table: str, company: str, number_field: str, number: str) -> int:
@@ -203,9 +180,7 @@ class QuotationRules(Rules):
 
     def defaults(self, data: Data, es: EntitySet, company: str, values: dict[str, Any]) -> None:
         if not values.get("SalesQuotationNumber"):
-            values["SalesQuotationNumber"] = data.next_number(
-                company, "SalesQuotationNumber", lambda n: f"{n:06d}"
-            )
+            values["SalesQuotationNumber"] = data.next_number(company, "SalesQuotationNumber", _six_digits)
         values.setdefault("SalesQuotationStatus", SalesQuotationStatus.CREATED.value)
         _header_defaults(data, company, values, "RequestingCustomerAccountNumber")
 
@@ -214,7 +189,7 @@ class QuotationRules(Rules):
         _header_checks(check, row, "RequestingCustomerAccountNumber")
         check.done()
         if old is not None:
-            row["AreTotalsCalculated"] = NoYes.NO.value
+            row["AreTotalsCalculated"] = _NO
 
     def on_delete(self, data: Data, es: EntitySet, row: Row) -> None:
         for line in data.children(
@@ -252,7 +227,7 @@ class QuotationLineRules(Rules):
         check.done()
         if header is not None:
             row["SalesQuotationStatus"] = header.get("SalesQuotationStatus", "Created")
-        row["AreTotalsCalculated"] = NoYes.NO.value
+        row["AreTotalsCalculated"] = _NO
 
     def after_write(self, data: Data, es: EntitySet, old: Row | None, new: Row | None) -> None:
         line = new or old
@@ -260,8 +235,8 @@ class QuotationLineRules(Rules):
         header = data.get(
             "CDSSalesQuotationHeaders", line["dataAreaId"], line.get("SalesQuotationNumber", "")
         )
-        if header is not None and header.get("AreTotalsCalculated") == NoYes.YES:
-            data.update("SalesQuotationTable", header, {"AreTotalsCalculated": NoYes.NO.value})
+        if header is not None and header.get("AreTotalsCalculated") == _YES:
+            data.update("SalesQuotationTable", header, {"AreTotalsCalculated": _NO})
 
 
 class OrderRules(Rules):
@@ -283,9 +258,9 @@ class OrderRules(Rules):
 
     def defaults(self, data: Data, es: EntitySet, company: str, values: dict[str, Any]) -> None:
         if not values.get("SalesOrderNumber"):
-            values["SalesOrderNumber"] = data.next_number(company, "SalesOrderNumber", lambda n: f"{n:06d}")
-        values["SalesOrderProcessingStatus"] = SalesOrderProcessingStatus.ACTIVE.value
-        values["SalesOrderStatus"] = SalesStatus.NONE.value
+            values["SalesOrderNumber"] = data.next_number(company, "SalesOrderNumber", _six_digits)
+        values["SalesOrderProcessingStatus"] = _ACTIVE
+        values["SalesOrderStatus"] = _NONE
         values["OrderCreationDateTime"] = now_utc_text()
         _header_defaults(data, company, values, "OrderingCustomerAccountNumber")
 
@@ -295,16 +270,16 @@ class OrderRules(Rules):
             check.warn(
                 f"Sales order {old['SalesOrderNumber']} is {old['SalesOrderProcessingStatus']} and cannot be changed"
             )
-        _header_checks(check, row, "OrderingCustomerAccountNumber")
+        customer, invoice = _header_checks(check, row, "OrderingCustomerAccountNumber")
         check.exists(row, "QuotationNumber", "CDSSalesQuotationHeaders")
         check.done()
-        for field, account in (
-            ("OrderingCustomerIsExternallyMaintained", row.get("OrderingCustomerAccountNumber", "")),
-            ("InvoiceCustomerIsExternallyMaintained", row.get("InvoiceCustomerAccountNumber", "")),
-        ):
-            customer = data.get("CustomersV3", company, account)
-            row[field] = customer.get("IsExternallyMaintained", "No") if customer else NoYes.NO.value
-        row["AreTotalsUpdated"] = NoYes.NO.value
+        row["OrderingCustomerIsExternallyMaintained"] = _maintained(
+            data, company, row.get("OrderingCustomerAccountNumber", ""), customer
+        )
+        row["InvoiceCustomerIsExternallyMaintained"] = _maintained(
+            data, company, row.get("InvoiceCustomerAccountNumber", ""), invoice
+        )
+        row["AreTotalsUpdated"] = _NO
 
     def on_delete(self, data: Data, es: EntitySet, row: Row) -> None:
         lines = data.children("SalesLine", row["dataAreaId"], "SalesOrderNumber", row["SalesOrderNumber"])
@@ -363,7 +338,7 @@ class OrderLineRules(Rules):
                 data, "SalesLine", company, "SalesOrderNumber", number
             )
         if not values.get("InventoryLotId"):
-            values["InventoryLotId"] = data.next_number(company, "InventTransId", lambda n: f"{n:06d}")
+            values["InventoryLotId"] = data.next_number(company, "InventTransId", _six_digits)
         _line_defaults(data, company, values, header, "OrderedSalesQuantity")
 
     def validate(self, data: Data, es: EntitySet, company: str, row: dict[str, Any], old: Row | None) -> None:
@@ -386,17 +361,13 @@ class OrderLineRules(Rules):
             row.get("LineCreationSequenceNumber", 0)
         )
         if header is not None:
-            for field in (
-                "OrderingCustomerIsExternallyMaintained",
-                "InvoiceCustomerIsExternallyMaintained",
-                "SalesOrderOriginType",
-            ):
-                row[field] = header.get(field, "No" if field != "SalesOrderOriginType" else "NotSpecified")
+            for field, default in _LINE_FROM_HEADER:
+                row[field] = header.get(field, default)
             if old is None:
                 row["SalesOrderProcessingStatus"] = header.get("SalesOrderProcessingStatus", "Active")
-                row["SalesOrderLineStatus"] = SalesStatus.BACKORDER.value
-        row["AreTotalsCalculated"] = NoYes.NO.value
-        row["AreSalesOrderTotalsUpdated"] = NoYes.NO.value
+                row["SalesOrderLineStatus"] = _BACKORDER
+        row["AreTotalsCalculated"] = _NO
+        row["AreSalesOrderTotalsUpdated"] = _NO
 
     def after_write(self, data: Data, es: EntitySet, old: Row | None, new: Row | None) -> None:
         line = new or old
@@ -405,10 +376,10 @@ class OrderLineRules(Rules):
         if header is None:
             return
         changes: dict[str, Any] = {}
-        if header.get("AreTotalsUpdated") == NoYes.YES:
-            changes["AreTotalsUpdated"] = NoYes.NO.value
-        if new is not None and header.get("SalesOrderStatus", "None") == SalesStatus.NONE:
-            changes["SalesOrderStatus"] = SalesStatus.BACKORDER.value
+        if header.get("AreTotalsUpdated") == _YES:
+            changes["AreTotalsUpdated"] = _NO
+        if new is not None and header.get("SalesOrderStatus", "None") == _NONE:
+            changes["SalesOrderStatus"] = _BACKORDER
         if changes:
             data.update("SalesTable", header, changes)
 

@@ -19,10 +19,11 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+import time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from p2c_sandbox.fno.entities import EntitySet, Kind, Prop
+from p2c_sandbox.fno.entities import DATE, DECIMAL, INT32, INT64, STRING, UTC, EntitySet, Kind, Prop
 from p2c_sandbox.fno.enums import ENUMS, NAMESPACE
 from p2c_sandbox.fno.errors import FnoError, bad_request, write_failed
 from p2c_sandbox.odata.text import split_top_level
@@ -39,15 +40,31 @@ __all__ = [
     "today_noon_text",
 ]
 
-_INT_RANGE = {Kind.INT32: (-(2**31), 2**31 - 1), Kind.INT64: (-(2**63), 2**63 - 1)}
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+_INT_RANGE = {Kind.INT32: (_INT32_MIN, _INT32_MAX), Kind.INT64: (-(2**63), 2**63 - 1)}
 
 
 def to_wire(value: Any) -> Any:
     """The JSON value of an in-memory value: decimals become JSON numbers (integral ones as ints)."""
     if type(value) is Decimal:
-        number = float(value)  # money has at most 15 significant digits: the float prints exactly
-        return int(number) if number.is_integer() else number
+        text = str(value)
+        wire = _WIRE_NUMBERS.get(text)
+        if wire is None:
+            number = float(value)  # money has at most 15 significant digits: the float prints exactly
+            wire = int(number) if number.is_integer() else number
+            if len(_WIRE_NUMBERS) >= _WIRE_NUMBERS_MAX:
+                _WIRE_NUMBERS.clear()
+            _WIRE_NUMBERS[text] = wire
+        return wire
     return value
+
+
+# a decimal's text -> its JSON number: float(Decimal) parses the decimal's text anyway, and the
+# rows hold the same few quantities, prices and zeros over and over. The text fixes the value, so
+# an entry never goes stale; the cache is only bounded. (Keyed by text, not by the Decimal: a
+# Decimal's hash costs more than the conversion.)
+_WIRE_NUMBERS: dict[str, Any] = {}
+_WIRE_NUMBERS_MAX = 10_000
 
 
 def date_text(day: dt.date) -> str:
@@ -60,7 +77,17 @@ def today_noon_text() -> str:
 
 
 def now_utc_text() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The current UTC time to the second; the text is made once per second (a $batch of order
+    headers stamps a thousand of them within one or two)."""
+    global _now
+    second = time.time_ns() // 1_000_000_000
+    cached = _now
+    if cached[0] != second:
+        cached = _now = (second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second)))
+    return cached[1]
+
+
+_now: tuple[int, str] = (-1, "")  # (the second, its text): replaced when the clock moves on
 
 
 def parse_wire_datetime(text: str) -> dt.datetime:
@@ -82,6 +109,16 @@ def _type_error(es: EntitySet, prop: Prop, value: Any) -> FnoError:
 def coerce(es: EntitySet, prop: Prop, value: Any) -> Any:
     """A JSON value from a request body -> the in-memory value of ``prop``; FnoError 400 if it does not fit."""
     kind = prop.kind
+    # the common cases first, exact types only (bool is an int; a $batch coerces 10 000 values)
+    exact = type(value)
+    if exact is Decimal:
+        if kind is DECIMAL and value.is_finite():
+            return value  # immutable: the parsed number itself
+    elif exact is int:
+        if kind is DECIMAL:
+            return Decimal(value)
+        if kind is INT32 and _INT32_MIN <= value <= _INT32_MAX:
+            return value
     if value is None:
         if prop.nullable:
             return prop.default
@@ -90,7 +127,7 @@ def coerce(es: EntitySet, prop: Prop, value: Any) -> Any:
             f"'{prop.edm_type}[Nullable=False]'. The expected type '{prop.edm_type}[Nullable=False]' does "
             "not allow null values."
         )
-    if kind is Kind.STRING:
+    if kind is STRING:
         if not isinstance(value, str):
             raise _type_error(es, prop, value)
         if prop.max_length is not None and len(value) > prop.max_length:
@@ -103,9 +140,9 @@ def coerce(es: EntitySet, prop: Prop, value: Any) -> Any:
                 level="Error",
             )
         return value
-    if kind in (Kind.INT32, Kind.INT64):
+    if kind in (INT32, INT64):
         if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, str) and kind is Kind.INT64 and value.lstrip("-").isdigit():
+            if isinstance(value, str) and kind is INT64 and value.lstrip("-").isdigit():
                 value = int(value)  # Int64 may come as a string (IEEE754Compatible)
             else:
                 raise _type_error(es, prop, value)
@@ -113,7 +150,7 @@ def coerce(es: EntitySet, prop: Prop, value: Any) -> Any:
         if not low <= value <= high:
             raise _type_error(es, prop, value)
         return value
-    if kind is Kind.DECIMAL:
+    if kind is DECIMAL:
         if isinstance(value, bool):
             raise _type_error(es, prop, value)
         if isinstance(value, int | Decimal):
@@ -130,7 +167,7 @@ def coerce(es: EntitySet, prop: Prop, value: Any) -> Any:
         if not number.is_finite():
             raise _type_error(es, prop, value)
         return number
-    if kind in (Kind.DATE, Kind.UTC):
+    if kind in (DATE, UTC):
         if not isinstance(value, str):
             raise _type_error(es, prop, value)
         return _coerce_datetime(es, prop, value)
@@ -150,6 +187,24 @@ def coerce(es: EntitySet, prop: Prop, value: Any) -> Any:
 
 
 def _coerce_datetime(es: EntitySet, prop: Prop, text: str) -> str:
+    """The stored text of a DateTimeOffset value; remembered by kind and text (a $batch of orders
+    sends the same few dates a thousand times, and parsing one costs a few microseconds)."""
+    known = _DATETIMES.get((prop.kind, text))
+    if known is not None:
+        return known
+    stored = _parse_datetime(es, prop, text)
+    if len(_DATETIMES) >= _DATETIMES_MAX:
+        _DATETIMES.clear()
+    _DATETIMES[prop.kind, text] = stored
+    return stored
+
+
+# (Kind.DATE or Kind.UTC, the text sent) -> the stored text: a function of the two, never stale
+_DATETIMES: dict[tuple[Kind, str], str] = {}
+_DATETIMES_MAX = 10_000
+
+
+def _parse_datetime(es: EntitySet, prop: Prop, text: str) -> str:
     raw = text.strip()
     try:
         if len(raw) == 10:  # a bare date: accepted for date-only fields
@@ -162,7 +217,7 @@ def _coerce_datetime(es: EntitySet, prop: Prop, text: str) -> str:
     except ValueError:
         raise _type_error(es, prop, text) from None
     stamp = stamp.astimezone(dt.UTC)
-    if prop.kind is Kind.DATE:
+    if prop.kind is DATE:
         return date_text(stamp.date())
     return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 

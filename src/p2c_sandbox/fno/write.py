@@ -12,16 +12,18 @@ Example (in-process)::
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
-from p2c_sandbox.fno.data import Data, etag
-from p2c_sandbox.fno.entities import EntitySet, label_of
+from p2c_sandbox.fno.amounts import recompute_line
+from p2c_sandbox.fno.data import Data
+from p2c_sandbox.fno.entities import STRING, EntitySet, label_of
 from p2c_sandbox.fno.errors import FnoError, bad_request, write_failed
 from p2c_sandbox.fno.read import find_for_request
 from p2c_sandbox.fno.routing import Target, format_key
 from p2c_sandbox.fno.rules import Rules
-from p2c_sandbox.fno.sales import recompute_line
+from p2c_sandbox.fno.stored import etag
 from p2c_sandbox.fno.values import coerce
 from p2c_sandbox.http import Request, Response, json_response, loads
 from p2c_sandbox.store import Row
@@ -30,6 +32,8 @@ __all__ = ["insert_entity", "write"]
 
 _LINE_TABLES = ("SalesLine", "SalesQuotationLine")
 _URL_SAFE = "=,()'"
+# a character that quote(..., safe=_URL_SAFE) changes: anything but its always-safe ASCII and _URL_SAFE
+_URL_UNSAFE = re.compile(r"[^A-Za-z0-9_.~=,()'-]")
 
 
 def write(data: Data, rules: dict[str, Rules], target: Target, req: Request) -> Response:
@@ -59,19 +63,24 @@ def _body(data: Data, es: EntitySet, req: Request) -> dict[str, Any]:
         raise bad_request(f"Invalid JSON. {exc}") from None
     if not isinstance(doc, dict):
         raise bad_request("The request body must be a JSON object describing one entity.")
-    visible = data.visible_names(es)
+    fields = data.fields(es)
     values: dict[str, Any] = {}
     for name, value in doc.items():
-        if name.startswith("@") or "@odata." in name:
-            continue
-        if name not in visible:
+        prop = fields.get(name)
+        if prop is None:
+            if name.startswith("@") or "@odata." in name:
+                continue
             if es.navigation(name) is not None:
                 raise bad_request(f"Deep insert through the navigation property '{name}' is not supported.")
             raise bad_request(
                 f"The property '{name}' does not exist on type '{es.qualified_type}'. Make sure to only use "
                 "property names that are defined by the type or mark the type as open type."
             )
-        values[name] = coerce(es, es.prop(name), value)
+        limit = prop.max_length
+        if prop.kind is STRING and type(value) is str and (limit is None or len(value) <= limit):
+            values[name] = value  # what coerce answers for a string that fits, without the call
+        else:
+            values[name] = coerce(es, prop, value)
     return values
 
 
@@ -86,11 +95,11 @@ def _create(data: Data, rules: Rules, es: EntitySet, req: Request) -> Response:
     values = _body(data, es, req)
     if es.company:
         values["dataAreaId"] = _company(data, es, values)
-    with data.transaction():
+    with data.atomic():
         row = insert_entity(data, rules, es, values)
     body = data.wire(es, row, context=f"{req.service_root}$metadata#{es.name}/$entity")
-    location = f"{req.service_root}{es.name}({quote(format_key(es, row), safe=_URL_SAFE)})"
-    return json_response(201, body, {"location": location, "etag": etag(row)})
+    location = f"{req.service_root}{es.name}({_url_quote(format_key(es, row))})"
+    return json_response(201, body, {"location": location, "etag": body["@odata.etag"]})
 
 
 def insert_entity(data: Data, rules: Rules, es: EntitySet, values: dict[str, Any]) -> Row:
@@ -99,8 +108,9 @@ def insert_entity(data: Data, rules: Rules, es: EntitySet, values: dict[str, Any
     Runs inside the caller's transaction; the seed uses it to build demo documents like a user would.
     """
     explicit = set(values)
-    for name in rules.computed:
-        values.pop(name, None)
+    if not rules.computed.isdisjoint(explicit):
+        for name in rules.computed:
+            values.pop(name, None)
     company = values.get("dataAreaId", "")
     rules.defaults(data, es, company, values)
     rules.validate(data, es, company, values, None)
@@ -118,8 +128,8 @@ def insert_entity(data: Data, rules: Rules, es: EntitySet, values: dict[str, Any
         )
     if es.table in _LINE_TABLES:
         recompute_line(data, es.table, values, explicit)
-    for k in es.keys:  # key fields are always stored, even at their default value
-        values.setdefault(k, es.prop(k).default)
+    for prop, default in es.key_defaults:  # key fields are always stored, even at their default value
+        values.setdefault(prop.name, default)
     row = data.insert(es.table, values)
     rules.after_write(data, es, None, row)
     return row
@@ -159,6 +169,11 @@ def _delete(data: Data, rules: Rules, es: EntitySet, row: Row) -> Response:
         data.delete(es.table, row)
         rules.after_write(data, es, row, None)
     return Response(204, {"odata-version": "4.0"})
+
+
+def _url_quote(text: str) -> str:
+    """``quote(text, safe=_URL_SAFE)``; a key of plain characters (most) comes back as it is."""
+    return quote(text, safe=_URL_SAFE) if _URL_UNSAFE.search(text) else text
 
 
 def _check_etag(req: Request, row: Row) -> None:
