@@ -25,6 +25,7 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
+from p2c_sandbox.clock import now_utc_text
 from p2c_sandbox.dataverse.catalog import metadata_id
 from p2c_sandbox.dataverse.org import APP_USER_ID, BUSINESS_UNIT_ID, ORGANIZATION_ID, Org
 from p2c_sandbox.dataverse.seed_data import (
@@ -40,7 +41,6 @@ from p2c_sandbox.dataverse.seed_data import (
     seed_contacts,
     seed_documents,
 )
-from p2c_sandbox.dataverse.values import now_iso
 from p2c_sandbox.dataverse.write import Writer
 
 __all__ = ["DEMO_IDS", "seed_demo", "seed_empty"]
@@ -71,7 +71,7 @@ PRODUCTS = [
 def seed_empty(org: Org, writer: Writer, products_active: bool, app_id: str = "") -> None:
     """What a freshly provisioned Sales org holds (see module docstring)."""
     store, cat = org.store, org.catalog
-    now = now_iso()
+    now = now_utc_text()
     v = cat.next_version()
     base = {
         "createdon": now,
@@ -158,7 +158,7 @@ def seed_empty(org: Org, writer: Writer, products_active: bool, app_id: str = ""
 
 def _sdk_messages(org: Org) -> None:
     """``sdkmessage`` / ``sdkmessagefilter`` rows: which messages each table supports."""
-    now = now_iso()
+    now = now_utc_text()
     v = org.catalog.version
     stamp = {"createdon": now, "modifiedon": now, "versionnumber": v}
     messages = org.store.table("sdkmessage")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 import uuid
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 from p2c_sandbox.dataverse.errors import Code, DataverseError, validation
 from p2c_sandbox.dataverse.schema import Column, Kind
 
-__all__ = ["coerce", "format_value", "normalise_datetime", "now_iso", "parse_guid", "quantize"]
+__all__ = ["coerce", "format_value", "normalise_datetime", "parse_guid", "quantize"]
 
 _EDM = {
     Kind.STRING: "Edm.String",
@@ -49,18 +48,6 @@ def edm_type(col: Column) -> str:
     return _EDM.get(col.kind, "Edm.Guid")
 
 
-def now_iso() -> str:
-    """The current UTC time to the second, as Dataverse writes ``createdon``/``modifiedon``.
-
-    Formatted once per second, not once per row: a batch of 1 000 writes asked it 1 000 times.
-    """
-    second = int(time.time())
-    if _NOW[0] != second:
-        _NOW[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))]
-    return str(_NOW[1])
-
-
-_NOW: list[int | str] = [0, ""]
 #: precision -> the exponent quantize() rounds to (``Decimal(1).scaleb(-precision)``)
 _EXPONENTS = {p: Decimal(1).scaleb(-p) for p in range(-2, 29)}
 

@@ -17,6 +17,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from p2c_sandbox.clock import now_utc_text
 from p2c_sandbox.dataverse.errors import Code, DataverseError, bad_request, not_found_by_id, not_found_by_key
 from p2c_sandbox.dataverse.org import APP_USER_ID, Org
 from p2c_sandbox.dataverse.sales import Sales
@@ -24,7 +25,7 @@ from p2c_sandbox.dataverse.schema import Column, Kind, TableDef
 from p2c_sandbox.dataverse.tables_sales import LINE_PARENT
 from p2c_sandbox.dataverse.tables_system import OWNER_TABLES
 from p2c_sandbox.dataverse.urls import parse_reference
-from p2c_sandbox.dataverse.values import coerce, now_iso
+from p2c_sandbox.dataverse.values import coerce
 from p2c_sandbox.store import Row
 
 __all__ = ["Writer"]
@@ -225,7 +226,7 @@ class Writer:
         self.sales.before_write(t, row, None)
         self._check_required(t, row, None)
         self._check_keys(t, row)
-        now = now_iso()
+        now = now_utc_text()
         row["createdon"] = row["modifiedon"] = now
         if "createdby" in t.columns:
             row["_createdby_value"] = row["_modifiedby_value"] = APP_USER_ID
@@ -285,7 +286,7 @@ class Writer:
         self.sales.before_write(t, new, old)
         self._check_required(t, new, fields)
         self._check_keys(t, new)
-        new["modifiedon"] = now_iso()
+        new["modifiedon"] = now_utc_text()
         if "modifiedby" in t.columns:
             new["_modifiedby_value"] = APP_USER_ID
         self._owning(t, new)

@@ -17,12 +17,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from p2c_sandbox.clock import now_utc_text
 from p2c_sandbox.fno.amounts import ZERO
 from p2c_sandbox.fno.entities import EntitySet
 from p2c_sandbox.fno.enums import NoYes, SalesOrderProcessingStatus, SalesQuotationStatus, SalesStatus
 from p2c_sandbox.fno.errors import write_failed
 from p2c_sandbox.fno.rules import Checker, Rules, company_currency, sync_country_codes
-from p2c_sandbox.fno.values import now_utc_text
 
 if TYPE_CHECKING:
     from p2c_sandbox.fno.data import Data

@@ -24,12 +24,13 @@ import random
 from decimal import Decimal
 from typing import Any
 
+from p2c_sandbox.clock import now_utc_text
 from p2c_sandbox.fno.actions import Actions
 from p2c_sandbox.fno.data import Data
 from p2c_sandbox.fno.entities import ENTITY_SETS
 from p2c_sandbox.fno.jobs import Jobs
 from p2c_sandbox.fno.rules import Rules
-from p2c_sandbox.fno.values import now_utc_text, today_noon_text
+from p2c_sandbox.fno.values import today_noon_text
 from p2c_sandbox.fno.write import insert_entity
 from p2c_sandbox.store import share_decimals
 

@@ -19,7 +19,6 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -32,7 +31,6 @@ __all__ = [
     "KeyLiteral",
     "coerce",
     "date_text",
-    "now_utc_text",
     "parse_key_predicate",
     "parse_literal",
     "parse_wire_datetime",
@@ -74,20 +72,6 @@ def date_text(day: dt.date) -> str:
 
 def today_noon_text() -> str:
     return date_text(dt.datetime.now(dt.UTC).date())
-
-
-def now_utc_text() -> str:
-    """The current UTC time to the second; the text is made once per second (a $batch of order
-    headers stamps a thousand of them within one or two)."""
-    global _now
-    second = time.time_ns() // 1_000_000_000
-    cached = _now
-    if cached[0] != second:
-        cached = _now = (second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second)))
-    return cached[1]
-
-
-_now: tuple[int, str] = (-1, "")  # (the second, its text): replaced when the clock moves on
 
 
 def parse_wire_datetime(text: str) -> dt.datetime:
