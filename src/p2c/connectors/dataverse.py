@@ -414,7 +414,7 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
             if not bulk or op.etag is not None or not op.key:
                 singles.append(i)
             elif op.kind is OpKind.UPSERT and info.pk not in op.key:
-                new = op.exists is False and not info.new_rows_exist
+                new = op.exists is False and info.new_rows_exist is False
                 message = Message.CREATE if new else Message.UPSERT
                 groups.setdefault((message, tuple(op.key)), []).append(i)
             elif op.kind is OpKind.UPDATE and list(op.key) == [info.pk] and not _STATE & op.payload.keys():

@@ -10,10 +10,9 @@ update-only by alternate key or ETag, deletes. They go in a ``Prefer: odata.cont
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from p2c.connectors.base import OpKind as K
@@ -41,22 +40,13 @@ class TableInfo:
     set_name: str
     pk: str
     bulk: bool | None = None
-    #: rows the caller never wrote were found there already (a CRM holding the records before
-    #: the first sync): rather than a ``CreateMultiple`` refused chunk after chunk, read first;
-    #: ``None`` until the first ``CreateMultiple`` answered, which the table's other chunks of
-    #: new rows wait for (``probe``: :meth:`learn` wakes them), so that at most one is refused
+    #: rows the caller never wrote were found in the table already (a CRM holding the records
+    #: before the first sync): ``None`` until a read of a chunk's keys or a ``CreateMultiple``
+    #: told; while not ``False``, chunks of such rows read their keys and upsert in one ``$batch``
+    #: rather than risk a ``CreateMultiple`` refused chunk after chunk
     new_rows_exist: bool | None = None
-    probe: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
-    #: the thread sending the table's first ``CreateMultiple`` (its ident), if one is
-    probing: int | None = None
     #: the table has ``statecode``/``statuscode``, read with the rows found (False once refused)
     stateful: bool = True
-
-    def learn(self, new_rows_exist: bool) -> None:
-        """What the first ``CreateMultiple`` (or a read) taught; the chunks waiting for it go on."""
-        with self.probe:
-            self.new_rows_exist = new_rows_exist
-            self.probe.notify_all()
 
     @property
     def type_name(self) -> str:

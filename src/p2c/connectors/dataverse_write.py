@@ -4,13 +4,17 @@ Plan for one chunk of writes (DATAVERSE.md §2.5, §2.9, §2.10), each request u
 :data:`~p2c.connectors.dataverse_rows.BATCH_LIMIT` rows:
 
 1. Upserts by alternate key whose caller knows the row exists (it has a link: ``WriteOp.exists``)
-   go as ``UpsertMultiple`` and are *updated*; those it never wrote go as ``CreateMultiple`` and
-   are *created*. When ``CreateMultiple`` is refused because a key exists already (a user's row, or
-   one written by a run stopped before it saved its links), the chunk goes as ``UpsertMultiple``
-   after one query on its keys, so each result still says created or updated. Upserts without the
-   hint read the keys first, the same way (``UpsertMultiple`` itself answers 204 for both). That
-   read and the ``UpsertMultiple`` go as one ``$batch`` (:meth:`DataverseWriter.read_and_upsert`):
-   the service runs its parts in order, so the GETs see the rows as they were before the write.
+   go as ``UpsertMultiple`` and are *updated*. Upserts without the hint, and those the caller
+   never wrote while the table has not shown that such rows are new
+   (:attr:`~p2c.connectors.dataverse_rows.TableInfo.new_rows_exist`), read the chunk's keys and
+   upsert it in one ``$batch`` (:meth:`DataverseWriter.read_and_upsert`): the service runs its
+   parts in order, so the GETs see the rows as they were before the write, and each result says
+   created or updated (``UpsertMultiple`` itself answers 204 for both). Such a chunk is never
+   refused for a key that exists (a user's row, or one written by a run stopped before it saved
+   its links: a CRM holding the catalogue before the first sync), so the first chunks of a table
+   go at once, side by side. Once a read found none of a chunk's new rows, the table's next chunks
+   of new rows go as ``CreateMultiple`` and are *created*, without a read; if one is refused
+   because a key exists after all, it goes again the folded way and the table reads first again.
 2. ``UpsertMultiple`` carries ``@odata.type`` and ``@odata.id: <set>(<key>)`` per target;
    ``UpdateMultiple`` (updates by primary key, no ETag) the primary key and the changed fields.
    All-or-nothing: when the service refuses a request because of some row,
@@ -24,7 +28,6 @@ Plan for one chunk of writes (DATAVERSE.md §2.5, §2.9, §2.10), each request u
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
@@ -146,32 +149,9 @@ class DataverseWriter(RowWriter):
         known: dict[tuple[Any, ...], dict[str, Any]] | None = None,
         failed: P2CError | None = None,
     ) -> dict[int, WriteResult]:
-        """Send ``ops[i] for i in idx`` as one ``message`` request (:meth:`_multiple`). The table's
-        first ``CreateMultiple`` goes alone: chunks sent beside it would all be refused when the
-        CRM holds the rows already; once it answered they go as it taught (created, or upserted
-        after a read) — as do the chunks of the same write that start only after it answered."""
-        info, me = self.info, threading.get_ident()
-        if message is Message.CREATE and info.new_rows_exist is None:
-            # wait while another chunk probes, until it taught something or ended (the prober's
-            # own halves of a refused chunk go on: it probes them too)
-            with info.probe:
-                info.probe.wait_for(lambda: info.new_rows_exist is not None or info.probing in (None, me))
-                mine = info.new_rows_exist is None
-                outer = mine and info.probing is None
-                if mine:
-                    info.probing = me
-            if mine:
-                try:
-                    results = self._multiple(message, ops, idx, known, failed)
-                    if info.new_rows_exist is None and any(r.ok for r in results.values()):
-                        info.learn(False)
-                    return results
-                finally:
-                    if outer:
-                        with info.probe:
-                            info.probing = None
-                            info.probe.notify_all()
-        if message is Message.CREATE and self.info.new_rows_exist:
+        """Send ``ops[i] for i in idx`` as one ``message`` request (:meth:`_multiple`); a chunk
+        planned as ``CreateMultiple`` goes as read + upsert once the table showed new rows exist."""
+        if message is Message.CREATE and self.info.new_rows_exist is not False:
             return self._multiple(Message.UPSERT, ops, idx)
         return self._multiple(message, ops, idx, known, failed)
 
@@ -194,15 +174,15 @@ class DataverseWriter(RowWriter):
         folded = None
         if message is Message.UPSERT and known is None and self.distinguish_created and failed is None:
             hints = {ops[i].exists for i in idx}
-            if None in hints or (False in hints and self.info.new_rows_exist):
+            if None in hints or (False in hints and self.info.new_rows_exist is not False):
                 folded = self.read_and_upsert([ops[i] for i in idx])
                 if folded is None:  # the upsert did not run: read, then send it alone
                     known = self.existing([ops[i] for i in idx])
                 else:
                     known = folded[0]
                 news = [_norm_key(ops[i].key, list(ops[i].key)) for i in idx if ops[i].exists is False]
-                if known is not None and news and not any(k in known for k in news):  # new rows are new again
-                    self.info.learn(False)
+                if known is not None and news:  # whether rows new to the caller are new to the table
+                    self.info.new_rows_exist = any(k in known for k in news)
         ids: list[Any] = []
         if folded is not None:
             error, resent = folded[1], folded[2]
@@ -223,8 +203,8 @@ class DataverseWriter(RowWriter):
                 return mine
             # some row exists already although the caller never wrote it (a user's, or one written
             # by a run stopped before it saved its links): upsert the chunk, reading which rows
-            # exist so that each result still says created or updated
-            self.info.learn(True)  # the chunks waiting for the probe go on (read first) meanwhile
+            # exist so that each result still says created or updated; the next chunks read first
+            self.info.new_rows_exist = True
             return self.multiple(Message.UPSERT, ops, idx)
         row_error = isinstance(error, RecordError) or (
             message is Message.UPDATE and isinstance(error, NotFoundError)

@@ -12,7 +12,14 @@ thread carries the caller's context (its log fields).
 
 :func:`prepare_ahead`: what writing to the target needs (Dataverse: the table's definition and
 whether it takes the bulk messages) is asked for as the task starts, not when its first chunk is
-ready to go: one round trip less before the first write.
+ready to go: one round trip less before the first write. The tables a task's side writes go to
+(a number written back to its source) are prepared the same way as a first run of the task starts
+(its CRM source read whole), else once its first rows to process are read: a run with nothing to
+write asks nothing more.
+
+:func:`alongside`: one read on a thread of its own while the caller goes on (a page's lookups while
+its numbers are written back; the feed past a task's own write-backs while its last chunks are
+written).
 
 Example::
 
@@ -26,13 +33,13 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar, cast
 
 from p2c.connectors import Connector
 
-__all__ = ["prepare_ahead", "read_ahead"]
+__all__ = ["alongside", "prepare_ahead", "read_ahead"]
 
 log = logging.getLogger("p2c.engine")
 
@@ -62,6 +69,23 @@ def read_ahead(pages: Iterable[T], name: str) -> Iterator[T]:
             yield cast(T, item)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def alongside(call: Callable[[], T], name: str) -> Future[T]:
+    """``call()`` on a thread of its own, with the caller's context (its log fields), while the
+    caller goes on; its answer or error when the caller asks (``result()``). Abandoned, it ends on
+    its own: what runs here only reads."""
+    future: Future[T] = Future()
+    context = contextvars.copy_context()
+
+    def work() -> None:
+        try:
+            future.set_result(context.run(call))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name=f"p2c-{name}", daemon=True).start()
+    return future
 
 
 def prepare_ahead(target: Connector, entity: str, name: str) -> None:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from p2c.engine.ahead import alongside
 from p2c.engine.hashing import source_hash
 from p2c.engine.outcomes import Outcomes
 from p2c.engine.reading import SourceBatch, SourceReader
@@ -156,8 +157,10 @@ class Intake:
             if batch.rows:
                 yield self._page(batch.rows, [], [], [])
 
-    def catch_up(self, cursor: str) -> str | None:
-        """A cursor past p2c's own write-backs to this (CRM) source since ``cursor``, or None.
+    def catch_up(self, cursor: str) -> Callable[[], str | None]:
+        """What gives a cursor past p2c's own write-backs to this (CRM) source since ``cursor``, or
+        None. The feed's first page is asked for at once, on a thread of its own
+        (:func:`~p2c.engine.ahead.alongside`); call the answer once the run's links are committed.
 
         A task that wrote back to its own source (a generated number, a derived flag) finds those
         rows in the feed after the cursor it stored: the next run would read them only to find them
@@ -167,12 +170,20 @@ class Intake:
         past it. At the first other row (a person's change during the run, a record without a
         link) the read stops and the cursor stays: the next run reads it all as it would have."""
         if not self.reader.crm:
-            return None
-        feed = self.reader.conn.changes(self.reader.task.source.entity, select=self.select, cursor=cursor)
-        for page in feed:
-            if page.deleted or (page.rows and self._settle(set(), page.rows)[0]):
-                return None
-        return feed.cursor if feed.exhausted and not feed.full and feed.cursor != cursor else None
+            return lambda: None
+        entity = self.reader.task.source.entity
+        reading = alongside(
+            partial(self.reader.conn.changes, entity, select=self.select, cursor=cursor), "feed"
+        )
+
+        def settle() -> str | None:
+            feed = reading.result()
+            for page in feed:
+                if page.deleted or (page.rows and self._settle(set(), page.rows)[0]):
+                    return None
+            return feed.cursor if feed.exhausted and not feed.full and feed.cursor != cursor else None
+
+        return settle
 
     def _settle(
         self, again_lower: set[str], rows: list[dict[str, Any]]

@@ -29,14 +29,14 @@ A stop request ends the run once what is in flight is committed (the cursor does
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 from typing import Any
 
 from p2c.catalog import EntitySpec
 from p2c.connectors import Refusal, TargetItem, WriteOp, WriteResult
-from p2c.engine.ahead import prepare_ahead
+from p2c.engine.ahead import alongside, prepare_ahead
 from p2c.engine.binder import Binder
 from p2c.engine.chunk import Chunk, Planned, Ready, checked
 from p2c.engine.context import RunContext
@@ -118,7 +118,8 @@ class TaskPipeline:
         self._chunks = 0  # handed to the write window in this run
         self._early: list[SideWrite] = []
         self._again: set[str] = set()  # records read again on purpose: never skipped unmapped
-        self._wrote_back = False  # a side write went to the task's own source (a number, a flag)
+        self._source_writes = 0  # side writes sent to the task's own source (a number, a flag)
+        self._sides_prepared = False  # the tables of the flow's side writes learnt (from the first rows)
         self.fingerprint = task_fingerprint(project, task)  # a changed project maps every record again
         # target fields that name a parent record (a lookup that may wait): a refusal naming a
         # missing value in one of them means the parent is not there yet, so the record waits
@@ -169,12 +170,17 @@ class TaskPipeline:
         # --full rewrites every record too: it repairs targets changed behind p2c's back (reconcile finds them)
         self.rewrite = full
         prepare_ahead(self.tgt, self.task.target.entity, self.task.name)
+        self._sides_prepared = False
+        if full or (self.reader.crm and self.run_ctx.store.cursor(self.task.name) is None):
+            self._prepare_sides()  # a CRM source read whole (a first run): rows to write back are sure
         intake = self.intake(full=full, only_keys=only_keys, share=share)
         self._chunks = 0
         with Flight(self.depth, self.task.name) as flight:
             for page in intake.pages():
                 self._again = intake.again
                 self._page(task_run_id, page, flight)
+            # the feed past the task's own write-backs is read while its last chunks are written
+            settle, wrote = self._catch_up(intake), self._source_writes
             flight.drain()
         # an ERP read whole tells deletions by what it lacks: after every write of the run, whose
         # links the deletions' guard reads; the cursor goes with this last commit
@@ -186,8 +192,11 @@ class TaskPipeline:
             task_run_id,
             Batch(gone, deleted_links=dropped, cursor=cursor, read=len(intake.deleted)),
         )
-        # its own write-backs are in the feed after that cursor: read now, the next run need not
-        later = intake.catch_up(intake.cursor) if self._caught_up() and intake.cursor else None
+        # its own write-backs are in the feed after that cursor: settled now, the next run need not
+        # read them; read again when the last chunks' consequences wrote back to the source too
+        if settle is None or wrote != self._source_writes:
+            settle = self._catch_up(intake)
+        later = settle() if settle is not None else None
         if later is not None:
             self.stage.commit(self.report, task_run_id, Batch([], cursor=(self.task.name, later)))
         self.progress(self.report)
@@ -199,10 +208,20 @@ class TaskPipeline:
     def _page(self, task_run_id: int, page: Page, flight: Flight) -> None:
         """Prepare one page, send its deletions, and hand its chunks to ``flight``."""
         self.report.read += page.read
+        if page.rows and not self._sides_prepared:  # a run with nothing to write asks nothing
+            self._prepare_sides()
         prepared = self.flow.prepare_read(page.rows, self.reader.key)
         # side writes the records depend on (numbers written back) go first, and are committed with
-        # the number sequence before any of these records reaches the target
-        early = self.side_writes([*self._early, *prepared.writes], after=False)
+        # the number sequence before any of these records reaches the target; the page's lookups
+        # are read meanwhile (they write nothing)
+        writes = [*self._early, *prepared.writes]
+        many = len(page.rows) > self.chunk
+        resolving = None
+        if many or (writes and page.rows):
+            resolving = alongside(
+                partial(self.resolve_ahead, page.rows, prepared), f"lookups-{self.task.name}"
+            )
+        early = self.side_writes(writes, after=False)
         self._early.clear()
         for row in page.rows:
             failure = early.failures.get(self.reader.key(row))
@@ -223,8 +242,8 @@ class TaskPipeline:
             if head.outcomes or head.read:
                 self.stage.commit(self.report, task_run_id, Batch(head.outcomes, read=head.read))
             return
-        if len(page.rows) > self.chunk:
-            self.resolve_ahead(page.rows, prepared)
+        if resolving is not None:
+            resolving.result()
         parts = [page.rows[i : i + self.chunk] for i in range(0, len(page.rows), self.chunk)]
         for n, part in enumerate(parts):
             planned = self.prepare(part, prepared)
@@ -236,6 +255,13 @@ class TaskPipeline:
             if self.run_ctx.stop.is_set():  # what is in flight is committed: the next run resumes here
                 flight.drain()
                 raise RunInterrupted(f"stopped on request after {self._chunks} chunk(s)")
+
+    def _prepare_sides(self) -> None:
+        """Learn the tables of the flow's side writes (:func:`~p2c.engine.ahead.prepare_ahead`)."""
+        self._sides_prepared = True
+        target = (self.task.target.system, self.task.target.entity)
+        for system, entity in sorted(self.flow.side_targets() - {target}):
+            prepare_ahead(self.run_ctx.connectors[system], entity, self.task.name)
 
     def resolve_ahead(self, rows: Sequence[dict[str, Any]], prepared: Prepared) -> None:
         """The lookups of a whole page, read at once (the run's resolver keeps them): its chunks'
@@ -379,16 +405,16 @@ class TaskPipeline:
         done = send_side_writes(self.stage, self.task.name, writes, self.run_ctx.redactor, after=after)
         self.report.side_writes += sum(o.action is not Action.FAILED for o in done.outcomes)
         source = self.task.source
-        self._wrote_back = self._wrote_back or any(
-            w.system is source.system and w.entity == source.entity for w in writes
-        )
+        self._source_writes += sum(w.system is source.system and w.entity == source.entity for w in writes)
         return done
 
-    def _caught_up(self) -> bool:
-        """Whether to read the feed past this run's own write-backs to the source
+    def _catch_up(self, intake: Intake) -> Callable[[], str | None] | None:
+        """The read of the feed past this run's own write-backs to the source, started
         (:meth:`~p2c.engine.intake.Intake.catch_up`): only when it wrote some, for real (a plan
         writes nothing), and the run is not stopping."""
-        return self._wrote_back and isinstance(self.stage, Sender) and not self.run_ctx.stop.is_set()
+        if not self._source_writes or not isinstance(self.stage, Sender) or self.run_ctx.stop.is_set():
+            return None
+        return intake.catch_up(intake.cursor) if intake.cursor else None
 
     def digest(self, payload: Mapping[str, Any], row: Mapping[str, Any]) -> str:
         """The content hash compared with the link: the payload, and what the record's consequences

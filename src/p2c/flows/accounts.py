@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from p2c.flows.base import Flow, FlowContext, Prepared
 from p2c.flows.numbers import SeenNumbers, duplicate_numbers, generate_numbers
 from p2c.rules import FlowName, RuleName
+from p2c.settings import System
 
 __all__ = ["AccountsFlow"]
 
@@ -28,6 +29,11 @@ class AccountsFlow(Flow):
     def __init__(self, ctx: FlowContext) -> None:
         super().__init__(ctx)
         self.numbers = SeenNumbers(ctx.unsettled)  # across the pages of a read
+
+    def side_targets(self) -> set[tuple[System, str]]:
+        if self.ctx.has(RuleName.GENERATE_ACCOUNT_NUMBER):
+            return {(System.CRM, self.task.source.entity)}
+        return set()
 
     def prepare_read(
         self, rows: list[dict[str, Any]], key_of: Callable[[Mapping[str, Any]], str]

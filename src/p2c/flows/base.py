@@ -233,6 +233,12 @@ class Flow:
     def requires(self) -> set[str]:
         return set()
 
+    def side_targets(self) -> set[tuple[System, str]]:
+        """The tables this flow's side writes may go to (a number written back to the source):
+        the engine learns how to write to them as a first run of the task starts (beside its
+        first read), else once the first rows to process are read, while the flow prepares them."""
+        return set()
+
     def before_filter(self, rows: list[dict[str, Any]]) -> list[SideWrite]:
         return []
 

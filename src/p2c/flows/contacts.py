@@ -64,6 +64,11 @@ class ContactsFlow(Flow):
         )
         self.numbers = SeenNumbers(ctx.unsettled)  # the sequence used across the pages of a read
 
+    def side_targets(self) -> set[tuple[System, str]]:
+        if self.write_flag or self.ctx.has(RuleName.GENERATE_CONTACT_NUMBER):
+            return {(System.CRM, self.task.source.entity)}
+        return set()
+
     def revisit(self) -> set[str]:
         """Contacts whose flag may disagree with their quotes, orders and invoices:
         those whose documents changed (kept in the store), else every one whose CRM flag differs."""

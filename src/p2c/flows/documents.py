@@ -210,6 +210,11 @@ class DocumentsFlow(Flow):
             out |= {self.header.pk, "statecode", self.header.flag, TOTAL}
         return out
 
+    def side_targets(self) -> set[tuple[System, str]]:
+        if self.header is None:  # line numbers and the products flag: a header task's write-backs
+            return set()
+        return {(System.CRM, self.task.source.entity), (System.CRM, self.header.line_entity)}
+
     def qualify(self, header: dict[str, Any]) -> dict[str, Any]:
         """A header row as the header task's filter reads it (an order flow derives its activation)."""
         return header

@@ -87,6 +87,9 @@ class InvoicesFlow(Flow):
             row[ORDER_OWNER_USER] = owner[1] if owner and owner[0] == "systemusers" else None
             row[ORDER_OWNER_TEAM] = owner[1] if owner and owner[0] == "teams" else None
 
+    def side_targets(self) -> set[tuple[System, str]]:
+        return {(System.CRM, "salesorders")} if self.ctx.has(RuleName.INVOICE_MARKS_ORDER) else set()
+
     def after_write(self, written: Sequence[Written]) -> list[SideWrite]:
         """The invoices' orders marked Invoiced: the order each invoice was written for (its
         ``salesorderid``), once however many of its invoices arrive."""

@@ -88,6 +88,14 @@ class OrdersFromErpFlow(Flow):
             return {"freight_tax": _money(row.get("OrderHeaderTaxAmount"))}
         return None
 
+    def side_targets(self) -> set[tuple[System, str]]:
+        out = set()
+        if self.ctx.has(RuleName.KEEP_ORDER_ACTIVE):
+            out.add((System.CRM, "salesorders"))
+        if self.ctx.has(RuleName.FREIGHT_TAX_LINE):
+            out.add((System.CRM, "salesorderdetails"))
+        return out
+
     def after_write(self, written: Sequence[Written]) -> list[SideWrite]:
         if not written or not (
             self.ctx.has(RuleName.KEEP_ORDER_ACTIVE) or self.ctx.has(RuleName.FREIGHT_TAX_LINE)

@@ -29,9 +29,11 @@ def _rows(crm: DataverseConnector, prefix: str) -> dict[str, str]:
     }
 
 
-def _warm(crm: DataverseConnector, key: str) -> None:
-    """Table metadata and the message probe, read once per connector, out of the counts."""
+def _warm(crm: DataverseConnector, key: str, *, new_rows_exist: bool | None = False) -> None:
+    """Table metadata and the message probe, read once per connector, out of the counts; then
+    what the table is to have learnt about rows new to the caller (``False``: they are new)."""
     crm.write("accounts", [WriteOp(OpKind.UPSERT, {key: "WARM-0"}, {"name": "Warm"})])
+    crm.table("accounts").new_rows_exist = new_rows_exist
 
 
 def test_known_new_rows_are_created_and_known_rows_updated_in_one_request_each(
@@ -71,9 +73,10 @@ def test_a_row_that_exists_unknown_to_the_caller_falls_back_without_loss_or_dupl
     ]
     before = crm.stats["requests"]
     results = crm.write("accounts", ops)
-    # CreateMultiple refused (duplicate key), then the read of the chunk's keys and the
-    # UpsertMultiple in one $batch
+    # CreateMultiple refused (duplicate key: the table had shown new rows to be new), then the
+    # read of the chunk's keys and the UpsertMultiple in one $batch
     assert crm.stats["requests"] - before == 2
+    assert crm.table("accounts").new_rows_exist is True  # the next chunks read first
     actions = {n: r.action for n, r in enumerate(results)}
     assert actions == {n: WriteAction.UPDATED if n in (3, 11) else WriteAction.CREATED for n in range(20)}
     assert _rows(crm, "FALL-") == {f"FALL-{n:02d}": f"Fall {n}" for n in range(20)}  # 20 rows, once each
@@ -103,7 +106,7 @@ def test_after_new_rows_were_found_existing_chunks_read_first_until_they_are_new
     crm: DataverseConnector, account_key: str
 ) -> None:
     """A CRM that held the records before the first sync: not a refused CreateMultiple per chunk."""
-    _warm(crm, account_key)
+    _warm(crm, account_key, new_rows_exist=None)  # as for a new connector: not learnt yet
 
     def chunk(prefix: str, n: int = 10) -> list[WriteOp]:
         return [
@@ -123,9 +126,10 @@ def test_after_new_rows_were_found_existing_chunks_read_first_until_they_are_new
             WriteAction.UPDATED if prefix in "AB" else WriteAction.CREATED,
             WriteAction.CREATED,
         ]
-    # A: refused CreateMultiple, then read + upsert in one $batch; B: read + upsert; C: read (none
-    # there) + upsert; D: CreateMultiple alone again
-    assert spent == [2, 1, 1, 1]
+    # A: not learnt yet, read + upsert in one $batch (a row there); B: read + upsert; C: read (none
+    # there) + upsert; D: CreateMultiple alone, no read
+    assert spent == [1, 1, 1, 1]
+    assert crm.table("accounts").new_rows_exist is False
     assert all(len(_rows(crm, f"SEEN{p}-")) == 10 for p in "ABCD")
 
 
@@ -180,6 +184,7 @@ def test_a_bad_row_among_new_ones_fails_alone(crm: DataverseConnector, account_k
 def test_updates_by_id_go_as_update_multiple_and_a_bad_row_gets_its_own_error(
     crm: DataverseConnector, account_key: str
 ) -> None:
+    _warm(crm, account_key)  # rows new to the caller are new: CreateMultiple, which answers their ids
     crm.isolate_at = 4
     created = crm.write(
         "accounts",
@@ -279,16 +284,14 @@ def test_a_folded_upsert_whose_answer_was_lost_writes_each_row_once_and_does_not
 
 
 @pytest.mark.parametrize("chunks", [4, 6])
-def test_chunks_of_rows_the_crm_holds_already_are_refused_once_not_once_each(
+def test_chunks_of_rows_the_crm_holds_already_go_at_once_none_refused(
     sandbox: Any, crm: DataverseConnector, http: httpx.Client, account_key: str, chunks: int
 ) -> None:
-    """The first CreateMultiple of a table goes alone: chunks in flight at once into a CRM that
-    holds their rows (unlinked) cost one refused CreateMultiple, then a read + upsert each. With
-    more chunks than threads (six on four: an engine chunk of 5 000 rows into Dataverse), those
-    that start once the first was refused go as read + upsert at once — the refused chunk's
-    read + upsert beside the others, not before them (four requests in flight after the probe)."""
-    _warm(crm, account_key)
-    crm.table("accounts").new_rows_exist = None  # as for a new connector: not learnt yet
+    """Before a table showed whether rows new to the caller are new to it, chunks of such rows go
+    as read + upsert, side by side: into a CRM that holds their rows (unlinked) no request is
+    refused and none waits for another — one $batch per chunk, four in flight from the start, with
+    more chunks than threads too (six on four: an engine chunk of 5 000 rows into Dataverse)."""
+    _warm(crm, account_key, new_rows_exist=None)  # as for a new connector: not learnt yet
     n_rows = chunks * 10
     crm.write(
         "accounts",
@@ -321,16 +324,16 @@ def test_chunks_of_rows_the_crm_holds_already_are_refused_once_not_once_each(
         http.event_hooks = {"request": [], "response": []}
         faults(sandbox, "crm")
     assert [r.action for r in results] == [WriteAction.UPDATED] * n_rows
-    assert spent == 1 + chunks  # one CreateMultiple refused, then one $batch per chunk
-    assert flight["peak"] == 4, flight  # the concurrency, used once the probe answered
+    assert spent == chunks  # one $batch (read + UpsertMultiple) per chunk, none refused
+    assert flight["peak"] == 4, flight  # the concurrency, from the first request on
+    assert crm.table("accounts").new_rows_exist is True
     assert _rows(crm, "HELD-") == {f"HELD-{n:02d}": f"Held {n}" for n in range(n_rows)}
 
 
-def test_chunks_of_new_rows_are_created_once_each_after_the_first_answered(
+def test_chunks_of_new_rows_are_created_once_each_and_teach_the_table_they_are_new(
     crm: DataverseConnector, account_key: str
 ) -> None:
-    _warm(crm, account_key)
-    crm.table("accounts").new_rows_exist = None
+    _warm(crm, account_key, new_rows_exist=None)
     crm.batch_size = 10
     ops = [
         WriteOp(OpKind.UPSERT, {account_key: f"FRESH-{n:02d}"}, {"name": f"Fresh {n}"}, exists=False)
@@ -338,8 +341,16 @@ def test_chunks_of_new_rows_are_created_once_each_after_the_first_answered(
     ]
     before = crm.stats["requests"]
     results = crm.write("accounts", ops)
-    assert crm.stats["requests"] - before == 4  # a CreateMultiple per chunk
+    assert crm.stats["requests"] - before == 4  # a read + upsert per chunk, side by side
     assert [r.action for r in results] == [WriteAction.CREATED] * 40
-    assert all(r.target_key and r.target_key.get("accountid") for r in results)
     assert crm.table("accounts").new_rows_exist is False
-    assert _rows(crm, "FRESH-") == {f"FRESH-{n:02d}": f"Fresh {n}" for n in range(40)}
+    more = [
+        WriteOp(OpKind.UPSERT, {account_key: f"FRESH-{n:02d}"}, {"name": f"Fresh {n}"}, exists=False)
+        for n in range(40, 60)
+    ]
+    before = crm.stats["requests"]
+    created = crm.write("accounts", more)
+    assert crm.stats["requests"] - before == 2  # now a CreateMultiple per chunk, no read
+    assert [r.action for r in created] == [WriteAction.CREATED] * 20
+    assert all(r.target_key and r.target_key.get("accountid") for r in created)  # the Ids answered
+    assert _rows(crm, "FRESH-") == {f"FRESH-{n:02d}": f"Fresh {n}" for n in range(60)}

@@ -19,6 +19,7 @@ from p2c.engine import Sender, TaskPipeline
 from p2c.engine import pipeline as pipeline_module
 from p2c.engine.context import RunContext
 from p2c.engine.deletes import delete_records
+from p2c.engine.intake import Intake
 from p2c.engine.reading import Settle, SourceBatch
 from p2c.engine.report import TaskReport
 from p2c.engine.trial import LineTrial
@@ -247,10 +248,34 @@ def test_rows_unchanged_at_the_source_and_p2c_write_backs_are_not_mapped(
 
 
 def test_write_backs_are_left_in_the_feed_when_a_person_changed_a_record_meanwhile(
-    provisioned_project: Any,
+    provisioned_project: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The read past a task's own write-backs moves its cursor only over rows all unchanged: an
-    account a person renamed while the task ran stays in the feed, and so do the write-backs."""
+    account a person renamed while the task ran (after its read, before that feed is read) stays
+    in the feed, and so do the write-backs."""
+    world = provisioned_project
+    crm = world.crm()
+    row = crm.get("accounts", params={"$select": "accountid", "$top": "1"}).json()["value"][0]
+    renamed: list[str] = []
+    catch_up = Intake.catch_up
+
+    def rename_first(intake: Intake, cursor: str) -> Any:
+        crm.patch(f"accounts({row['accountid']})", json={"name": "Renamed meanwhile"}).raise_for_status()
+        renamed.append(row["accountid"])
+        return catch_up(intake, cursor)
+
+    monkeypatch.setattr(Intake, "catch_up", rename_first)
+    with world.open() as h:
+        assert h.run("Accounts").tasks[0].created == 30
+        monkeypatch.setattr(Intake, "catch_up", catch_up)
+        again = h.run("Accounts").tasks[0]
+    assert renamed and again.updated == 1 and again.read >= 15, again
+
+
+def test_a_change_made_while_the_last_chunks_are_written_is_not_lost(provisioned_project: Any) -> None:
+    """The feed past a task's own write-backs is read while its last chunks are written: an
+    account a person renames after that read (as the chunk's commit reports progress) is past the
+    cursor the task keeps, so the next run reads it — that one alone — and writes it."""
     world = provisioned_project
     crm = world.crm()
     row = crm.get("accounts", params={"$select": "accountid", "$top": "1"}).json()["value"][0]
@@ -266,7 +291,9 @@ def test_write_backs_are_left_in_the_feed_when_a_person_changed_a_record_meanwhi
         assert h.run("Accounts").tasks[0].created == 30
         h.engine.progress = None
         again = h.run("Accounts").tasks[0]
-    assert renamed and again.updated == 1 and again.read >= 15, again
+    assert renamed and again.updated == 1, again
+    customer = erp_rows(world.erp(), "CustomersV3", ["CustomerAccount", "OrganizationName"])
+    assert "Renamed meanwhile" in {c["OrganizationName"] for c in customer}
 
 
 def test_an_order_back_in_the_feed_only_for_p2cs_write_back_costs_no_read_of_its_lines(
