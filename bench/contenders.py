@@ -95,6 +95,12 @@ class Result:
     requests: int
     note: str = ""
     to_target: int | None = None  # of ``requests``, those to the service written (p2c only)
+    sandbox_cpu: float | None = None  # CPU seconds of the sandbox's processes meanwhile
+
+    @property
+    def busy(self) -> float:
+        """The sandbox's CPU seconds per second of wall time (1.0: one process busy throughout)."""
+        return (self.sandbox_cpu or 0.0) / self.seconds if self.seconds else 0.0
 
     @property
     def rate(self) -> float:
@@ -121,14 +127,21 @@ def _admin(sandbox: SandboxProcess, which: str) -> httpx.Client:
 
 
 def start_realistic(
-    seed: str, data: Path, *, latency_ms: int, protection: bool, ports: list[int] | None = None
+    seed: str,
+    data: Path,
+    *,
+    latency_ms: int,
+    protection: bool,
+    ports: list[int] | None = None,
+    split: bool = False,
 ) -> SandboxProcess:
     """``p2c sandbox up --seed SEED`` in its own process, then on both servers ``latency_ms`` added to
-    every request and the real service-protection limits (``protection``) or none.
+    every request and the real service-protection limits (``protection``) or none. ``split``: the
+    ERP in a process of its own (``--split``), so reading the CRM does not slow writing the ERP.
 
     Today through the admin API after start; once ``p2c sandbox up`` takes ``--latency-ms`` and
     protection flags, pass them as ``SandboxProcess.start(..., extra=(...))`` here instead."""
-    sandbox = SandboxProcess.start(data, seed=seed, ports=ports, timeout=7200)
+    sandbox = SandboxProcess.start(data, seed=seed, ports=ports, timeout=7200, split=split)
     try:
         for which in ("crm", "erp"):
             with _admin(sandbox, which) as admin:
@@ -141,7 +154,7 @@ def start_realistic(
 
 
 def start_side_by_side(
-    seeds: dict[str, str], work: Path, *, latency_ms: int, protection: bool
+    seeds: dict[str, str], work: Path, *, latency_ms: int, protection: bool, split: bool = False
 ) -> dict[str, SandboxProcess]:
     """One fresh realistic sandbox per name (``seeds``: name → seed), seeded at the same time;
     all are stopped again when one fails to start."""
@@ -155,6 +168,7 @@ def start_side_by_side(
                 latency_ms=latency_ms,
                 protection=protection,
                 ports=ports[3 * n : 3 * n + 3],
+                split=split,
             )
             for n, (name, seed) in enumerate(seeds.items())
         }
@@ -193,15 +207,18 @@ def engine_of(session: ProjectSession) -> Engine:
     return Engine(session.project, session.store, session.by_system, redactor=session.redactor)
 
 
-def run_p2c(session: ProjectSession, task: BenchTask) -> Result:
-    """The engine running ``task`` as ``p2c run --task`` does; requests = both services, reads included."""
+def run_p2c(session: ProjectSession, task: BenchTask, sandbox: SandboxProcess | None = None) -> Result:
+    """The engine running ``task`` as ``p2c run --task`` does; requests = both services, reads included;
+    with ``sandbox``, the CPU it spent meanwhile."""
+    cpu = sandbox.cpu_seconds() if sandbox is not None else 0.0
     t0 = time.perf_counter()
     report = engine_of(session).run([task.task])
     wall = time.perf_counter() - t0
+    spent = sandbox.cpu_seconds() - cpu if sandbox is not None else None
     (t,) = report.tasks
     per = ", ".join(f"{k} {v}" for k, v in report.requests.items())
     note = f"{per}; side writes {t.side_writes}, failed {t.failed}, waiting {t.waiting}"
-    return Result(t.written, wall, sum(report.requests.values()), note, report.requests.get(task.key))
+    return Result(t.written, wall, sum(report.requests.values()), note, report.requests.get(task.key), spent)
 
 
 def prepared(session: ProjectSession, task: BenchTask) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -288,6 +305,7 @@ def run_raw(
     client = api_client(conn)
     batches = [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
     before = sandbox_requests(sandbox, task.key)
+    cpu = sandbox.cpu_seconds()
     t0 = time.perf_counter()
     with client, ThreadPoolExecutor(concurrency, thread_name_prefix="raw") as pool:
         if task.key == "crm":
@@ -295,8 +313,10 @@ def run_raw(
         else:
             list(pool.map(lambda b: _erp_batch(client, conn["api"], task, b), batches))
     wall = time.perf_counter() - t0
+    spent = sandbox.cpu_seconds() - cpu
     requests = sandbox_requests(sandbox, task.key) - before
-    return Result(len(rows), wall, requests, f"batches of {batch_size}, {concurrency} in flight")
+    note = f"batches of {batch_size}, {concurrency} in flight"
+    return Result(len(rows), wall, requests, note, sandbox_cpu=spent)
 
 
 class _MsalCredential:

@@ -66,6 +66,11 @@ def main() -> None:
     ap.add_argument(
         "--protection", action="store_true", help="the real limits: 6 000 requests/5 min, 52 in flight"
     )
+    ap.add_argument(
+        "--one-process",
+        action="store_true",
+        help="serve CRM and ERP from one sandbox process (one CPU for both, as before --split)",
+    )
     ap.add_argument("--sample", type=int, default=500, help="records the per-record client times")
     ap.add_argument("--tasks", default="crm,erp", help="crm, erp or both")
     ap.add_argument("--quick", action="store_true", help="large:5000 and a sample of 150: about 2 minutes")
@@ -74,14 +79,21 @@ def main() -> None:
         args.seed, args.sample = "large:5000", 150
     tasks = [TASKS[k] for k in args.tasks.split(",")]
     limits = "real service-protection limits" if args.protection else "no service-protection limits"
-    print(f"seed {args.seed}, {args.latency_ms} ms added per request, {limits}")
+    layout = (
+        "CRM and ERP in one sandbox process" if args.one_process else "CRM and ERP in processes of their own"
+    )
+    print(f"seed {args.seed}, {args.latency_ms} ms added per request, {limits}, {layout}")
     results: dict[str, dict[str, Result]] = {t.key: {} for t in tasks}
     templates = [t.template for t in tasks]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         t0 = time.perf_counter()
         sandboxes = start_side_by_side(
-            dict.fromkeys(CONTENDERS, args.seed), work, latency_ms=args.latency_ms, protection=args.protection
+            dict.fromkeys(CONTENDERS, args.seed),
+            work,
+            latency_ms=args.latency_ms,
+            protection=args.protection,
+            split=not args.one_process,
         )
         print(
             f"{len(sandboxes)} sandboxes up with seed {args.seed} in {time.perf_counter() - t0:.1f} s (seeded side by side)"
@@ -91,7 +103,7 @@ def main() -> None:
                 settings = session.project.settings
                 print(f"p2c project: batch_size {settings.batch_size}, concurrency {settings.concurrency}")
                 for t in tasks:
-                    results[t.key]["p2c"] = run_p2c(session, t)
+                    results[t.key]["p2c"] = run_p2c(session, t, sandboxes["p2c"])
             with p2c_session(work / "raw", sandboxes["raw"], templates) as session:
                 for t in tasks:
                     rows = prepared(session, t)
@@ -119,6 +131,10 @@ def main() -> None:
                 f"{r.requests:>7} requests  ({r.note})"
             )
         p2c, raw, one = res["p2c"], res["raw"], res["per-record"]
+        print(
+            f"  sandbox CPU: p2c run {p2c.sandbox_cpu:.2f} s ({p2c.busy:.2f} s per s of its wall), "
+            f"raw {raw.sandbox_cpu:.2f} s ({raw.busy:.2f} s/s)"
+        )
         speed = p2c.rate / raw.rate
         fewer = one.requests / p2c.requests if p2c.requests else float("inf")
         less = one.seconds / p2c.seconds

@@ -83,8 +83,10 @@ class SandboxProcess:
         timeout: float = 300,
         latency_ms: int = 0,
         protection: bool = True,
+        split: bool = False,
     ) -> SandboxProcess:
-        """Start and wait until ready; ``latency_ms``/``protection``: realistic mode for benchmarks."""
+        """Start and wait until ready; ``latency_ms``/``protection``: realistic mode for benchmarks;
+        ``split``: the ERP served by a process of its own (``p2c sandbox up --split``)."""
         ports = ports or free_ports(3)
         args = [
             sys.executable,
@@ -103,6 +105,7 @@ class SandboxProcess:
             *(("--seed", seed) if seed else ()),
             *(("--latency-ms", str(latency_ms)) if latency_ms else ()),
             *(() if protection else ("--no-protection",)),
+            *(("--split",) if split else ()),
             *extra,
         ]
         started = time.perf_counter()
@@ -135,6 +138,25 @@ class SandboxProcess:
 
     def client(self, which: str, timeout: float = 300) -> httpx.Client:
         return api_client(self.connections[which], timeout)
+
+    def pids(self) -> list[int]:
+        """The sandbox's processes: the main one and its children (a split sandbox's ERP process)."""
+        try:
+            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        except OSError:
+            children = []
+        return [self.proc.pid, *map(int, children)]
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds (user + system) its processes have used so far, from ``/proc`` (Linux)."""
+        total = 0.0
+        for pid in self.pids():
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # ended meanwhile
+            total += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+        return total
 
     def stop(self) -> tuple[int, str]:
         """SIGTERM, then wait; returns the exit code and everything the process printed."""

@@ -4,6 +4,12 @@
 binds the sockets (port 0 picks a free port, as tests do), and serves either in the foreground
 until SIGINT/SIGTERM (``run``) or on a background thread (``start``/``stop``).
 
+``split=True`` (``p2c sandbox up --split``) serves the ERP from a process of its own
+(:mod:`p2c_sandbox.split`), so the two services do not share one CPU — a real Dataverse and a real
+F&O never do, and a benchmark that reads one while writing the other would otherwise measure the
+emulator's single event loop. The two services share no state; the child gets the ERP's socket
+and the data directory, seeds or loads its own store, and ends with the parent.
+
 Example::
 
     sb = Sandbox(SandboxConfig(data_dir=tmp, identity_port=0, crm_port=0, erp_port=0))
@@ -21,7 +27,7 @@ import signal
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -37,7 +43,9 @@ from p2c_sandbox.identity import IdentityApp, TokenIssuer
 from p2c_sandbox.service import Service
 from p2c_sandbox.tls import ensure_certificates
 
-__all__ = ["Sandbox", "load_credentials"]
+__all__ = ["SERVERS", "Sandbox", "load_credentials"]
+
+SERVERS = ("identity", "crm", "erp")
 
 log = logging.getLogger("p2c_sandbox")
 
@@ -95,24 +103,36 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 class Sandbox:
-    def __init__(self, config: SandboxConfig) -> None:
+    def __init__(
+        self,
+        config: SandboxConfig,
+        *,
+        split: bool = False,
+        serve: tuple[str, ...] = SERVERS,
+        sockets: dict[str, socket.socket] | None = None,
+        urls: dict[str, str] | None = None,
+    ) -> None:
+        """``split``: the ERP is served by a process of its own, started by :meth:`run`;
+        ``serve``, ``sockets``, ``urls``: that process's part (the servers it runs, their bound
+        sockets, and every server's URL)."""
         from p2c_sandbox.dataverse import DataverseService
         from p2c_sandbox.fno import FnoService
 
         self.config = config
+        self.split = split
+        self.serving = tuple(n for n in serve if not (split and n == "erp"))
         data_dir = config.data_dir
         if data_dir is not None:
             data_dir.mkdir(parents=True, exist_ok=True)
         self.credentials = config.credentials or load_credentials(data_dir)
         self.scheme = "https" if config.tls else "http"
-        self._sockets = {
-            "identity": _bind(config.host, config.identity_port),
-            "crm": _bind(config.host, config.crm_port),
-            "erp": _bind(config.host, config.erp_port),
-        }
+        ports = {"identity": config.identity_port, "crm": config.crm_port, "erp": config.erp_port}
+        given = sockets or {}
+        self._sockets = {name: given.get(name) or _bind(config.host, ports[name]) for name in serve}
         host = f"[{config.host}]" if ":" in config.host else config.host
         self.urls = {
-            name: f"{self.scheme}://{host}:{s.getsockname()[1]}" for name, s in self._sockets.items()
+            **(urls or {}),
+            **{name: f"{self.scheme}://{host}:{s.getsockname()[1]}" for name, s in self._sockets.items()},
         }
         self.ssl_files: tuple[Path, Path, Path] | None = None
         if config.tls:
@@ -120,27 +140,42 @@ class Sandbox:
             self.ssl_files = ensure_certificates(cert_dir)
         self.issuer = TokenIssuer(self.credentials, self.urls["identity"], config.token_lifetime_seconds)
         store = (lambda n: data_dir / f"{n}.sqlite") if data_dir is not None else (lambda n: None)
-        self.crm: Service = DataverseService(config, store("crm"))
-        self.erp: Service = FnoService(config, store("erp"))
-        self.apps: dict[str, Any] = {
-            "identity": IdentityApp(self.issuer, lambda: (self.urls["crm"], self.urls["erp"])),
-            "crm": ServiceApp(
-                self.crm, self.urls["crm"], self.issuer, Protection(config.crm_limits, config.protection)
-            ),
-            "erp": ServiceApp(
-                self.erp, self.urls["erp"], self.issuer, Protection(config.erp_limits, config.protection)
-            ),
-        }
-        if config.latency_ms:
-            for name in ("crm", "erp"):
+        # the services this process serves, each seeded on first start or loaded from its store
+        self.services: dict[str, Service] = {}
+        if "crm" in self.serving:
+            self.services["crm"] = DataverseService(config, store("crm"))
+        if "erp" in self.serving:
+            self.services["erp"] = FnoService(config, store("erp"))
+        self.apps: dict[str, Any] = {}
+        if "identity" in self.serving:
+            self.apps["identity"] = IdentityApp(self.issuer, lambda: (self.urls["crm"], self.urls["erp"]))
+        limits = {"crm": config.crm_limits, "erp": config.erp_limits}
+        for name, svc in self.services.items():
+            self.apps[name] = ServiceApp(
+                svc, self.urls[name], self.issuer, Protection(limits[name], config.protection)
+            )
+            if config.latency_ms:
                 self.apps[name].faults.update({"latency_ms": config.latency_ms})
         self._servers: list[_Server] = []
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        if data_dir is not None:
+        if data_dir is not None and "identity" in self.serving:
             self.write_connections(data_dir / "connections.yaml")
 
     # -- facts for users -----------------------------------------------------------------------
+
+    @property
+    def crm(self) -> Service:
+        return self._service("crm")
+
+    @property
+    def erp(self) -> Service:
+        return self._service("erp")
+
+    def _service(self, name: str) -> Service:
+        if name not in self.services:
+            raise RuntimeError(f"the {name} service is served by another process of this sandbox")
+        return self.services[name]
 
     @property
     def identity_url(self) -> str:
@@ -236,19 +271,44 @@ class Sandbox:
         for s in self._servers:
             s.should_exit = True
 
-    def run(self) -> None:
-        """Serve in the foreground until SIGINT or SIGTERM."""
+    def run(self, *, until: Callable[[], str | None] | None = None) -> None:
+        """Serve in the foreground until SIGINT or SIGTERM, or until ``until()`` gives a reason
+        (asked every half second). Split, the ERP's process is started first and stopped after,
+        and its end stops this one (:mod:`p2c_sandbox.split`)."""
+        from p2c_sandbox.split import child_gone, start_erp_process, stop_process
+
+        child = start_erp_process(self) if self.split else None
+        check = child_gone(child) if child is not None else until
+
+        async def watch(check: Callable[[], str | None]) -> None:
+            while (reason := check()) is None:
+                await asyncio.sleep(0.5)
+            log.error("%s: stopping", reason)
+            self.shutdown()
 
         async def main() -> None:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, self.shutdown)
-            await self.serve()
+            watching = asyncio.ensure_future(watch(check)) if check is not None else None
+            try:
+                await self.serve()
+            finally:
+                if watching is not None:
+                    watching.cancel()
 
-        asyncio.run(main())
+        try:
+            asyncio.run(main())
+        finally:
+            if child is not None:
+                stop_process(child)
 
     def start(self, timeout: float = 30.0) -> None:
         """Serve on a background thread; return once all three servers accept connections."""
+        if self.split:
+            raise RuntimeError(
+                "a split sandbox serves in the foreground (run), its ERP in a process of its own"
+            )
         ready = threading.Event()
 
         def target() -> None:
@@ -289,7 +349,7 @@ class Sandbox:
             self._thread = None
 
     def close(self) -> None:
-        for svc in (self.crm, self.erp):
+        for svc in self.services.values():
             with contextlib.suppress(Exception):
                 svc.close()
 
