@@ -216,7 +216,7 @@ def write_batch(
         if o.action == unchanged and o.operation is None and o.message is None:  # most of a quiet run
             silent.setdefault(o.task, []).append(o)
             continue
-        action = Action(o.action)
+        action = o.action if type(o.action) is Action else Action(o.action)  # no Enum call per row
         if o.operation is not None:  # a side write: always a row, never a counter (they count records)
             if len(o.operation) > OPERATION_MAX:
                 raise ValueError(f"operation {o.operation!r} is longer than {OPERATION_MAX} characters")

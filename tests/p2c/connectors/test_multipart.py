@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import re
 import time
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from p2c.connectors import multipart
 from p2c.connectors.multipart import (
     BatchItem,
     ChangeSet,
     HttpPart,
     MultipartError,
+    _fast_answer,
+    _http_part,
+    _read_part,
     parse_batch,
     render_batch,
 )
@@ -351,6 +356,74 @@ def test_round_trip_responses(items: list[BatchItem]) -> None:
     assert _shape(parsed) == _shape(items)
     again = parse_batch(*render_batch(parsed, kind="response"))
     assert again == parsed
+
+
+#: ways a service may write an answer part that the at-once reader leaves to the line reader
+_UNUSUAL = {
+    "as rendered": lambda c: c,
+    "lower-case MIME header": lambda c: c.replace(
+        b"Content-Type: application/http", b"content-type: application/http"
+    ),
+    "folded header": lambda c: _after_status_line(c, b"X-Folded: a\r\n  b\r\n"),
+    "bare LF lines": lambda c: c.replace(b"\r\n", b"\n"),
+    "two spaces before the code": lambda c: c.replace(b"HTTP/1.1 ", b"HTTP/1.1  ", 1),
+    "blank line before the status line": lambda c: c.replace(b"\r\n\r\nHTTP/1.1", b"\r\n\r\n\r\nHTTP/1.1", 1),
+}
+
+
+def _after_status_line(content: bytes, lines: bytes) -> bytes:
+    at = content.index(b"\r\n", content.index(b"HTTP/1.1 ")) + 2
+    return content[:at] + lines + content[at:]
+
+
+def _answer_content(part: HttpPart) -> bytes:
+    """The bytes of ``part`` inside a change set of a rendered answer, as the splitter hands them on."""
+    _ct, body = render_batch([ChangeSet([part])], kind="response")
+    inner = re.search(rb"--(changesetresponse_[0-9a-f-]+)\r\n(.*)\r\n--\1--", body, re.S)
+    assert inner is not None
+    return inner.group(2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_response, st.sampled_from(sorted(_UNUSUAL)))
+def test_an_answer_part_is_read_at_once_as_the_line_reader_reads_it(part: HttpPart, how: str) -> None:
+    """A ``$batch`` answer of 200 change sets is read part by part at once (a regular expression);
+    whatever that reader takes, it must read as the line-by-line reader does, and the usual shape
+    must not fall back to the slow one."""
+    content = _UNUSUAL[how](_answer_content(part))
+    fast = _fast_answer(content)
+    assert (fast is not None) == (how == "as rendered"), how
+    try:
+        slow = _read_part(content, "the part")
+    except MultipartError:
+        assert fast is None
+        return
+    assert _http_part(content, "the part") == slow
+    if fast is not None:
+        assert fast == slow
+
+
+@settings(max_examples=150, deadline=None)
+@given(_items(_response))
+def test_answers_read_at_once_read_as_the_general_reader_reads_them(items: list[BatchItem]) -> None:
+    ct, body = render_batch(items, kind="response")
+    at_once = parse_batch(ct, body)
+    with (
+        mock.patch.object(multipart, "_one_part_set", lambda _c: None),
+        mock.patch.object(multipart, "_fast_answer", lambda _c: None),
+    ):
+        assert parse_batch(ct, body) == at_once
+
+
+def test_a_change_set_of_one_answer_is_read_at_once() -> None:
+    answer = HttpPart.response(
+        204, {"OData-EntityId": "https://x/data/CustomersV3('C1')"}, b"", "1", "No Content"
+    )
+    _ct, body = render_batch([ChangeSet([answer]), ChangeSet([answer, answer])], kind="response")
+    one, two = re.findall(rb"--batchresponse_[0-9a-f-]+\r\n(.*?)\r\n(?=--batchresponse_)", body, re.S)
+    read = multipart._one_part_set(one)
+    assert read is not None and read.parts == [answer]
+    assert multipart._one_part_set(two) is None  # two parts: the general reader
 
 
 @pytest.mark.parametrize(("body", "ct"), [(DATAVERSE_REQUEST, DATAVERSE_CT), (FNO_REQUEST, FNO_CT)])
