@@ -1,7 +1,8 @@
 """One task of a run: read → prepare → resolve → map → compare → write → record.
 
-Each stage is a method of :class:`TaskPipeline` but the last
-(:func:`~p2c.engine.recording.record_answers`); the write stage is given
+:class:`TaskPipeline` reads and runs the stages; one chunk is compared, mapped and planned by
+:func:`~p2c.engine.planning.plan_chunk` and recorded by
+:func:`~p2c.engine.recording.record_answers`; the write stage is given
 (:class:`~p2c.engine.writes.Sender` for a run, :class:`~p2c.engine.writes.Recorder` for a plan), so
 ``run`` and ``plan`` are the same code. The task's flow (:mod:`p2c.flows`) adds its behaviour
 through hooks that return planned writes; the pipeline sends and records those exactly like the
@@ -29,22 +30,22 @@ A stop request ends the run once what is in flight is committed (the cursor does
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
 from p2c.catalog import EntitySpec
-from p2c.connectors import Refusal, TargetItem, WriteOp, WriteResult
+from p2c.connectors import WriteOp, WriteResult
 from p2c.engine.ahead import alongside, prepare_ahead
 from p2c.engine.binder import Binder
-from p2c.engine.chunk import Chunk, Planned, Ready, checked
+from p2c.engine.chunk import Chunk, Planned
 from p2c.engine.context import RunContext
 from p2c.engine.deletes import delete_records
 from p2c.engine.flight import Flight
-from p2c.engine.hashing import content_hash, source_hash, task_fingerprint
+from p2c.engine.hashing import task_fingerprint
 from p2c.engine.intake import AGAIN_PAGE, Intake, Page
-from p2c.engine.outcomes import Outcomes, create_only
+from p2c.engine.outcomes import Outcomes
+from p2c.engine.planning import plan_chunk, resolve_ahead
 from p2c.engine.reading import SourceReader
 from p2c.engine.recording import record_answers
 from p2c.engine.report import Progress, TaskReport
@@ -52,23 +53,19 @@ from p2c.engine.share import Share
 from p2c.engine.target import target_table
 from p2c.engine.writes import Batch, Sender, SideResults, WriteStage, send_side_writes
 from p2c.errors import (
-    P2CError,
-    RecordError,
     RunInterrupted,
-    ServiceUnreachableError,
-    WaitingForParentError,
 )
-from p2c.flows import OWNING_UNIT, FlowContext, Prepared, SideWrite, Skip, SkipReason, flow_for
-from p2c.mapping import Lookup, Missing, iter_nodes, to_wire
+from p2c.flows import OWNING_UNIT, FlowContext, SideWrite, flow_for
+from p2c.mapping import Lookup, Missing, iter_nodes
 from p2c.project import Task
 from p2c.settings import System
-from p2c.store import Action, Link, Outcome, RunStatus
+from p2c.store import Action, Outcome, RunStatus
 
 __all__ = ["CHUNK", "CRM_CHUNK", "TaskPipeline"]
 
 #: rows mapped, planned and recorded together (one store transaction each): one write request
 #: into Dataverse, five ``$batch`` into F&O. A page's lookups are read for the whole page at once
-#: (:meth:`TaskPipeline.resolve_ahead`), so a chunk asks nothing more; it is written while the next
+#: (:func:`~p2c.engine.planning.resolve_ahead`), so a chunk asks nothing more; it is written while the next
 #: is mapped and recorded while later ones are in flight
 CHUNK = 1000
 #: the same into a Dataverse table keyed by lookups (a price-list item, an order line): such a
@@ -117,7 +114,7 @@ class TaskPipeline:
         self.rewrite = False
         self._chunks = 0  # handed to the write window in this run
         self._early: list[SideWrite] = []
-        self._again: set[str] = set()  # records read again on purpose: never skipped unmapped
+        self.again: set[str] = set()  # records read again on purpose: never skipped unmapped
         self._source_writes = 0  # side writes sent to the task's own source (a number, a flag)
         self._sides_prepared = False  # the tables of the flow's side writes learnt (from the first rows)
         self.fingerprint = task_fingerprint(project, task)  # a changed project maps every record again
@@ -177,7 +174,7 @@ class TaskPipeline:
         self._chunks = 0
         with Flight(self.depth, self.task.name) as flight:
             for page in intake.pages():
-                self._again = intake.again
+                self.again = intake.again
                 self._page(task_run_id, page, flight)
             # the feed past the task's own write-backs is read while its last chunks are written
             settle, wrote = self._catch_up(intake), self._source_writes
@@ -219,7 +216,7 @@ class TaskPipeline:
         resolving = None
         if many or (writes and page.rows):
             resolving = alongside(
-                partial(self.resolve_ahead, page.rows, prepared), f"lookups-{self.task.name}"
+                partial(resolve_ahead, self, page.rows, prepared), f"lookups-{self.task.name}"
             )
         early = self.side_writes(writes, after=False)
         self._early.clear()
@@ -246,7 +243,7 @@ class TaskPipeline:
             resolving.result()
         parts = [page.rows[i : i + self.chunk] for i in range(0, len(page.rows), self.chunk)]
         for n, part in enumerate(parts):
-            planned = self.prepare(part, prepared)
+            planned = plan_chunk(self, part, prepared)
             if n == 0:
                 planned.done.outcomes[:0] = head.outcomes
                 planned.done.read = head.read
@@ -262,19 +259,6 @@ class TaskPipeline:
         target = (self.task.target.system, self.task.target.entity)
         for system, entity in sorted(self.flow.side_targets() - {target}):
             prepare_ahead(self.run_ctx.connectors[system], entity, self.task.name)
-
-    def resolve_ahead(self, rows: Sequence[dict[str, Any]], prepared: Prepared) -> None:
-        """The lookups of a whole page, read at once (the run's resolver keeps them): its chunks'
-        own resolves then find every value asked. A read that fails here is asked again by each
-        chunk, whose rows then fail with its reason."""
-        by_company, _ = self._by_company(rows, prepared)
-        for company, crows in by_company.items():
-            try:
-                self.run_ctx.resolver.resolve(self.mappers[company], crows)
-            except ServiceUnreachableError:
-                raise
-            except P2CError:
-                continue
 
     def _send(self, sends: list[WriteOp]) -> list[WriteResult]:
         """A chunk's write (in the window's pool: nothing here touches the pipeline's state)."""
@@ -302,103 +286,7 @@ class TaskPipeline:
             report=self.report,
         )
 
-    # -- one chunk: prepare, resolve, map, compare, write --------------------------------------------------
-
-    def prepare(self, rows: list[dict[str, Any]], prepared: Prepared) -> Planned:
-        """Compare, map and plan one chunk on this thread: the records unchanged at their source
-        cost no mapping; those whose payload changed are planned for the target."""
-        done = Chunk()
-        links = self.binder.links([self.reader.key(r) for r in rows])
-        hashes: dict[str, str] = {}
-        changed: list[dict[str, Any]] = []
-        for row in rows:
-            key = self.reader.key(row)
-            hashes[key] = digest = source_hash(row, self.fingerprint)
-            link = links.get(key)
-            if (
-                link is not None
-                and link.source_hash == digest
-                and not self.rewrite
-                and key not in self._again
-                and prepared.failure(row) is None
-                and prepared.skipped(row) is None
-            ):
-                done.outcomes.append(self.outcomes.unchanged(key))
-            else:
-                changed.append(row)
-        ready: list[Ready] = []
-        pending: list[SideWrite] = []
-        for key, row, result in self.map_rows(changed, prepared, pending):
-            if isinstance(result, P2CError):
-                done.outcomes.append(self.outcomes.failure(key, row, None, result))
-            elif isinstance(result, Skip):
-                done.outcomes.append(self.outcomes.skip(key, result.reason, result.message))
-            else:
-                digest = self.digest(result, row)
-                link = links.get(key)
-                if link is not None and link.hash == digest and not self.rewrite:
-                    done.outcomes.append(self.outcomes.unchanged(key))
-                    if link.source_hash != hashes[key]:  # the next run skips it unmapped
-                        done.links.append(replace(link, source_hash=hashes[key]))
-                elif link is not None and self.flow.create_only:
-                    done.outcomes.append(
-                        self.outcomes.skip(key, SkipReason.CREATE_ONLY, create_only(self.task.target))
-                    )
-                else:
-                    ready.append(Ready(key, row, result, digest, hashes[key]))
-        if pending:
-            done.outcomes.extend(self.side_writes(pending, after=False).outcomes)
-        if ready:
-            held = self.flow.before_write([r.row for r in ready])
-            for r in ready:
-                failure = held.failure(r.row)
-                if failure is not None:
-                    done.outcomes.append(self.outcomes.failure(r.key, r.row, r.payload, failure))
-            ready = [r for r in ready if held.failure(r.row) is None]
-        plans = self.plan_writes(ready, links) if ready else []
-        return Planned(done, ready, links, plans, [op for op in plans if isinstance(op, WriteOp)])
-
-    def map_rows(
-        self,
-        rows: Sequence[dict[str, Any]],
-        prepared: Prepared,
-        side: list[SideWrite],
-        *,
-        past_waits: bool = False,
-    ) -> Iterator[tuple[str, dict[str, Any], dict[str, Any] | Skip | P2CError]]:
-        """Prepare (the flow's chunk hook), resolve and map ``rows``: for each, its payload, the
-        reason it is skipped, or why it cannot go on. The chunk's side writes go into ``side``.
-        ``run``, ``plan`` and ``reconcile`` all map through here; ``past_waits`` maps rows a flow
-        says wait for a parent anyway (a trial of a header's lines, before the header exists)."""
-        by_company, others = self._by_company(rows, prepared)
-        for row, outcome in others:
-            yield self.reader.key(row), row, outcome
-        for company, crows in by_company.items():
-            mapper = self.mappers[company]
-            try:
-                here = self.flow.prepare_chunk(crows)
-                related = self.run_ctx.resolver.resolve(mapper, crows)
-            except ServiceUnreachableError:  # the run stops; no row of the chunk is recorded
-                raise
-            except P2CError as exc:  # a read failed as a whole: every row of the chunk fails
-                for row in crows:
-                    yield self.reader.key(row), row, exc
-                continue
-            side.extend(here.writes)
-            for row in crows:
-                key = self.reader.key(row)
-                failure = here.failure(row)
-                if failure is not None and not (past_waits and isinstance(failure, WaitingForParentError)):
-                    yield key, row, failure
-                    continue
-                skip = prepared.skipped(row) or here.skipped(row)
-                if skip is not None:
-                    yield key, row, skip
-                    continue
-                try:
-                    yield key, row, checked(self.task, mapper.map(row, related))
-                except (RecordError, WaitingForParentError) as exc:
-                    yield key, row, exc
+    # -- around the records: side writes, the feed past them ---------------------------------------------
 
     def side_writes(self, writes: Sequence[SideWrite], *, after: bool) -> SideResults:
         """Send a flow's side writes; they count in the report like the records do."""
@@ -415,46 +303,3 @@ class TaskPipeline:
         if not self._source_writes or not isinstance(self.stage, Sender) or self.run_ctx.stop.is_set():
             return None
         return intake.catch_up(intake.cursor) if intake.cursor else None
-
-    def digest(self, payload: Mapping[str, Any], row: Mapping[str, Any]) -> str:
-        """The content hash compared with the link: the payload, and what the record's consequences
-        depend on (an order's header tax, which its Freight Tax line holds)."""
-        consequence = self.flow.consequence(row)
-        return content_hash(payload if consequence is None else {**payload, "#consequence": consequence})
-
-    def plan_writes(self, ready: list[Ready], links: Mapping[str, Link]) -> list[WriteOp | Refusal]:
-        """The target's write (or refusal) for each record of ``ready``; ``links``: the records p2c
-        wrote before (the connector then knows which exist without asking)."""
-        task = self.task
-        crm = task.target.system is System.CRM
-        items = [
-            TargetItem(
-                r.key,
-                {k: r.payload.get(k) for k in task.key_target},
-                to_wire(r.payload, self.spec) if crm else r.payload,
-                linked=r.key in links,
-            )
-            for r in ready
-        ]
-        return list(self.tgt.plan_writes(self.table, items))
-
-    def _by_company(
-        self, rows: Sequence[dict[str, Any]], prepared: Prepared
-    ) -> tuple[dict[str, list[dict[str, Any]]], list[tuple[dict[str, Any], P2CError | Skip]]]:
-        """``rows`` by the legal entity each goes to, and the rows that go to none: failed
-        already, or skipped (the record's business unit is none of the project's)."""
-        by_company: dict[str, list[dict[str, Any]]] = {}
-        others: list[tuple[dict[str, Any], P2CError | Skip]] = []
-        for row in rows:
-            company = prepared.failure(row) or self._company_of(row)
-            if isinstance(company, str):
-                by_company.setdefault(company, []).append(row)
-            else:
-                others.append((row, company))
-        return by_company, others
-
-    def _company_of(self, row: Mapping[str, Any]) -> str | Skip:
-        if self.router is not None:  # a CRM record: its owning business unit's (p2c.flows.companies)
-            return self.router.route(row)
-        company = str(row.get("dataAreaId") or self.company).lower()
-        return company if company in self.mappers else self.company

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from p2c.engine.context import RunContext
 from p2c.engine.pipeline import TaskPipeline
+from p2c.engine.planning import map_rows
 from p2c.engine.writes import Recorder
 from p2c.errors import P2CError
 from p2c.flows import Prepared
@@ -47,7 +48,7 @@ class LineTrial:
             reader.before_filter(rows)
         rows = [r for r in rows if reader.keep(r)]
         found: dict[str, str] = {}
-        for key, row, result in pipeline.map_rows(rows, Prepared(), [], past_waits=True):
+        for key, row, result in map_rows(pipeline, rows, Prepared(), [], past_waits=True):
             if not isinstance(result, P2CError):
                 continue
             parent = str(row.get(field) or "").lower()

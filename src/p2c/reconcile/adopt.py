@@ -33,6 +33,7 @@ from datetime import timedelta
 from p2c.connectors import Connector, Redactor
 from p2c.engine import RunContext
 from p2c.engine.binder import Binder
+from p2c.engine.planning import record_digest
 from p2c.errors import AuthError, P2CError
 from p2c.project import Project
 from p2c.reconcile.report import Drift, TaskDrift
@@ -105,7 +106,7 @@ def adopt(
                     found.already += 1
                 elif pair.in_sync:
                     found.linked += 1
-                    digest = reconciler.pipeline.digest(pair.payload, pair.row)
+                    digest = record_digest(reconciler.pipeline, pair.payload, pair.row)
                     links.append(binder.link(pair.source_key, pair.payload, digest))
             found.differs = drift.counts[Drift.DIFFERS]
             found.missing = drift.counts[Drift.MISSING_IN_TARGET]

@@ -38,6 +38,7 @@ from typing import Any
 from p2c.catalog import EntitySpec, FieldType
 from p2c.connectors import Connector, Redactor
 from p2c.engine import Recorder, RunContext, TaskPipeline
+from p2c.engine.planning import map_rows
 from p2c.errors import AuthError, ConfigError, P2CError, WaitingForParentError
 from p2c.flows import Prepared, Skip
 from p2c.mapping import Const, TransformError, coerce, is_empty
@@ -222,7 +223,7 @@ class TaskReconciler:
         # a row without its key yet is missing in the target — unless the run would skip it anyway
         # (a contact no route takes is numbered by nobody): those are no drift of this task
         skipped = {
-            k for k, _r, res in self.pipeline.map_rows(keyless, Prepared(), []) if isinstance(res, Skip)
+            k for k, _r, res in map_rows(self.pipeline, keyless, Prepared(), []) if isinstance(res, Skip)
         }
         for row in keyless:
             if self.reader.key(row) in skipped:
@@ -235,7 +236,7 @@ class TaskReconciler:
         return self._by_target_key(self._mapped(keyed, prepared))
 
     def _mapped(self, rows: list[dict[str, Any]], prepared: Prepared) -> Iterable[_Mapped]:
-        for skey, row, result in self.pipeline.map_rows(rows, prepared, []):
+        for skey, row, result in map_rows(self.pipeline, rows, prepared, []):
             if isinstance(result, Skip):
                 continue  # another task's record (a contact routed to the other target): not this task's drift
             if isinstance(result, P2CError):
