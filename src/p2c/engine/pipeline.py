@@ -52,9 +52,7 @@ from p2c.engine.report import Progress, TaskReport
 from p2c.engine.share import Share
 from p2c.engine.target import target_table
 from p2c.engine.writes import Batch, Sender, SideResults, WriteStage, send_side_writes
-from p2c.errors import (
-    RunInterrupted,
-)
+from p2c.errors import RunInterrupted
 from p2c.flows import OWNING_UNIT, FlowContext, SideWrite, flow_for
 from p2c.mapping import Lookup, Missing, iter_nodes
 from p2c.project import Task
