@@ -41,8 +41,6 @@ MASK = "***"
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]{12,}=*")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _SHORTEST_TOKEN = 13  # "eyJ" + 4 + "." + 4 + "." (a bearer header is longer still)
-#: what any token the two patterns above mask contains
-_TOKEN_HINT = r"(?i:bearer)|eyJ"
 _SENSITIVE_KEYS = re.compile(
     r"(?i)^(authorization|proxy-authorization|client_secret|clientsecret|secret|password|passwd|"
     r"access_token|refresh_token|id_token|token|client_assertion|private_key|api_key|apikey)$"
@@ -53,6 +51,16 @@ _SENSITIVE_KEYS = re.compile(
 def _sensitive(key: object) -> bool:
     """A key whose value is a secret whatever it holds (field names repeat: the answer is cached)."""
     return isinstance(key, str) and _SENSITIVE_KEYS.match(key) is not None
+
+
+#: values :meth:`Redactor.data` masks part by part (a ``str`` subclass too: an enum's value)
+_NESTED = (str, dict, list, tuple)
+
+
+@functools.lru_cache(maxsize=1024)
+def _sensitive_keys(keys: tuple[Any, ...]) -> frozenset[Any]:
+    """The keys among ``keys`` whose values are secrets whatever they hold (:func:`_sensitive`)."""
+    return frozenset(k for k in keys if _sensitive(k))
 
 
 @dataclass(frozen=True)
@@ -89,9 +97,7 @@ class Redactor:
         self._secrets: set[str] = set()
         self._lock = threading.Lock()
         self._pattern: re.Pattern[str] | None = None
-        # a secret or the start of a token anywhere: one scan of a record's texts, joined, tells
-        # whether any of them needs masking (most records: none)
-        self._hint = re.compile(_TOKEN_HINT)
+        self._known: tuple[str, ...] = ()  # the secrets, for :meth:`_hinted`
         for s in secrets:
             self.register(s)
 
@@ -105,7 +111,14 @@ class Redactor:
             self._secrets.add(secret)
             ordered = sorted(self._secrets, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
-            self._hint = re.compile("|".join([*(re.escape(s) for s in ordered), _TOKEN_HINT]))
+            self._known = tuple(ordered)
+
+    def _hinted(self, text: str) -> bool:
+        """A secret or the start of a token anywhere in ``text``: one look at a record's texts,
+        joined, tells whether any of them needs masking (most records: none). Substring searches,
+        not a pattern of alternatives: a fifth of the time on a record of twenty fields."""
+        # what any token the two patterns above mask contains: "bearer" in any case, or "eyJ"
+        return "eyJ" in text or "bearer" in text.lower() or any(s in text for s in self._known)
 
     def text(self, value: str) -> str:
         if not value:
@@ -123,14 +136,16 @@ class Redactor:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            out = {k: (MASK if v and _sensitive(k) else v) for k, v in value.items()}
-            texts = []
-            for v in out.values():
-                if type(v) is str:
-                    texts.append(v)
-                elif isinstance(v, str | dict | list | tuple):  # nested: each part masked on its own
-                    return {k: self.data(v) for k, v in out.items()}
-            if texts and self._hint.search("\n".join(texts)):  # a secret somewhere: each text masked
+            sensitive = _sensitive_keys(tuple(value))  # a record's keys repeat record after record
+            out = (
+                {k: (MASK if v and k in sensitive else v) for k, v in value.items()}
+                if sensitive
+                else dict(value)
+            )
+            if any(t is not str and issubclass(t, _NESTED) for t in set(map(type, out.values()))):
+                return {k: self.data(v) for k, v in out.items()}  # nested: each part masked on its own
+            texts = [v for v in out.values() if type(v) is str]
+            if texts and self._hinted("\n".join(texts)):  # a secret somewhere: each text masked
                 return {k: self.text(v) if type(v) is str else v for k, v in out.items()}
             return out  # a flat record with no secret in it: only its sensitive keys masked
         if isinstance(value, list | tuple):

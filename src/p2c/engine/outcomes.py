@@ -5,6 +5,7 @@ redacted before they are stored.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -51,10 +52,14 @@ class Outcomes:
         return Outcome(self.task, key, Action.SKIPPED, message=message, reason=reason.value)
 
     def clean(self, data: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """``data`` as stored: its first :data:`SOURCE_ROW_FIELDS` fields but annotations
+        (``@odata.etag``), secrets masked."""
         if data is None:
             return None
-        items = list(data.items())[:SOURCE_ROW_FIELDS]
-        cleaned = self.redactor.data({k: v for k, v in items if not str(k).startswith("@")})
+        kept = _kept(tuple(data))  # a task's records have the same keys, record after record
+        if kept is not None or not isinstance(data, dict):
+            data = {k: data[k] for k in (data if kept is None else kept)}
+        cleaned = self.redactor.data(data)  # a copy
         return cleaned if isinstance(cleaned, dict) else None
 
     def failure(
@@ -80,6 +85,13 @@ class Outcomes:
             target_payload=self.clean(payload),
             transient=waiting,
         )
+
+
+@functools.lru_cache(maxsize=1024)
+def _kept(keys: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The keys :meth:`Outcomes.clean` keeps of ``keys``, or ``None`` when it keeps them all."""
+    kept = tuple(k for k in keys[:SOURCE_ROW_FIELDS] if not str(k).startswith("@"))
+    return None if kept == keys else kept
 
 
 def as_wait(error: P2CError, parent_fields: Sequence[str], entity: str) -> P2CError:

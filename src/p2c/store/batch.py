@@ -10,8 +10,9 @@ plus one indexed query per 5 000 unchanged records to find those that clear a pe
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Select, Table, bindparam, delete, func, insert, select, update
@@ -42,11 +43,15 @@ UNCHANGED = "unchanged since the last write"
 OPERATION_MAX = 40
 
 
+#: each action's text, without the enum's ``value`` descriptor (two per stored outcome)
+_VALUE = {a: a.value for a in Action}
+
+
 def _outcome_row(o: Outcome, action: Action, message: str | None = None) -> dict[str, Any]:
     return {
         "task": o.task,
         "source_key": o.source_key,
-        "action": action.value,
+        "action": _VALUE[action],
         "target_key": o.target_key,
         "error_class": o.error_class,
         "field": o.field,
@@ -120,21 +125,29 @@ def insert_rows(
         conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=fresh), list(rows))
         return
     names = tuple(rows[0])
-    sql, binds = _sqlite_insert(conn, table, names, tuple(keys or ()))
+    sql, values_of, binds = _sqlite_insert(conn, table, names, tuple(keys or ()))
     try:
-        params = [tuple(b(r[n]) if b else r[n] for n, b in zip(names, binds, strict=True)) for r in rows]
+        if not binds:
+            params: list[Any] = [values_of(r) for r in rows]
+        else:  # the few columns with a processor (times), each row's values taken at once
+            params = []
+            for r in rows:
+                values = list(values_of(r))
+                for i, bind in binds:
+                    values[i] = bind(values[i])
+                params.append(tuple(values))
     except (TypeError, ValueError) as e:  # as SQLAlchemy raises it: a value its column refuses
         raise StatementError(str(e), sql, None, e) from e
     conn.exec_driver_sql(sql, params)
 
 
-_SQLITE_INSERTS: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[str, list[Any]]] = {}
+_Insert = tuple[str, Callable[[Any], Sequence[Any]], list[tuple[int, Callable[[Any], Any]]]]
+_SQLITE_INSERTS: dict[tuple[str, tuple[str, ...], tuple[str, ...]], _Insert] = {}
 
 
-def _sqlite_insert(
-    conn: Connection, table: Table, names: tuple[str, ...], keys: tuple[str, ...]
-) -> tuple[str, list[Any]]:
-    """The SQL of :func:`insert_rows` on SQLite and the bind processor of each column (or None)."""
+def _sqlite_insert(conn: Connection, table: Table, names: tuple[str, ...], keys: tuple[str, ...]) -> _Insert:
+    """The SQL of :func:`insert_rows` on SQLite, what takes a row's values in the columns' order,
+    and the bind processor of each column that has one (by position)."""
     found = _SQLITE_INSERTS.get((table.name, names, keys))
     if found is None:
         dialect = conn.dialect
@@ -150,8 +163,14 @@ def _sqlite_insert(
             sql += f" ON CONFLICT ({conflict}) DO " + (
                 f"UPDATE SET {', '.join(fresh)}" if fresh else "NOTHING"
             )
-        binds = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
-        found = _SQLITE_INSERTS[(table.name, names, keys)] = (sql, binds)
+        processors = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
+        binds: list[tuple[int, Callable[[Any], Any]]] = [
+            (i, b) for i, b in enumerate(processors) if b is not None
+        ]
+        getter = itemgetter(*names)
+        values_of: Callable[[Any], Sequence[Any]] = getter if len(names) > 1 else (lambda row: (getter(row),))
+        found = (sql, values_of, binds)
+        _SQLITE_INSERTS[(table.name, names, keys)] = found
     return found
 
 
@@ -222,7 +241,7 @@ def write_batch(
                 raise ValueError(f"operation {o.operation!r} is longer than {OPERATION_MAX} characters")
             rows.append(_outcome_row(o, action))
             continue
-        tally[action.value] += 1
+        tally[_VALUE[action]] += 1
         rows.append(_outcome_row(o, action))
     for task, same in silent.items():  # counted; a row only to clear a failure
         tally[unchanged.value] += len(same)
