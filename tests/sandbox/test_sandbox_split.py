@@ -19,12 +19,15 @@ from p2c_sandbox.process import SandboxProcess, api_client, free_ports
 
 
 def _gone(pid: int, seconds: float = 10.0) -> bool:
-    """Whether the process ``pid`` (not a child of this one) ended within ``seconds``."""
+    """Whether the process ``pid`` (not a child of this one) ended within ``seconds``: no longer
+    there, or a zombie (ended, not yet reaped by whoever adopted it)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return True
+        if state in ("Z", "X"):
             return True
         time.sleep(0.1)
     return False
