@@ -109,14 +109,14 @@ def run_orders(work: Path, pid: int, cpu_of: Callable[[int], float], crm_activat
 def main() -> None:
     import httpx
 
-    from p2c_sandbox.process import api_client
+    from p2c_sandbox.process import api_client, cpu_of
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", default="large:20000")
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from full_cycle import activate_orders
-    from sandbox import cpu_of, start
+    from sandbox import start
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -47,7 +47,6 @@ __all__ = [
     "TASKS",
     "BenchTask",
     "Result",
-    "cpu_of",
     "p2c_session",
     "prepared",
     "run_p2c",
@@ -105,12 +104,6 @@ class Result:
     @property
     def rate(self) -> float:
         return self.rows / self.seconds if self.seconds else float("inf")
-
-
-def cpu_of(pid: int) -> float:
-    """CPU seconds (user + system) of another process, from /proc/<pid>/stat (psutil is not installed)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def verdict(ok: bool) -> str:

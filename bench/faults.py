@@ -32,7 +32,6 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from contenders import cpu_of  # bench/contenders.py
 from full_cycle import activate_orders, failures  # bench/full_cycle.py
 from p2c.connectors import Redactor
 from p2c.engine import Engine, open_connectors
@@ -40,7 +39,7 @@ from p2c.project import load_project, write_sandbox_project
 from p2c.settings import System
 from p2c.setup import provision
 from p2c.store import StateStore
-from p2c_sandbox.process import api_client
+from p2c_sandbox.process import api_client, cpu_of
 from sandbox import start  # bench/sandbox.py: starts `p2c sandbox up` and waits for it
 
 FAULTS: dict[str, Any] = {

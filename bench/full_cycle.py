@@ -34,7 +34,6 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from contenders import (
-    cpu_of,
     start_realistic,
     verdict,
 )  # bench/contenders.py: `p2c sandbox up`, latency, limits
@@ -44,7 +43,7 @@ from p2c.project import load_project, write_sandbox_project
 from p2c.settings import System
 from p2c.setup import provision
 from p2c.store import Action, StateStore
-from p2c_sandbox.process import api_client
+from p2c_sandbox.process import api_client, cpu_of
 
 REQUESTS_PER_RECORD, INCREMENTAL_SECONDS = 0.05, 30.0
 

@@ -31,18 +31,12 @@ from p2c.engine import Engine, RunReport, open_project
 from p2c.project import write_sandbox_project
 from p2c.settings import System
 from p2c.setup import provision
+from p2c_sandbox.process import cpu_of
 
 NO_CHANGE_SECONDS = 2.0
 # flow -> (its tasks, the service it writes); goal 4: requests per record written into that service
 FLOWS = {"Accounts": (["Accounts"], "erp"), "Products": (["Products", "ProductPriceListItems"], "crm")}
 REQUESTS_PER_RECORD = {"crm": 0.002, "erp": 0.01}
-
-
-def cpu_of(pid: int) -> float:
-    """CPU seconds (user + system) of another process, from /proc (psutil is not installed)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
-    return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
 def verdict(ok: bool) -> str:

@@ -31,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from contenders import (  # bench/contenders.py
     ERP_BATCH,
     TASKS,
-    cpu_of,
     p2c_session,
     prepared,
     run_p2c,
@@ -39,6 +38,7 @@ from contenders import (  # bench/contenders.py
     start_side_by_side,
     verdict,
 )
+from p2c_sandbox.process import cpu_of
 
 RAW_RATIO, MILLION = 0.9, 1_000_000
 

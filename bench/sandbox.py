@@ -33,16 +33,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 import sandbox_paths as sp
-from p2c_sandbox.process import SandboxProcess, api_client
+from p2c_sandbox.process import SandboxProcess, api_client, cpu_of
 
 CPU_TARGET = 0.5  # sandbox CPU seconds per 1 000 rows written, whatever p2c does
 MEMORY_TARGET_MIB = 8 * 1024
-
-
-def cpu_of(pid: int) -> float:
-    """CPU seconds (user + system) of another process, from /proc (psutil is not installed)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mib(pid: int) -> float:

@@ -34,11 +34,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from contenders import cpu_of  # bench/contenders.py
 from p2c.engine import open_project
 from p2c.project import write_sandbox_project
 from p2c.setup import provision
 from p2c.store import StateStore
+from p2c_sandbox.process import cpu_of
 from sandbox import start  # bench/sandbox.py: starts `p2c sandbox up` and waits for it
 
 TASKS = ("Accounts", "Products", "ProductPriceListItems")

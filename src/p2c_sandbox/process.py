@@ -64,6 +64,13 @@ def api_client(conn: dict[str, Any], timeout: float = 300) -> httpx.Client:
     )
 
 
+def cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) of another process, from ``/proc/<pid>/stat`` (Linux; psutil is
+    not a dependency): fields 14 and 15 of proc(5), after the command name in parentheses."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class SandboxProcess:
     proc: subprocess.Popen[str]
@@ -148,14 +155,13 @@ class SandboxProcess:
         return [self.proc.pid, *map(int, children)]
 
     def cpu_seconds(self) -> float:
-        """CPU seconds (user + system) its processes have used so far, from ``/proc`` (Linux)."""
+        """CPU seconds (user + system) its processes have used so far (:func:`cpu_of`)."""
         total = 0.0
         for pid in self.pids():
             try:
-                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += cpu_of(pid)
             except OSError:
                 continue  # ended meanwhile
-            total += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
         return total
 
     def stop(self) -> tuple[int, str]:
