@@ -91,7 +91,6 @@ def alongside(call: Callable[[], T], name: str) -> Future[T]:
 def prepare_ahead(target: Connector, entity: str, name: str) -> None:
     """``target.prepare_writes(entity)`` on a thread of its own. A failure is only logged: the
     first write asks again and reports it where it belongs."""
-    context = contextvars.copy_context()
 
     def prepare() -> None:
         try:
@@ -99,4 +98,4 @@ def prepare_ahead(target: Connector, entity: str, name: str) -> None:
         except Exception as exc:
             log.debug("preparing the writes to %s ahead failed (the first write asks again): %s", entity, exc)
 
-    threading.Thread(target=context.run, args=(prepare,), name=f"p2c-prepare-{name}", daemon=True).start()
+    alongside(prepare, f"prepare-{name}")
