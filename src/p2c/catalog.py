@@ -127,6 +127,12 @@ class EntitySpec:
         except (TypeError, ValueError):
             return str(state)
 
+    @functools.cached_property
+    def lookups(self) -> Mapping[str, FieldSpec]:
+        """The lookup fields, by each name a payload may give them (``x`` and ``_x_value``)."""
+        found = {f.name: f for f in self.fields.values() if f.type is FieldType.LOOKUP}
+        return {**found, **{f.read_name: f for f in found.values()}}
+
     def field(self, name: str) -> FieldSpec | None:
         """The field ``name``; CRM lookups are found by ``x`` and by ``_x_value``."""
         spec = self.fields.get(name)

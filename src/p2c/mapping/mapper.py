@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, DecimalException
 from typing import Any, Protocol
 
-from p2c.catalog import EntitySpec, FieldSpec, FieldType
+from p2c.catalog import EntitySpec, FieldSpec
 from p2c.errors import RecordError, WaitingForParentError
 from p2c.mapping.arithmetic import evaluate_arithmetic
 from p2c.mapping.expression import (
@@ -361,10 +361,13 @@ def to_wire(payload: Mapping[str, Any], entity: EntitySpec) -> dict[str, Any]:
     """
     from p2c.odata import quote_string
 
+    lookups = entity.lookups
+    if lookups.keys().isdisjoint(payload):
+        return dict(payload)
     out: dict[str, Any] = {}
     for name, value in payload.items():
-        spec = entity.field(name)
-        if spec is None or spec.type is not FieldType.LOOKUP:
+        spec = lookups.get(name)
+        if spec is None:
             out[name] = value
             continue
         targets = dict(spec.targets)
