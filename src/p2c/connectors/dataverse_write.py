@@ -85,7 +85,11 @@ class DataverseWriter(RowWriter):
         names = list(ops[0].key)
         try:
             rows = find_by_keys(
-                self.session, self.info.set_name, [op.key for op in ops], select=self._found_columns(names)
+                self.session,
+                self.info.set_name,
+                [op.key for op in ops],
+                select=self._found_columns(names),
+                use_in=True,
             )
         except RecordError:  # a table without statecode refuses the $select: read without it
             if not self.info.stateful:
@@ -113,7 +117,7 @@ class DataverseWriter(RowWriter):
             HttpPart.request(
                 "GET", self.session.url(self.info.set_name, {"$select": select, "$filter": f}), get_headers
             )
-            for f in key_filters([op.key for op in chunk], max_chars=6000)
+            for f in key_filters([op.key for op in chunk], max_chars=6000, use_in=True)
         ]
         body = dumps({"Targets": [self._target_body(Message.UPSERT, op) for op in chunk]})
         path = f"{self.info.set_name}/Microsoft.Dynamics.CRM.{Message.UPSERT.value}"
@@ -238,7 +242,9 @@ class DataverseWriter(RowWriter):
         results of the first attempt when every row is there with the content sent (all-or-nothing:
         it created them all), else ``None``."""
         names = list(ops[idx[0]].key)
-        rows = find_by_keys(self.session, self.info.set_name, [ops[i].key for i in idx], select=[])
+        rows = find_by_keys(
+            self.session, self.info.set_name, [ops[i].key for i in idx], select=[], use_in=True
+        )
         by_key = {_norm_key(row, names): row for row in rows}
         out: dict[int, WriteResult] = {}
         for i in idx:

@@ -42,11 +42,13 @@ def find_by_keys(
     headers: Mapping[str, str] | None = None,
     company_first: bool = False,
     max_filter_chars: int = 6000,
+    use_in: bool = False,
 ) -> list[dict[str, Any]]:
-    """The rows matching any of ``keys``: one GET, or one ``$batch`` of GETs when the filter is long."""
+    """The rows matching any of ``keys``: one GET, or one ``$batch`` of GETs when the filter is long
+    (``use_in``: Dataverse's ``In`` for keys of one text column, :func:`key_filters`)."""
     if not keys:
         return []
-    filters = key_filters(keys, max_chars=max_filter_chars, company_first=company_first)
+    filters = key_filters(keys, max_chars=max_filter_chars, company_first=company_first, use_in=use_in)
     base = {**(params or {}), **({"$select": ",".join(select)} if select else {})}  # none: every column
     queries = [{**base, "$filter": f} for f in filters]
     return [row for page in query_many(session, entity_set, queries, headers=headers) for row in page]

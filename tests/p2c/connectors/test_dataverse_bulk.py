@@ -152,6 +152,33 @@ def test_upserts_without_the_hint_read_and_write_in_one_request_and_say_created_
     assert _rows(crm, "FOLD-") == {f"FOLD-{n:04d}": f"Fold {n}" for n in range(1000)}
 
 
+def test_the_existence_read_asks_by_in_and_finds_keys_in_any_case_and_spelling(
+    crm: DataverseConnector, http: httpx.Client, account_key: str
+) -> None:
+    """The folded existence read names the keys in one Microsoft.Dynamics.CRM.In list, not a chain
+    of ``or``-ed equalities; it finds rows whose key differs only in case, and keys holding quotes,
+    an ampersand, a slash and non-ASCII letters."""
+    _warm(crm, account_key)
+    odd = [f'IN-O\'B "Q"&/ä-{n}' for n in range(6)]  # accountnumber holds 20 characters
+    crm.write(
+        "accounts", [WriteOp(OpKind.UPSERT, {account_key: k.upper()}, {"name": "Old"}) for k in odd[:3]]
+    )
+    bodies: list[bytes] = []
+    http.event_hooks = {"request": [lambda r: bodies.append(r.read())], "response": []}
+    try:
+        results = crm.write(
+            "accounts",
+            [WriteOp(OpKind.UPSERT, {account_key: k}, {"name": f"New {n}"}) for n, k in enumerate(odd)],
+        )
+    finally:
+        http.event_hooks = {"request": [], "response": []}
+    assert [r.action for r in results] == [WriteAction.UPDATED] * 3 + [WriteAction.CREATED] * 3, [str(r.error) for r in results]
+    sent = b"".join(bodies)
+    assert b"Microsoft.Dynamics.CRM.In(" in sent and b"%20or%20" not in sent and b" or " not in sent
+    held = _rows(crm, "IN-")
+    assert sorted(held.values()) == [f"New {n}" for n in range(6)]  # the existing three updated, none doubled
+
+
 def test_a_bad_row_in_a_folded_upsert_fails_alone_and_the_others_say_created_or_updated(
     crm: DataverseConnector, account_key: str
 ) -> None:

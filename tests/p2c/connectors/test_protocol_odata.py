@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from decimal import Decimal
 
+import httpx
 import pytest
 
 from p2c.connectors.protocol_json import dumps, loads
@@ -88,6 +90,31 @@ def test_key_filters() -> None:
     chunks = key_filters(many, max_chars=6000)
     assert len(chunks) > 1 and all(len(c) < 6500 for c in chunks)
     assert sum(c.count(" eq ") for c in chunks) == 1000
+
+
+def test_key_filters_of_one_text_column_use_in_lists_that_fit_a_get() -> None:
+    """Dataverse's In for keys of one text column: every key once, in order, each filter's URL as
+    httpx sends it within the 32,768 characters of a GET — special characters included."""
+    values = [f"P{n:07d}" for n in range(2500)] + [f'O\'Brien "Q" & Co/ä {n}' for n in range(1500)]
+    chunks = key_filters([{"productnumber": v} for v in values], use_in=True)
+    assert len(chunks) > 1
+    assert all(
+        c.startswith("Microsoft.Dynamics.CRM.In(PropertyName='productnumber',PropertyValues=[")
+        for c in chunks
+    )
+    back = [v for c in chunks for v in json.loads(c[c.index("[") : -1])]
+    assert back == values
+    root = "https://org.crm.dynamics.com/api/data/v9.2/products"
+    for c in chunks:
+        url = httpx.URL(
+            root, params={"$select": "productid,productnumber,statecode,statuscode", "$filter": c}
+        )
+        assert len(str(url)) < 32_768 - 4_000
+    # anything else is or-ed as before: several columns, a value that is not text, no value
+    composite = [{"CustomerAccount": "A", "dataAreaId": "usmf"}]
+    assert key_filters(composite, use_in=True) == key_filters(composite)
+    assert key_filters([{"n": 5}, {"n": 6}], use_in=True) == ["n eq 5 or n eq 6"]
+    assert key_filters([{"k": "a"}, {"k": None}], use_in=True) == ["k eq 'a' or k eq null"]
 
 
 def test_query_string_encodes_values_for_verbatim_urls() -> None:
