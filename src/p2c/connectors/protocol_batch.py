@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -24,6 +25,7 @@ from p2c.connectors.protocol import Pager, Retry
 from p2c.connectors.protocol_json import loads
 from p2c.connectors.protocol_odata import key_filters
 from p2c.connectors.protocol_session import HttpSession
+from p2c.connectors.protocol_slots import in_write_order, next_write_call
 from p2c.errors import AuthError, P2CError, ServiceUnavailableError, ServiceUnreachableError, TransientError
 
 __all__ = ["Task", "batch_ops", "find_by_keys", "query_many", "query_sets", "run_tasks"]
@@ -178,13 +180,18 @@ def batch_ops(
 def run_tasks(
     tasks: Sequence[tuple[list[int], Task]], ops: Sequence[WriteOp], concurrency: int, name: str
 ) -> list[WriteResult]:
-    """Run write tasks on up to ``concurrency`` threads; one result per op, in the order of ``ops``.
+    """Run write tasks side by side; one result per op, in the order of ``ops``. At most
+    ``concurrency`` requests are in flight (the session's slots,
+    :class:`~p2c.connectors.protocol_slots.InFlight`), which they take in the order of the calls,
+    then of the tasks: the chunk handed in first is written first.
 
     :class:`AuthError` is raised (nothing can be written); other p2c errors — a transient error
     that outlasted the retries, a query the service refused — fail the task's records only.
     """
+    call = next_write_call()
 
-    def guarded(idx: list[int], task: Task) -> dict[int, WriteResult]:
+    def guarded(n: int, idx: list[int], task: Task) -> dict[int, WriteResult]:
+        in_write_order(n, call)
         try:
             return task()
         except (AuthError, ServiceUnreachableError):  # nothing more can be written: the run stops
@@ -194,11 +201,17 @@ def run_tasks(
 
     results: dict[int, WriteResult] = {}
     if len(tasks) <= 1 or concurrency <= 1:
-        for idx, task in tasks:
-            results.update(guarded(idx, task))
+        for n, (idx, task) in enumerate(tasks):
+            results.update(contextvars.copy_context().run(guarded, n, idx, task))
     else:
-        with ThreadPoolExecutor(max_workers=min(concurrency, len(tasks)), thread_name_prefix=name) as pool:
-            futures = [pool.submit(guarded, idx, task) for idx, task in tasks]
+        # a thread per task (up to 4 x concurrency): each waits in line for a slot from the start,
+        # so a later call's requests cannot take one between two of this call's
+        width = min(len(tasks), 4 * concurrency)
+        with ThreadPoolExecutor(max_workers=width, thread_name_prefix=name) as pool:
+            futures = [
+                pool.submit(contextvars.copy_context().run, guarded, n, idx, task)
+                for n, (idx, task) in enumerate(tasks)
+            ]
             for future in futures:
                 results.update(future.result())
     lost = ServiceUnavailableError("the service gave no answer for this record")

@@ -4,7 +4,7 @@
 :class:`~p2c.connectors.protocol.RetryPolicy` what to do with 429/5xx/network errors, pauses
 every worker of the connector while the service throttles
 (:class:`~p2c.connectors.protocol.ThrottleGate`), keeps at most ``concurrency`` requests in flight
-(:class:`InFlight`), counts requests and bytes (``stats``, for the
+(:class:`~p2c.connectors.protocol_slots.InFlight`), counts requests and bytes (``stats``, for the
 requests-per-record figures) and logs through the :class:`~p2c.connectors.auth.Redactor`. Both
 connectors build on it: paging (:meth:`HttpSession.pages`) and ``$batch`` (:meth:`HttpSession.batch`);
 key look-ups in bulk and write operations many to a ``$batch`` are built on the session in
@@ -37,6 +37,7 @@ from p2c.connectors.protocol_breaker import Breaker
 from p2c.connectors.protocol_errors import Service, classify, parse_error
 from p2c.connectors.protocol_json import loads
 from p2c.connectors.protocol_odata import query_string
+from p2c.connectors.protocol_slots import InFlight
 from p2c.errors import (
     AuthError,
     P2CError,
@@ -45,7 +46,7 @@ from p2c.errors import (
     TransientError,
 )
 
-__all__ = ["HttpSession", "InFlight", "Reply", "RequestBudget", "make_client"]
+__all__ = ["HttpSession", "Reply", "RequestBudget", "make_client"]
 
 log = logging.getLogger("p2c.connectors")
 
@@ -93,49 +94,6 @@ class RequestBudget(Protocol):
 
 def _nothing() -> None:
     return None
-
-
-class InFlight:
-    """At most ``limit`` requests of a connector in flight, however many threads send.
-
-    The engine may keep several chunk writes going at once, each on its own worker threads; the
-    service's limit (and the configured ``concurrency``) is on requests, so the send loop takes a
-    slot for each request and gives it back when the answer is in. ``limit`` may change while
-    requests wait (a setting applied to a running connector).
-
-    Example::
-
-        >>> slots = InFlight(2)
-        >>> with slots:
-        ...     slots.busy
-        1
-    """
-
-    def __init__(self, limit: int) -> None:
-        self._limit = max(1, limit)
-        self.busy = 0
-        self._cond = threading.Condition()
-
-    @property
-    def limit(self) -> int:
-        return self._limit
-
-    @limit.setter
-    def limit(self, value: int) -> None:
-        with self._cond:
-            self._limit = max(1, value)
-            self._cond.notify_all()
-
-    def __enter__(self) -> None:
-        with self._cond:
-            while self.busy >= self._limit:
-                self._cond.wait()
-            self.busy += 1
-
-    def __exit__(self, *exc: object) -> None:
-        with self._cond:
-            self.busy -= 1
-            self._cond.notify()
 
 
 class _Stats:

@@ -172,7 +172,9 @@ def test_the_existence_read_asks_by_in_and_finds_keys_in_any_case_and_spelling(
         )
     finally:
         http.event_hooks = {"request": [], "response": []}
-    assert [r.action for r in results] == [WriteAction.UPDATED] * 3 + [WriteAction.CREATED] * 3, [str(r.error) for r in results]
+    assert [r.action for r in results] == [WriteAction.UPDATED] * 3 + [WriteAction.CREATED] * 3, [
+        str(r.error) for r in results
+    ]
     sent = b"".join(bodies)
     assert b"Microsoft.Dynamics.CRM.In(" in sent and b"%20or%20" not in sent and b" or " not in sent
     held = _rows(crm, "IN-")
