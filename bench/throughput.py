@@ -4,6 +4,7 @@
     .venv/bin/python bench/throughput.py --quick              # large:5000, per-record sample 150 (~2 min)
     .venv/bin/python bench/throughput.py --protection         # with the real service-protection limits
     .venv/bin/python bench/throughput.py --latency-ms 0       # loopback, as the issue's first figures
+    .venv/bin/python bench/throughput.py --repeat 5 --sample 100  # the p2c/raw ratio as a median of 5
 
 For a CRM-bound task (Products → CRM products, UpsertMultiple) and an ERP-bound one (Accounts →
 ERP CustomersV3, ``$batch``), three contenders write the same rows, each into its own fresh
@@ -34,9 +35,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -44,6 +47,7 @@ from contenders import (  # bench/contenders.py
     CRM_BATCH,
     ERP_BATCH,
     TASKS,
+    BenchTask,
     Result,
     p2c_session,
     prepared,
@@ -59,37 +63,17 @@ REQUESTS_PER_RECORD = {"crm": 0.002, "erp": 0.01}
 CONTENDERS = ("p2c", "raw", "per-record")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seed", default="large:20000", help="large:N = N CRM accounts, N/4 ERP products")
-    ap.add_argument("--latency-ms", type=int, default=80, help="added to every request on both servers")
-    ap.add_argument(
-        "--protection", action="store_true", help="the real limits: 6 000 requests/5 min, 52 in flight"
-    )
-    ap.add_argument(
-        "--one-process",
-        action="store_true",
-        help="serve CRM and ERP from one sandbox process (one CPU for both, as before --split)",
-    )
-    ap.add_argument("--sample", type=int, default=500, help="records the per-record client times")
-    ap.add_argument("--tasks", default="crm,erp", help="crm, erp or both")
-    ap.add_argument("--quick", action="store_true", help="large:5000 and a sample of 150: about 2 minutes")
-    args = ap.parse_args()
-    if args.quick:
-        args.seed, args.sample = "large:5000", 150
-    tasks = [TASKS[k] for k in args.tasks.split(",")]
-    limits = "real service-protection limits" if args.protection else "no service-protection limits"
-    layout = (
-        "CRM and ERP in one sandbox process" if args.one_process else "CRM and ERP in processes of their own"
-    )
-    print(f"seed {args.seed}, {args.latency_ms} ms added per request, {limits}, {layout}")
+def one_round(
+    args: argparse.Namespace, tasks: list[BenchTask], names: Sequence[str]
+) -> dict[str, dict[str, Result]]:
+    """Each contender of ``names`` on each task, each into its own fresh sandbox (started side by side)."""
     results: dict[str, dict[str, Result]] = {t.key: {} for t in tasks}
     templates = [t.template for t in tasks]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         t0 = time.perf_counter()
         sandboxes = start_side_by_side(
-            dict.fromkeys(CONTENDERS, args.seed),
+            dict.fromkeys(names, args.seed),
             work,
             latency_ms=args.latency_ms,
             protection=args.protection,
@@ -111,15 +95,52 @@ def main() -> None:
                     results[t.key]["raw"] = run_raw(
                         sandboxes["raw"], t, rows, batch_size=size, concurrency=settings.concurrency
                     )
-            with p2c_session(work / "per-record", sandboxes["per-record"], templates) as session:
-                for t in tasks:
-                    rows = prepared(session, t)
-                    results[t.key]["per-record"] = run_per_record(
-                        sandboxes["per-record"], t, rows[: args.sample], len(rows)
-                    )
+            if "per-record" in names:
+                with p2c_session(work / "per-record", sandboxes["per-record"], templates) as session:
+                    for t in tasks:
+                        rows = prepared(session, t)
+                        results[t.key]["per-record"] = run_per_record(
+                            sandboxes["per-record"], t, rows[: args.sample], len(rows)
+                        )
         finally:
             for sb in sandboxes.values():
                 sb.stop()
+    return results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", default="large:20000", help="large:N = N CRM accounts, N/4 ERP products")
+    ap.add_argument("--latency-ms", type=int, default=80, help="added to every request on both servers")
+    ap.add_argument(
+        "--protection", action="store_true", help="the real limits: 6 000 requests/5 min, 52 in flight"
+    )
+    ap.add_argument(
+        "--one-process",
+        action="store_true",
+        help="serve CRM and ERP from one sandbox process (one CPU for both, as before --split)",
+    )
+    ap.add_argument("--sample", type=int, default=500, help="records the per-record client times")
+    ap.add_argument("--tasks", default="crm,erp", help="crm, erp or both")
+    ap.add_argument("--quick", action="store_true", help="large:5000 and a sample of 150: about 2 minutes")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds of p2c and the raw writer, each into fresh sandboxes: the ratio is their median "
+        "(the per-record client runs in the first only)",
+    )
+    args = ap.parse_args()
+    if args.quick:
+        args.seed, args.sample = "large:5000", 150
+    tasks = [TASKS[k] for k in args.tasks.split(",")]
+    limits = "real service-protection limits" if args.protection else "no service-protection limits"
+    layout = (
+        "CRM and ERP in one sandbox process" if args.one_process else "CRM and ERP in processes of their own"
+    )
+    print(f"seed {args.seed}, {args.latency_ms} ms added per request, {limits}, {layout}")
+    results = one_round(args, tasks, CONTENDERS)
+    rounds = [results] + [one_round(args, tasks, ("p2c", "raw")) for _ in range(args.repeat - 1)]
 
     for t in tasks:
         res = results[t.key]
@@ -135,7 +156,14 @@ def main() -> None:
             f"  sandbox CPU: p2c run {p2c.sandbox_cpu:.2f} s ({p2c.busy:.2f} s per s of its wall), "
             f"raw {raw.sandbox_cpu:.2f} s ({raw.busy:.2f} s/s)"
         )
-        speed = p2c.rate / raw.rate
+        speeds = [r[t.key]["p2c"].rate / r[t.key]["raw"].rate for r in rounds]
+        speed = statistics.median(speeds)
+        if len(rounds) > 1:
+            walls = ", ".join(
+                f"{r[t.key]['p2c'].seconds:.1f}/{r[t.key]['raw'].seconds:.1f} s = {x:.2f}"
+                for r, x in zip(rounds, speeds, strict=True)
+            )
+            print(f"  {len(rounds)} rounds, p2c/raw wall: {walls}; the median below")
         fewer = one.requests / p2c.requests if p2c.requests else float("inf")
         less = one.seconds / p2c.seconds
         per = p2c.requests / p2c.rows if p2c.rows else float("inf")
