@@ -160,9 +160,9 @@ def key_filters(
     URLs are limited (Dataverse: 32,768 characters for a GET, 65,536 inside ``$batch``), so a
     large key set becomes several queries; the connectors send them together in one ``$batch``.
     ``use_in`` (Dataverse): keys of one text column become :func:`in_filter` lists of at most
-    :data:`IN_CHARS` characters as sent (percent-encoded): a third of the length of the ``or``-ed
-    equalities, and a set lookup, not a chain of comparisons, at the service. Any other key (several
-    columns, a value that is not text) is ``or``-ed as before.
+    :data:`IN_CHARS` characters as sent (percent-encoded) and :data:`IN_VALUES` values: a third
+    of the length of the ``or``-ed equalities, and a set lookup, not a chain of comparisons, at
+    the service. Any other key (several columns, a value that is not text) is ``or``-ed as before.
     """
     if use_in and keys and len(keys[0]) == 1:
         ((name, _),) = keys[0].items()
@@ -187,6 +187,9 @@ def key_filters(
 #: the longest ``In`` list of one filter, percent-encoded as it is sent: with the rest of a GET's
 #: URL well within Dataverse's 32,768 characters (1 000 keys of 10 characters take 16 000)
 IN_CHARS = 24_000
+#: and at most this many values in one list (the service turns each into a query parameter of
+#: its database, whose statements take about 2 100)
+IN_VALUES = 1000
 
 
 def _in_filters(name: str, values: Sequence[str]) -> list[str]:
@@ -194,7 +197,7 @@ def _in_filters(name: str, values: Sequence[str]) -> list[str]:
     size = 0
     for value in values:
         cost = len(_pct(value, safe="")) + 9  # its quotes and comma, encoded: %22 %22 %2C
-        if out[-1] and size + cost > IN_CHARS:
+        if out[-1] and (size + cost > IN_CHARS or len(out[-1]) >= IN_VALUES):
             out.append([])
             size = 0
         out[-1].append(value)

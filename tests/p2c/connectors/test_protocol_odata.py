@@ -110,6 +110,9 @@ def test_key_filters_of_one_text_column_use_in_lists_that_fit_a_get() -> None:
             root, params={"$select": "productid,productnumber,statecode,statuscode", "$filter": c}
         )
         assert len(str(url)) < 32_768 - 4_000
+    # short keys: cut at 1 000 values a list, though the length would allow more
+    short = key_filters([{"n": f"{i}"} for i in range(2500)], use_in=True)
+    assert [len(json.loads(c[c.index("[") : -1])) for c in short] == [1000, 1000, 500]
     # anything else is or-ed as before: several columns, a value that is not text, no value
     composite = [{"CustomerAccount": "A", "dataAreaId": "usmf"}]
     assert key_filters(composite, use_in=True) == key_filters(composite)
