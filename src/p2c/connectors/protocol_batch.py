@@ -204,9 +204,9 @@ def run_tasks(
         for n, (idx, task) in enumerate(tasks):
             results.update(contextvars.copy_context().run(guarded, n, idx, task))
     else:
-        # a thread per task (up to 4 x concurrency): each waits in line for a slot from the start,
-        # so a later call's requests cannot take one between two of this call's
-        width = min(len(tasks), 4 * concurrency)
+        # as many threads as slots and as many again waiting in line: when a slot frees, one of
+        # this call's requests is first in line, so a later call's cannot take it in between
+        width = min(len(tasks), 2 * concurrency)
         with ThreadPoolExecutor(max_workers=width, thread_name_prefix=name) as pool:
             futures = [
                 pool.submit(contextvars.copy_context().run, guarded, n, idx, task)

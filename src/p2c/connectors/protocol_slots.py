@@ -81,8 +81,14 @@ class InFlight:
         place = (_ORDER.get(), next(self._arrivals))
         with self._cond:
             heapq.heappush(self._line, place)
-            while self.busy >= self._limit or self._line[0] != place:
-                self._cond.wait()
+            try:
+                while self.busy >= self._limit or self._line[0] != place:
+                    self._cond.wait()
+            except BaseException:  # interrupted while waiting: out of the line, or it would block it
+                self._line.remove(place)
+                heapq.heapify(self._line)
+                self._cond.notify_all()
+                raise
             heapq.heappop(self._line)
             self.busy += 1
             if self._line and self.busy < self._limit:

@@ -4,6 +4,7 @@ sandbox for two chunk writes at once."""
 
 from __future__ import annotations
 
+import ctypes
 import threading
 import time
 from typing import Any
@@ -44,7 +45,7 @@ def test_a_free_slot_goes_to_the_first_in_line_not_the_first_to_arrive() -> None
         ("call 1 part 0", (1, 0)),
         ("a page read", None),
     ]:
-        t = threading.Thread(target=request, args=(name, order))
+        t = threading.Thread(target=request, args=(name, order), daemon=True)
         t.start()
         threads.append(t)
         _waiting(slots, len(threads))
@@ -71,7 +72,7 @@ def test_never_more_than_the_limit_in_flight_and_every_request_goes() -> None:
                 now[0] -= 1
                 done.append(n)
 
-    threads = [threading.Thread(target=request, args=(n,)) for n in range(40)]
+    threads = [threading.Thread(target=request, args=(n,), daemon=True) for n in range(40)]
     for t in threads:
         t.start()
     for t in threads:
@@ -114,10 +115,10 @@ def test_the_chunk_handed_in_first_is_written_first(
             assert all(r.ok for r in results), [str(r.error) for r in results if not r.ok]
             ended[tag] = time.monotonic()
 
-        first = threading.Thread(target=write, args=("A",))
+        first = threading.Thread(target=write, args=("A",), daemon=True)
         first.start()
         time.sleep(0.03)  # the first chunk's requests are in line
-        second = threading.Thread(target=write, args=("B",))
+        second = threading.Thread(target=write, args=("B",), daemon=True)
         second.start()
         first.join(30)
         second.join(30)
@@ -126,3 +127,41 @@ def test_the_chunk_handed_in_first_is_written_first(
         faults(sandbox, "erp")
     assert sent == ["A"] * 5 + ["B"] * 5, sent
     assert ended["B"] - ended["A"] > 0.1  # a round of 120 ms latency at least
+
+
+def test_a_request_interrupted_while_waiting_leaves_the_line() -> None:
+    """One waiting in line and interrupted (an error raised into its wait) must not hold up the
+    others: they go as the slot frees."""
+    slots = InFlight(1)
+    slots.__enter__()
+    interrupted = threading.Event()
+
+    class Stop(Exception):
+        pass
+
+    def first() -> None:
+        in_write_order(0, 1)  # first in line
+        try:
+            with slots:
+                pass
+        except Stop:
+            interrupted.set()
+
+    went: list[str] = []
+    t1 = threading.Thread(target=first, daemon=True)
+    t1.start()
+    _waiting(slots, 1)
+    t2 = threading.Thread(
+        target=lambda: (in_write_order(0, 2), slots.__enter__(), went.append("second")), daemon=True
+    )
+    t2.start()
+    _waiting(slots, 2)
+    # raise into the first waiter's wait (as an interrupt would), then wake it to take it
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(t1.ident or 0), ctypes.py_object(Stop))
+    with slots._cond:
+        slots._cond.notify_all()
+    t1.join(5)
+    assert interrupted.is_set()
+    slots.__exit__(None, None, None)
+    t2.join(5)
+    assert went == ["second"] and slots._line == []
