@@ -46,7 +46,7 @@ from p2c.connectors.protocol import Pager, RetryPolicy
 from p2c.connectors.protocol_batch import Task, query_sets, run_tasks
 from p2c.connectors.protocol_errors import Service
 from p2c.connectors.protocol_json import loads
-from p2c.connectors.protocol_odata import distinct_values, entity_path, in_filter, literal
+from p2c.connectors.protocol_odata import distinct_values, entity_path, in_filters, literal
 from p2c.errors import NotFoundError, P2CError, PrerequisiteError, RecordError
 
 __all__ = ["DataverseConnector", "TableInfo"]
@@ -61,10 +61,9 @@ _STATE = frozenset({"statecode", "statuscode"})
 
 
 API_ROOT = "/api/data/v9.2/"
-#: values per ``In`` query: long enough to be few requests, short enough for any URL limit
-IN_CHUNK = 200
-#: ``In`` queries sent in one ``$batch`` (it takes 1 000): 10 000 values a request, pages held a batch at a time
-IN_QUERIES = 50
+#: ``In`` queries sent in one ``$batch`` (it takes 1 000), each of at most 1 000 values
+#: (:func:`~p2c.connectors.protocol_odata.in_filters`): 10 000 values a request, pages held a batch at a time
+IN_QUERIES = 10
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -231,9 +230,10 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
         filter: str | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         """Rows whose ``field`` (a lookup as ``_x_value``) is one of ``values``: an ``In`` query per
-        :data:`IN_CHUNK` values, up to :data:`IN_QUERIES` of them in one ``$batch`` request when there
-        are several (a GET's URL is limited). A lookup value that is not a GUID names no row (a plan's record
-        still to be created): it is not sent, since the service would refuse the whole filter."""
+        list of :func:`~p2c.connectors.protocol_odata.in_filters` (≤ 1 000 values, within a GET's
+        URL), up to :data:`IN_QUERIES` of them in one ``$batch`` request when there are several. A
+        lookup value that is not a GUID names no row (a plan's record still to be created): it is
+        not sent, since the service would refuse the whole filter."""
         for _n, rows in self._in_queries([ValuesQuery(entity, field, list(values), select, filter)]):
             if rows:
                 yield rows
@@ -254,8 +254,7 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
             wanted = distinct_values(q.values)
             if q.field.startswith("_") and q.field.endswith("_value"):
                 wanted = [v for v in wanted if _GUID.fullmatch(str(v))]
-            for i in range(0, len(wanted), IN_CHUNK):
-                flt = in_filter(q.field, wanted[i : i + IN_CHUNK])
+            for flt in in_filters(q.field, wanted):
                 query = {"$filter": f"({flt}) and ({q.filter})" if q.filter else flt}
                 if q.select:
                     query["$select"] = ",".join(q.select)

@@ -34,6 +34,7 @@ __all__ = [
     "distinct_values",
     "entity_path",
     "in_filter",
+    "in_filters",
     "key_filter",
     "key_filters",
     "key_predicate",
@@ -168,7 +169,7 @@ def key_filters(
         ((name, _),) = keys[0].items()
         texts = [v for k in keys if isinstance(v := k.get(name), str)]
         if len(texts) == len(keys):
-            return _in_filters(name, texts)
+            return in_filters(name, texts)
     out: list[str] = []
     chunk: list[Mapping[str, Any]] = []
     size = 0
@@ -192,17 +193,19 @@ IN_CHARS = 24_000
 IN_VALUES = 1000
 
 
-def _in_filters(name: str, values: Sequence[str]) -> list[str]:
-    out: list[list[str]] = [[]]
+def in_filters(field: str, values: Sequence[Any]) -> list[str]:
+    """:func:`in_filter` over ``values``, cut into lists of at most :data:`IN_CHARS` characters as
+    sent (percent-encoded) and :data:`IN_VALUES` values, in order."""
+    out: list[list[Any]] = [[]]
     size = 0
     for value in values:
-        cost = len(_pct(value, safe="")) + 9  # its quotes and comma, encoded: %22 %22 %2C
+        cost = len(_pct(str(value), safe="")) + 9  # its quotes and comma, encoded: %22 %22 %2C
         if out[-1] and (size + cost > IN_CHARS or len(out[-1]) >= IN_VALUES):
             out.append([])
             size = 0
         out[-1].append(value)
         size += cost
-    return [in_filter(name, chunk) for chunk in out]
+    return [in_filter(field, chunk) for chunk in out if chunk]
 
 
 def in_filter(field: str, values: Iterable[Any]) -> str:

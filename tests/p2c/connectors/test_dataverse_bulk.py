@@ -280,17 +280,28 @@ def test_requests_in_flight_never_exceed_concurrency(
     assert len(_rows(crm, "SEM-")) == 60
 
 
-def test_reads_by_many_values_are_one_request(crm: DataverseConnector, account_key: str) -> None:
-    """An ``In`` query per 200 values, every one of them in one ``$batch``."""
+def test_reads_by_many_values_are_one_request(
+    crm: DataverseConnector, http: httpx.Client, account_key: str
+) -> None:
+    """An ``In`` query per 1 000 values, every one of them in one ``$batch``."""
     _warm(crm, account_key)
-    numbers = [f"MANY-{n:03d}" for n in range(450)]
+    numbers = [f"MANY-{n:04d}" for n in range(1200)]
     created = crm.write(
         "accounts", [WriteOp(OpKind.UPSERT, {account_key: k}, {"name": k}, exists=False) for k in numbers]
     )
     assert all(r.ok for r in created)
-    before = crm.stats["requests"]
-    pages = list(crm.read_by_values("accounts", "accountnumber", [*numbers, "MANY-NONE"], select=["name"]))
-    assert crm.stats["requests"] - before == 1
+    bodies: list[bytes] = []
+    http.event_hooks = {"request": [lambda r: bodies.append(r.read())], "response": []}
+    try:
+        before = crm.stats["requests"]
+        pages = list(
+            crm.read_by_values("accounts", "accountnumber", [*numbers, "MANY-NONE"], select=["name"])
+        )
+        spent = crm.stats["requests"] - before
+    finally:
+        http.event_hooks = {"request": [], "response": []}
+    assert spent == 1
+    assert b"".join(bodies).count(b"GET ") == 2  # 1 000 values, then 201
     assert sorted(r["name"] for p in pages for r in p) == numbers
 
 
