@@ -61,9 +61,10 @@ _STATE = frozenset({"statecode", "statuscode"})
 
 
 API_ROOT = "/api/data/v9.2/"
-#: ``In`` queries sent in one ``$batch`` (it takes 1 000), each of at most 1 000 values
-#: (:func:`~p2c.connectors.protocol_odata.in_filters`): 10 000 values a request, pages held a batch at a time
-IN_QUERIES = 10
+#: ``In`` queries sent in one ``$batch`` (it takes 1 000), each of at most 1 000 values or ~530
+#: GUIDs (:func:`~p2c.connectors.protocol_odata.in_filters`): about 10 000 GUIDs a request, as 50
+#: lists of 200 were; pages held a batch at a time
+IN_QUERIES = 20
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
