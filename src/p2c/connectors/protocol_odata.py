@@ -199,7 +199,8 @@ def in_filters(field: str, values: Sequence[Any]) -> list[str]:
     out: list[list[Any]] = [[]]
     size = 0
     for value in values:
-        cost = len(_pct(str(value), safe="")) + 9  # its quotes and comma, encoded: %22 %22 %2C
+        text = str(value).replace("\\", "\\\\").replace('"', '\\"')  # as in_filter writes it
+        cost = len(_pct(text, safe="")) + 9  # its quotes and comma, encoded: %22 %22 %2C
         if out[-1] and (size + cost > IN_CHARS or len(out[-1]) >= IN_VALUES):
             out.append([])
             size = 0
