@@ -167,7 +167,7 @@ class RowWriter:
         for names, members in groups.items():
             matches = [ops[i].key or ops[i].match or {} for i in members]
             # every column: the payload's lookups are compared through their _x_value columns
-            rows = find_by_keys(self.session, self.info.set_name, matches, select=[], use_in=True)
+            rows = find_by_keys(self.session, self.info.set_name, matches, select=[])
             by_key = {tuple(fold_key(row.get(n)) for n in names): row for row in rows}
             for i, match in zip(members, matches, strict=True):
                 row = by_key.get(tuple(fold_key(match[n]) for n in names))

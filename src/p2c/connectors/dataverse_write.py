@@ -89,7 +89,6 @@ class DataverseWriter(RowWriter):
                 self.info.set_name,
                 [op.key for op in ops],
                 select=self._found_columns(names),
-                use_in=True,
             )
         except RecordError:  # a table without statecode refuses the $select: read without it
             if not self.info.stateful:
@@ -242,9 +241,7 @@ class DataverseWriter(RowWriter):
         results of the first attempt when every row is there with the content sent (all-or-nothing:
         it created them all), else ``None``."""
         names = list(ops[idx[0]].key)
-        rows = find_by_keys(
-            self.session, self.info.set_name, [ops[i].key for i in idx], select=[], use_in=True
-        )
+        rows = find_by_keys(self.session, self.info.set_name, [ops[i].key for i in idx], select=[])
         by_key = {_norm_key(row, names): row for row in rows}
         out: dict[int, WriteResult] = {}
         for i in idx:

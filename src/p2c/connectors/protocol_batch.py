@@ -22,6 +22,7 @@ from typing import Any
 from p2c.connectors.base import WriteOp, WriteResult, with_key
 from p2c.connectors.multipart import BatchItem, HttpPart
 from p2c.connectors.protocol import Pager, Retry
+from p2c.connectors.protocol_errors import Service
 from p2c.connectors.protocol_json import loads
 from p2c.connectors.protocol_odata import key_filters
 from p2c.connectors.protocol_session import HttpSession
@@ -44,12 +45,12 @@ def find_by_keys(
     headers: Mapping[str, str] | None = None,
     company_first: bool = False,
     max_filter_chars: int = 6000,
-    use_in: bool = False,
 ) -> list[dict[str, Any]]:
     """The rows matching any of ``keys``: one GET, or one ``$batch`` of GETs when the filter is long
-    (``use_in``: Dataverse's ``In`` for keys of one text column, :func:`key_filters`)."""
+    (on Dataverse, keys of one text column as an ``In`` list: :func:`key_filters`)."""
     if not keys:
         return []
+    use_in = session.service is Service.DATAVERSE
     filters = key_filters(keys, max_chars=max_filter_chars, company_first=company_first, use_in=use_in)
     base = {**(params or {}), **({"$select": ",".join(select)} if select else {})}  # none: every column
     queries = [{**base, "$filter": f} for f in filters]

@@ -196,17 +196,17 @@ IN_VALUES = 1000
 def in_filters(field: str, values: Sequence[Any]) -> list[str]:
     """:func:`in_filter` over ``values``, cut into lists of at most :data:`IN_CHARS` characters as
     sent (percent-encoded) and :data:`IN_VALUES` values, in order."""
-    out: list[list[Any]] = [[]]
+    out: list[list[str]] = [[]]
     size = 0
     for value in values:
-        text = str(value).replace("\\", "\\\\").replace('"', '\\"')  # as in_filter writes it
-        cost = len(_pct(text, safe="")) + 9  # its quotes and comma, encoded: %22 %22 %2C
+        item = _in_item(value)
+        cost = len(_pct(item, safe="")) + 3  # and its comma, encoded: %2C
         if out[-1] and (size + cost > IN_CHARS or len(out[-1]) >= IN_VALUES):
             out.append([])
             size = 0
-        out[-1].append(value)
+        out[-1].append(item)
         size += cost
-    return [in_filter(field, chunk) for chunk in out if chunk]
+    return [_in_list(field, items) for items in out if items]
 
 
 def in_filter(field: str, values: Iterable[Any]) -> str:
@@ -215,10 +215,16 @@ def in_filter(field: str, values: Iterable[Any]) -> str:
     >>> print(in_filter("accountnumber", ["A1", 'say "hi"']))
     Microsoft.Dynamics.CRM.In(PropertyName='accountnumber',PropertyValues=["A1","say \\"hi\\""])
     """
-    items = []
-    for v in values:
-        text = str(v).replace("\\", "\\\\").replace('"', '\\"')
-        items.append(f'"{text}"')
+    return _in_list(field, [_in_item(v) for v in values])
+
+
+def _in_item(value: Any) -> str:
+    """One value of an ``In`` list, quoted and escaped JSON-style."""
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+def _in_list(field: str, items: Sequence[str]) -> str:
     return f"Microsoft.Dynamics.CRM.In(PropertyName='{field}',PropertyValues=[{','.join(items)}])"
 
 
