@@ -18,6 +18,16 @@ of latency, Accounts at ``large:20000``).
 A flight lowers the interval to :data:`SWITCH_INTERVAL` for the process, once, and leaves it
 there: 6.4 s → 5.9 s for that task (three runs each), the same CPU.
 
+A task allocates a few dozen containers per row (rows, payloads, outcomes, links), most of them
+freed a chunk later. With CPython's default threshold of 700 the cyclic collector ran 685 times
+during that task and five times over the whole heap (every module, the project, a page): 0.7 s of
+its 4.3 s of CPU, the writes waiting meanwhile. A flight raises the youngest generation's
+threshold to :data:`GC_YOUNG` for the process, once: the collector runs once or twice a run, the
+task's CPU fell from 3.8 to 3.1 s and its wall time from 4.8 to 4.2 s (medians of four alternating
+runs). Memory stays bounded: the count that triggers a collection grows only with what stays
+alive or is cyclic garbage, so a collection still comes after 50 000 of either; garbage without a
+cycle is freed at once, as always.
+
 Example::
 
     with Flight(4, "Accounts") as flight:
@@ -30,6 +40,7 @@ Example::
 from __future__ import annotations
 
 import contextvars
+import gc
 import logging
 import sys
 from collections import deque
@@ -38,7 +49,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, TypeVar
 
-__all__ = ["SWITCH_INTERVAL", "Flight"]
+__all__ = ["GC_YOUNG", "SWITCH_INTERVAL", "Flight"]
 
 log = logging.getLogger("p2c.engine")
 
@@ -46,6 +57,8 @@ T = TypeVar("T")
 
 #: seconds a thread holding the interpreter lock keeps it while a write thread waits for it
 SWITCH_INTERVAL = 0.002
+#: container allocations (net of those freed) before the cyclic collector's youngest generation runs
+GC_YOUNG = 50_000
 
 
 class Flight:
@@ -55,6 +68,9 @@ class Flight:
         self._queue: deque[tuple[Future[Any], Callable[[Any], None]]] = deque()
         if sys.getswitchinterval() > SWITCH_INTERVAL:  # see the module docstring
             sys.setswitchinterval(SWITCH_INTERVAL)
+        young, *older = gc.get_threshold()
+        if 0 < young < GC_YOUNG:  # a process that turned the collector off (0) or tuned it higher keeps it
+            gc.set_threshold(GC_YOUNG, *older)
 
     def __len__(self) -> int:
         return len(self._queue)
