@@ -311,3 +311,40 @@ def test_keys_are_asked_with_one_parameter_whatever_their_number(
     queries = [s for s in statements if s.startswith("SELECT")]
     assert len(queries) == 2 and queries[0] == queries[1]
     assert sorted(store.links(T, odd)) == sorted(odd)
+
+
+def test_outcomes_and_links_go_to_sqlite_many_rows_a_statement(store: StateStore, task_run: int) -> None:
+    """Every row kept, in order, duplicates' last one winning; on SQLite in one statement of up to
+    1 000 rows, stepped once: the driver's ``executemany`` steps once per row and takes the
+    interpreter lock back after each step, waiting for the thread that holds it meanwhile."""
+    run_id = store.task_runs(store.runs()[0].id)[0].run_id
+    keys = [f"K{i:04d}" for i in range(2500)]
+    steps: list[str] = []
+
+    def trace(dbapi: Any, _record: Any, _proxy: Any) -> None:
+        dbapi.set_trace_callback(steps.append)
+
+    sqlite = store.engine.dialect.name == "sqlite"
+    if sqlite:
+        event.listen(store.engine, "checkout", trace)
+    try:
+        store.commit_batch(
+            task_run,
+            [
+                Outcome(T, k, Action.CREATED, target_key=f"C-{k}", target_payload={"n": i})
+                for i, k in enumerate(keys)
+            ],
+            [link(k, f"C-{k}", h="first") for k in keys] + [link(keys[7], "C-again", h="second")],
+        )
+    finally:
+        if sqlite:
+            event.remove(store.engine, "checkout", trace)
+    stored = store.outcomes(run_id)
+    assert [o.source_key for o in stored] == keys  # in the order given, ids ascending
+    assert [o.target_payload for o in stored] == [{"n": i} for i in range(2500)]
+    found = store.links(T, keys)
+    assert len(found) == 2500 and found[keys[7]].target_key == "C-again" and found[keys[8]].hash == "first"
+    if sqlite:
+        inserts = [s for s in steps if s.lstrip().upper().startswith("INSERT INTO RECORD_OUTCOMES")]
+        upserts = [s for s in steps if s.lstrip().upper().startswith("INSERT INTO LINKS")]
+        assert (len(inserts), len(upserts)) == (3, 3), (len(inserts), len(upserts))
