@@ -49,7 +49,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, TypeVar
 
-__all__ = ["GC_YOUNG", "SWITCH_INTERVAL", "Flight"]
+__all__ = ["GC_YOUNG", "SWITCH_INTERVAL", "Committer", "Flight"]
 
 log = logging.getLogger("p2c.engine")
 
@@ -121,3 +121,54 @@ class Flight:
                 then(future.result())
             except Exception as exc:  # the first error is the one that surfaces
                 log.warning("a chunk in flight could not be recorded after an earlier failure: %s", exc)
+
+
+class Committer:
+    """A task's store commits, in order, each on a thread of its own while the task maps on.
+
+    A chunk's commit is mostly the database's own work (SQLite inserts its rows in one step each,
+    :func:`~p2c.store.batch.insert_rows`, and lets the interpreter lock go meanwhile), so the
+    pipeline hands it here (:meth:`later`) and maps the next chunk on the other core. One commit
+    runs at a time, in the order handed in: the next waits for the one before, so the store still
+    never records chunk *n + 1* before chunk *n*, and a run killed redoes at most one chunk more
+    than the window. A commit that must land before the run goes on (numbers with their sequence,
+    deletions, the cursor) goes :meth:`now`, after those handed in before it. A failed commit
+    raises in the pipeline at its next commit, or when the task's ``with`` block ends.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"p2c-commit-{name}")
+        self._last: Future[None] | None = None
+
+    def later(self, commit: Callable[[], None]) -> None:
+        """Start ``commit`` once the one before it landed (its error raised here, if any)."""
+        self.wait()
+        self._last = self._pool.submit(contextvars.copy_context().run, commit)
+
+    def now(self, commit: Callable[[], None]) -> None:
+        """Run ``commit`` here, after every commit handed in before it."""
+        self.wait()
+        commit()
+
+    def wait(self) -> None:
+        """Every commit handed in has landed; the first failure raised."""
+        last, self._last = self._last, None
+        if last is not None:
+            last.result()
+
+    def __enter__(self) -> Committer:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if exc is None:
+                self.wait()
+            else:  # what went through is still recorded; the first error is the one that surfaces
+                try:
+                    self.wait()
+                except Exception as late:
+                    log.warning("a chunk's commit failed after an earlier failure: %s", late)
+        finally:
+            self._pool.shutdown(wait=True)

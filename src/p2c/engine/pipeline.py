@@ -41,7 +41,7 @@ from p2c.engine.binder import Binder
 from p2c.engine.chunk import Chunk, Planned
 from p2c.engine.context import RunContext
 from p2c.engine.deletes import delete_records
-from p2c.engine.flight import Flight
+from p2c.engine.flight import Committer, Flight
 from p2c.engine.hashing import task_fingerprint
 from p2c.engine.intake import AGAIN_PAGE, Intake, Page
 from p2c.engine.outcomes import Outcomes
@@ -103,7 +103,7 @@ class TaskPipeline:
         self.mappers = {c: project.mapper(task, c) for c in companies}
         self.depth = project.settings.chunks_in_flight
         # rows read whose links may not be committed yet: a page being prepared and the window
-        unsettled = max(self.src.page_size, AGAIN_PAGE) + self.depth * self.chunk
+        unsettled = max(self.src.page_size, AGAIN_PAGE) + (self.depth + 1) * self.chunk  # + one committing
         self.flow = flow_for(FlowContext(project, task, run.reads, run.cache, run.view, run.trial, unsettled))
         self.reader = SourceReader(task, project.catalog, self.src, companies)
         self.reader.before_filter = self._before_filter
@@ -111,6 +111,7 @@ class TaskPipeline:
         self.outcomes = Outcomes(task.name, self.report, run.redactor)
         self.rewrite = False
         self._chunks = 0  # handed to the write window in this run
+        self.commits: Committer  # the run's (run() opens it)
         self._early: list[SideWrite] = []
         self.again: set[str] = set()  # records read again on purpose: never skipped unmapped
         self._source_writes = 0  # side writes sent to the task's own source (a number, a flag)
@@ -170,7 +171,8 @@ class TaskPipeline:
             self._prepare_sides()  # a CRM source read whole (a first run): rows to write back are sure
         intake = self.intake(full=full, only_keys=only_keys, share=share)
         self._chunks = 0
-        with Flight(self.depth, self.task.name) as flight:
+        # the flight ends first (what went through is recorded), then the commits it handed on
+        with Committer(self.task.name) as self.commits, Flight(self.depth, self.task.name) as flight:
             for page in intake.pages():
                 self.again = intake.again
                 self._page(task_run_id, page, flight)
@@ -223,19 +225,18 @@ class TaskPipeline:
             if failure is not None:
                 prepared.failures[id(row)] = failure
         if early.outcomes or prepared.sequence:
-            self.stage.commit(self.report, task_run_id, Batch(early.outcomes, sequence=prepared.sequence))
+            self._commit(task_run_id, Batch(early.outcomes, sequence=prepared.sequence))
         head = Chunk(list(page.outcomes), read=page.read)  # the page's filtered and gone, and its reads
         if page.deleted:  # before the page's rows: a line added after one was removed may reuse its key
             flight.drain()  # the deletions' guard reads the links of what is in flight
+            self.commits.wait()
             gone, dropped = self.deletes(page.deleted)
             head.outcomes.extend(gone)
-            self.stage.commit(
-                self.report, task_run_id, Batch(head.outcomes, deleted_links=dropped, read=head.read)
-            )
+            self._commit(task_run_id, Batch(head.outcomes, deleted_links=dropped, read=head.read))
             head = Chunk()
         if not page.rows:
             if head.outcomes or head.read:
-                self.stage.commit(self.report, task_run_id, Batch(head.outcomes, read=head.read))
+                self._commit(task_run_id, Batch(head.outcomes, read=head.read))
             return
         if resolving is not None:
             resolving.result()
@@ -266,8 +267,17 @@ class TaskPipeline:
         """A chunk's write is done: record it, in the order of the chunks."""
         record_answers(self, planned, answers)
         done = planned.done
-        self.stage.commit(self.report, task_run_id, Batch(done.outcomes, done.links, read=done.read))
+        self._commit(task_run_id, Batch(done.outcomes, done.links, read=done.read), later=True)
         self.progress(self.report)
+
+    def _commit(self, task_run_id: int, batch: Batch, *, later: bool = False) -> None:
+        """Commit ``batch`` after those before it: ``later`` on the committer's thread while this
+        one maps on (a chunk's outcomes and links), else here and now."""
+        commit = partial(self.stage.commit, self.report, task_run_id, batch)
+        if later and isinstance(self.stage, Sender):  # a plan's stage collects on this thread
+            self.commits.later(commit)
+        else:
+            self.commits.now(commit)
 
     def deletes(self, deleted: Sequence[str]) -> tuple[list[Outcome], list[tuple[str, str]]]:
         """Outcomes of source deletes, and the links to drop (:func:`~p2c.engine.deletes.delete_records`)."""

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from p2c.engine.flight import GC_YOUNG, SWITCH_INTERVAL, Flight
+from p2c.engine.flight import GC_YOUNG, SWITCH_INTERVAL, Committer, Flight
 
 
 def test_chunks_are_recorded_in_order_with_never_more_than_depth_in_flight() -> None:
@@ -108,3 +108,62 @@ def test_with_the_collector_seldom_run_cyclic_garbage_is_still_collected() -> No
             assert len(freed) >= GC_YOUNG  # collected along the way, not only at the end
     finally:
         gc.set_threshold(*before)
+
+
+def test_a_committer_commits_in_order_one_at_a_time_while_the_caller_goes_on() -> None:
+    landed: list[str] = []
+    running = threading.Semaphore(1)  # never two at once
+    release = threading.Event()
+
+    def commit(name: str, *, hold: bool = False) -> None:
+        assert running.acquire(blocking=False), "two commits at once"
+        try:
+            if hold:
+                assert release.wait(5)
+            landed.append(name)
+        finally:
+            running.release()
+
+    with Committer("test") as commits:
+        commits.later(lambda: commit("chunk 1", hold=True))
+        assert landed == []  # the caller maps on meanwhile
+        release.set()
+        commits.later(lambda: commit("chunk 2"))  # waits for chunk 1 first
+        commits.now(lambda: commit("sequence"))  # here, after both
+        assert landed == ["chunk 1", "chunk 2", "sequence"]
+        commits.later(lambda: commit("chunk 3"))
+    assert landed == ["chunk 1", "chunk 2", "sequence", "chunk 3"]  # the block's end waits for it
+
+
+def test_a_failed_commit_raises_at_the_next_one_and_nothing_after_it_lands() -> None:
+    landed: list[str] = []
+
+    def fail() -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"), Committer("test") as commits:
+        commits.later(fail)
+        commits.later(lambda: landed.append("after"))  # raises here: not started
+    assert landed == []
+    with pytest.raises(OSError, match="disk full"), Committer("test") as commits:
+        commits.later(fail)  # the last one: raised when the block ends
+    assert landed == []
+
+
+def test_a_committer_ending_on_an_error_still_lands_what_was_handed_in(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """What was written at the target is still recorded; the first error is the one that surfaces."""
+    landed: list[str] = []
+    with pytest.raises(RuntimeError, match="mapping failed"), Committer("test") as commits:
+        commits.later(lambda: (time.sleep(0.05), landed.append("chunk 1")))
+        raise RuntimeError("mapping failed")
+    assert landed == ["chunk 1"]
+
+    def fail() -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(RuntimeError, match="mapping failed"), Committer("test") as commits:
+        commits.later(fail)
+        raise RuntimeError("mapping failed")
+    assert "disk full" in caplog.text
