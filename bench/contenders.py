@@ -95,6 +95,8 @@ class Result:
     note: str = ""
     to_target: int | None = None  # of ``requests``, those to the service written (p2c only)
     sandbox_cpu: float | None = None  # CPU seconds of the sandbox's processes meanwhile
+    first_write: float | None = None  # p2c: seconds from its start to its first write to the target
+    writing: float | None = None  # p2c: seconds from its first write to the target to the last's answer
 
     @property
     def busy(self) -> float:
@@ -202,16 +204,39 @@ def engine_of(session: ProjectSession) -> Engine:
 
 def run_p2c(session: ProjectSession, task: BenchTask, sandbox: SandboxProcess | None = None) -> Result:
     """The engine running ``task`` as ``p2c run --task`` does; requests = both services, reads included;
-    with ``sandbox``, the CPU it spent meanwhile."""
+    with ``sandbox``, the CPU it spent meanwhile. ``writing``: from the first chunk handed to the
+    target's connector to the last one's answer (the connector's ``write`` timed for the run)."""
+    target = session.by_system[System.CRM if task.key == "crm" else System.ERP]
+    spans: list[tuple[float, float]] = []
+    write = target.write
+
+    def timed(entity: str, ops: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return write(entity, ops)
+        finally:
+            if entity == task.entity_set:
+                spans.append((started, time.perf_counter()))
+
+    target.write = timed
     cpu = sandbox.cpu_seconds() if sandbox is not None else 0.0
     t0 = time.perf_counter()
-    report = engine_of(session).run([task.task])
+    try:
+        report = engine_of(session).run([task.task])
+    finally:
+        del target.write  # the class's own again
     wall = time.perf_counter() - t0
     spent = sandbox.cpu_seconds() - cpu if sandbox is not None else None
     (t,) = report.tasks
     per = ", ".join(f"{k} {v}" for k, v in report.requests.items())
     note = f"{per}; side writes {t.side_writes}, failed {t.failed}, waiting {t.waiting}"
-    return Result(t.written, wall, sum(report.requests.values()), note, report.requests.get(task.key), spent)
+    result = Result(
+        t.written, wall, sum(report.requests.values()), note, report.requests.get(task.key), spent
+    )
+    if spans:
+        result.first_write = min(s for s, _ in spans) - t0
+        result.writing = max(e for _, e in spans) - min(s for s, _ in spans)
+    return result
 
 
 def prepared(session: ProjectSession, task: BenchTask) -> list[tuple[dict[str, Any], dict[str, Any]]]:

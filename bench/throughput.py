@@ -164,6 +164,16 @@ def main() -> None:
                 for r, x in zip(rounds, speeds, strict=True)
             )
             print(f"  {len(rounds)} rounds, p2c/raw wall: {walls}; the median below")
+        if all(r[t.key]["p2c"].writing for r in rounds):
+            # the gap split: what p2c does before its first write (reach the services, read the
+            # source, prepare and map the first chunk), and its writing against the raw writer's
+            firsts = statistics.median(r[t.key]["p2c"].first_write or 0.0 for r in rounds)
+            writing = [r[t.key]["raw"].seconds / (r[t.key]["p2c"].writing or 1.0) for r in rounds]
+            print(
+                f"  where: p2c's first write after {firsts:.2f} s (median); while writing, p2c's rows/s ÷ "
+                f"the raw writer's = {statistics.median(writing):.2f} "
+                f"({', '.join(f'{x:.2f}' for x in writing)})"
+            )
         fewer = one.requests / p2c.requests if p2c.requests else float("inf")
         less = one.seconds / p2c.seconds
         per = p2c.requests / p2c.rows if p2c.rows else float("inf")
