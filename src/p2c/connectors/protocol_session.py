@@ -92,6 +92,10 @@ class RequestBudget(Protocol):
     def throttled(self, seconds: float) -> None: ...
 
 
+#: the stream of a response whose body is read (its content is kept on the response)
+_READ = httpx.ByteStream(b"")
+
+
 def _nothing() -> None:
     return None
 
@@ -190,6 +194,10 @@ class HttpSession:
                     release = self.budget.take() if self.budget is not None else _nothing
                     try:
                         response = self.client.request(method, url, headers=req_headers, content=body)
+                        # httpx binds a response's stream to the response (to time it): a reference
+                        # cycle, so the body read (a page of 5 000 rows, a $batch answer of 700 KB)
+                        # and the request sent would stay until the cyclic collector ran
+                        response.stream = _READ
                     finally:
                         release()
             except httpx.TransportError as exc:
