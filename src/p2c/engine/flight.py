@@ -22,13 +22,14 @@ A task allocates a few dozen containers per row (rows, payloads, outcomes, links
 freed a chunk later. With CPython's default threshold of 700 the cyclic collector ran 685 times
 during that task and five times over the whole heap (every module, the project, a page): 0.7 s of
 its 4.3 s of CPU, the writes waiting meanwhile. A flight raises the youngest generation's
-threshold to :data:`GC_YOUNG` for the process, once: the collector runs once or twice a run, the
-task's CPU fell from 3.8 to 3.1 s and its wall time from 4.8 to 4.2 s (medians of four alternating
-runs). Memory stays bounded: the count that triggers a collection grows only with what stays
-alive or is cyclic garbage, so a collection still comes after 50 000 of either; garbage without a
-cycle is freed at once, as always. What a cycle holds waits for the collector, so p2c makes none
-per request or record: httpx's responses were one each, and kept every body read until then (a
-full cycle's peak memory 427 MiB instead of 274, :mod:`~p2c.connectors.protocol_session`).
+threshold to :data:`GC_YOUNG` for the process, once: 16 young collections and no full one in that
+task, 0.09 s; its CPU fell from 3.8 to 3.1 s and its wall time from 4.8 to 4.2 s (medians of four
+alternating runs). Memory stays bounded: the count that triggers a collection grows only with what
+stays alive or is cyclic garbage, so a collection still comes after 10 000 of either; garbage
+without a cycle is freed at once, as always (``bench/memory.py``: 171 MiB at 20 000 changed rows,
+183 MiB at 200 000; at 50 000, 165 and 198 MiB). What a cycle holds waits for the collector, so p2c
+makes none per request or record: httpx's responses were one each, and kept every body read until
+then (a full cycle's peak memory 427 MiB instead of 274, :mod:`~p2c.connectors.protocol_session`).
 
 Example::
 
@@ -60,7 +61,7 @@ T = TypeVar("T")
 #: seconds a thread holding the interpreter lock keeps it while a write thread waits for it
 SWITCH_INTERVAL = 0.002
 #: container allocations (net of those freed) before the cyclic collector's youngest generation runs
-GC_YOUNG = 50_000
+GC_YOUNG = 10_000
 
 
 class Flight:

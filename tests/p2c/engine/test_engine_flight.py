@@ -70,14 +70,14 @@ def test_a_flight_lets_its_write_threads_take_the_interpreter_back_within_two_mi
         sys.setswitchinterval(before)
 
 
-def test_a_flight_lets_the_cyclic_collector_run_every_50_000_allocations_not_700() -> None:
+def test_a_flight_lets_the_cyclic_collector_run_every_10_000_allocations_not_700() -> None:
     """At CPython's 700 the collector ran 685 times during a 20 000-row task, 0.7 s of its CPU."""
     before = gc.get_threshold()
     gc.set_threshold(700, 10, 10)  # CPython's default, whatever ran before
     try:
         with Flight(2, "test"):
             assert gc.get_threshold() == (GC_YOUNG, 10, 10)
-        assert GC_YOUNG >= 50_000
+        assert GC_YOUNG >= 10_000
         gc.set_threshold(0)  # a process that turned it off keeps it off
         with Flight(2, "test"):
             assert gc.get_threshold()[0] == 0
