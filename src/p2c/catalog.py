@@ -118,6 +118,9 @@ class EntitySpec:
     closed_states: tuple[int, ...] = ()
     #: CRM document lines: the lookup to the document whose closed state locks the line
     closed_with: str | None = None
+    #: a small table of reference data (currencies, units, price lists): the lookups into it on a
+    #: task's first run read it whole beside the first source read (:meth:`RelatedResolver.preload`)
+    reference: bool = False
 
     def state_label(self, state: Any) -> str:
         """The label of a ``statecode`` value (``Invoiced``), or the value as text."""
@@ -270,6 +273,7 @@ def _build(data: Mapping[str, Any]) -> Catalog:
                 ),
                 closed_states=tuple(int(s) for s in raw.get("closed_states") or ()),
                 closed_with=raw.get("closed_with"),
+                reference=bool(raw.get("reference", False)),
             )
     enums = {str(k): tuple(str(m) for m in v) for k, v in (data.get("enums") or {}).items()}
     return Catalog(MappingProxyType(entities), MappingProxyType(enums))

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from functools import partial
 from typing import Any
 
@@ -112,6 +113,7 @@ class TaskPipeline:
         self.rewrite = False
         self._chunks = 0  # handed to the write window in this run
         self.commits: Committer  # the run's (run() opens it)
+        self._reference: Future[None] | None = None  # the reference tables read whole, on a first run
         self._early: list[SideWrite] = []
         self.again: set[str] = set()  # records read again on purpose: never skipped unmapped
         self._source_writes = 0  # side writes sent to the task's own source (a number, a flag)
@@ -166,6 +168,11 @@ class TaskPipeline:
         # --full rewrites every record too: it repairs targets changed behind p2c's back (reconcile finds them)
         self.rewrite = full
         prepare_ahead(self.tgt, self.task.target.entity, self.task.name)
+        self._reference = None
+        if not self.run_ctx.store.has_links(self.task.name):  # a first run: nearly every row is mapped
+            self._reference = alongside(
+                partial(self.run_ctx.resolver.preload, self.mappers.values()), f"reference-{self.task.name}"
+            )
         self._sides_prepared = False
         if full or (self.reader.crm and self.run_ctx.store.cursor(self.task.name) is None):
             self._prepare_sides()  # a CRM source read whole (a first run): rows to write back are sure
@@ -213,6 +220,9 @@ class TaskPipeline:
         # are read meanwhile (they write nothing)
         writes = [*self._early, *prepared.writes]
         many = len(page.rows) > self.chunk
+        if self._reference is not None and page.rows:  # the reference tables, read beside the first page
+            self._reference.result()
+            self._reference = None
         resolving = None
         if many or (writes and page.rows):
             resolving = alongside(

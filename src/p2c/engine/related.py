@@ -16,16 +16,26 @@ Example::
 
 from __future__ import annotations
 
+import contextvars
+import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from p2c.catalog import Catalog
 from p2c.connectors import Connector, ValuesQuery
+from p2c.errors import P2CError
 from p2c.mapping import LookupSpec, Mapper
 from p2c.settings import System
 
-__all__ = ["RelatedResolver"]
+__all__ = ["REFERENCE_ROWS", "RelatedResolver"]
+
+log = logging.getLogger("p2c.engine")
+
+#: rows a reference table may hold to be read whole (:meth:`RelatedResolver.preload`); a larger
+#: one is asked by value, as any other table
+REFERENCE_ROWS = 5000
 
 
 class RelatedResolver:
@@ -61,6 +71,58 @@ class RelatedResolver:
                     if value is not None and found is not None:
                         table[value] = found
                         asked.add(_fold(value))
+
+    def preload(self, mappers: Iterable[Mapper]) -> None:
+        """The lookups of ``mappers`` into reference tables (the catalog's ``reference``: currencies,
+        units, price lists), each table read whole, side by side, and learnt: the resolves that
+        follow ask only for values a table lacks. A task's first run calls this beside its first
+        source read, so its first page's lookups cost no round trip. A table of more than
+        :data:`REFERENCE_ROWS` rows, or one whose read fails, is left to be asked by value."""
+        tables: dict[tuple[System, str], list[tuple[LookupSpec, str]]] = {}
+        for mapper in mappers:
+            for spec in mapper.lookups():
+                system = self.system_of(spec)
+                entity = self.catalog.entity(system, spec.entity)
+                if entity.reference and spec.key not in self._asked:
+                    by = spec.by or entity.primary_key or (entity.key[-1] if entity.key else "")
+                    uses = tables.setdefault((system, spec.entity), [])
+                    if all(s.key != spec.key for s, _ in uses):
+                        uses.append((spec, by))
+        if not tables:
+            return
+        with ThreadPoolExecutor(len(tables), thread_name_prefix="p2c-reference") as pool:
+            reads = {
+                (system, name): pool.submit(contextvars.copy_context().run, self._whole, system, name, uses)
+                for (system, name), uses in tables.items()
+            }
+        for table_key, read in reads.items():
+            rows = read.result()
+            if rows is None:
+                continue
+            with self._lock:
+                for spec, by in tables[table_key]:
+                    table = self._cache.setdefault(spec.key, {})
+                    asked = self._asked.setdefault(spec.key, set())
+                    for row in rows:
+                        if row.get(by) is not None:
+                            table[row[by]] = row.get(spec.field)
+                            asked.add(_fold(row[by]))
+
+    def _whole(
+        self, system: System, entity: str, uses: list[tuple[LookupSpec, str]]
+    ) -> list[dict[str, Any]] | None:
+        """Every row of ``entity`` (the columns ``uses`` need), or None when it is too large or unread."""
+        columns = sorted({c for spec, by in uses for c in (by, spec.field)})
+        rows: list[dict[str, Any]] = []
+        try:
+            for page in self.connectors[system].read(entity, select=columns):
+                rows.extend(page)
+                if len(rows) > REFERENCE_ROWS:
+                    return None
+        except P2CError as exc:  # asked by value later, where a failure is reported with its rows
+            log.debug("reading %s whole ahead failed (its lookups are asked by value): %s", entity, exc)
+            return None
+        return rows
 
     def expect(self, entity: str, payloads: Iterable[Mapping[str, Any]]) -> None:
         """Records an earlier task of a *plan* would create in ``entity``: later tasks of the plan find
