@@ -169,7 +169,8 @@ class TaskPipeline:
         self.rewrite = full
         prepare_ahead(self.tgt, self.task.target.entity, self.task.name)
         self._reference = None
-        if not self.run_ctx.store.has_links(self.task.name):  # a first run: nearly every row is mapped
+        store = self.run_ctx.store
+        if store.cursor(self.task.name) is None and not store.has_links(self.task.name):  # a first run
             self._reference = alongside(
                 partial(self.run_ctx.resolver.preload, self.mappers.values()), f"reference-{self.task.name}"
             )
