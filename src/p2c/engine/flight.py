@@ -166,12 +166,11 @@ class Committer:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
+            self.wait()
+        except Exception as late:
             if exc is None:
-                self.wait()
-            else:  # what went through is still recorded; the first error is the one that surfaces
-                try:
-                    self.wait()
-                except Exception as late:
-                    log.warning("a chunk's commit failed after an earlier failure: %s", late)
+                raise
+            # what went through is still recorded; the first error is the one that surfaces
+            log.warning("a chunk's commit failed after an earlier failure: %s", late)
         finally:
             self._pool.shutdown(wait=True)

@@ -168,14 +168,15 @@ class TaskPipeline:
         # --full rewrites every record too: it repairs targets changed behind p2c's back (reconcile finds them)
         self.rewrite = full
         prepare_ahead(self.tgt, self.task.target.entity, self.task.name)
-        self._reference = None
         store = self.run_ctx.store
-        if store.cursor(self.task.name) is None and not store.has_links(self.task.name):  # a first run
+        uncursored = store.cursor(self.task.name) is None
+        self._reference = None
+        if uncursored and not store.has_links(self.task.name):  # a first run
             self._reference = alongside(
                 partial(self.run_ctx.resolver.preload, self.mappers.values()), f"reference-{self.task.name}"
             )
         self._sides_prepared = False
-        if full or (self.reader.crm and self.run_ctx.store.cursor(self.task.name) is None):
+        if full or (self.reader.crm and uncursored):
             self._prepare_sides()  # a CRM source read whole (a first run): rows to write back are sure
         intake = self.intake(full=full, only_keys=only_keys, share=share)
         self._chunks = 0
