@@ -65,11 +65,19 @@ def source_key(task: Task, spec: EntitySpec) -> Callable[[Mapping[str, Any]], st
 
         return crm_key
     names = tuple(task.key_source)
+    if len(names) == 1:
+        (name,) = names
 
-    def erp_key(row: Mapping[str, Any]) -> str:
-        return ",".join("" if (v := row.get(k)) is None else str(v) for k in names)
+        def erp_key(row: Mapping[str, Any]) -> str:
+            value = row.get(name)
+            return value if type(value) is str else "" if value is None else str(value)
 
-    return erp_key
+        return erp_key
+
+    def erp_keys(row: Mapping[str, Any]) -> str:
+        return ",".join(["" if (v := row.get(k)) is None else str(v) for k in names])
+
+    return erp_keys
 
 
 def _and(*parts: str | None) -> str | None:
