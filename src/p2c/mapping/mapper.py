@@ -23,12 +23,12 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, DecimalException
 from typing import Any, Protocol
 
-from p2c.catalog import EntitySpec, FieldSpec
+from p2c.catalog import EntitySpec, FieldSpec, FieldType
 from p2c.errors import RecordError, WaitingForParentError
 from p2c.mapping.arithmetic import evaluate_arithmetic
 from p2c.mapping.expression import (
@@ -54,6 +54,14 @@ from p2c.mapping.transforms import TransformError, ValueMap, coerce, concat, is_
 __all__ = ["Mapper", "MappingTask", "Related", "SimpleTask", "to_wire"]
 
 Related = Mapping[tuple[str, str, str], Mapping[Any, Any]]
+#: the field types whose every value is taken as it is (:func:`~p2c.mapping.transforms.coerce`)
+_ANY_VALUE = frozenset({FieldType.GUID, FieldType.LOOKUP})
+#: the field types whose values of one Python type are taken as they are
+_KEPT: dict[FieldType, type] = {FieldType.DECIMAL: Decimal, FieldType.MONEY: Decimal, FieldType.BOOL: bool}
+#: an expression built for rows (:meth:`Mapper._value`): its value for a row and its related records
+_Value = Callable[[Mapping[str, Any], Related], Any]
+#: the same with the entity of the lookup that gave the value (:meth:`Mapper._tagged`)
+_Tagged = Callable[[Mapping[str, Any], Related], tuple[Any, "str | None"]]
 
 
 class MappingTask(Protocol):
@@ -125,15 +133,21 @@ class Mapper:
         self.types = dict(target_fields or {})
         self.enums = dict(enums or {})
         self._folded: dict[int, tuple[Mapping[Any, Any], int, dict[str, Any]]] = {}
-        #: per target field with a type: the type and its enum's members (asked for every value)
+        #: per target field with a type: the type and its enum's members (asked for every value);
+        #: a lookup or an id takes any value as it is
         self._typing = {
-            target: (spec, self.enums.get(spec.enum or "", ())) for target, spec in self.types.items()
+            target: (spec, self.enums.get(spec.enum or "", ()))
+            for target, spec in self.types.items()
+            if spec.type not in _ANY_VALUE
         }
-        #: per target field: the source field it copies as read (None: an expression to evaluate)
-        self._plan = [
-            (target, expr, expr.field if type(expr) is Source else None)
-            for target, expr in self.fields.items()
-        ]
+        #: per target text field: its longest value (a text within it is taken as it is)
+        self._text = {
+            target: spec.max_length if spec.max_length is not None else float("inf")
+            for target, spec in self.types.items()
+            if spec.type is FieldType.STRING
+        }
+        #: per target number or flag field: the type its values already have when taken as they are
+        self._kept = {target: _KEPT[spec.type] for target, spec in self.types.items() if spec.type in _KEPT}
         for target, expr in self.fields.items():
             for node in iter_nodes(expr):
                 if isinstance(node, ContextValue) and node.name not in self.context:
@@ -146,6 +160,21 @@ class Mapper:
                 for name in maps:
                     if name not in self.value_maps:
                         raise ValueError(f"field {target}: value map {name!r} was not given to the mapper")
+        #: per target field: the source field it copies as read, or (None) its expression built
+        #: once for every row (:meth:`_tagged`), so a row's fields are not walked node by node;
+        #: then what :meth:`_typed` takes as it is: a text up to this length, a value of this type
+        self._plan: list[tuple[str, str | None, _Tagged | None, float, type | None]] = [
+            (
+                target,
+                expr.field if type(expr) is Source else None,
+                None if type(expr) is Source else self._tagged(expr),
+                self._text.get(target, -1 if target in self._typing else float("inf")),
+                self._kept.get(target),
+            )
+            for target, expr in self.fields.items()
+        ]
+        #: the target fields of a polymorphic lookup (customerid): a value names its entity too
+        self._polymorphic = {t for t, spec in self.types.items() if len(spec.targets) > 1}
 
     # -- what the engine asks before mapping --------------------------------------------------------
 
@@ -187,23 +216,27 @@ class Mapper:
         """The target payload for ``row``; raises RecordError or WaitingForParentError."""
         rel: Related = related or {}
         out: dict[str, Any] = {}
-        for target, expr, copied in self._plan:
-            if copied is None:
-                out[target] = self._field(target, expr, row, rel)
-            else:  # a source field as read: most fields, so without the walk
-                value = row.get(copied)
-                out[target] = value if value is None else self._typed(target, value, row)
+        get = row.get
+        for target, copied, tagged, longest, kept in self._plan:
+            if tagged is not None:
+                out[target] = self._field(target, tagged, row, rel)
+                continue
+            value = get(copied)  # type: ignore[arg-type]  # a source field as read: most fields
+            kind = type(value)
+            if value is None or kind is kept or (kind is str and len(value) <= longest):
+                out[target] = value  # what _typed takes as it is, without the call
+            else:
+                out[target] = self._typed(target, value, row)
         for target, value in self.defaults.items():
             if is_empty(out.get(target)):
                 out[target] = self._typed(target, value, row)
         return out
 
-    def _field(self, target: str, expr: Expr, row: Mapping[str, Any], related: Related) -> Any:
+    def _field(self, target: str, tagged: _Tagged, row: Mapping[str, Any], related: Related) -> Any:
         try:
-            raw, entity = self._tagged(expr, row, related)
+            raw, entity = tagged(row, related)
             value = self._typed(target, raw, row)
-            spec = self.types.get(target)
-            if value is not None and entity is not None and spec is not None and len(spec.targets) > 1:
+            if value is not None and entity is not None and target in self._polymorphic:
                 # a polymorphic lookup (customerid): the related entity tells which one
                 value = (entity, value)
             return value
@@ -215,6 +248,14 @@ class Mapper:
             raise RecordError(e.reason, entity=self.entity, key=self.key_of(row), field=target) from None
 
     def _typed(self, target: str, value: Any, row: Mapping[str, Any]) -> Any:
+        """``value`` as the target field's type wants it (:func:`~p2c.mapping.transforms.coerce`);
+        a value that is that already is taken as it is (most: text, amounts, flags)."""
+        kind = type(value)
+        if kind is str:
+            if len(value) <= self._text.get(target, -1):
+                return value
+        elif kind is self._kept.get(target):
+            return value
         typing = self._typing.get(target)
         if typing is None:
             return value
@@ -223,51 +264,81 @@ class Mapper:
         except TransformError as e:
             raise RecordError(e.reason, entity=self.entity, key=self.key_of(row), field=target) from None
 
-    def _eval(self, expr: Expr, row: Mapping[str, Any], related: Related) -> Any:
+    def _value(self, expr: Expr) -> _Value:
+        """``expr`` built for rows: a function of a row and its related records, made once per
+        mapper so that mapping a row calls what its fields need and walks no tree."""
         if isinstance(expr, Source):
-            return row.get(expr.field)
+            name = expr.field
+            return lambda row, related: row.get(name)
         if isinstance(expr, Const):
-            return expr.value
+            const = expr.value
+            return lambda row, related: const
         if isinstance(expr, ContextValue):
-            return self.context[expr.name]
+            context, key = self.context, expr.name
+            return lambda row, related: context[key]
         if isinstance(expr, Defaulted):
-            value = None if expr.input is None else self._eval(expr.input, row, related)
-            return expr.default if is_empty(value) else value
+            default = expr.default
+            if expr.input is None:
+                return lambda row, related: default
+            given = self._value(expr.input)
+
+            def defaulted(row: Mapping[str, Any], related: Related) -> Any:
+                value = given(row, related)
+                return default if is_empty(value) else value
+
+            return defaulted
         if isinstance(expr, ValueMapped):
-            value = self._eval(expr.input, row, related)
+            mapped, value_map = self._value(expr.input), self.value_maps[expr.map]
             where = expr.input.field if isinstance(expr.input, Source) else ""
-            return self.value_maps[expr.map].apply(value, where)
+            return lambda row, related: value_map.apply(mapped(row, related), where)
         if isinstance(expr, Concat):
-            return concat((self._eval(item, row, related) for item in expr.items), expr.sep)
+            items, sep = [self._value(item) for item in expr.items], expr.sep
+            return lambda row, related: concat((item(row, related) for item in items), sep)
         if isinstance(expr, Split):
-            return split(self._eval(expr.input, row, related), expr.sep, expr.index)
+            piece, split_sep, index = self._value(expr.input), expr.sep, expr.index
+            return lambda row, related: split(piece(row, related), split_sep, index)
         if isinstance(expr, Arithmetic):
-            return self._arithmetic(expr, row)
+            arithmetic = expr
+            return lambda row, related: self._arithmetic(arithmetic, row)
         if isinstance(expr, First):
-            return self._first(expr, row, related)[0]
+            first = self._tagged(expr)
+            return lambda row, related: first(row, related)[0]
         assert isinstance(expr, Lookup)
-        return self._lookup(expr.spec, row, related)
+        spec = expr.spec
+        return lambda row, related: self._lookup(spec, row, related)
 
-    def _tagged(self, expr: Expr, row: Mapping[str, Any], related: Related) -> tuple[Any, str | None]:
-        """The value of ``expr`` and the entity of the lookup that gave it (None when no lookup
-        did): a polymorphic CRM lookup (customerid → accounts or contacts) binds by that entity."""
+    def _tagged(self, expr: Expr) -> _Tagged:
+        """``expr`` built for rows (:meth:`_value`), giving with the value the entity of the
+        lookup that gave it (None when no lookup did): a polymorphic CRM lookup (customerid →
+        accounts or contacts) binds by that entity."""
         if isinstance(expr, Lookup):
-            return self._lookup(expr.spec, row, related), expr.spec.entity
+            spec, entity = expr.spec, expr.spec.entity
+            return lambda row, related: (self._lookup(spec, row, related), entity)
         if isinstance(expr, First):
-            return self._first(expr, row, related)
+            first, items = expr, [self._tagged(item) for item in expr.items]
+            return lambda row, related: self._first(first, items, row, related)
         if isinstance(expr, Defaulted) and expr.input is not None:
-            value, entity = self._tagged(expr.input, row, related)
-            return (expr.default if is_empty(value) else value), entity
-        return self._eval(expr, row, related), None
+            given, default = self._tagged(expr.input), expr.default
 
-    def _first(self, expr: First, row: Mapping[str, Any], related: Related) -> tuple[Any, str | None]:
-        """The first item with a value. A lookup that finds nothing is only empty here; when no
-        item gives a value, a waiting item makes the record wait (its parent may come later), else
-        a failing one fails it, naming every lookup tried either way."""
+            def defaulted(row: Mapping[str, Any], related: Related) -> tuple[Any, str | None]:
+                value, entity = given(row, related)
+                return (default if is_empty(value) else value), entity
+
+            return defaulted
+        value = self._value(expr)
+        return lambda row, related: (value(row, related), None)
+
+    def _first(
+        self, expr: First, items: Sequence[_Tagged], row: Mapping[str, Any], related: Related
+    ) -> tuple[Any, str | None]:
+        """The first item with a value (``items``: ``expr``'s items built). A lookup that finds
+        nothing is only empty here; when no item gives a value, a waiting item makes the record
+        wait (its parent may come later), else a failing one fails it, naming every lookup tried
+        either way."""
         outcome: type[Exception] | None = None
-        for item in expr.items:
+        for item in items:
             try:
-                value, entity = self._tagged(item, row, related)
+                value, entity = item(row, related)
             except _Waiting:
                 outcome = _Waiting
                 continue
@@ -370,13 +441,14 @@ def to_wire(payload: Mapping[str, Any], entity: EntitySpec) -> dict[str, Any]:
         if spec is None:
             out[name] = value
             continue
-        targets = dict(spec.targets)
+        targets = spec.targets
         if isinstance(value, tuple):
             set_name, value = value
-            targets = {set_name: targets[set_name]}
-        if len(targets) != 1:
+            nav = targets[set_name]
+        elif len(targets) == 1:
+            ((set_name, nav),) = targets.items()
+        else:
             raise ValueError(f"{name} is polymorphic ({', '.join(targets)}): give (entity set, id)")
-        ((set_name, nav),) = targets.items()
         if value is None:
             out[f"{nav}@odata.bind"] = None
         elif isinstance(value, Mapping):

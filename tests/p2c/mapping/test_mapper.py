@@ -234,6 +234,49 @@ def test_target_types() -> None:
         cm.map({"v": 2})
 
 
+def test_each_value_is_checked_against_its_fields_type_copied_or_evaluated() -> None:
+    """A value that already has its field's type goes as it is; any other is coerced or refused,
+    whether the field copies a source field or evaluates an expression (a default here)."""
+    types = {
+        "Name": FieldSpec("Name", FieldType.STRING, max_length=3),
+        "Price": FieldSpec("Price", FieldType.MONEY),
+        "On": FieldSpec("On", FieldType.BOOL),
+        "Unit": FieldSpec("Unit", FieldType.LOOKUP, targets={"uoms": "defaultuomid"}),
+        "Count": FieldSpec("Count", FieldType.INT, min=0),
+    }
+    for how in ("copied", "evaluated"):
+
+        def field(name: str, how: str = how) -> Any:
+            return name if how == "copied" else {"source": name, "default": None}
+
+        m = mapper(
+            {
+                "Name": field("n"),
+                "Price": field("p"),
+                "On": field("o"),
+                "Unit": field("u"),
+                "Count": field("c"),
+            },
+            target_fields=types,
+        )
+        key = {"name": "pcs"}  # an alternate key: a lookup field takes any value as it is
+        out = m.map({"n": "abc", "p": Decimal("1.50"), "o": False, "u": key, "c": 2})
+        assert out == {"Name": "abc", "Price": Decimal("1.50"), "On": False, "Unit": key, "Count": 2}, how
+        assert out["Unit"] is key
+        out = m.map({"n": 12, "p": "2.5", "o": "yes", "u": "id-1", "c": "3"})
+        assert out == {"Name": "12", "Price": Decimal("2.5"), "On": True, "Unit": "id-1", "Count": 3}, how
+        for row, field_name, reason in (
+            ({"n": "abcd"}, "Name", "'abcd' is 4 characters long; the maximum is 3"),
+            ({"n": True}, "Name", "True is not text"),
+            ({"p": True}, "Price", "True is not a number"),
+            ({"o": "maybe"}, "On", "'maybe' is not true or false"),
+            ({"c": -1}, "Count", "-1 is outside 0..None"),
+        ):
+            with pytest.raises(RecordError) as info:
+                m.map(row)
+            assert (info.value.field, info.value.reason) == (field_name, reason), how
+
+
 def test_source_fields_and_lookups_for_the_select() -> None:
     task = SimpleTask(
         "T",
