@@ -22,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,7 +70,7 @@ class CompanyRouter:
         object.__setattr__(self, "_by_id", by_id)
         object.__setattr__(self, "_company_of_unit", company)
 
-    @property
+    @functools.cached_property
     def single(self) -> str | None:
         """The one company of a project with one legal entity (every CRM record goes there)."""
         return next(iter(self.legal)) if len(self.legal) == 1 else None

@@ -175,6 +175,14 @@ class Mapper:
         ]
         #: the target fields of a polymorphic lookup (customerid): a value names its entity too
         self._polymorphic = {t for t, spec in self.types.items() if len(spec.targets) > 1}
+        #: the defaults as their fields' types want them, made so once (the same for every row);
+        #: a default its field refuses (False) is refused again for each row that needs it
+        self._defaults: list[tuple[str, Any, bool]] = []
+        for target, value in self.defaults.items():
+            try:
+                self._defaults.append((target, self._typed(target, value, {}), True))
+            except RecordError:
+                self._defaults.append((target, value, False))
 
     # -- what the engine asks before mapping --------------------------------------------------------
 
@@ -227,9 +235,9 @@ class Mapper:
                 out[target] = value  # what _typed takes as it is, without the call
             else:
                 out[target] = self._typed(target, value, row)
-        for target, value in self.defaults.items():
+        for target, value, typed in self._defaults:
             if is_empty(out.get(target)):
-                out[target] = self._typed(target, value, row)
+                out[target] = value if typed else self._typed(target, value, row)
         return out
 
     def _field(self, target: str, tagged: _Tagged, row: Mapping[str, Any], related: Related) -> Any:

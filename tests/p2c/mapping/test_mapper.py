@@ -277,6 +277,24 @@ def test_each_value_is_checked_against_its_fields_type_copied_or_evaluated() -> 
             assert (info.value.field, info.value.reason) == (field_name, reason), how
 
 
+def test_a_tasks_default_takes_its_fields_type_and_a_refused_one_fails_each_row_needing_it() -> None:
+    types = {
+        "Count": FieldSpec("Count", FieldType.INT),
+        "Price": FieldSpec("Price", FieldType.MONEY),
+        "Name": FieldSpec("Name", FieldType.STRING),
+    }
+    m = mapper(
+        {"Count": "c", "Price": "p", "Name": "accountnumber"},
+        defaults={"Count": "x", "Price": "2.50"},
+        target_fields=types,
+    )
+    assert m.map({"c": 1, "accountnumber": "A"}) == {"Count": 1, "Price": Decimal("2.50"), "Name": "A"}
+    for key in ("A", "B"):  # the default refused: every row that needs it fails, named
+        with pytest.raises(RecordError) as info:
+            m.map({"accountnumber": key, "p": Decimal(1)})
+        assert (info.value.key, info.value.field, info.value.reason) == (key, "Count", "'x' is not a number")
+
+
 def test_source_fields_and_lookups_for_the_select() -> None:
     task = SimpleTask(
         "T",
