@@ -187,6 +187,14 @@ class Connector(Protocol):
         service allows (Dataverse: their first pages in one ``$batch``)."""
         ...
 
+    def read_tables(
+        self, tables: Sequence[tuple[str, Sequence[str]]], *, limit: int
+    ) -> list[list[dict[str, Any]] | None]:
+        """Small tables, each ``(entity, columns)`` read whole, a list of rows per table, in as few
+        requests as the service allows (Dataverse: one ``$batch``); a table of more than ``limit``
+        rows, or one the service would not give, is None."""
+        ...
+
     def write(self, entity: str, ops: Sequence[WriteOp]) -> list[WriteResult]: ...
 
     def prepare_writes(self, entity: str) -> None:

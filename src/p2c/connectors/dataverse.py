@@ -43,7 +43,7 @@ from p2c.connectors.dataverse_target import Refusal, TargetItem, TargetTable, pl
 from p2c.connectors.dataverse_write import DataverseWriter, Message
 from p2c.connectors.lifecycle import ConnectorLifecycle
 from p2c.connectors.protocol import Pager, RetryPolicy
-from p2c.connectors.protocol_batch import Task, query_sets, run_tasks
+from p2c.connectors.protocol_batch import Task, first_pages, query_sets, run_tasks
 from p2c.connectors.protocol_errors import Service
 from p2c.connectors.protocol_json import loads
 from p2c.connectors.protocol_odata import distinct_values, entity_path, in_filters, literal
@@ -246,6 +246,14 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
         for n, rows in self._in_queries(queries):
             out[n].extend(rows)
         return out
+
+    def read_tables(
+        self, tables: Sequence[tuple[str, Sequence[str]]], *, limit: int
+    ) -> list[list[dict[str, Any]] | None]:
+        """Small tables read whole (reference tables: currencies, units), their first pages of up
+        to ``limit`` rows in one ``$batch``: a table with a next page is larger, and None."""
+        queries = [(entity, {"$select": ",".join(select)}) for entity, select in tables]
+        return first_pages(self._session, queries, headers=self._prefer(limit))
 
     def _in_queries(self, queries: Sequence[ValuesQuery]) -> Iterator[tuple[int, list[dict[str, Any]]]]:
         """(index of the query, rows of one of its ``In`` queries), a ``$batch`` at a time."""

@@ -29,7 +29,7 @@ from p2c.connectors.protocol_session import HttpSession
 from p2c.connectors.protocol_slots import in_write_order, next_write_call
 from p2c.errors import AuthError, P2CError, ServiceUnavailableError, ServiceUnreachableError, TransientError
 
-__all__ = ["Task", "batch_ops", "find_by_keys", "query_many", "query_sets", "run_tasks"]
+__all__ = ["Task", "batch_ops", "find_by_keys", "first_pages", "query_many", "query_sets", "run_tasks"]
 
 #: a unit of write work on a worker thread: results by op index
 Task = Callable[[], dict[int, WriteResult]]
@@ -84,12 +84,7 @@ def query_sets(
     if len(queries) == 1:
         entity_set, query = queries[0]
         return [[row for page in session.pages(Pager(entity_set, query), headers=headers) for row in page]]
-    part_headers = {"Accept": "application/json", **(headers or {})}
-    items: list[BatchItem] = [HttpPart.request("GET", session.url(e, q), part_headers) for e, q in queries]
-    first = queries[0][0]
-    reply, parts = session.batch(items, entity=first)
-    if not parts:
-        raise session.error(reply.response, entity=first)
+    parts = _batch_gets(session, queries, headers)
     out: list[list[dict[str, Any]]] = []
     for index, (entity_set, query) in enumerate(queries):
         rows: list[dict[str, Any]] = []
@@ -106,6 +101,50 @@ def query_sets(
             rows.extend(row for page in session.pages(pager, headers=headers) for row in page)
         out.append(rows)
     return out
+
+
+def first_pages(
+    session: HttpSession,
+    queries: Sequence[tuple[str, Mapping[str, Any]]],
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> list[list[dict[str, Any]] | None]:
+    """The first page of each query ``(entity set, query parameters)``, in one request (a GET when
+    there is one, else one ``$batch``), for reads that want one page or nothing: a query whose
+    rows go on past its first page, or that the service refused, throttled or left unanswered
+    inside the batch, is None (no further request is sent for it)."""
+    if not queries:
+        return []
+    if len(queries) == 1:
+        entity_set, query = queries[0]
+        bodies = [session.get_json(entity_set, params=query, headers=headers, entity=entity_set)]
+    else:
+        parts = _batch_gets(session, queries, headers)
+        bodies = [
+            loads(part.body) if part.body and (part.status or 0) < 400 else None
+            for part in parts[: len(queries)]
+        ]
+        bodies += [None] * (len(queries) - len(bodies))
+    out: list[list[dict[str, Any]] | None] = []
+    for (entity_set, _query), body in zip(queries, bodies, strict=True):
+        pager = Pager(entity_set)
+        rows = pager.feed(body) if isinstance(body, Mapping) else None
+        out.append(rows if rows is not None and pager.done else None)
+    return out
+
+
+def _batch_gets(
+    session: HttpSession, queries: Sequence[tuple[str, Mapping[str, Any]]], headers: Mapping[str, str] | None
+) -> list[HttpPart]:
+    """The answers to one ``$batch`` of GETs, one part per query in order (fewer when the service
+    left some out); a batch refused as a whole raises."""
+    part_headers = {"Accept": "application/json", **(headers or {})}
+    items: list[BatchItem] = [HttpPart.request("GET", session.url(e, q), part_headers) for e, q in queries]
+    first = queries[0][0]
+    reply, parts = session.batch(items, entity=first)
+    if not parts:
+        raise session.error(reply.response, entity=first)
+    return parts
 
 
 def batch_ops(

@@ -74,55 +74,58 @@ class RelatedResolver:
 
     def preload(self, mappers: Iterable[Mapper]) -> None:
         """The lookups of ``mappers`` into reference tables (the catalog's ``reference``: currencies,
-        units, price lists), each table read whole, side by side, and learnt: the resolves that
-        follow ask only for values a table lacks. A task's first run calls this beside its first
-        source read, so its first page's lookups cost no round trip. A table of more than
+        units, price lists), each table read whole — a system's tables together, in one request
+        (:meth:`~p2c.connectors.Connector.read_tables`) — and learnt: the resolves that follow ask
+        only for values a table lacks. A task's first run calls this beside its first source read,
+        so its first page's lookups cost no round trip. A table of more than
         :data:`REFERENCE_ROWS` rows, or one whose read fails, is left to be asked by value."""
-        tables: dict[tuple[System, str], list[tuple[LookupSpec, str]]] = {}
+        tables: dict[System, dict[str, list[tuple[LookupSpec, str]]]] = {}
         for mapper in mappers:
             for spec in mapper.lookups():
                 system = self.system_of(spec)
                 entity = self.catalog.entity(system, spec.entity)
                 if entity.reference and spec.key not in self._asked:
                     by = spec.by or entity.primary_key or (entity.key[-1] if entity.key else "")
-                    uses = tables.setdefault((system, spec.entity), [])
+                    uses = tables.setdefault(system, {}).setdefault(spec.entity, [])
                     if all(s.key != spec.key for s, _ in uses):
                         uses.append((spec, by))
         if not tables:
             return
         with ThreadPoolExecutor(len(tables), thread_name_prefix="p2c-reference") as pool:
             reads = {
-                (system, name): pool.submit(contextvars.copy_context().run, self._whole, system, name, uses)
-                for (system, name), uses in tables.items()
+                system: pool.submit(contextvars.copy_context().run, self._whole, system, names)
+                for system, names in tables.items()
             }
-        for table_key, read in reads.items():
-            rows = read.result()
-            if rows is None:
-                continue
-            with self._lock:
-                for spec, by in tables[table_key]:
-                    table = self._cache.setdefault(spec.key, {})
-                    asked = self._asked.setdefault(spec.key, set())
-                    for row in rows:
-                        if row.get(by) is not None:
-                            table[row[by]] = row.get(spec.field)
-                            asked.add(_fold(row[by]))
+        for system, read in reads.items():
+            for name, rows in zip(tables[system], read.result(), strict=True):
+                if rows is None:
+                    continue
+                with self._lock:
+                    for spec, by in tables[system][name]:
+                        table = self._cache.setdefault(spec.key, {})
+                        asked = self._asked.setdefault(spec.key, set())
+                        for row in rows:
+                            if row.get(by) is not None:
+                                table[row[by]] = row.get(spec.field)
+                                asked.add(_fold(row[by]))
 
     def _whole(
-        self, system: System, entity: str, uses: list[tuple[LookupSpec, str]]
-    ) -> list[dict[str, Any]] | None:
-        """Every row of ``entity`` (the columns ``uses`` need), or None when it is too large or unread."""
-        columns = sorted({c for spec, by in uses for c in (by, spec.field)})
-        rows: list[dict[str, Any]] = []
+        self, system: System, tables: Mapping[str, list[tuple[LookupSpec, str]]]
+    ) -> list[list[dict[str, Any]] | None]:
+        """The rows of each of ``tables`` (the columns its lookups need), None where a table is too
+        large; every one None when the read fails (asked by value later, where a failure is
+        reported with its rows)."""
+        wanted = [
+            (name, sorted({c for spec, by in uses for c in (by, spec.field)}))
+            for name, uses in tables.items()
+        ]
         try:
-            for page in self.connectors[system].read(entity, select=columns):
-                rows.extend(page)
-                if len(rows) > REFERENCE_ROWS:
-                    return None
-        except P2CError as exc:  # asked by value later, where a failure is reported with its rows
-            log.debug("reading %s whole ahead failed (its lookups are asked by value): %s", entity, exc)
-            return None
-        return rows
+            return self.connectors[system].read_tables(wanted, limit=REFERENCE_ROWS)
+        except P2CError as exc:
+            log.debug(
+                "reading %s whole ahead failed (their lookups are asked by value): %s", list(tables), exc
+            )
+            return [None] * len(wanted)
 
     def expect(self, entity: str, payloads: Iterable[Mapping[str, Any]]) -> None:
         """Records an earlier task of a *plan* would create in ``entity``: later tasks of the plan find

@@ -3,7 +3,9 @@ whole beside a task's first source read, so its first page's lookups cost no rou
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -23,24 +25,36 @@ def _listen(client: httpx.Client) -> list[tuple[str, str, bytes]]:
     return sent
 
 
-def _whole_reads(sent: list[tuple[str, str, bytes]]) -> set[str]:
+def _gets(sent: list[tuple[str, str, bytes]]) -> list[list[str]]:
+    """The URLs each request asked for: a GET's own, or the GETs inside a ``$batch``."""
+    out: list[list[str]] = []
+    for method, url, body in sent:
+        if method == "GET":
+            out.append([unquote(url)])
+        elif method == "POST" and url.endswith("$batch"):
+            out.append(
+                [unquote(u) for u in re.findall(rb"^GET (\S+) HTTP/1\.1", body, re.M) for u in [u.decode()]]
+            )
+    return [urls for urls in out if urls]
+
+
+def _asked(sent: list[tuple[str, str, bytes]], *, whole: bool) -> set[str]:
+    """The reference tables read whole (no filter) or asked by value (a filter)."""
     return {
         name
-        for method, url, _ in sent
-        if method == "GET" and "filter" not in url
+        for urls in _gets(sent)
+        for url in urls
         for name in REFERENCE
-        if f"/{name}?" in url
+        if f"/{name}?" in url and ("$filter" not in url) is whole
     }
+
+
+def _whole_reads(sent: list[tuple[str, str, bytes]]) -> set[str]:
+    return _asked(sent, whole=True)
 
 
 def _by_value(sent: list[tuple[str, str, bytes]]) -> set[str]:
-    return {
-        name
-        for method, url, body in sent
-        if method == "POST" and url.endswith("$batch")
-        for name in REFERENCE
-        if f"/{name}?".encode() in body
-    }
+    return _asked(sent, whole=False)
 
 
 def test_a_first_run_reads_the_reference_tables_whole_and_asks_no_value(provisioned_project: Any) -> None:
@@ -51,6 +65,8 @@ def test_a_first_run_reads_the_reference_tables_whole_and_asks_no_value(provisio
         (task,) = report.tasks
         assert report.status is RunStatus.SUCCEEDED and task.created > 0 and task.failed == 0
         assert _whole_reads(sent) == set(REFERENCE)
+        whole = [urls for urls in _gets(sent) if any("$filter" not in u and "/uoms?" in u for u in urls)]
+        assert len(whole) == 1 and len(whole[0]) == len(REFERENCE)  # the three tables in one request
         assert _by_value(sent) == set()  # the lookups found every value in the tables read whole
         products = world.crm().get(
             "products", params={"$select": "productnumber,_transactioncurrencyid_value,_defaultuomid_value"}
