@@ -232,7 +232,7 @@ class TaskPipeline:
             )
         early = self.side_writes(writes, after=False)
         self._early.clear()
-        for row in page.rows:
+        for row in page.rows if early.failures else ():
             failure = early.failures.get(self.reader.key(row))
             if failure is not None:
                 prepared.failures[id(row)] = failure

@@ -56,11 +56,11 @@ def plan_chunk(pipe: TaskPipeline, rows: list[dict[str, Any]], prepared: Prepare
     """Compare, map and plan one chunk on this thread: the records unchanged at their source
     cost no mapping; those whose payload changed are planned for the target."""
     done = Chunk()
-    links = pipe.binder.links([pipe.reader.key(r) for r in rows])
+    keys = [pipe.reader.key(r) for r in rows]
+    links = pipe.binder.links(keys)
     hashes: dict[str, str] = {}
     changed: list[dict[str, Any]] = []
-    for row in rows:
-        key = pipe.reader.key(row)
+    for key, row in zip(keys, rows, strict=True):
         hashes[key] = digest = source_hash(row, pipe.fingerprint)
         link = links.get(key)
         if (
