@@ -50,6 +50,7 @@ from p2c.mapping.expression import (
 )
 from p2c.mapping.expression import lookups as expr_lookups
 from p2c.mapping.transforms import TransformError, ValueMap, coerce, concat, is_empty, split, to_decimal
+from p2c.odata import quote_string
 
 __all__ = ["Mapper", "MappingTask", "Related", "SimpleTask", "to_wire"]
 
@@ -438,8 +439,6 @@ def to_wire(payload: Mapping[str, Any], entity: EntitySpec) -> dict[str, Any]:
     A lookup value is a record id (``/set(id)``) or a mapping of alternate-key values
     (``/set(k='v')``); polymorphic lookups (``customerid``) take ``(entity set, id)``.
     """
-    from p2c.odata import quote_string
-
     lookups = entity.lookups
     if lookups.keys().isdisjoint(payload):
         return dict(payload)
@@ -457,7 +456,9 @@ def to_wire(payload: Mapping[str, Any], entity: EntitySpec) -> dict[str, Any]:
             ((set_name, nav),) = targets.items()
         else:
             raise ValueError(f"{name} is polymorphic ({', '.join(targets)}): give (entity set, id)")
-        if value is None:
+        if type(value) is str:  # a record id: most lookups
+            out[f"{nav}@odata.bind"] = f"/{set_name}({value})"
+        elif value is None:
             out[f"{nav}@odata.bind"] = None
         elif isinstance(value, Mapping):
             keys = ",".join(f"{k}={quote_string(v) if isinstance(v, str) else v}" for k, v in value.items())
