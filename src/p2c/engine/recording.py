@@ -65,12 +65,8 @@ def record_answers(pipe: TaskPipeline, planned: Planned, answers: list[WriteResu
         pipe.report.add(action)
         done.links.append(pipe.binder.link(r.key, r.payload, r.digest, r.source))
         done.outcomes.append(
-            Outcome(
-                task.name,
-                r.key,
-                action,
-                target_key=pipe.binder.display(r.payload),
-                target_payload=pipe.outcomes.clean(r.payload),
+            Outcome.written(
+                task.name, r.key, action, pipe.binder.display(r.payload), pipe.outcomes.clean(r.payload)
             )
         )
     if created:

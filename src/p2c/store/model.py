@@ -132,6 +132,23 @@ class Outcome:
         )
         return outcome
 
+    @classmethod
+    def written(
+        cls,
+        task: str,
+        source_key: str,
+        action: Action,
+        target_key: str,
+        target_payload: Mapping[str, Any] | None,
+    ) -> Outcome:
+        """The outcome of a record written (created or updated), built as :meth:`unchanged` is:
+        a run makes one per record it writes."""
+        outcome = object.__new__(cls)
+        fields: dict[str, Any] = {"task": task, "source_key": source_key, "action": action}
+        fields.update(target_key=target_key, target_payload=target_payload)
+        object.__setattr__(outcome, "__dict__", fields)
+        return outcome
+
 
 @dataclass(frozen=True, kw_only=True)
 class OutcomeRecord(Outcome):

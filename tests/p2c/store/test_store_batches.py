@@ -297,6 +297,25 @@ def test_an_unchanged_outcome_built_cheaply_is_the_same_outcome(store: StateStor
     assert count_rows(store) == 0  # counted, not stored
 
 
+def test_a_written_outcome_built_cheaply_is_the_same_outcome(store: StateStore, task_run: int) -> None:
+    payload = {"CustomerAccount": "C1", "CreditLimit": "10.5"}
+    cheap = Outcome.written(T, "A1", Action.CREATED, "usmf,C1", payload)
+    plain = Outcome(T, "A1", Action.CREATED, target_key="usmf,C1", target_payload=payload)
+    assert cheap == plain and repr(cheap) == repr(plain)
+    assert dataclasses.asdict(cheap) == dataclasses.asdict(plain)
+    assert pickle.loads(pickle.dumps(cheap)) == plain
+    assert dataclasses.replace(cheap, action=Action.UPDATED) == dataclasses.replace(
+        plain, action=Action.UPDATED
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cheap.message = "changed"  # type: ignore[misc]
+    store.commit_batch(task_run, [cheap, Outcome.written(T, "A2", Action.UPDATED, "usmf,C2", None)])
+    assert store.task_runs(store.runs()[0].id)[0].counts == Counts(created=1, updated=1)
+    stored = {o.source_key: o for o in store.outcomes(store.runs()[0].id)}
+    assert stored["A1"].target_key == "usmf,C1" and stored["A1"].target_payload == payload
+    assert stored["A2"].action is Action.UPDATED and stored["A2"].target_payload is None
+
+
 def test_keys_are_asked_with_one_parameter_whatever_their_number(
     store: StateStore, task_run: int, statements: list[str]
 ) -> None:
