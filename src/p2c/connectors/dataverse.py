@@ -251,7 +251,8 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
         self, tables: Sequence[tuple[str, Sequence[str]]], *, limit: int
     ) -> list[list[dict[str, Any]] | None]:
         """Small tables read whole (reference tables: currencies, units), their first pages of up
-        to ``limit`` rows in one ``$batch``: a table with a next page is larger, and None."""
+        to ``limit`` rows in one ``$batch``: a table with a next page — more than ``limit`` rows, or
+        than the 5 000 of Dataverse's largest page — is None."""
         queries = [(entity, {"$select": ",".join(select)}) for entity, select in tables]
         return first_pages(self._session, queries, headers=self._prefer(limit))
 

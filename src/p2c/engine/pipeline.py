@@ -232,10 +232,11 @@ class TaskPipeline:
             )
         early = self.side_writes(writes, after=False)
         self._early.clear()
-        for row in page.rows if early.failures else ():
-            failure = early.failures.get(self.reader.key(row))
-            if failure is not None:
-                prepared.failures[id(row)] = failure
+        if early.failures:  # a write-back the CRM refused: its record fails
+            for row in page.rows:
+                failure = early.failures.get(self.reader.key(row))
+                if failure is not None:
+                    prepared.failures[id(row)] = failure
         if early.outcomes or prepared.sequence:
             self._commit(task_run_id, Batch(early.outcomes, sequence=prepared.sequence))
         head = Chunk(list(page.outcomes), read=page.read)  # the page's filtered and gone, and its reads

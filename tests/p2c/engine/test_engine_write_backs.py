@@ -1,6 +1,7 @@
 """An order's write-backs to the CRM — its lines' numbers and the derived products flag — reach the
 CRM as one update per row per run, each keeping its own outcome; a refused update fails every
-write-back it carried, saying which and why.
+write-back it carried, saying which and why. An account's generated number, refused, keeps the
+account from the ERP.
 
 Over HTTPS against the sandbox. What the CRM received is counted inside the sandbox (every request
 its Dataverse service handles, ``$batch`` parts included), not taken from what p2c says it sent.
@@ -47,6 +48,8 @@ class Received:
             pk = entity_set[:-1] + "id"  # salesorders → salesorderid
             for target in json.loads(req.body or b"{}").get("Targets", []):
                 self.seen[("PATCH", entity_set, str(target.get(pk)))] += 1
+                if str(target.get(pk)) in self.before:
+                    self.before.pop(str(target.get(pk)))()
         found = GUID.search(req.path)
         if req.method in ("PATCH", "POST", "PUT", "DELETE") and found:
             row = found.group(1)
@@ -144,6 +147,47 @@ def test_a_refused_update_fails_every_write_back_it_carried(
     kept = [o for o in side if o.target_key != f"salesorderdetails {gone}"]
     assert kept and all(o.action is Action.UPDATED for o in kept), kept
     assert report.tasks[0].created == 1, report.tasks
+
+
+def test_an_account_whose_number_the_crm_refuses_is_not_written_and_the_others_are(
+    orders_project: Any,  # noqa: F811
+    received: Received,
+) -> None:
+    """A number write-back blocks its record: refused (the account deleted between p2c's read and
+    its write-back), the account fails, naming why, and goes no further; the page's other new
+    account is numbered and written."""
+    world = orders_project
+    crm = world.crm()
+    ids = []
+    for name in ("Numberless One", "Numberless Two"):
+        r = crm.post("accounts", json={"name": name}, headers={"Prefer": "return=representation"})
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["accountid"])
+    gone, kept = ids
+    received.before[gone] = lambda: _delete_row(received, "accounts", gone)
+    with world.open() as h:
+        report = h.run("Accounts")
+        outcomes = {o.source_key: o for o in h.store.outcomes(report.run_id) if o.source_key in ids}
+        erp_accounts = {
+            r["CustomerAccount"] for p in h.erp.read("CustomersV3", select=["CustomerAccount"]) for r in p
+        }
+    # the bulk update failed as a whole, then each row went on its own
+    assert received.patches("accounts", gone) >= 1 and received.patches("accounts", kept) >= 1, received.seen
+    failed = outcomes[gone]
+    assert failed.action is Action.FAILED, failed
+    assert failed.field == "accountnumber" and "could not write the generated number" in (
+        failed.message or ""
+    )
+    (task,) = report.tasks
+    assert task.failed == 1 and task.created == 1, task
+    number = crm_rows(crm, "accounts", ["accountnumber"], f"accountid eq {kept}")[0]["accountnumber"]
+    assert outcomes[kept].action is Action.CREATED and number in erp_accounts
+
+
+def _delete_row(received: Received, entity_set: str, row: str) -> None:
+    root = received.service.root_path
+    response = received.handle(Request("DELETE", f"{entity_set}({row})", service_root=root))
+    assert response.status == 204, response.body
 
 
 def _delete_line(received: Received, line: str) -> None:
