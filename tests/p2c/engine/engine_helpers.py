@@ -19,6 +19,18 @@ ACCOUNT_NUMBER = r"ACC-\d{5}-[A-Z]{6}"
 ENV = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
 
 
+def numberless_accounts(
+    client: httpx.Client, names: Sequence[str] = ("Numberless One", "Numberless Two")
+) -> list[str]:
+    """New CRM accounts without an account number (p2c generates theirs): their ids."""
+    ids = []
+    for name in names:
+        r = client.post("accounts", json={"name": name}, headers={"Prefer": "return=representation"})
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["accountid"])
+    return ids
+
+
 def crm_rows(
     client: httpx.Client, entity: str, select: Sequence[str] | None = None, filter: str | None = None
 ) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from engine_helpers import ACCOUNT_NUMBER, crm_rows, synced_customers
+from engine_helpers import ACCOUNT_NUMBER, crm_rows, numberless_accounts, synced_customers
 from test_engine_p2c_quotes import external_products
 from test_engine_p2c_two_way import FROM_ERP, confirmed_erp_order, crm_order, erp_action
 
@@ -69,11 +69,7 @@ def test_a_change_of_only_the_header_tax_reaches_the_freight_tax_line(every_flow
 def test_the_plan_shows_the_numbers_the_run_then_writes(provisioned_project: Any) -> None:
     world = provisioned_project
     crm = world.crm()
-    new = []
-    for name in ("Numberless One", "Numberless Two"):
-        r = crm.post("accounts", json={"name": name}, headers={"Prefer": "return=representation"})
-        assert r.status_code == 201, r.text
-        new.append(r.json()["accountid"])
+    new = numberless_accounts(crm)
     with world.open() as h:
         plans = [h.plan("Accounts"), h.plan("Accounts")]
     planned = [

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from engine_helpers import crm_rows
+from engine_helpers import crm_rows, numberless_accounts
 from test_engine_p2c_orders import add_line, new_order, orders_project  # noqa: F401 (fixture)
 from test_engine_p2c_quotes import external_products
 
@@ -158,11 +158,7 @@ def test_an_account_whose_number_the_crm_refuses_is_not_written_and_the_others_a
     account is numbered and written."""
     world = orders_project
     crm = world.crm()
-    ids = []
-    for name in ("Numberless One", "Numberless Two"):
-        r = crm.post("accounts", json={"name": name}, headers={"Prefer": "return=representation"})
-        assert r.status_code == 201, r.text
-        ids.append(r.json()["accountid"])
+    ids = numberless_accounts(crm)
     gone, kept = ids
     received.before[gone] = lambda: _delete_row(received, "accounts", gone)
     with world.open() as h:
