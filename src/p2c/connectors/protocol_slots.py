@@ -63,8 +63,8 @@ class InFlight:
     def __init__(self, limit: int) -> None:
         self._limit = max(1, limit)
         self.busy = 0
-        self._cond = threading.Condition()
-        self._line: list[tuple[tuple[int, ...], int]] = []  # a heap of the waiting requests' places
+        self._lock = threading.Lock()
+        self._line: list[_Waiter] = []  # a heap of the waiting requests, by place
         self._arrivals = itertools.count()
 
     @property
@@ -73,29 +73,56 @@ class InFlight:
 
     @limit.setter
     def limit(self, value: int) -> None:
-        with self._cond:
+        with self._lock:
             self._limit = max(1, value)
-            self._cond.notify_all()
+            self._let_in()
 
     def __enter__(self) -> None:
         place = (_ORDER.get(), next(self._arrivals))
-        with self._cond:
-            heapq.heappush(self._line, place)
+        with self._lock:
+            if self.busy < self._limit and not self._line:
+                self.busy += 1
+                return
+            # each waiter waits on a wake-up of its own, and a freed slot wakes only the one it
+            # goes to: woken all at once to look who is first, the four or five waiting write
+            # threads each took the interpreter lock back, from the threads reading answers
+            entry = _Waiter(place, threading.Condition(self._lock))
+            heapq.heappush(self._line, entry)
             try:
-                while self.busy >= self._limit or self._line[0] != place:
-                    self._cond.wait()
+                while not entry.let_in:
+                    entry.wake.wait()
             except BaseException:  # interrupted while waiting: out of the line, or it would block it
-                self._line.remove(place)
-                heapq.heapify(self._line)
-                self._cond.notify_all()
+                if entry.let_in:  # let in meanwhile: the slot goes on to the next
+                    self.busy -= 1
+                else:
+                    self._line.remove(entry)
+                    heapq.heapify(self._line)
+                self._let_in()
                 raise
-            heapq.heappop(self._line)
-            self.busy += 1
-            if self._line and self.busy < self._limit:
-                self._cond.notify_all()  # the next in line may go too
 
     def __exit__(self, *exc: object) -> None:
-        with self._cond:
+        with self._lock:
             self.busy -= 1
-            if self._line:
-                self._cond.notify_all()  # only the first in line goes; the others wait again
+            self._let_in()
+
+    def _let_in(self) -> None:
+        """The first in line take the free slots (the lock held)."""
+        while self._line and self.busy < self._limit:
+            entry = heapq.heappop(self._line)
+            entry.let_in = True
+            self.busy += 1
+            entry.wake.notify()
+
+
+class _Waiter:
+    """A request waiting for a slot: its place in line, its own wake-up, whether it was let in."""
+
+    __slots__ = ("let_in", "place", "wake")
+
+    def __init__(self, place: tuple[tuple[int, ...], int], wake: threading.Condition) -> None:
+        self.place = place
+        self.wake = wake
+        self.let_in = False
+
+    def __lt__(self, other: _Waiter) -> bool:
+        return self.place < other.place

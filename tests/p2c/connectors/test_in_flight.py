@@ -158,8 +158,9 @@ def test_a_request_interrupted_while_waiting_leaves_the_line() -> None:
     _waiting(slots, 2)
     # raise into the first waiter's wait (as an interrupt would), then wake it to take it
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(t1.ident or 0), ctypes.py_object(Stop))
-    with slots._cond:
-        slots._cond.notify_all()
+    with slots._lock:
+        for entry in slots._line:
+            entry.wake.notify()
     t1.join(5)
     assert interrupted.is_set()
     slots.__exit__(None, None, None)
