@@ -25,7 +25,7 @@ import re
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
@@ -130,6 +130,26 @@ class Redactor:
             return value
         value = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", value)
         return _JWT.sub(MASK, value)
+
+    def records(self, values: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """:meth:`data` of each of ``values`` (the payloads of one chunk): when none nests data and
+        no text of any of them hints at a secret — one look at all their texts, joined — each is
+        a copy with only its sensitive keys masked; else each is masked on its own."""
+        if any(type(v) is not dict for v in values):
+            return [self.data(v) for v in values]
+        kinds = {type(x) for v in values for x in v.values()}
+        texts = "\n".join([x for v in values for x in v.values() if type(x) is str])
+        if any(t is not str and issubclass(t, _NESTED) for t in kinds) or self._hinted(texts):
+            return [self.data(v) for v in values]
+        out: list[Any] = []
+        for value in values:
+            sensitive = _sensitive_keys(tuple(value))
+            out.append(
+                {k: (MASK if v and k in sensitive else v) for k, v in value.items()}
+                if sensitive
+                else dict(value)
+            )
+        return out
 
     def data(self, value: Any) -> Any:
         """A copy of ``value`` (dicts, lists, strings) with secrets masked; sensitive keys masked whole."""

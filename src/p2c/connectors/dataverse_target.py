@@ -27,7 +27,16 @@ from typing import Any, Protocol
 
 from p2c.connectors.base import OpKind, WriteOp
 
-__all__ = ["ParentTable", "Refusal", "TargetItem", "TargetTable", "fold_key", "plan_deletes", "plan_writes"]
+__all__ = [
+    "ParentTable",
+    "Refusal",
+    "TargetItem",
+    "TargetTable",
+    "fold_key",
+    "owned",
+    "plan_deletes",
+    "plan_writes",
+]
 
 NO_ID = "00000000-0000-0000-0000-000000000000"
 
@@ -79,6 +88,9 @@ class TargetItem:
 
     ``linked``: the caller wrote this record before (it has a link), so the row exists; ``False``:
     it never did, so the row is most likely new; ``None``: unknown (the row is looked up).
+    The write ops keep ``key`` and ``payload`` as given when they are dicts (a chunk's are made
+    for its write; copying each again cost every record two copies): the caller does not change
+    them afterwards.
     """
 
     ref: Any
@@ -93,6 +105,11 @@ class _Reader(Protocol):
     ) -> Iterator[list[dict[str, Any]]]: ...
 
 
+def owned(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` as a write op keeps it: a dict as it is, another mapping copied (:class:`TargetItem`)."""
+    return data if type(data) is dict else dict(data)
+
+
 def fold_key(value: Any) -> str:
     """A key value as compared across reads and payloads (GUIDs any case, 3 == 3.0)."""
     if isinstance(value, float | Decimal) and value == int(value):
@@ -104,7 +121,7 @@ def plan_writes(reader: _Reader, table: TargetTable, items: Sequence[TargetItem]
     """One write per item, in order, or the :class:`Refusal` of an item whose document is closed."""
     if table.simple:
         return [
-            WriteOp(OpKind.UPSERT, dict(i.key), dict(i.payload), ref=i.ref, exists=i.linked) for i in items
+            WriteOp(OpKind.UPSERT, owned(i.key), owned(i.payload), ref=i.ref, exists=i.linked) for i in items
         ]
     existing = _existing(reader, table, [i.key for i in items])
     closed = _closed_parents(
@@ -126,7 +143,7 @@ def plan_writes(reader: _Reader, table: TargetTable, items: Sequence[TargetItem]
             out.append(WriteOp(OpKind.UPDATE, {table.primary_key: pk}, update, ref=item.ref))
         else:
             out.append(
-                WriteOp(OpKind.CREATE, {}, dict(item.payload), ref=item.ref, match=_match(table, item.key))
+                WriteOp(OpKind.CREATE, {}, owned(item.payload), ref=item.ref, match=_match(table, item.key))
             )
     return out
 

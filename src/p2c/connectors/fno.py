@@ -31,7 +31,7 @@ import httpx
 
 from p2c.connectors.auth import Redactor, TokenProvider
 from p2c.connectors.base import ChangeFeed, Changes, OpKind, ValuesQuery, WriteOp, WriteResult
-from p2c.connectors.dataverse_target import Refusal, TargetItem, TargetTable
+from p2c.connectors.dataverse_target import Refusal, TargetItem, TargetTable, owned
 from p2c.connectors.fno_write import CROSS, FnoWriter
 from p2c.connectors.lifecycle import ConnectorLifecycle
 from p2c.connectors.protocol import Pager, RetryPolicy
@@ -242,7 +242,9 @@ class FnoConnector(ConnectorLifecycle):
         """An upsert by natural key per item: F&O documents have no closed state p2c must respect."""
         once = table.fixed_fields  # fields the catalog says are written on create only
         return [
-            WriteOp(OpKind.UPSERT, dict(i.key), dict(i.payload), ref=i.ref, create_only=once, exists=i.linked)
+            WriteOp(
+                OpKind.UPSERT, owned(i.key), owned(i.payload), ref=i.ref, create_only=once, exists=i.linked
+            )
             for i in items
         ]
 

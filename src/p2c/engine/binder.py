@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -84,8 +85,14 @@ class Binder:
         return self.store.links(self.task.name, list(source_keys)) if source_keys else {}
 
     def link(
-        self, source_key: str, payload: Mapping[str, Any], digest: str, source: str | None = None
+        self,
+        source_key: str,
+        payload: Mapping[str, Any],
+        digest: str,
+        source: str | None = None,
+        at: datetime | None = None,
     ) -> Link:
         """The link of a record just written: its target key, the hash of what was written and
-        ``source``, the hash of the source row it came from (:func:`p2c.engine.hashing.source_hash`)."""
-        return Link(self.task.name, source_key, self.encode(payload), digest, now(), source_hash=source)
+        ``source``, the hash of the source row it came from (:func:`p2c.engine.hashing.source_hash`);
+        ``at``: when (now when not given; a chunk's links share one time, which the store binds once)."""
+        return Link(self.task.name, source_key, self.encode(payload), digest, at or now(), source_hash=source)

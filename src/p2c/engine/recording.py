@@ -16,7 +16,7 @@ from p2c.connectors import Refusal, WriteAction, WriteResult
 from p2c.engine.chunk import Planned, Ready
 from p2c.engine.outcomes import as_wait
 from p2c.flows import SkipReason, Written
-from p2c.store import Action, Outcome
+from p2c.store import Action, Outcome, now
 
 if TYPE_CHECKING:
     from p2c.engine.pipeline import TaskPipeline
@@ -28,13 +28,14 @@ def record_answers(pipe: TaskPipeline, planned: Planned, answers: list[WriteResu
     """What the target answered for a chunk: outcomes, links, and the records' consequences."""
     task, done, links = pipe.task, planned.done, planned.links
     results = iter(answers)
+    at = now()  # the chunk's links share one time
     written: list[tuple[Ready, WriteResult]] = []
     for r, op in zip(planned.ready, planned.plans, strict=True):
         if isinstance(op, Refusal):
             # a closed document stays as it is: linked with this content, so the skip (and its
             # reason) is recorded once, not again on every run
             done.outcomes.append(pipe.outcomes.skip(r.key, SkipReason.CLOSED_DOCUMENT, op.reason))
-            done.links.append(pipe.binder.link(r.key, r.payload, r.digest, r.source))
+            done.links.append(pipe.binder.link(r.key, r.payload, r.digest, r.source, at))
             continue
         res = next(results)
         if not res.ok:
@@ -53,21 +54,23 @@ def record_answers(pipe: TaskPipeline, planned: Planned, answers: list[WriteResu
     consequences = pipe.side_writes(pipe.flow.after_write(news), after=True)
     done.outcomes.extend(consequences.outcomes)
     created = []
-    for r, res in written:
-        problem = consequences.failures.get(r.key)
-        if problem is not None:
-            done.outcomes.append(pipe.outcomes.failure(r.key, r.row, r.payload, problem))
-            continue
+    failures = consequences.failures
+    if failures:
+        for r, _res in written:
+            problem = failures.get(r.key)
+            if problem is not None:
+                done.outcomes.append(pipe.outcomes.failure(r.key, r.row, r.payload, problem))
+        written = [(r, res) for r, res in written if r.key not in failures]
+    cleaned = pipe.outcomes.clean_all([r.payload for r, _res in written])
+    for (r, res), stored in zip(written, cleaned, strict=True):
         updated = res.action is WriteAction.UPDATED or (res.action is WriteAction.UPSERTED and r.key in links)
         action = Action.UPDATED if updated else Action.CREATED
         if action is Action.CREATED:
             created.append(r.payload)
         pipe.report.add(action)
-        done.links.append(pipe.binder.link(r.key, r.payload, r.digest, r.source))
+        done.links.append(pipe.binder.link(r.key, r.payload, r.digest, r.source, at))
         done.outcomes.append(
-            Outcome.written(
-                task.name, r.key, action, pipe.binder.display(r.payload), pipe.outcomes.clean(r.payload)
-            )
+            Outcome.written(task.name, r.key, action, pipe.binder.display(r.payload), stored)
         )
     if created:
         pipe.stage.created(task.target.entity, created)

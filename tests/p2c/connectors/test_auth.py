@@ -71,6 +71,31 @@ def test_a_flat_record_is_masked_field_by_field_only_where_a_secret_is() -> None
     assert r.data({"token": "", "secret": None}) == {"token": "", "secret": None}  # empty: nothing to hide
 
 
+def test_a_chunks_records_are_masked_as_each_on_its_own() -> None:
+    """``records`` looks at a chunk's texts at once: each record comes back as ``data`` gives it,
+    a copy, whether no record, one record or only a sensitive key holds a secret."""
+    r = Redactor(["p2c~very-secret-value"])
+    plain = [
+        {"name": f"Contoso {n}", "credit": Decimal("10.50"), "n": n, "active": True, "none": None}
+        for n in range(3)
+    ]
+    out = r.records(plain)
+    assert out == plain and all(o is not p for o, p in zip(out, plain, strict=True))
+    chunks = [
+        [*plain, {"name": "x", "note": "key p2c~very-secret-value"}],  # a secret in one record
+        [{"name": "Bearer abcdefghijklmnop123"}, *plain],  # a bearer token in the first
+        [*plain[:1], {"name": f"t {JWT}"}],  # a JWT
+        [*plain, {"name": "y", "password": "hunter22"}],  # a sensitive key only
+        [*plain, {"name": "z", "rows": [{"note": "p2c~very-secret-value"}]}],  # nested data
+        [{"split": "p2c~very-"}, {"rest": "secret-value"}],  # half a secret in each: none
+    ]
+    for chunk in chunks:
+        assert r.records(chunk) == [r.data(c) for c in chunk]
+    assert r.records(chunks[0])[-1]["note"] == "key ***"
+    assert r.records(chunks[3])[-1]["password"] == "***"
+    assert r.records(chunks[4])[-1]["rows"] == [{"note": "***"}]
+
+
 def test_redacting_filter_cleans_log_records(caplog: pytest.LogCaptureFixture) -> None:
     logger = logging.getLogger("p2c.test.redaction")
     flt = RedactingFilter(Redactor(["hunter2-secret"]))
