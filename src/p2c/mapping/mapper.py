@@ -23,6 +23,8 @@ Example::
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, DecimalException
@@ -203,18 +205,37 @@ class Mapper:
         return list(seen)
 
     def lookup_values(self, rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str, str], set[Any]]:
-        """For each lookup, the distinct input values ``rows`` need (after the lookup's value map)."""
-        specs = self.lookups()
-        out: dict[tuple[str, str, str], set[Any]] = {s.key: set() for s in specs}
-        for row in rows:
-            for spec in specs:
-                try:
-                    value = self._lookup_input(spec, row)
-                except TransformError:
-                    continue  # the mapping of this row reports it
+        """For each lookup, the distinct input values ``rows`` need (after the lookup's value map).
+
+        The source values are gathered first and each distinct one mapped once (a chunk's rows
+        share a few currencies and units; this runs for a page ahead and again per chunk). Values
+        that equal 0 or 1 go row by row: ``True`` and ``1`` are one value in a set but two keys of
+        a value map."""
+        rows = rows if isinstance(rows, list | tuple) else list(rows)
+        out: dict[tuple[str, str, str], set[Any]] = {}
+        for spec in self._lookup_specs:
+            values = out.setdefault(spec.key, set())
+            try:
+                distinct: Iterable[Any] = set(map(operator.methodcaller("get", spec.source), rows))
+            except TypeError:  # a value that cannot be hashed: row by row
+                distinct = [row.get(spec.source) for row in rows]
+            else:
+                if any(type(v) is not str and v in (0, 1) for v in distinct):
+                    distinct = [row.get(spec.source) for row in rows]
+            vmap = self.value_maps[spec.value_map] if spec.value_map else None
+            for value in distinct:
+                if vmap is not None:
+                    try:
+                        value = vmap.apply(value, spec.source)
+                    except TransformError:
+                        continue  # the mapping of each row with it reports it
                 if not is_empty(value):
-                    out[spec.key].add(value)
+                    values.add(value)
         return out
+
+    @functools.cached_property
+    def _lookup_specs(self) -> list[LookupSpec]:
+        return self.lookups()
 
     def key_of(self, row: Mapping[str, Any]) -> str:
         return ",".join("" if is_empty(row.get(k)) else str(row.get(k)) for k in self.task.source_key)

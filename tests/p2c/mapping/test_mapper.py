@@ -186,6 +186,24 @@ def test_lookups_wait_fail_null() -> None:
         wait.map(ROW, {})
 
 
+def test_a_chunks_lookup_values_map_each_distinct_source_value_once_and_keep_true_apart_from_1() -> None:
+    """Bulk inputs are the source's distinct values, each through the value map once; ``True`` and
+    ``1`` (one value in a set) are two keys of a value map, so both are asked; a refused value
+    leaves the others."""
+    fields = {"Unit": {"lookup": {"source": "unit", "value_map": "unit", "entity": "uoms", "by": "name",
+                                  "field": "uomid"}}}  # fmt: skip
+    m = mapper(fields, value_maps={"unit": {"ea": "Each", "true": "Flag", "1": "One", "pcs": "Piece"}})
+    applied: list[Any] = []
+    vmap = m.value_maps["unit"]
+    original = vmap.apply
+    vmap.apply = lambda value, source="": (applied.append(value), original(value, source))[1]  # type: ignore[method-assign]
+    rows = [{"unit": "ea"}] * 500 + [{"unit": "pcs"}] * 500 + [{"unit": "box"}]
+    assert m.lookup_values(rows) == {UOM: {"Each", "Piece"}}
+    assert sorted(applied) == ["box", "ea", "pcs"]
+    assert m.lookup_values([{"unit": True}, {"unit": 1}, {"unit": "ea"}]) == {UOM: {"Flag", "One", "Each"}}
+    assert m.lookup_values([{"unit": 1}, {"unit": True}]) == {UOM: {"Flag", "One"}}
+
+
 def test_lookup_with_value_map_and_bulk_inputs() -> None:
     m = mapper(
         {"Unit": {"lookup": {"source": "unit", "value_map": "unit", "entity": "uoms", "by": "name", "field": "uomid",
