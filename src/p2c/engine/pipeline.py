@@ -17,7 +17,8 @@ the window, never the change set. A row whose source hash equals its link's
 ``--full`` or the record is read again on purpose (failed, waiting, revisited).
 
 Crash safety: side writes made before the records (numbers written back) are committed with the
-number sequence as soon as they are sent; each chunk's outcomes, links and side writes are
+number sequence as soon as they are sent, before the records they name are written (a page's
+records no such write names go first, in a run); each chunk's outcomes, links and side writes are
 committed in one store transaction once its write is done, in the order of the chunks; a CRM
 page's deletions are sent (and committed) before its rows; the new cursor goes with the *last*
 commit, after the deletions an ERP read tells by absence. A run killed in the middle therefore
@@ -54,7 +55,7 @@ from p2c.engine.share import Share
 from p2c.engine.target import target_table
 from p2c.engine.writes import Batch, Sender, SideResults, WriteStage, send_side_writes
 from p2c.errors import RunInterrupted
-from p2c.flows import OWNING_UNIT, FlowContext, SideWrite, flow_for
+from p2c.flows import OWNING_UNIT, FlowContext, Prepared, SideWrite, flow_for
 from p2c.mapping import Lookup, Missing, iter_nodes
 from p2c.project import Task
 from p2c.settings import System
@@ -230,16 +231,28 @@ class TaskPipeline:
             resolving = alongside(
                 partial(resolve_ahead, self, page.rows, prepared), f"lookups-{self.task.name}"
             )
+        head = Chunk(list(page.outcomes), read=page.read)  # the page's filtered and gone, and its reads
+        rows = page.rows
+        named = {w.record for w in writes}
+        if writes and rows and None not in named and not page.deleted and isinstance(self.stage, Sender):
+            # a run's rows no side write names (accounts with a number already) need not wait for
+            # those writes: their chunks go first, the others once the writes are through
+            free = [r for r in rows if self.reader.key(r) not in named]
+            if free:
+                rows = [r for r in rows if self.reader.key(r) in named]
+                if resolving is not None:
+                    resolving.result()
+                self._chunks_of(task_run_id, free, prepared, head, flight)
+                head = Chunk()
         early = self.side_writes(writes, after=False)
         self._early.clear()
         if early.failures:  # a write-back the CRM refused: its record fails
-            for row in page.rows:
+            for row in rows:
                 failure = early.failures.get(self.reader.key(row))
                 if failure is not None:
                     prepared.failures[id(row)] = failure
         if early.outcomes or prepared.sequence:
             self._commit(task_run_id, Batch(early.outcomes, sequence=prepared.sequence))
-        head = Chunk(list(page.outcomes), read=page.read)  # the page's filtered and gone, and its reads
         if page.deleted:  # before the page's rows: a line added after one was removed may reuse its key
             flight.drain()  # the deletions' guard reads the links of what is in flight
             self.commits.wait()
@@ -247,15 +260,21 @@ class TaskPipeline:
             head.outcomes.extend(gone)
             self._commit(task_run_id, Batch(head.outcomes, deleted_links=dropped, read=head.read))
             head = Chunk()
-        if not page.rows:
+        if not rows:
             if head.outcomes or head.read:
                 self._commit(task_run_id, Batch(head.outcomes, read=head.read))
             return
         if resolving is not None:
             resolving.result()
-        parts = [page.rows[i : i + self.chunk] for i in range(0, len(page.rows), self.chunk)]
-        for n, part in enumerate(parts):
-            planned = plan_chunk(self, part, prepared)
+        self._chunks_of(task_run_id, rows, prepared, head, flight)
+
+    def _chunks_of(
+        self, task_run_id: int, rows: list[dict[str, Any]], prepared: Prepared, head: Chunk, flight: Flight
+    ) -> None:
+        """Plan ``rows`` chunk by chunk and hand each to ``flight`` (``head``'s outcomes and reads
+        go with the first)."""
+        for n in range(0, len(rows), self.chunk):
+            planned = plan_chunk(self, rows[n : n + self.chunk], prepared)
             if n == 0:
                 planned.done.outcomes[:0] = head.outcomes
                 planned.done.read = head.read

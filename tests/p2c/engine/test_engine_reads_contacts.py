@@ -123,6 +123,7 @@ def test_a_run_reads_the_documents_feeds_from_its_start(contacts_project: Any) -
     with world.open() as h:
         h.engine.progress = lambda report: h.engine.stop.set() if report.task == "Accounts" else None
         report = h.run("Accounts", *CONTACT_TASKS)
-        assert report.stopped == "stopped on request", report.tasks
+        # (Accounts' numbered rows go in a chunk ahead of those it numbers: stopped after those two)
+        assert (report.stopped or "").startswith("stopped on request"), report.tasks
         assert [t.read for t in report.tasks if t.task in CONTACT_TASKS] == [0, 0]
         assert all(h.store.cursor(f"#customers:{e}") for e in ("quotes", "salesorders", "invoices"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -178,6 +179,51 @@ def test_an_account_whose_number_the_crm_refuses_is_not_written_and_the_others_a
     assert task.failed == 1 and task.created == 1, task
     number = crm_rows(crm, "accounts", ["accountnumber"], f"accountid eq {kept}")[0]["accountnumber"]
     assert outcomes[kept].action is Action.CREATED and number in erp_accounts
+
+
+def test_accounts_with_a_number_go_to_the_erp_while_the_others_numbers_are_written_back(
+    orders_project: Any,  # noqa: F811
+    received: Received,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A page's accounts that have a number wait for no write-back: with every CRM request 300 ms
+    slow and the ERP quick, the ERP has the numbered accounts before the CRM takes the new
+    account's number (written after it, they would reach the ERP only after its answer); then
+    every account is written, the new one with its generated number."""
+    world = orders_project
+    crm = world.crm()
+    numbers = [f"P2C-AHEAD-{n}" for n in range(3)]
+    for number in numbers:
+        r = crm.post("accounts", json={"name": f"Ahead {number}", "accountnumber": number})
+        assert r.status_code == 204, r.text
+    (new,) = numberless_accounts(crm, ["Numberless Behind"])
+    erp = world.sandbox.erp_service
+    handle = erp.handle
+    when: dict[str, float] = {}
+
+    def erp_handle(req: Request) -> Response:
+        if req.method == "POST" and all(n.encode() in (req.body or b"") for n in numbers):
+            when.setdefault("erp", time.monotonic())  # the $batch of the three (one chunk)
+        return handle(req)
+
+    monkeypatch.setattr(erp, "handle", erp_handle)
+    received.before[new] = lambda: when.setdefault("write-back", time.monotonic())
+    world.sandbox.admin("crm").put("faults", json={"latency_ms": 300}).raise_for_status()
+    try:
+        with world.open() as h:
+            report = h.run("Accounts")
+            outcomes = {o.source_key: o for o in h.store.outcomes(report.run_id)}
+            erp_accounts = {
+                r["CustomerAccount"] for p in h.erp.read("CustomersV3", select=["CustomerAccount"]) for r in p
+            }
+    finally:
+        world.sandbox.admin("crm").put("faults", json={"latency_ms": 0}).raise_for_status()
+    assert when["erp"] < when["write-back"], when
+    (task,) = report.tasks
+    assert task.failed == 0, [o.message for o in outcomes.values() if o.action is Action.FAILED]
+    number = crm_rows(crm, "accounts", ["accountnumber"], f"accountid eq {new}")[0]["accountnumber"]
+    assert number and outcomes[new].action is Action.CREATED
+    assert {*numbers, number} <= erp_accounts
 
 
 def _delete_row(received: Received, entity_set: str, row: str) -> None:
