@@ -97,6 +97,7 @@ class Result:
     sandbox_cpu: float | None = None  # CPU seconds of the sandbox's processes meanwhile
     first_write: float | None = None  # p2c: seconds from its start to its first write to the target
     writing: float | None = None  # p2c: seconds from its first write to the target to the last's answer
+    cpu: float | None = None  # p2c: CPU seconds of its process (every thread) during the run
 
     @property
     def busy(self) -> float:
@@ -220,18 +221,20 @@ def run_p2c(session: ProjectSession, task: BenchTask, sandbox: SandboxProcess | 
 
     target.write = timed
     cpu = sandbox.cpu_seconds() if sandbox is not None else 0.0
+    own = time.process_time()
     t0 = time.perf_counter()
     try:
         report = engine_of(session).run([task.task])
     finally:
         del target.write  # the class's own again
     wall = time.perf_counter() - t0
+    own = time.process_time() - own
     spent = sandbox.cpu_seconds() - cpu if sandbox is not None else None
     (t,) = report.tasks
     per = ", ".join(f"{k} {v}" for k, v in report.requests.items())
     note = f"{per}; side writes {t.side_writes}, failed {t.failed}, waiting {t.waiting}"
     result = Result(
-        t.written, wall, sum(report.requests.values()), note, report.requests.get(task.key), spent
+        t.written, wall, sum(report.requests.values()), note, report.requests.get(task.key), spent, cpu=own
     )
     if spans:
         result.first_write = min(s for s, _ in spans) - t0

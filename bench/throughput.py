@@ -156,6 +156,19 @@ def main() -> None:
             f"  sandbox CPU: p2c run {p2c.sandbox_cpu:.2f} s ({p2c.busy:.2f} s per s of its wall), "
             f"raw {raw.sandbox_cpu:.2f} s ({raw.busy:.2f} s/s)"
         )
+        if all(r[t.key]["p2c"].cpu for r in rounds):
+            # the interpreter runs Python on one core at a time: a task whose Python work takes
+            # longer than the raw writer's whole run cannot keep up with it, whatever overlaps
+            need = statistics.median(r[t.key]["p2c"].cpu / r[t.key]["raw"].seconds for r in rounds)
+            per = statistics.median(1000 * r[t.key]["p2c"].cpu / max(1, r[t.key]["p2c"].rows) for r in rounds)
+            sand = statistics.median(
+                1000 * (r[t.key]["p2c"].sandbox_cpu or 0.0) / max(1, r[t.key]["p2c"].rows) for r in rounds
+            )
+            print(
+                f"  CPU per 1 000 rows: p2c's process {per:.3f} s, the sandbox under it {sand:.3f} s; "
+                f"p2c's CPU ÷ the raw writer's wall = {need:.2f} (over 1: p2c's work alone outlasts the "
+                f"raw writer's run; the ratio below stays under about 1/{need:.2f} = {1 / need:.2f})"
+            )
         speeds = [r[t.key]["p2c"].rate / r[t.key]["raw"].rate for r in rounds]
         speed = statistics.median(speeds)
         if len(rounds) > 1:
