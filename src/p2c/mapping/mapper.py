@@ -197,12 +197,9 @@ class Mapper:
         return {f for f in out if not f.startswith("$")}
 
     def lookups(self) -> list[LookupSpec]:
-        """The related values the engine must resolve in bulk, one spec per distinct lookup."""
-        seen: dict[LookupSpec, None] = {}
-        for expr in self.fields.values():
-            for spec in expr_lookups(expr):
-                seen.setdefault(spec, None)
-        return list(seen)
+        """The related values the engine must resolve in bulk, one spec per distinct lookup
+        (found once per mapper: the engine asks for every chunk)."""
+        return list(self._lookup_specs)
 
     def lookup_values(self, rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str, str], set[Any]]:
         """For each lookup, the distinct input values ``rows`` need (after the lookup's value map).
@@ -234,8 +231,12 @@ class Mapper:
         return out
 
     @functools.cached_property
-    def _lookup_specs(self) -> list[LookupSpec]:
-        return self.lookups()
+    def _lookup_specs(self) -> tuple[LookupSpec, ...]:
+        seen: dict[LookupSpec, None] = {}
+        for expr in self.fields.values():
+            for spec in expr_lookups(expr):
+                seen.setdefault(spec, None)
+        return tuple(seen)
 
     def key_of(self, row: Mapping[str, Any]) -> str:
         return ",".join("" if is_empty(row.get(k)) else str(row.get(k)) for k in self.task.source_key)
