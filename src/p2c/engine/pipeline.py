@@ -237,9 +237,12 @@ class TaskPipeline:
         if writes and rows and None not in named and not page.deleted and isinstance(self.stage, Sender):
             # a run's rows no side write names (accounts with a number already) need not wait for
             # those writes: their chunks go first, the others once the writes are through
-            free = [r for r in rows if self.reader.key(r) not in named]
+            free: list[dict[str, Any]] = []
+            waiting: list[dict[str, Any]] = []
+            for r in rows:
+                (waiting if self.reader.key(r) in named else free).append(r)
             if free:
-                rows = [r for r in rows if self.reader.key(r) in named]
+                rows = waiting
                 if resolving is not None:
                     resolving.result()
                 self._chunks_of(task_run_id, free, prepared, head, flight)
