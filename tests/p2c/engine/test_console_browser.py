@@ -56,7 +56,9 @@ def ended(page: Any) -> str | None:
 
 
 def counts(page: Any) -> list[dict[str, int]]:
-    """The run page's counts table: per task, header → number."""
+    """The run page's counts table: per task, header → number (once the page that has it is
+    there: read right after the click that opens it, the page before may still be shown)."""
+    page.locator("#counts").wait_for()
     return page.evaluate(
         """() => {
         const t = document.getElementById('counts');
