@@ -153,6 +153,8 @@ class Connector(Protocol):
 
     #: rows per page of a read (the service may give fewer, never more)
     page_size: int
+    #: records per write request (a ``$batch``, an UpsertMultiple): what :meth:`write` sends at once
+    batch_size: int
 
     def read(
         self,

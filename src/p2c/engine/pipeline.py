@@ -241,6 +241,11 @@ class TaskPipeline:
             waiting: list[dict[str, Any]] = []
             for r in rows:
                 (waiting if self.reader.key(r) in named else free).append(r)
+            # the free rows' last write request is not sent part-full: its rows go with the others
+            # (a page of whole requests stays so: 4 500 and 500 of 5 000 would make 26 of 200)
+            tail = len(free) % self.tgt.batch_size if len(free) > self.tgt.batch_size else 0
+            if tail:
+                waiting[:0], free = free[-tail:], free[:-tail]
             if free:
                 rows = waiting
                 if resolving is not None:

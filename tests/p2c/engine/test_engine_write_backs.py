@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from engine_helpers import crm_rows, numberless_accounts
+from engine_helpers import crm_rows, erp_rows, numberless_accounts
 from test_engine_p2c_orders import add_line, new_order, orders_project  # noqa: F401 (fixture)
 from test_engine_p2c_quotes import external_products
 
@@ -223,6 +223,43 @@ def test_accounts_with_a_number_go_to_the_erp_while_the_others_numbers_are_writt
     assert task.failed == 0, [o.message for o in outcomes.values() if o.action is Action.FAILED]
     number = crm_rows(crm, "accounts", ["accountnumber"], f"accountid eq {new}")[0]["accountnumber"]
     assert number and outcomes[new].action is Action.CREATED
+    assert {*numbers, number} <= erp_accounts
+
+
+def test_a_pages_accounts_go_to_the_erp_in_whole_requests_around_the_write_backs(
+    orders_project: Any,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The numbered accounts of a page go before the write-backs and the others after them; the
+    cut leaves no part-full request before them: 7 numbered accounts and 1 without a number, 3 a
+    request, take 3 requests (3 and 3, then the seventh with the new one), not 4 (3, 3, 1, then 1)."""
+    world = orders_project
+    world.write(settings={"batch_size": 3, "concurrency": 1})
+    crm = world.crm()
+    numbers = [f"P2C-WHOLE-{n}" for n in range(7)]
+    for number in numbers:
+        r = crm.post("accounts", json={"name": f"Whole {number}", "accountnumber": number})
+        assert r.status_code == 204, r.text
+    (new,) = numberless_accounts(crm, ["Numberless Whole"])
+    erp = world.sandbox.erp_service
+    handle = erp.handle
+    sent: list[int] = []  # customers per $batch
+
+    def erp_handle(req: Request) -> Response:
+        if req.method == "POST" and req.path.endswith("$batch"):
+            customers = (req.body or b"").count(b"POST ")
+            if customers:
+                sent.append(customers)
+        return handle(req)
+
+    monkeypatch.setattr(erp, "handle", erp_handle)
+    with world.open() as h:
+        report = h.run("Accounts")
+    (task,) = report.tasks
+    assert task.failed == 0 and task.created == 8, task
+    assert sorted(sent) == [2, 3, 3], sent
+    number = crm_rows(crm, "accounts", ["accountnumber"], f"accountid eq {new}")[0]["accountnumber"]
+    erp_accounts = {r["CustomerAccount"] for r in erp_rows(world.erp(), "CustomersV3", ["CustomerAccount"])}
     assert {*numbers, number} <= erp_accounts
 
 
