@@ -29,6 +29,7 @@ import re
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -147,6 +148,7 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
         self._bulk_tables: frozenset[str] | None = None
         self._organization: str | None = None
         self._organization_lock = threading.Lock()
+        self._who_flight: Future[Mapping[str, Any]] | None = None  # a WhoAmI being asked (_who)
         self._lock = threading.Lock()
         self._defining = threading.Lock()  # one table definition read at a time
 
@@ -325,7 +327,9 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
         first = self._first_page(entity, pager, headers)
         return ChangeFeed(self._change_pages(entity, pager, first, headers), full=True, resync=resync)
 
-    def _first_page(self, entity: str, pager: Pager, headers: Mapping[str, str]) -> Changes:
+    def _first_page(self, entity: str, pager: Pager, headers: Mapping[str, str]) -> list[dict[str, Any]]:
+        """The feed's first page as read (made a :class:`Changes` as the feed is iterated: its
+        cursor names the organisation, which a run's check is asking for meanwhile)."""
         request = pager.next_request
         assert request is not None
         response = self._session.send(
@@ -347,7 +351,7 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
                     code=error.code,
                 )
             raise error
-        return self._page(pager, pager.feed(loads(r.content)))
+        return pager.feed(loads(r.content))
 
     def _logical_name(self, entity: str) -> str:
         try:
@@ -363,18 +367,46 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
 
     # -- cursors: delta links relative to the environment ------------------------------------------
 
+    def _ping(self, path: str, params: Mapping[str, str]) -> Mapping[str, Any]:
+        return self._who()
+
     def _pinged(self, answer: Mapping[str, Any]) -> None:
         found = str(answer.get("OrganizationId") or "").lower()
         with self._organization_lock:
             self._organization = self._organization or found or None
 
     def organization_id(self) -> str:
-        """The environment's organisation id (WhoAmI), read once (change feeds read side by side ask
-        at the same time: one of them reads it)."""
+        """The environment's organisation id (WhoAmI), read once: a run's check reads it, and a
+        change feed asked for beside the check (its cursor names the organisation) waits for that
+        answer instead of asking again."""
         with self._organization_lock:
-            if self._organization is None:
-                self._organization = str(self.whoami().get("OrganizationId") or "").lower()
-            return self._organization
+            if self._organization is not None:
+                return self._organization
+        self._pinged(self._who())
+        with self._organization_lock:
+            return self._organization or ""
+
+    def _who(self) -> Mapping[str, Any]:
+        """WhoAmI, once at a time: a caller while it is asked waits for that answer (or error). It
+        is a check (:meth:`HttpSession.checking`): impatient, and not counted as a run's work."""
+        with self._organization_lock:
+            flight, owner = self._who_flight, self._who_flight is None
+            if flight is None:
+                flight = self._who_flight = Future()
+        if not owner:
+            return flight.result()
+        try:
+            with self._session.checking():
+                answer = self.whoami()
+        except BaseException as exc:
+            flight.set_exception(exc)
+            raise
+        else:
+            flight.set_result(answer)
+            return answer
+        finally:
+            with self._organization_lock:
+                self._who_flight = None
 
     def _cursor(self, delta_link: str) -> str:
         """A delta link as a cursor: ``<organisation id>|<link relative to the Web API root>``, so the
@@ -395,9 +427,9 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
         return link
 
     def _change_pages(
-        self, entity: str, pager: Pager, first: Changes, headers: Mapping[str, str]
+        self, entity: str, pager: Pager, first: list[dict[str, Any]], headers: Mapping[str, str]
     ) -> Iterator[Changes]:
-        yield first
+        yield self._page(pager, first)
         for rows in self._session.pages(pager, headers=headers, entity=entity):
             yield self._page(pager, rows)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from typing import Any, Self
 from urllib.parse import urlsplit
 
@@ -162,7 +161,7 @@ class ConnectorLifecycle:
         self._session.breaker.reset()
         with self.impatient():
             try:
-                self._pinged(self._session.get_json(path, params=dict(params), entity=path) or {})
+                self._pinged(self._ping(path, params))
             except TransientError as exc:
                 untrusted = tls_untrusted(exc) if exc.status is None else None
                 if untrusted is not None and self.origin is not None:
@@ -176,19 +175,21 @@ class ConnectorLifecycle:
                         f"no answer from {self._session.root}: {exc}", entity=path
                     ) from None
 
+    def _ping(self, path: str, params: Mapping[str, str]) -> Mapping[str, Any]:
+        """The check's GET (on the check's thread: impatient, counted as a check)."""
+        return self._session.get_json(path, params=dict(params), entity=path) or {}
+
     def _pinged(self, answer: Mapping[str, Any]) -> None:
         """What the ping answered, for a connector that keeps some of it (Dataverse: the
         organisation id its WhoAmI carries)."""
 
     @contextlib.contextmanager
     def impatient(self) -> Iterator[None]:
-        """Give up on an unreachable host after one retry (for checks), not after a run's patient back-off."""
-        patient = self._session.retry
-        self._session.retry = replace(patient, max_attempts=2, base=0.2, cap=1.0)
-        try:
+        """Requests of this thread meanwhile are a check (:meth:`HttpSession.checking`): they give
+        up on an unreachable host after one retry, not after a run's patient back-off, and are
+        not counted as the work's; other threads (a run's first reads beside it) keep theirs."""
+        with self._session.checking():
             yield
-        finally:
-            self._session.retry = patient
 
     def close(self) -> None:
         if self._owns_client:

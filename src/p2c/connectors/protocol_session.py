@@ -19,11 +19,13 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -100,13 +102,27 @@ def _nothing() -> None:
     return None
 
 
+#: set on the thread of a connection check (:meth:`HttpSession.checking`): its requests are counted
+#: as ``checks``, apart from the work's (a run's figures are the work's, whatever runs beside it)
+_CHECKING: ContextVar[bool] = ContextVar("p2c_checking", default=False)
+
+
 class _Stats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         # plus ``status_<code>`` per HTTP status answered and ``connection_errors`` (no answer)
-        self.values = {"requests": 0, "retries": 0, "throttled": 0, "bytes_sent": 0, "bytes_received": 0}
+        self.values = {
+            "requests": 0,
+            "retries": 0,
+            "throttled": 0,
+            "bytes_sent": 0,
+            "bytes_received": 0,
+            "checks": 0,
+        }
 
     def add(self, **counts: int) -> None:
+        if _CHECKING.get():
+            counts = {"checks": counts["requests"]} if "requests" in counts else {}
         with self._lock:
             for k, v in counts.items():
                 self.values[k] = self.values.get(k, 0) + v
@@ -139,7 +155,7 @@ class HttpSession:
         self.service = service
         self.root = root.rstrip("/") + "/"
         self.headers = dict(headers)
-        self.retry = retry
+        self.retry = retry  # the run's; a check gives up sooner (:meth:`checking`)
         self.redactor = redactor
         self.gate = ThrottleGate()
         self.breaker = breaker or Breaker()
@@ -150,12 +166,35 @@ class HttpSession:
         self._stats = _Stats()
 
     @property
+    def retry(self) -> RetryPolicy:
+        """How requests are retried: the run's patient back-off, or on a check's thread
+        (:meth:`checking`) one retry soon, so an unreachable host is told within a second or two."""
+        return self._impatient if _CHECKING.get() else self._retry
+
+    @retry.setter
+    def retry(self, policy: RetryPolicy) -> None:
+        self._retry = policy
+        self._impatient = replace(policy, max_attempts=2, base=0.2, cap=1.0)
+
+    @property
     def stats(self) -> dict[str, int]:
         return self._stats.snapshot()
 
     def count(self, **counts: int) -> None:
         """Add to ``stats`` (retries and throttling seen by work built on the session)."""
         self._stats.add(**counts)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def checking() -> Iterator[None]:
+        """Requests sent on this thread meanwhile are a connection check: retried once, soon
+        (:attr:`retry`), and counted as ``checks`` only, not in the work's requests, retries and
+        bytes (a run checks both services beside its first reads)."""
+        token = _CHECKING.set(True)
+        try:
+            yield
+        finally:
+            _CHECKING.reset(token)
 
     def url(self, path: str, params: Mapping[str, Any] | None = None) -> str:
         """Absolute URL of ``path`` (kept as is when absolute), with ``params`` percent-encoded."""

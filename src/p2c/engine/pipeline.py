@@ -115,6 +115,7 @@ class TaskPipeline:
         self._chunks = 0  # handed to the write window in this run
         self.commits: Committer  # the run's (run() opens it)
         self._reference: Future[None] | None = None  # the reference tables read whole, on a first run
+        self._ahead = False  # begun: the target's table and the reference tables asked for already
         self._early: list[SideWrite] = []
         self.again: set[str] = set()  # records read again on purpose: never skipped unmapped
         self._source_writes = 0  # side writes sent to the task's own source (a number, a flag)
@@ -136,6 +137,28 @@ class TaskPipeline:
     def select(self) -> list[str]:
         routed = {OWNING_UNIT} if self.router is not None and self.router.single is None else set()
         return self.reader.select(self.mappers[self.company].source_fields() | self.flow.requires() | routed)
+
+    def begin(self, *, full: bool) -> None:
+        """Ask now for what the run reads first: the first page of its source
+        (:meth:`SourceReader.begin`), the target table's definition and, on a first run, the
+        reference tables (:meth:`_read_ahead`) — while the run checks that both services answer.
+        The cursor is the store's now; if another run moved it before this one holds the project,
+        :meth:`run` reads afresh."""
+        cursor = None if full else self.run_ctx.store.cursor(self.task.name)
+        self.reader.begin(self.select(), cursor)
+        self._read_ahead()
+        self._ahead = True
+
+    def _read_ahead(self) -> None:
+        """Learn the target's table (:func:`~p2c.engine.ahead.prepare_ahead`) and, on a first run
+        (no cursor, no link), read the reference tables whole, both on threads of their own."""
+        prepare_ahead(self.tgt, self.task.target.entity, self.task.name)
+        store = self.run_ctx.store
+        self._reference = None
+        if store.cursor(self.task.name) is None and not store.has_links(self.task.name):
+            self._reference = alongside(
+                partial(self.run_ctx.resolver.preload, self.mappers.values()), f"reference-{self.task.name}"
+            )
 
     def intake(self, *, full: bool, only_keys: set[str] | None, share: Share | None = None) -> Intake:
         """The pages to process (:class:`~p2c.engine.intake.Intake`: the filtered and the gone get
@@ -168,14 +191,11 @@ class TaskPipeline:
         started = time.perf_counter()
         # --full rewrites every record too: it repairs targets changed behind p2c's back (reconcile finds them)
         self.rewrite = full
-        prepare_ahead(self.tgt, self.task.target.entity, self.task.name)
+        if not self._ahead:
+            self._read_ahead()
+        self._ahead = False
         store = self.run_ctx.store
         uncursored = store.cursor(self.task.name) is None
-        self._reference = None
-        if uncursored and not store.has_links(self.task.name):  # a first run
-            self._reference = alongside(
-                partial(self.run_ctx.resolver.preload, self.mappers.values()), f"reference-{self.task.name}"
-            )
         self._sides_prepared = False
         if full or (self.reader.crm and uncursored):
             self._prepare_sides()  # a CRM source read whole (a first run): rows to write back are sure

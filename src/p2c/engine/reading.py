@@ -17,13 +17,16 @@ ERP key fields joined with ``,`` (``usmf,D0001``). Links and outcomes are stored
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from p2c.catalog import Catalog, EntitySpec, FieldType
 from p2c.connectors import Connector, key_filters
-from p2c.engine.ahead import read_ahead
+from p2c.engine.ahead import alongside, read_ahead
 from p2c.engine.marks import Marks
 from p2c.odata import Dialect, compile_filter, filter_fields, parse_filter
 from p2c.project import Task
@@ -80,6 +83,15 @@ def source_key(task: Task, spec: EntitySpec) -> Callable[[Mapping[str, Any]], st
     return erp_keys
 
 
+def _opened(pages: Iterator[Any]) -> Iterator[Any]:
+    """``pages`` with its first item read now (a request on the caller's thread), then the rest."""
+    first = next(pages, _NONE)
+    return pages if first is _NONE else itertools.chain([first], pages)
+
+
+_NONE = object()
+
+
 def _and(*parts: str | None) -> str | None:
     present = [p for p in parts if p]
     if not present:
@@ -102,6 +114,9 @@ class SourceReader:
         self._local = None
         #: called with each page of CRM rows *before* the filter (a flow deriving a field it filters on)
         self.before_filter: Callable[[list[dict[str, Any]]], None] | None = None
+        #: the first request of a read asked for before :meth:`pages` (:meth:`begin`): its
+        #: arguments, and the change feed (CRM) or the first company's first page and the rest
+        self._begun: tuple[tuple[str, ...], str | None, Future[Any], Marks] | None = None
         if text and self.crm:
             schema = self.spec.filter_schema(catalog.enums)
             self._local = compile_filter(parse_filter(text, Dialect.DATAVERSE), schema, Dialect.DATAVERSE)
@@ -159,6 +174,32 @@ class SourceReader:
             else:
                 out.filtered.append(self.key(row))
 
+    def begin(self, select: Sequence[str], cursor: str | None) -> None:
+        """Ask now, on a thread of its own, for the first page :meth:`pages` reads with these
+        arguments: a run reads it while it checks that both services answer, before the run is
+        recorded. A read changes nothing, so a run refused meanwhile (a service down, the project
+        locked) only drops it. :meth:`pages` with the same arguments takes it; if it failed,
+        :meth:`pages` asks again, and says why if it fails again."""
+        entity, name = self.task.source.entity, f"first-{self.task.name}"
+        marks = Marks.start(self.task.watermark, cursor)  # the read's start: its cursor's cap
+        first: Future[Any]
+        if self.crm:
+            first = alongside(partial(self.conn.changes, entity, select=list(select), cursor=cursor), name)
+        else:
+            first = alongside(partial(_opened, self._companies(select, marks)), name)
+        self._begun = (tuple(select), cursor, first, marks)
+
+    def _taken(self, select: Sequence[str], cursor: str | None) -> tuple[Any, Marks] | None:
+        """What :meth:`begin` asked for with these arguments, once answered, and its marks; None
+        when it asked for something else, or nothing, or its read failed (then read again)."""
+        begun, self._begun = self._begun, None
+        if begun is None or begun[0] != tuple(select) or begun[1] != cursor:
+            return None
+        try:
+            return begun[2].result(), begun[3]
+        except Exception:  # asked again by the caller, whose read raises what is wrong, if it still is
+            return None
+
     def pages(
         self, select: Sequence[str], cursor: str | None, settle: Settle | None = None
     ) -> Iterator[SourceBatch]:
@@ -171,8 +212,13 @@ class SourceReader:
         ``before_filter`` and the filter: the rows it names unchanged since their last sync go no
         further (``unchanged``). So a row back in the change feed only because p2c wrote to it
         costs its hash, not the flow's reads (an order's lines, to derive its flag)."""
+        begun = self._taken(select, cursor)
         if self.crm:
-            feed = self.conn.changes(self.task.source.entity, select=select, cursor=cursor)
+            feed = (
+                begun[0]
+                if begun
+                else self.conn.changes(self.task.source.entity, select=select, cursor=cursor)
+            )
             for page in read_ahead(feed, self.task.name):
                 out = SourceBatch(deleted=list(page.deleted))
                 rows = page.rows
@@ -182,8 +228,12 @@ class SourceReader:
                 yield out
             yield SourceBatch(cursor=feed.cursor, full=feed.full)
             return
-        marks = Marks.start(self.task.watermark, cursor)
-        for company, rows in read_ahead(self._companies(select, marks), self.task.name):
+        if begun is not None:
+            read, marks = begun
+        else:
+            marks = Marks.start(self.task.watermark, cursor)
+            read = self._companies(select, marks)
+        for company, rows in read_ahead(read, self.task.name):
             marks.saw(company, rows)
             out = SourceBatch(rows=self._erp_values(rows))
             if settle is not None and out.rows:

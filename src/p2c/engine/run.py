@@ -115,6 +115,31 @@ class Engine:
         wanted = set(names)
         return [t for t in self.project.tasks if t.name in wanted]
 
+    def _open(self, sender: Sender | None, *, shared: bool = False) -> tuple[RunContext, WriteStage]:
+        """The context of a run and its write stage: ``sender``'s, or a plan's recorder."""
+        ctx = RunContext.open(self.project, self.store, self.connectors, self.redactor, shared=shared)
+        ctx.trial = LineTrial(ctx)
+        ctx.stop = self.stop
+        stage: WriteStage = (
+            replace(sender, resolver=ctx.resolver) if sender is not None else Recorder(ctx.resolver)
+        )
+        return ctx, stage
+
+    def _begin(
+        self, setup: tuple[RunContext, WriteStage], selected: Sequence[Task], *, full: bool
+    ) -> dict[str, TaskPipeline]:
+        """The pipelines of the tasks a run starts at once (none of the run's tasks before them,
+        up to ``parallel_tasks``), each with its first page asked for (:meth:`TaskPipeline.begin`)."""
+        ctx, stage = setup
+        after = run_after(selected)
+        first = [t for t in selected if not after[t.name]][: self.project.settings.parallel_tasks]
+        begun: dict[str, TaskPipeline] = {}
+        for task in first:
+            pipeline = TaskPipeline(ctx, task, stage, progress=self.progress)
+            pipeline.begin(full=full)
+            begun[task.name] = pipeline
+        return begun
+
     def check_reachable(self, tasks: Sequence[Task]) -> None:
         """Refuse quickly, before a run is recorded, when a service the tasks use cannot be reached
         at all or refuses the credentials (ServiceUnavailableError / AuthError)."""
@@ -146,11 +171,17 @@ class Engine:
         state = self.store.project_state(self.project.name)
         if state.paused:
             raise ProjectPausedError(state)
-        self.check_reachable(selected)
         store = self.store
         only = self.retry_keys(retry_run, keys)
         if retry_run is not None:
             selected = [t for t in selected if t.name in only]
+        sender = Sender(self.connectors, store)
+        setup = self._open(sender)
+        before = {s: dict(c.stats) for s, c in self.connectors.items()}  # the run's requests from here
+        # the first tasks' first pages are asked for while both services are checked: a read
+        # changes nothing, so a run refused here drops them (a retry reads by key: nothing ahead)
+        begun = self._begin(setup, selected, full=full) if retry_run is None else {}
+        self.check_reachable(selected)
         name, lease = self.project.name, timedelta(seconds=self.project.settings.lock_lease_seconds)
         # The run is recorded and the project locked in one transaction: a run refused because
         # another holds the project (ProjectLockedError) leaves no trace. Only the holder marks
@@ -162,7 +193,9 @@ class Engine:
             store.mark_crashed_runs(name)
             report = RunReport(run_id, RunStatus.SUCCEEDED)
             with store.keep_lock(name, run_id, lease.total_seconds() / 3):
-                self._tasks(report, selected, Sender(self.connectors, store), full=full, only=only)
+                self._tasks(
+                    report, selected, sender, full=full, only=only, setup=setup, begun=begun, before=before
+                )
             failed = [t.task for t in report.tasks if t.status is RunStatus.FAILED]
             message = f"failed tasks: {', '.join(failed)}" if failed else None
             store.finish_run(
@@ -211,20 +244,19 @@ class Engine:
         only: Mapping[str, set[str]],
         share: Share | None = None,
         on_task_start: Callable[[int], None] | None = None,
+        setup: tuple[RunContext, WriteStage] | None = None,
+        begun: dict[str, TaskPipeline] | None = None,
+        before: Mapping[System, Mapping[str, int]] | None = None,
     ) -> None:
         """Run ``selected`` (``share``: one part of a split load of the one task selected, see
         :mod:`p2c.engine.share`; other processes number from the same sequences meanwhile;
-        ``on_task_start``: told each task run's id as it is recorded)."""
+        ``on_task_start``: told each task run's id as it is recorded; ``setup``: the run's context
+        and stage from :meth:`_open`, ``begun``: the tasks whose read :meth:`_begin` started,
+        ``before``: the connectors' counts when they did, so the run's requests include those reads)."""
         started = time.perf_counter()
-        ctx = RunContext.open(
-            self.project, self.store, self.connectors, self.redactor, shared=share is not None
-        )
-        ctx.trial = LineTrial(ctx)
-        ctx.stop = self.stop
-        stage: WriteStage = (
-            replace(sender, resolver=ctx.resolver) if sender is not None else Recorder(ctx.resolver)
-        )
-        before = {s: dict(c.stats) for s, c in self.connectors.items()}
+        ctx, stage = setup or self._open(sender, shared=share is not None)
+        begun = begun if begun is not None else {}
+        before = before or {s: dict(c.stats) for s, c in self.connectors.items()}
         crashed: BaseException | None = None
         results: dict[str, TaskReport] = {}
         # a plan lists its writes in task order; a run starts each task once the tasks it
@@ -262,7 +294,18 @@ class Engine:
                         if on_task_start is not None and task_run_id:
                             on_task_start(task_run_id)
                         # the caller's log context (project, run) goes with the task to its thread
-                        work = partial(self._task, ctx, task, task_run_id, stage, report, full, only, share)
+                        work = partial(
+                            self._task,
+                            ctx,
+                            task,
+                            task_run_id,
+                            stage,
+                            report,
+                            full,
+                            only,
+                            share,
+                            begun.pop(task.name, None),
+                        )
                         running[pool.submit(contextvars.copy_context().run, work)] = task
                 if not running:
                     break
@@ -305,11 +348,12 @@ class Engine:
         full: bool,
         only: Mapping[str, set[str]],
         share: Share | None,
+        pipeline: TaskPipeline | None = None,
     ) -> tuple[TaskReport, BaseException | None]:
         """Run one task (on a thread of the run's pool) under its task run ``task_run_id`` (0 for
         a plan): its report, recorded, and what must stop the run after the tasks running end
-        (a bug, an interrupt, the project lock lost)."""
-        pipeline = TaskPipeline(ctx, task, stage, progress=self.progress)
+        (a bug, an interrupt, the project lock lost). ``pipeline``: the task's, its read begun."""
+        pipeline = pipeline or TaskPipeline(ctx, task, stage, progress=self.progress)
         result = pipeline.report
         crashed: BaseException | None = None
         try:
