@@ -135,8 +135,12 @@ class Engine:
         first = [t for t in selected if not after[t.name]][: self.project.settings.parallel_tasks]
         begun: dict[str, TaskPipeline] = {}
         for task in first:
-            pipeline = TaskPipeline(ctx, task, stage, progress=self.progress)
-            pipeline.begin(full=full)
+            try:
+                pipeline = TaskPipeline(ctx, task, stage, progress=self.progress)
+                pipeline.begin(full=full)
+            except Exception as exc:  # the task meets it again as it starts, and fails there as before
+                log.debug("task %s: nothing asked for ahead (%s)", task.name, exc)
+                continue
             begun[task.name] = pipeline
         return begun
 

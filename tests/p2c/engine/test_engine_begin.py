@@ -19,7 +19,9 @@ import pytest
 import yaml
 from engine_helpers import p2c
 
+from p2c.engine.pipeline import TaskPipeline
 from p2c.engine.reading import SourceReader
+from p2c.errors import ConfigError
 from p2c.settings import System
 from p2c.store import RunStatus, StateStore
 from p2c_sandbox.http import Request, Response
@@ -114,3 +116,20 @@ def test_a_page_asked_for_under_another_cursor_is_not_taken(provisioned_project:
         reader.begin(select, None)
         whole = list(reader.pages(select, None))
         assert len([r for p in whole for r in p.rows]) > 10 and whole[-1].full
+
+
+def test_a_task_whose_first_page_cannot_be_asked_for_early_runs_as_before(
+    provisioned_project: Any, feeds: Feeds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asking ahead is only ahead: when it fails (here: told to), the task reads as it starts."""
+
+    def refuse(self: TaskPipeline, *, full: bool) -> None:
+        raise ConfigError("not ahead this time")
+
+    monkeypatch.setattr(TaskPipeline, "begin", refuse)
+    with provisioned_project.open() as h:
+        report = h.run("Accounts")
+    (task,) = report.tasks
+    assert report.status is RunStatus.SUCCEEDED, task.message
+    assert task.created > 0 and task.failed == 0
+    assert feeds.reads == 2, feeds.reads  # the pages, then past the number write-backs
