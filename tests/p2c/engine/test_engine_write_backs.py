@@ -181,6 +181,17 @@ def test_an_account_whose_number_the_crm_refuses_is_not_written_and_the_others_a
     assert outcomes[kept].action is Action.CREATED and number in erp_accounts
 
 
+def _new_accounts(crm: Any, label: str, count: int) -> tuple[list[str], str]:
+    """``count`` new CRM accounts with a number (``P2C-<label>-n``) and one without: the numbers,
+    and the numberless one's id."""
+    numbers = [f"P2C-{label}-{n}" for n in range(count)]
+    for number in numbers:
+        r = crm.post("accounts", json={"name": f"{label.title()} {number}", "accountnumber": number})
+        assert r.status_code == 204, r.text
+    (new,) = numberless_accounts(crm, [f"Numberless {label.title()}"])
+    return numbers, new
+
+
 def test_accounts_with_a_number_go_to_the_erp_while_the_others_numbers_are_written_back(
     orders_project: Any,  # noqa: F811
     received: Received,
@@ -192,11 +203,7 @@ def test_accounts_with_a_number_go_to_the_erp_while_the_others_numbers_are_writt
     every account is written, the new one with its generated number."""
     world = orders_project
     crm = world.crm()
-    numbers = [f"P2C-AHEAD-{n}" for n in range(3)]
-    for number in numbers:
-        r = crm.post("accounts", json={"name": f"Ahead {number}", "accountnumber": number})
-        assert r.status_code == 204, r.text
-    (new,) = numberless_accounts(crm, ["Numberless Behind"])
+    numbers, new = _new_accounts(crm, "AHEAD", 3)
     erp = world.sandbox.erp_service
     handle = erp.handle
     when: dict[str, float] = {}
@@ -236,11 +243,7 @@ def test_a_pages_accounts_go_to_the_erp_in_whole_requests_around_the_write_backs
     world = orders_project
     world.write(settings={"batch_size": 3, "concurrency": 1})
     crm = world.crm()
-    numbers = [f"P2C-WHOLE-{n}" for n in range(7)]
-    for number in numbers:
-        r = crm.post("accounts", json={"name": f"Whole {number}", "accountnumber": number})
-        assert r.status_code == 204, r.text
-    (new,) = numberless_accounts(crm, ["Numberless Whole"])
+    numbers, new = _new_accounts(crm, "WHOLE", 7)
     erp = world.sandbox.erp_service
     handle = erp.handle
     sent: list[int] = []  # customers per $batch
