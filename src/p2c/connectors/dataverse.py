@@ -382,9 +382,11 @@ class DataverseConnector(ConnectorLifecycle, DataverseMetadata):
         with self._organization_lock:
             if self._organization is not None:
                 return self._organization
-        self._pinged(self._who())
+        answer = self._who()
         with self._organization_lock:
-            return self._organization or ""
+            if self._organization is None:
+                self._organization = str(answer.get("OrganizationId") or "").lower()
+            return self._organization
 
     def _who(self) -> Mapping[str, Any]:
         """WhoAmI, once at a time: a caller while it is asked waits for that answer (or error). It
