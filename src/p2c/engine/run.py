@@ -126,13 +126,20 @@ class Engine:
         return ctx, stage
 
     def _begin(
-        self, setup: tuple[RunContext, WriteStage], selected: Sequence[Task], *, full: bool
+        self,
+        setup: tuple[RunContext, WriteStage],
+        selected: Sequence[Task],
+        *,
+        full: bool,
+        width: int | None = None,
     ) -> dict[str, TaskPipeline]:
         """The pipelines of the tasks a run starts at once (none of the run's tasks before them,
-        up to ``parallel_tasks``), each with its first page asked for (:meth:`TaskPipeline.begin`)."""
+        up to ``width``, by default ``parallel_tasks``), each with its first page asked for
+        (:meth:`TaskPipeline.begin`)."""
         ctx, stage = setup
         after = run_after(selected)
-        first = [t for t in selected if not after[t.name]][: self.project.settings.parallel_tasks]
+        width = width or self.project.settings.parallel_tasks
+        first = [t for t in selected if not after[t.name]][:width]
         begun: dict[str, TaskPipeline] = {}
         for task in first:
             try:
@@ -233,9 +240,12 @@ class Engine:
     def plan(self, tasks: Sequence[str] | None = None, *, full: bool = False) -> RunReport:
         """What ``run`` would do now: every write, side writes included; nothing is written."""
         selected = self.select(tasks)
+        setup = self._open(None)
+        before = {s: dict(c.stats) for s, c in self.connectors.items()}
+        begun = self._begin(setup, selected, full=full, width=1)  # a plan goes task by task
         self.check_reachable(selected)
         report = RunReport(None, RunStatus.SUCCEEDED, plan=True)
-        self._tasks(report, selected, None, full=full, only={})
+        self._tasks(report, selected, None, full=full, only={}, setup=setup, begun=begun, before=before)
         return report
 
     def _tasks(

@@ -50,14 +50,8 @@ def feeds(provisioned_project: Any, monkeypatch: pytest.MonkeyPatch) -> Feeds:
     return seen
 
 
-def test_a_run_refused_after_its_first_page_was_asked_for_leaves_no_trace(
-    provisioned_project: Any, feeds: Feeds
-) -> None:
-    """The ERP does not answer: the run is refused by the check, after the CRM was asked for the
-    accounts' first page beside it; no run is recorded and no cursor moves."""
-    world = provisioned_project
-    with StateStore(world.project().state_url) as store:
-        runs_before = len(store.runs(limit=100))
+def _erp_down(world: Any) -> tuple[str, int]:
+    """A copy of the project whose ERP is a port nothing listens on: its file name, and the port."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]  # nothing listens there once the socket is closed
@@ -67,14 +61,32 @@ def test_a_run_refused_after_its_first_page_was_asked_for_leaves_no_trace(
     project = yaml.safe_load(world.path.read_text())
     project["connections"] = "erp-down.yaml"
     (world.dir / "erp-down-p2c.yaml").write_text(yaml.safe_dump(project))
+    return "erp-down-p2c.yaml", closed
 
-    result = p2c("run", "--project", "erp-down-p2c.yaml", "--task", "Accounts", cwd=world.dir, timeout=60)
-    assert result.returncode == EXIT_CANNOT_RUN, result.stdout + result.stderr
-    assert f"127.0.0.1:{closed}" in result.stdout + result.stderr
+
+def _asked(feeds: Feeds) -> int:
+    """The feed reads the CRM answered (a page asked for beside a check may still be on its way)."""
     deadline = time.monotonic() + 5
     while not feeds.reads and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert feeds.reads == 1  # asked for beside the check
+    return feeds.reads
+
+
+@pytest.mark.parametrize("command", ["run", "plan"])
+def test_a_run_refused_after_its_first_page_was_asked_for_leaves_no_trace(
+    provisioned_project: Any, feeds: Feeds, command: str
+) -> None:
+    """The ERP does not answer: the run (or the plan) is refused by the check, after the CRM was
+    asked for the accounts' first page beside it; no run is recorded and no cursor moves."""
+    world = provisioned_project
+    with StateStore(world.project().state_url) as store:
+        runs_before = len(store.runs(limit=100))
+    path, closed = _erp_down(world)
+
+    result = p2c(command, "--project", path, "--task", "Accounts", cwd=world.dir, timeout=60)
+    assert result.returncode == EXIT_CANNOT_RUN, result.stdout + result.stderr
+    assert f"127.0.0.1:{closed}" in result.stdout + result.stderr
+    assert _asked(feeds) == 1  # asked for beside the check
     with StateStore(world.project().state_url) as store:
         assert len(store.runs(limit=100)) == runs_before
         assert store.cursor("Accounts") is None
