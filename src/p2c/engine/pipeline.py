@@ -144,18 +144,17 @@ class TaskPipeline:
         reference tables (:meth:`_read_ahead`) — while the run checks that both services answer.
         The cursor is the store's now; if another run moved it before this one holds the project,
         :meth:`run` reads afresh."""
-        cursor = None if full else self.run_ctx.store.cursor(self.task.name)
-        self.reader.begin(self.select(), cursor)
-        self._read_ahead()
+        stored = self.run_ctx.store.cursor(self.task.name)
+        self.reader.begin(self.select(), None if full else stored)
+        self._read_ahead(uncursored=stored is None)
         self._ahead = True
 
-    def _read_ahead(self) -> None:
+    def _read_ahead(self, *, uncursored: bool) -> None:
         """Learn the target's table (:func:`~p2c.engine.ahead.prepare_ahead`) and, on a first run
         (no cursor, no link), read the reference tables whole, both on threads of their own."""
         prepare_ahead(self.tgt, self.task.target.entity, self.task.name)
-        store = self.run_ctx.store
         self._reference = None
-        if store.cursor(self.task.name) is None and not store.has_links(self.task.name):
+        if uncursored and not self.run_ctx.store.has_links(self.task.name):
             self._reference = alongside(
                 partial(self.run_ctx.resolver.preload, self.mappers.values()), f"reference-{self.task.name}"
             )
@@ -191,11 +190,11 @@ class TaskPipeline:
         started = time.perf_counter()
         # --full rewrites every record too: it repairs targets changed behind p2c's back (reconcile finds them)
         self.rewrite = full
-        if not self._ahead:
-            self._read_ahead()
-        self._ahead = False
         store = self.run_ctx.store
         uncursored = store.cursor(self.task.name) is None
+        if not self._ahead:
+            self._read_ahead(uncursored=uncursored)
+        self._ahead = False
         self._sides_prepared = False
         if full or (self.reader.crm and uncursored):
             self._prepare_sides()  # a CRM source read whole (a first run): rows to write back are sure

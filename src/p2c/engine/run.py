@@ -131,15 +131,12 @@ class Engine:
         selected: Sequence[Task],
         *,
         full: bool,
-        width: int | None = None,
     ) -> dict[str, TaskPipeline]:
         """The pipelines of the tasks a run starts at once (none of the run's tasks before them,
-        up to ``width``, by default ``parallel_tasks``), each with its first page asked for
-        (:meth:`TaskPipeline.begin`)."""
+        up to :meth:`_width`), each with its first page asked for (:meth:`TaskPipeline.begin`)."""
         ctx, stage = setup
         after = run_after(selected)
-        width = width or self.project.settings.parallel_tasks
-        first = [t for t in selected if not after[t.name]][:width]
+        first = [t for t in selected if not after[t.name]][: self._width(stage)]
         begun: dict[str, TaskPipeline] = {}
         for task in first:
             try:
@@ -150,6 +147,14 @@ class Engine:
                 continue
             begun[task.name] = pipeline
         return begun
+
+    def _width(self, stage: WriteStage) -> int:
+        """Tasks run at once: a plan lists its writes in task order, one task at a time."""
+        return self.project.settings.parallel_tasks if isinstance(stage, Sender) else 1
+
+    def _counts(self) -> dict[System, dict[str, int]]:
+        """Each connector's request counts now (a run's figures are what they grow by)."""
+        return {s: dict(c.stats) for s, c in self.connectors.items()}
 
     def check_reachable(self, tasks: Sequence[Task]) -> None:
         """Refuse quickly, before a run is recorded, when a service the tasks use cannot be reached
@@ -188,7 +193,7 @@ class Engine:
             selected = [t for t in selected if t.name in only]
         sender = Sender(self.connectors, store)
         setup = self._open(sender)
-        before = {s: dict(c.stats) for s, c in self.connectors.items()}  # the run's requests from here
+        before = self._counts()  # the run's requests from here
         # the first tasks' first pages are asked for while both services are checked: a read
         # changes nothing, so a run refused here drops them (a retry reads by key: nothing ahead)
         begun = self._begin(setup, selected, full=full) if retry_run is None else {}
@@ -241,8 +246,8 @@ class Engine:
         """What ``run`` would do now: every write, side writes included; nothing is written."""
         selected = self.select(tasks)
         setup = self._open(None)
-        before = {s: dict(c.stats) for s, c in self.connectors.items()}
-        begun = self._begin(setup, selected, full=full, width=1)  # a plan goes task by task
+        before = self._counts()
+        begun = self._begin(setup, selected, full=full)
         self.check_reachable(selected)
         report = RunReport(None, RunStatus.SUCCEEDED, plan=True)
         self._tasks(report, selected, None, full=full, only={}, setup=setup, begun=begun, before=before)
@@ -270,14 +275,14 @@ class Engine:
         started = time.perf_counter()
         ctx, stage = setup or self._open(sender, shared=share is not None)
         begun = begun if begun is not None else {}
-        before = before or {s: dict(c.stats) for s, c in self.connectors.items()}
+        before = before or self._counts()
         crashed: BaseException | None = None
         results: dict[str, TaskReport] = {}
         # a plan lists its writes in task order; a run starts each task once the tasks it
         # depends on and those reading its source (among those run: run_after) ended, up to
         # ``parallel_tasks`` at once; what tasks share and none writes for them is read from the
         # start alongside (ctx.ahead: the documents' customers, which the contact tasks wait for)
-        width = 1 if sender is None else self.project.settings.parallel_tasks
+        width = self._width(stage)
         after = run_after(selected)
         waiting = list(selected)
         ended: set[str] = set()
