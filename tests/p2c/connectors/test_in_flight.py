@@ -80,13 +80,31 @@ def test_never_more_than_the_limit_in_flight_and_every_request_goes() -> None:
     assert sorted(done) == list(range(40)) and peak[0] == 3 and slots.busy == 0
 
 
+class _Given(InFlight):
+    """Slots that note, under their lock, the write call of each waiting request they let in, in
+    the order they let them in (two slots freed at once let two threads go, in either order: what
+    they send shows their race, not the order the slots were given in)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.calls: list[int] = []
+
+    def _let_in(self) -> None:
+        waiting = list(self._line)
+        super()._let_in()
+        let_in = sorted((w for w in waiting if w.let_in), key=lambda w: w.place)
+        self.calls += [w.place[0][1] for w in let_in]
+
+
 def test_the_chunk_handed_in_first_is_written_first(
     sandbox: Any, erp: FnoConnector, http: httpx.Client
 ) -> None:
     """Two chunk writes at once, five $batch requests each, two in flight: every request of the
     first goes before any of the second (taken as they came, the second's took the slots between
-    the first's), so the first ends a full round before the second."""
+    the first's: its fifth is asked only once one of its four threads is free again), so the
+    first ends a full round before the second."""
     erp.batch_size, erp.concurrency = 2, 2
+    slots = erp._session.in_flight = _Given(2)
 
     def chunk(tag: str) -> list[WriteOp]:
         return [
@@ -106,10 +124,7 @@ def test_the_chunk_handed_in_first_is_written_first(
             sent.append("A" if b"ORDA" in request.read() else "B")
 
     http.event_hooks = {"request": [record], "response": []}
-    # a round trip long enough that the first chunk's fifth request, asked once its thread is
-    # free again, is in line before the next slot frees, however busy the machine (120 ms: a CI
-    # run with browser tests beside it once saw it come after the second chunk's first)
-    faults(sandbox, "erp", latency_ms=400)
+    faults(sandbox, "erp", latency_ms=120)
     ended: dict[str, float] = {}
     try:
 
@@ -120,7 +135,7 @@ def test_the_chunk_handed_in_first_is_written_first(
 
         first = threading.Thread(target=write, args=("A",), daemon=True)
         first.start()
-        time.sleep(0.1)  # the first chunk's requests are in line
+        time.sleep(0.03)  # the first chunk's requests are in line
         second = threading.Thread(target=write, args=("B",), daemon=True)
         second.start()
         first.join(30)
@@ -128,8 +143,11 @@ def test_the_chunk_handed_in_first_is_written_first(
     finally:
         http.event_hooks = {"request": [], "response": []}
         faults(sandbox, "erp")
-    assert sent == ["A"] * 5 + ["B"] * 5, sent
-    assert ended["B"] - ended["A"] > 0.3  # a round of 400 ms latency at least
+    assert sorted(sent) == ["A"] * 5 + ["B"] * 5 and sent[:4] == ["A"] * 4, sent
+    # the first's two went at once; its three others were let in before any of the second's five
+    a, b = sorted(set(slots.calls))
+    assert slots.calls == [a] * 3 + [b] * 5, slots.calls
+    assert ended["B"] - ended["A"] > 0.1  # a round of 120 ms latency at least
 
 
 def test_a_request_interrupted_while_waiting_leaves_the_line() -> None:
