@@ -5,7 +5,9 @@
 ``GET keys``                   alternate keys with their ``EntityKeyIndexStatus``
 ``GET settings``               the org settings the sandbox models
 ``POST settings``              change them: ``{"products_created_active": true}``,
-                               ``{"change_tracking": {"account": true}}``
+                               ``{"change_tracking": {"account": true}}``,
+                               ``{"bulk_messages": {"salesorderdetail": false}}`` (a table
+                               without ``*Multiple``, as some are in Dataverse)
 ``POST reset``                 ``{"seed": "demo" | "empty" | "large:N"}``: wipe and re-seed;
                                ``"demo+microsoft"``: with Microsoft's P2C solution
 ``POST salesorders/{id}/       the P2C solution's Activate button on an order
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from p2c_sandbox.dataverse.errors import Code, DataverseError, bad_request
 from p2c_sandbox.dataverse.org import ORGANIZATION_ID
+from p2c_sandbox.dataverse.seed import MULTIPLE, sdk_message_filters
 from p2c_sandbox.dataverse.solution import activate_order
 from p2c_sandbox.http import Request, Response, json_response, loads
 
@@ -84,6 +87,7 @@ class Admin:
         return {
             "products_created_active": bool(org.setting("createproductswithoutparentinactivestate")),
             "change_tracking": {name: org.catalog.tracking(name) for name in org.catalog.tables},
+            "bulk_messages": {name: org.catalog.bulk(name) for name in org.catalog.tables},
             "version": org.catalog.version,
         }
 
@@ -91,7 +95,7 @@ class Admin:
         if not isinstance(body, dict):
             raise bad_request("The settings body must be a JSON object.")
         org = self.svc.org
-        unknown = set(body) - {"products_created_active", "change_tracking"}
+        unknown = set(body) - {"products_created_active", "change_tracking", "bulk_messages"}
         if unknown:
             raise bad_request(f"Unknown settings: {', '.join(sorted(unknown))}.")
         with org.transaction():
@@ -103,3 +107,9 @@ class Admin:
                 if name not in org.catalog.tables:
                     raise bad_request(f"Unknown table '{name}'.")
                 org.catalog.set_tracking(name, bool(on))
+            for name, on in dict(body.get("bulk_messages") or {}).items():
+                t = org.catalog.tables.get(name)
+                if t is None or t.read_only or (on and not t.multiple):
+                    raise bad_request(f"Table '{name}' cannot take the *Multiple messages.")
+                org.catalog.set_bulk(name, bool(on))
+                sdk_message_filters(org, name, MULTIPLE, on=bool(on))

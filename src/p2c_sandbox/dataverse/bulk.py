@@ -2,9 +2,11 @@
 
 Each is bound to an entity set (``POST accounts/Microsoft.Dynamics.CRM.UpsertMultiple``), takes
 ``{"Targets": [...]}`` where every target carries ``@odata.type``, and runs all-or-nothing in one
-transaction: the first failing target's error is the answer and nothing is kept. The line tables
-(quotedetail, salesorderdetail, invoicedetail) do not support these messages, as in Dataverse
-(``sdkmessagefilters`` has no rows for them), and answer 400.
+transaction: the first failing target's error is the answer and nothing is kept. A table without
+these messages (``organization``, or one the ``bulk_messages`` setting withdrew them from:
+``sdkmessagefilters`` has no rows for it) answers 400. The line
+tables (quotedetail, salesorderdetail, invoicedetail) take them, as Dataverse's table reference
+lists CreateMultiple, UpdateMultiple and UpsertMultiple among their messages.
 
 An ``UpsertMultiple`` target names its row by ``@odata.id`` (``accounts(accountnumber='A1')`` or
 ``accounts(<guid>)``), by its primary key in the body, or by the values of an Active alternate
@@ -66,7 +68,7 @@ def bulk(org: Org, writer: Writer, req: Request, t: TableDef, message: str, body
         raise DataverseError(
             405, Code.NOT_ALLOWED, f"The requested resource does not support http method '{req.method}'."
         )
-    if not t.multiple:
+    if not org.catalog.bulk(t.name):
         raise DataverseError(
             400,
             Code.UNSUPPORTED_MESSAGE,

@@ -302,6 +302,15 @@ class Catalog:
         flags[table] = on
         self.store.set_meta("dv.tracking", flags)
 
+    def bulk(self, table: str) -> bool:
+        """Whether the table takes the ``*Multiple`` messages: its definition says so and the
+        ``bulk_messages`` setting has not withdrawn them."""
+        return self.tables[table].multiple and table not in self.store.get_meta("dv.bulk_off", [])
+
+    def set_bulk(self, table: str, on: bool) -> None:
+        off = set(self.store.get_meta("dv.bulk_off", []))
+        self.store.set_meta("dv.bulk_off", sorted(off - {table} if on else off | {table}))
+
     def next_version(self) -> int:
         """The next org-wide row version (one counter for all tables, like SQL rowversion)."""
         v = int(self.store.get_meta("dv.version", 1000)) + 1

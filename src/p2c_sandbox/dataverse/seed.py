@@ -43,7 +43,7 @@ from p2c_sandbox.dataverse.seed_data import (
 )
 from p2c_sandbox.dataverse.write import Writer
 
-__all__ = ["DEMO_IDS", "seed_demo", "seed_empty"]
+__all__ = ["DEMO_IDS", "MULTIPLE", "sdk_message_filters", "seed_demo", "seed_empty"]
 
 UNIT_GROUP_ID = "a7c1e6a1-0b0e-4f5e-9a5a-0000000000f1"
 #: well-known ids of the seed, for tests and demos
@@ -162,26 +162,37 @@ def _sdk_messages(org: Org) -> None:
     v = org.catalog.version
     stamp = {"createdon": now, "modifiedon": now, "versionnumber": v}
     messages = org.store.table("sdkmessage")
-    filters = org.store.table("sdkmessagefilter")
     for name in (*MESSAGES, *MULTIPLE):
         mid = metadata_id("sdkmessage", name)
         messages.put(mid, {"sdkmessageid": mid, "name": name, **stamp})
     for t in org.catalog.tables.values():
-        if t.read_only:
+        if not t.read_only:
+            sdk_message_filters(org, t.name, MESSAGES)
+            sdk_message_filters(org, t.name, MULTIPLE, on=org.catalog.bulk(t.name))
+
+
+def sdk_message_filters(org: Org, table: str, names: tuple[str, ...], *, on: bool = True) -> None:
+    """Put (or, ``on=False``, take away) the ``sdkmessagefilter`` rows of ``names`` for ``table``."""
+    now = now_utc_text()
+    filters = org.store.table("sdkmessagefilter")
+    for name in names:
+        fid = metadata_id("sdkmessagefilter", name, table)
+        if not on:
+            filters.delete(fid)
             continue
-        for name in (*MESSAGES, *(MULTIPLE if t.multiple else ())):
-            fid = metadata_id("sdkmessagefilter", name, t.name)
-            filters.put(
-                fid,
-                {
-                    "sdkmessagefilterid": fid,
-                    "name": f"{name} {t.name}",
-                    "primaryobjecttypecode": t.name,
-                    "_sdkmessageid_value": metadata_id("sdkmessage", name),
-                    "isvisible": True,
-                    **stamp,
-                },
-            )
+        filters.put(
+            fid,
+            {
+                "sdkmessagefilterid": fid,
+                "name": f"{name} {table}",
+                "primaryobjecttypecode": table,
+                "_sdkmessageid_value": metadata_id("sdkmessage", name),
+                "isvisible": True,
+                "createdon": now,
+                "modifiedon": now,
+                "versionnumber": org.catalog.version,
+            },
+        )
 
 
 def seed_demo(org: Org, writer: Writer, products_active: bool, app_id: str = "") -> None:

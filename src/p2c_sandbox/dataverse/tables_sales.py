@@ -230,7 +230,6 @@ QUOTEDETAIL = table(
     _line_columns("quoteid"),
     label="Quote Product",
     type_code=1085,
-    multiple=False,
 )
 
 SALESORDERDETAIL = table(
@@ -247,7 +246,6 @@ SALESORDERDETAIL = table(
     ],
     label="Order Product",
     type_code=1089,
-    multiple=False,
 )
 
 INVOICEDETAIL = table(
@@ -265,7 +263,6 @@ INVOICEDETAIL = table(
     ],
     label="Invoice Product",
     type_code=1091,
-    multiple=False,
 )
 
 HEADERS: dict[str, TableDef] = {t.name: t for t in (QUOTE, SALESORDER, INVOICE)}

@@ -199,10 +199,26 @@ def test_lookups_bind_by_alternate_key(crm: DataverseConnector, account_key: str
     assert parent and row and row["_parentaccountid_value"] == parent["accountid"]
 
 
-def test_tables_without_upsert_multiple_fall_back_to_batch(crm: DataverseConnector) -> None:
-    info = crm.table("salesorderdetails")
-    assert crm.supports_message("UpsertMultiple", info.logical_name) is False
-    assert crm.supports_message("UpsertMultiple", "account") is True
+def test_tables_without_upsert_multiple_fall_back_to_batch(
+    sandbox, crm: DataverseConnector, account_key: str
+) -> None:  # type: ignore[no-untyped-def]
+    """A table the org gives no ``*Multiple`` messages: the probe says so and rows go in a ``$batch``
+    of single upserts, each answered as created or updated."""
+    assert crm.supports_message("UpsertMultiple", "salesorderdetail") is True  # as Dataverse's lines
+    withdrawn = sandbox.admin("crm").post("settings", json={"bulk_messages": {"account": False}})
+    assert withdrawn.status_code == 200 and withdrawn.json()["bulk_messages"]["account"] is False
+    assert crm.supports_message("UpsertMultiple", "account") is False
+    assert crm._bulk(crm.table("accounts")) is False
+    ops = [WriteOp(OpKind.UPSERT, {account_key: f"NB-{n}"}, {"name": f"No bulk {n}"}) for n in range(3)]
+    before = crm.stats["requests"]
+    assert [r.action for r in crm.write("accounts", ops)] == ["created"] * 3
+    assert [r.action for r in crm.write("accounts", ops[:2])] == ["updated"] * 2
+    assert crm.stats["requests"] - before == 2  # one $batch each
+    refused = sandbox.crm().post(
+        "accounts/Microsoft.Dynamics.CRM.UpsertMultiple",
+        json={"Targets": [{"@odata.type": "Microsoft.Dynamics.CRM.account", "name": "x"}]},
+    )
+    assert refused.status_code == 400  # had p2c sent one, it would have been refused
 
 
 def test_the_bulk_probe_goes_with_the_first_table_and_serves_every_later_one(
@@ -221,7 +237,8 @@ def test_the_bulk_probe_goes_with_the_first_table_and_serves_every_later_one(
     assert written[0].action is WriteAction.CREATED
     assert crm.stats["requests"] - before == 3  # the write only: the probe was answered already
     assert (accounts.bulk, lines.bulk) == (True, None)  # lines: told when written
-    assert crm._bulk(lines) is False and crm.stats["requests"] - before == 3
+    assert crm._bulk(lines) is True and crm.stats["requests"] - before == 3
+    assert crm._bulk(crm.table("organizations")) is False and crm.stats["requests"] - before == 4
 
 
 def test_get_missing_row_is_none(crm: DataverseConnector, account_key: str) -> None:

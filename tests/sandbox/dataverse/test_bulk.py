@@ -71,17 +71,20 @@ def test_odata_type_is_mandatory(crm: httpx.Client) -> None:
     assert wrong.status_code == 400
 
 
-def test_line_tables_do_not_support_multiple_and_the_probe_says_so(crm: httpx.Client) -> None:
+def test_a_table_without_the_messages_refuses_them_and_the_probe_says_so(crm: httpx.Client) -> None:
     resp = crm.post(
-        f"salesorderdetails/{T}CreateMultiple",
-        json={"Targets": [{"@odata.type": "Microsoft.Dynamics.CRM.salesorderdetail", "quantity": 1}]},
+        f"organizations/{T}UpdateMultiple",
+        json={"Targets": [{"@odata.type": "Microsoft.Dynamics.CRM.organization", "quoteprefix": "Q"}]},
     )
     assert resp.status_code == 400
-    assert "does not support entities of type 'salesorderdetail'" in error_of(resp)[1]
+    assert "does not support entities of type 'organization'" in error_of(resp)[1]
     probe = "sdkmessagefilters?$select=sdkmessagefilterid&$filter=sdkmessageid/name eq @m and primaryobjecttypecode eq @t"
-    assert crm.get(f"{probe}&@m='CreateMultiple'&@t='salesorderdetail'").json()["value"] == []
+    assert crm.get(f"{probe}&@m='UpdateMultiple'&@t='organization'").json()["value"] == []
     assert len(crm.get(f"{probe}&@m='CreateMultiple'&@t='account'").json()["value"]) == 1
     assert len(crm.get(f"{probe}&@m='UpsertMultiple'&@t='salesorder'").json()["value"]) == 1
+    for line_table in ("quotedetail", "salesorderdetail", "invoicedetail"):  # Dataverse's table reference
+        for message in ("CreateMultiple", "UpdateMultiple", "UpsertMultiple"):
+            assert len(crm.get(f"{probe}&@m='{message}'&@t='{line_table}'").json()["value"]) == 1
 
 
 def test_create_multiple_refuses_a_taken_key_and_keeps_nothing(crm: httpx.Client) -> None:

@@ -99,6 +99,47 @@ def test_line_price_from_price_list_and_totals(crm: httpx.Client) -> None:
     assert overridden["priceperunit"] == 10.0
 
 
+def test_lines_written_in_bulk_are_priced_and_totalled_as_single_writes(crm: httpx.Client) -> None:
+    order = new_order(crm)
+    p = product(crm, "ACC-CABLE")
+    line = {"@odata.type": "Microsoft.Dynamics.CRM.salesorderdetail",
+            "salesorderid@odata.bind": f"/salesorders({order})", "productid@odata.bind": f"/products({p['productid']})",
+            "uomid@odata.bind": f"/uoms({p['_defaultuomid_value']})"}  # fmt: skip
+    created = crm.post(
+        "salesorderdetails/Microsoft.Dynamics.CRM.CreateMultiple",
+        json={"Targets": [{**line, "quantity": 2}, {**line, "quantity": 1}]},
+    )
+    assert created.status_code == 200, created.text
+    first_id, second_id = created.json()["Ids"]
+    assert crm.get(f"salesorderdetails({first_id})?$select=extendedamount").json()["extendedamount"] == 25.0
+    assert crm.get(f"salesorders({order})?$select=totalamount").json()["totalamount"] == 37.5
+    updated = crm.post(
+        "salesorderdetails/Microsoft.Dynamics.CRM.UpdateMultiple",
+        json={"Targets": [
+            {"@odata.type": "Microsoft.Dynamics.CRM.salesorderdetail", "salesorderdetailid": first_id, "quantity": 4},
+            {"@odata.type": "Microsoft.Dynamics.CRM.salesorderdetail", "salesorderdetailid": second_id,
+             "sequencenumber": 7},
+        ]},
+    )  # fmt: skip
+    assert updated.status_code == 204, updated.text
+    rows = {r["salesorderdetailid"]: r for r in crm.get(
+        f"salesorderdetails?$filter=_salesorderid_value eq {order}&$select=extendedamount,sequencenumber"
+    ).json()["value"]}  # fmt: skip
+    assert rows[first_id]["extendedamount"] == 50.0
+    assert (rows[second_id]["extendedamount"], rows[second_id]["sequencenumber"]) == (12.5, 7)
+    assert crm.get(f"salesorders({order})?$select=totalamount").json()["totalamount"] == 62.5
+    refused = crm.post(  # all or nothing: a bad target keeps the good one out
+        "salesorderdetails/Microsoft.Dynamics.CRM.UpdateMultiple",
+        json={"Targets": [
+            {"@odata.type": "Microsoft.Dynamics.CRM.salesorderdetail", "salesorderdetailid": first_id, "quantity": 9},
+            {"@odata.type": "Microsoft.Dynamics.CRM.salesorderdetail", "salesorderdetailid": second_id,
+             "baseamount": 1},
+        ]},
+    )  # fmt: skip
+    assert refused.status_code == 400 and "'baseamount'" in error_of(refused)[1]
+    assert crm.get(f"salesorders({order})?$select=totalamount").json()["totalamount"] == 62.5
+
+
 def test_line_errors(crm: httpx.Client) -> None:
     order = new_order(crm)
     draft = add_line(crm, order, "SVC-CONSULT", 1)
