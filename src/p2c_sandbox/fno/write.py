@@ -1,7 +1,9 @@
 """POST, PATCH/PUT and DELETE on entity sets (FNO.md §1.6): body checks, company context, keys, rules.
 
-Answers: POST → 201 with the full entity (``#Set/$entity``, ``Location`` and ``ETag`` headers);
-PATCH/PUT → 204; DELETE → 204. A POST whose key exists fails with the Infolog "The record already
+Answers: POST → 201 with the full entity (``#Set/$entity``, ``Location`` and ``ETag`` headers), or,
+asked ``Prefer: return=minimal``, 204 with ``Location``, ``OData-EntityId``, ``ETag`` and
+``Preference-Applied`` (OData 4.0 Part 1 §8.2.8.7, as the Web API OData stack F&O serves from
+answers a create); PATCH/PUT → 204; DELETE → 204. A POST whose key exists fails with the Infolog "The record already
 exists." text (400 here; the ``$batch`` executor reports it as 500 inside a change set, as F&O does).
 
 Example (in-process)::
@@ -97,8 +99,11 @@ def _create(data: Data, rules: Rules, es: EntitySet, req: Request) -> Response:
         values["dataAreaId"] = _company(data, es, values)
     with data.atomic():
         row = insert_entity(data, rules, es, values)
-    body = data.wire(es, row, context=f"{req.service_root}$metadata#{es.name}/$entity")
     location = f"{req.service_root}{es.name}({_url_quote(format_key(es, row))})"
+    if req.prefer().get("return") == "minimal":
+        headers = {"location": location, "odata-entityid": location, "etag": etag(row)}
+        return Response(204, {**headers, "preference-applied": "return=minimal", "odata-version": "4.0"})
+    body = data.wire(es, row, context=f"{req.service_root}$metadata#{es.name}/$entity")
     return json_response(201, body, {"location": location, "etag": body["@odata.etag"]})
 
 

@@ -41,6 +41,19 @@ def test_change_set_commits_all_parts(erp, erp_env) -> None:
     assert erp.get("CustomerGroups(dataAreaId='usmf',CustomerGroupId='B2')").status_code == 200
 
 
+def test_a_part_asked_for_minimal_is_answered_204_without_a_body(erp, erp_env) -> None:
+    root = erp_env.root
+    minimal = _post(f"{root}CustomerGroups", {"CustomerGroupId": "M1"}, "1")
+    minimal.headers["Prefer"] = "return=minimal"
+    full = _post(f"{root}CustomerGroups", {"CustomerGroupId": "M2"}, "2")
+    answers = _send(erp, erp_env, [ChangeSet([minimal]), ChangeSet([full])])
+    (short,), (whole,) = (a.parts for a in answers if isinstance(a, ChangeSet))
+    assert (short.status, short.body.strip()) == (204, b"")
+    assert short.headers["location"] == f"{root}CustomerGroups(dataAreaId='usmf',CustomerGroupId='M1')"
+    assert whole.status == 201 and json.loads(whole.body)["CustomerGroupId"] == "M2"
+    assert erp.get("CustomerGroups(dataAreaId='usmf',CustomerGroupId='M1')").status_code == 200
+
+
 def test_failing_part_rolls_back_the_change_set_and_reports_500(erp, erp_env) -> None:
     root = erp_env.root
     items = [

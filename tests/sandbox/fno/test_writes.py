@@ -30,6 +30,21 @@ def test_post_returns_201_with_the_full_entity_and_location(erp, erp_env) -> Non
     assert again["CustomerAccount"] == "US-007"
 
 
+def test_post_asked_for_minimal_returns_204_with_the_location_only(erp, erp_env) -> None:
+    r = erp.post(
+        "CustomersV3",
+        json={"OrganizationName": "Litware", "CustomerGroupId": "20", "SalesCurrencyCode": "USD"},
+        headers={"Prefer": "return=minimal"},
+    )
+    assert r.status_code == 204 and r.content == b""
+    url = f"{erp_env.root}CustomersV3(dataAreaId='usmf',CustomerAccount='US-006')"
+    assert (r.headers["location"], r.headers["odata-entityid"]) == (url, url)
+    assert r.headers["preference-applied"] == "return=minimal"
+    created = erp.get("CustomersV3(dataAreaId='usmf',CustomerAccount='US-006')")
+    assert created.json()["OrganizationName"] == "Litware"
+    assert r.headers["etag"] == created.json()["@odata.etag"]
+
+
 def test_number_sequences_for_orders_and_quotes(erp) -> None:
     order = erp.post("CDSSalesOrderHeaders", json={"OrderingCustomerAccountNumber": "US-001"}).json()
     assert re.fullmatch(r"\d{6}", order["SalesOrderNumber"]) and order["SalesOrderNumber"] == "000003"
