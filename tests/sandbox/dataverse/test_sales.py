@@ -99,6 +99,13 @@ def test_line_price_from_price_list_and_totals(crm: httpx.Client) -> None:
     assert overridden["priceperunit"] == 10.0
 
 
+def _update_lines(crm: httpx.Client, changes: dict[str, dict[str, object]]) -> httpx.Response:
+    """One ``UpdateMultiple`` of order lines: ``{line id: its changed columns}``."""
+    line = "Microsoft.Dynamics.CRM.salesorderdetail"
+    targets = [{"@odata.type": line, "salesorderdetailid": i, **c} for i, c in changes.items()]
+    return crm.post("salesorderdetails/Microsoft.Dynamics.CRM.UpdateMultiple", json={"Targets": targets})
+
+
 def test_lines_written_in_bulk_are_priced_and_totalled_as_single_writes(crm: httpx.Client) -> None:
     order = new_order(crm)
     p = product(crm, "ACC-CABLE")
@@ -113,14 +120,7 @@ def test_lines_written_in_bulk_are_priced_and_totalled_as_single_writes(crm: htt
     first_id, second_id = created.json()["Ids"]
     assert crm.get(f"salesorderdetails({first_id})?$select=extendedamount").json()["extendedamount"] == 25.0
     assert crm.get(f"salesorders({order})?$select=totalamount").json()["totalamount"] == 37.5
-    updated = crm.post(
-        "salesorderdetails/Microsoft.Dynamics.CRM.UpdateMultiple",
-        json={"Targets": [
-            {"@odata.type": "Microsoft.Dynamics.CRM.salesorderdetail", "salesorderdetailid": first_id, "quantity": 4},
-            {"@odata.type": "Microsoft.Dynamics.CRM.salesorderdetail", "salesorderdetailid": second_id,
-             "sequencenumber": 7},
-        ]},
-    )  # fmt: skip
+    updated = _update_lines(crm, {first_id: {"quantity": 4}, second_id: {"sequencenumber": 7}})
     assert updated.status_code == 204, updated.text
     rows = {r["salesorderdetailid"]: r for r in crm.get(
         f"salesorderdetails?$filter=_salesorderid_value eq {order}&$select=extendedamount,sequencenumber"
@@ -128,14 +128,8 @@ def test_lines_written_in_bulk_are_priced_and_totalled_as_single_writes(crm: htt
     assert rows[first_id]["extendedamount"] == 50.0
     assert (rows[second_id]["extendedamount"], rows[second_id]["sequencenumber"]) == (12.5, 7)
     assert crm.get(f"salesorders({order})?$select=totalamount").json()["totalamount"] == 62.5
-    refused = crm.post(  # all or nothing: a bad target keeps the good one out
-        "salesorderdetails/Microsoft.Dynamics.CRM.UpdateMultiple",
-        json={"Targets": [
-            {"@odata.type": "Microsoft.Dynamics.CRM.salesorderdetail", "salesorderdetailid": first_id, "quantity": 9},
-            {"@odata.type": "Microsoft.Dynamics.CRM.salesorderdetail", "salesorderdetailid": second_id,
-             "baseamount": 1},
-        ]},
-    )  # fmt: skip
+    # all or nothing: a bad target keeps the good one out
+    refused = _update_lines(crm, {first_id: {"quantity": 9}, second_id: {"baseamount": 1}})
     assert refused.status_code == 400 and "'baseamount'" in error_of(refused)[1]
     assert crm.get(f"salesorders({order})?$select=totalamount").json()["totalamount"] == 62.5
 
