@@ -4,9 +4,9 @@ Each is bound to an entity set (``POST accounts/Microsoft.Dynamics.CRM.UpsertMul
 ``{"Targets": [...]}`` where every target carries ``@odata.type``, and runs all-or-nothing in one
 transaction: the first failing target's error is the answer and nothing is kept. A table without
 these messages (``organization``, or one the ``bulk_messages`` setting withdrew them from:
-``sdkmessagefilters`` has no rows for it) answers 400. The line
-tables (quotedetail, salesorderdetail, invoicedetail) take them, as Dataverse's table reference
-lists CreateMultiple, UpdateMultiple and UpsertMultiple among their messages.
+``sdkmessagefilters`` has no rows for it) answers 400. The line tables (quotedetail,
+salesorderdetail, invoicedetail) take them, as Dataverse's table reference lists CreateMultiple,
+UpdateMultiple and UpsertMultiple among their messages.
 
 An ``UpsertMultiple`` target names its row by ``@odata.id`` (``accounts(accountnumber='A1')`` or
 ``accounts(<guid>)``), by its primary key in the body, or by the values of an Active alternate

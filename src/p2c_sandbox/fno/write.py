@@ -3,8 +3,9 @@
 Answers: POST → 201 with the full entity (``#Set/$entity``, ``Location`` and ``ETag`` headers), or,
 asked ``Prefer: return=minimal``, 204 with ``Location``, ``OData-EntityId``, ``ETag`` and
 ``Preference-Applied`` (OData 4.0 Part 1 §8.2.8.7, as the Web API OData stack F&O serves from
-answers a create); PATCH/PUT → 204; DELETE → 204. A POST whose key exists fails with the Infolog "The record already
-exists." text (400 here; the ``$batch`` executor reports it as 500 inside a change set, as F&O does).
+answers a create); PATCH/PUT → 204; DELETE → 204. A POST whose key exists fails with the Infolog
+"The record already exists." text (400 here; the ``$batch`` executor reports it as 500 inside a
+change set, as F&O does).
 
 Example (in-process)::
 
