@@ -109,7 +109,9 @@ class Admin:
                 org.catalog.set_tracking(name, bool(on))
             for name, on in dict(body.get("bulk_messages") or {}).items():
                 t = org.catalog.tables.get(name)
-                if t is None or t.read_only or (on and not t.multiple):
-                    raise bad_request(f"Table '{name}' cannot take the *Multiple messages.")
+                if t is None:
+                    raise bad_request(f"Unknown table '{name}'.")
+                if t.read_only or (on and not t.multiple):
+                    raise bad_request(f"bulk_messages: table '{name}' cannot take the *Multiple messages.")
                 org.catalog.set_bulk(name, bool(on))
                 sdk_message_filters(org, name, MULTIPLE, on=bool(on))

@@ -71,7 +71,9 @@ def test_odata_type_is_mandatory(crm: httpx.Client) -> None:
     assert wrong.status_code == 400
 
 
-def test_a_table_without_the_messages_refuses_them_and_the_probe_says_so(crm: httpx.Client) -> None:
+def test_a_table_without_the_messages_refuses_them_and_the_probe_says_so(
+    crm: httpx.Client, admin: httpx.Client
+) -> None:
     resp = crm.post(
         f"organizations/{T}UpdateMultiple",
         json={"Targets": [{"@odata.type": "Microsoft.Dynamics.CRM.organization", "quoteprefix": "Q"}]},
@@ -82,6 +84,10 @@ def test_a_table_without_the_messages_refuses_them_and_the_probe_says_so(crm: ht
     assert crm.get(f"{probe}&@m='UpdateMultiple'&@t='organization'").json()["value"] == []
     assert len(crm.get(f"{probe}&@m='CreateMultiple'&@t='account'").json()["value"]) == 1
     assert len(crm.get(f"{probe}&@m='UpsertMultiple'&@t='salesorder'").json()["value"]) == 1
+    unknown = admin.post("settings", json={"bulk_messages": {"nosuchtable": False}})
+    assert unknown.status_code == 400 and "Unknown table 'nosuchtable'" in unknown.text
+    given = admin.post("settings", json={"bulk_messages": {"organization": True}})
+    assert given.status_code == 400 and "table 'organization' cannot take" in given.text
     for line_table in ("quotedetail", "salesorderdetail", "invoicedetail"):  # Dataverse's table reference
         for message in ("CreateMultiple", "UpdateMultiple", "UpsertMultiple"):
             assert len(crm.get(f"{probe}&@m='{message}'&@t='{line_table}'").json()["value"]) == 1
