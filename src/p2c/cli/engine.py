@@ -108,7 +108,7 @@ def _progress_bar() -> tuple[Progress, Any]:
     def update(report: Any) -> None:
         key = id(report)  # one bar per task of each run (the demo runs twice)
         if key not in ids:
-            ids[key] = bar.add_task("", name=report.task, counts="", total=None)
+            ids[key] = bar.add_task("", name=report.label, counts="", total=None)
             started[key] = time.perf_counter()
         done = report.accounted
         elapsed = time.perf_counter() - started[key]

@@ -121,7 +121,7 @@ def history(
         console.print(run_table(one, console.width))
         for t in one.task_runs:
             if t.message:
-                console.print(f"  {t.task}: {t.message}", markup=False)
+                console.print(f"  {t.label}: {t.message}", markup=False)
         console.print(f"`p2c records {run_id}` lists its records and why each went where it did.")
         return
     console.print(history_table(proj.name, runs, console.width))

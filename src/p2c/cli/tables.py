@@ -100,7 +100,7 @@ def counts_table(report: Any, title: str, width: int | None = WIDTH) -> Table:
     """Per-task counts of a run or plan report (:class:`p2c.engine.RunReport`) for a console
     ``width`` wide; a task's message (why it failed) is printed below the table by the caller, not
     squeezed into a cell."""
-    rows = [(t.task, t, f"{t.seconds:.1f}", str(t.status)) for t in report.tasks]
+    rows = [(t.label, t, f"{t.seconds:.1f}", str(t.status)) for t in report.tasks]
     return _tasks_table(title, rows, width)
 
 
@@ -123,7 +123,7 @@ def task_messages(report: Any) -> Iterable[str]:
     """``task: message`` for each task of ``report`` that has one (why it failed or stopped)."""
     for t in report.tasks:
         if t.message:
-            yield f"{t.task}: {t.message}"
+            yield f"{t.label}: {t.message}"
 
 
 def history_table(project: str, runs: Sequence[RunInfo], width: int | None = WIDTH) -> Table:
@@ -149,7 +149,7 @@ def run_table(run: RunInfo, width: int | None = WIDTH) -> Table:
     when = run.started_at.strftime("%Y-%m-%d %H:%M:%S")
     secs = f" in {run.duration:.1f} s" if run.duration is not None else ""
     rows = [
-        (t.task, t.counts, f"{t.duration:.1f}" if t.duration is not None else "…", str(t.status))
+        (t.label, t.counts, f"{t.duration:.1f}" if t.duration is not None else "…", str(t.status))
         for t in run.task_runs
     ]
     return _tasks_table(f"run {run.id} ({run.trigger}, {when}): {run.status}{secs}", rows, width)

@@ -48,6 +48,13 @@ class TaskReport:
     seconds: float = 0.0
     message: str | None = None
     planned: list[PlannedRecord] = field(default_factory=list)
+    #: ``"2/4"``: this report is part 2 of a split load of 4 (:mod:`p2c.engine.share`)
+    part: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The task as people read it: ``Accounts``, ``Accounts (part 2/4)``."""
+        return f"{self.task} (part {self.part})" if self.part else self.task
 
     @property
     def written(self) -> int:

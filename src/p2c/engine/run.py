@@ -309,7 +309,10 @@ class Engine:
                         # recorded here, not on the task's thread, so the history lists tasks
                         # started together in project order
                         run_id = report.run_id
-                        task_run_id = self.store.start_task(run_id, task.name) if run_id is not None else 0
+                        part = str(share) if share is not None else None
+                        task_run_id = (
+                            self.store.start_task(run_id, task.name, part=part) if run_id is not None else 0
+                        )
                         if on_task_start is not None and task_run_id:
                             on_task_start(task_run_id)
                         # the caller's log context (project, run) goes with the task to its thread
@@ -374,6 +377,7 @@ class Engine:
         (a bug, an interrupt, the project lock lost). ``pipeline``: the task's, its read begun."""
         pipeline = pipeline or TaskPipeline(ctx, task, stage, progress=self.progress)
         result = pipeline.report
+        result.part = str(share) if share is not None else None
         crashed: BaseException | None = None
         try:
             with log_context(run_id=report.run_id, task=task.name):
@@ -397,10 +401,6 @@ class Engine:
             result.status = RunStatus.FAILED
             result.message = self.redactor.text(f"{type(exc).__name__}: {exc}")
             crashed = exc
-        if share is not None:  # the history tells the parts of a split load from its closing pass
-            result.message = f"part {share} of a split load" + (
-                f": {result.message}" if result.message else ""
-            )
         if report.run_id is not None:
             self.store.finish_task(task_run_id, result.status, message=result.message)
         return result, crashed

@@ -223,7 +223,7 @@ class QueuedRun:
             if item.status in statuses:
                 message = f"not run: {why}"
                 if self.store.finish_item(item.id, None, status, message=message):
-                    task_run_id = self.store.start_task(run_id, item.task)
+                    task_run_id = self.store.start_task(run_id, item.task, part=item.part or None)
                     self.store.finish_task(task_run_id, status, message=message)
 
     def _task_reports(self, run_id: int) -> list[TaskReport]:
@@ -233,7 +233,7 @@ class QueuedRun:
         for tr in self.store.task_runs(run_id):
             if tr.status is RunStatus.CRASHED:
                 continue
-            report = self._live.setdefault(tr.id, TaskReport(tr.task))
+            report = self._live.setdefault(tr.id, TaskReport(tr.task, part=tr.part))
             report.status, report.message = tr.status, tr.message
             for name, value in tr.counts.as_dict().items():
                 setattr(report, name, value)

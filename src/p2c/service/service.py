@@ -325,7 +325,7 @@ class Service:
         self.metrics.run_finished(project.name, report)
         alerter = self.alerter(entry)
         at = now()
-        said = [f"{t.task}: {t.message}" for t in report.tasks if t.message]
+        said = [f"{t.label}: {t.message}" for t in report.tasks if t.message]
         message = (
             report.stopped or "; ".join(said) or f"run {report.run_id}: {report.failed} record(s) failed"
         )

@@ -54,6 +54,8 @@ class TaskView(BaseModel):
     counts: CountsView
     seconds: float | None = None
     message: str | None = None
+    #: "2/4": part 2 of a split load of 4 (settings.parts); null: the whole task, or its closing pass
+    part: str | None = None
 
     @classmethod
     def of(cls, t: TaskRunInfo) -> TaskView:
@@ -63,12 +65,18 @@ class TaskView(BaseModel):
             counts=CountsView.of(t.counts),
             seconds=t.duration,
             message=t.message,
+            part=t.part,
         )
 
     @classmethod
     def live(cls, r: TaskReport) -> TaskView:
         return cls(
-            task=r.task, status=str(r.status), counts=CountsView.of(r), seconds=r.seconds, message=r.message
+            task=r.task,
+            status=str(r.status),
+            counts=CountsView.of(r),
+            seconds=r.seconds,
+            message=r.message,
+            part=r.part,
         )
 
 

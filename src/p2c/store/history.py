@@ -74,6 +74,7 @@ def _task_run(row: Row[Any]) -> TaskRunInfo:
         counts=Counts(*(int(m[c]) for c in COUNTER_COLUMNS)),
         message=m["message"],
         heartbeat_at=m["heartbeat_at"],
+        part=m["part"],
     )
 
 

@@ -228,11 +228,19 @@ class TaskRunInfo:
     counts: Counts
     message: str | None = None
     heartbeat_at: datetime | None = None
+    #: ``"2/4"``: part 2 of a split load of 4 (``settings.parts``); ``None``: the whole task (or
+    #: a split task's closing pass)
+    part: str | None = None
 
     @property
     def duration(self) -> float | None:
         """Seconds from start to finish; ``None`` while running."""
         return _seconds(self.started_at, self.finished_at)
+
+    @property
+    def label(self) -> str:
+        """The task as people read it: ``Accounts``, ``Accounts (part 2/4)``."""
+        return f"{self.task} (part {self.part})" if self.part else self.task
 
 
 @dataclass(frozen=True)

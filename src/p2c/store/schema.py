@@ -139,6 +139,7 @@ task_runs = Table(
     Column("finished_at", UTCDateTime),
     Column("heartbeat_at", UTCDateTime, nullable=False),  # last commit: liveness across hosts
     Column("message", Text),
+    Column("part", Text),  # "2/4": a part of a split load (p2c.engine.share); NULL otherwise
     *(Column(name, BigInteger, nullable=False, server_default=text("0")) for name in COUNTER_COLUMNS),
     Index(None, "run_id", "id"),
 )

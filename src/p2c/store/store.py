@@ -211,14 +211,20 @@ class StateStore(
                 .values(status=status.value, finished_at=at)
             )
 
-    def start_task(self, run_id: int, task: str) -> int:
-        """Record a RUNNING task run of ``task`` in ``run_id``; returns its id."""
+    def start_task(self, run_id: int, task: str, *, part: str | None = None) -> int:
+        """Record a RUNNING task run of ``task`` in ``run_id`` (``part``: ``"2/4"``, one part of a
+        split load); returns its id."""
         at = now()
         with self._write() as conn:
             self._heartbeat(conn, run_id, at)
             res = conn.execute(
                 insert(task_runs).values(
-                    run_id=run_id, task=task, status=RunStatus.RUNNING.value, started_at=at, heartbeat_at=at
+                    run_id=run_id,
+                    task=task,
+                    status=RunStatus.RUNNING.value,
+                    started_at=at,
+                    heartbeat_at=at,
+                    part=part,
                 )
             )
             task_run_id = _new_id(res)

@@ -8,12 +8,14 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from engine_helpers import crm_rows, synced_customers
+from engine_helpers import crm_rows, p2c, synced_customers
+from serve_helpers import serve
+from test_console_pages import login
 
 from p2c.engine import TaskReport
 from p2c.engine.items import run_item
 from p2c.engine.share import Share, split_key
-from p2c.store import Action
+from p2c.store import Action, RunStatus
 
 
 def _account(crm: Any, name: str, number: str | None) -> str:
@@ -67,7 +69,10 @@ def test_parts_write_their_shares_once_and_the_closing_pass_finds_them_unchanged
     # every account in exactly one part, each part with some
     assert sum(p.read for p in parts) == len(accounts) and all(p.read for p in parts), parts
     assert all(p.read == p.accounted for p in parts), parts
-    assert sorted(str(t.message) for t in history[:3]) == [f"part {n}/3 of a split load" for n in (1, 2, 3)]
+    # the history tells the parts from the closing pass by their task runs' part, not their message
+    assert sorted((str(t.part), t.message) for t in history[:3]) == [(f"{n}/3", None) for n in (1, 2, 3)]
+    assert [p.part for p in parts] == ["1/3", "2/3", "3/3"]  # each part's report, in Share order
+    assert (history[-1].part, history[-1].label, closing.part) == (None, "Accounts", None)
     # the twins met in one part (by their number, not their ids) and failed there, naming each other
     assert [p.failed for p in parts].count(2) == 1 and sum(p.failed for p in parts) == 2, parts
     first_try = [o for o in failed if o.task_run_id != history[-1].id]
@@ -83,3 +88,41 @@ def test_parts_write_their_shares_once_and_the_closing_pass_finds_them_unchanged
     # the closing pass: what the parts wrote is unchanged, the twins fail again, the cursor is saved
     assert (closing.created, closing.updated, closing.unchanged, closing.failed) == (0, 0, len(written), 2)
     assert closing.read == len(accounts) and cursor is not None
+
+
+def test_the_parts_of_a_split_load_are_told_apart_in_the_history_the_api_and_the_console(
+    provisioned_project: Any,
+) -> None:
+    """Each part's task run records which part it ran (``task_runs.part``), the closing pass none:
+    ``p2c history RUN``, the API's run and the console's run page all say so."""
+    world = provisioned_project
+    with world.open() as h:
+        run_id = h.store.start_run(h.project.name, ["Accounts"])
+        for share in Share.all_of(2):
+            run_item(h.engine, run_id, "Accounts", share=share)
+        run_item(h.engine, run_id, "Accounts")  # the closing pass
+        h.store.finish_run(run_id, RunStatus.SUCCEEDED)
+        recorded = [(t.part, t.message) for t in h.store.task_runs(run_id)]
+    assert recorded == [("1/2", None), ("2/2", None), (None, None)]
+
+    shown = p2c("history", str(run_id), cwd=world.dir)
+    assert shown.returncode == 0, shown.stderr
+    assert "Accounts (part 1/2)" in shown.stdout and "Accounts (part 2/2)" in shown.stdout, shown.stdout
+    assert "of a split load" not in shown.stdout
+
+    with serve(world.path) as s:
+        run = s.get(f"/runs/{run_id}")
+        assert [(t["task"], t["part"]) for t in run["task_runs"]] == [
+            ("Accounts", "1/2"),
+            ("Accounts", "2/2"),
+            ("Accounts", None),
+        ]
+        client = login(s)
+        try:
+            page = client.get(f"/projects/{s.project}/runs/{run_id}")
+        finally:
+            client.close()
+        assert page.status_code == 200
+        assert page.text.count('<span class="small part">part 1/2</span>') == 1
+        assert page.text.count('<span class="small part">part 2/2</span>') == 1
+        assert ">Accounts 1/2</text>" in page.text  # the chart's label

@@ -218,12 +218,12 @@ def test_a_split_load_runs_its_parts_on_both_workers_and_survives_a_kill(scale_w
         assert items["1/2"].attempts == 2 and pid_of(items["1/2"].holder) != victim
         assert items["2/2"].attempts == 1 and items[""].attempts == 1
         runs = {t.id: t for t in info.task_runs}
-        statuses = sorted((str(t.message)[:8], str(t.status)) for t in info.task_runs)
+        statuses = sorted((str(t.part), str(t.status), str(t.message)[:8]) for t in info.task_runs)
         assert statuses == [
-            ("None", "succeeded"),  # the closing pass
-            ("part 1/2", "succeeded"),  # the part taken over
-            ("part 2/2", "succeeded"),  # the other part: not marked crashed by the takeover
-            ("the work", "crashed"),  # the dead attempt
+            ("1/2", "crashed", "the work"),  # the dead attempt
+            ("1/2", "succeeded", "None"),  # the part taken over
+            ("2/2", "succeeded", "None"),  # the other part: not marked crashed by the takeover
+            ("None", "succeeded", "None"),  # the closing pass
         ], statuses
         closing = runs[items[""].task_run_id or 0]
         parts = [runs[items[p].task_run_id or 0] for p in ("1/2", "2/2")]
