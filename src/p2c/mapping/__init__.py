@@ -21,8 +21,9 @@ from p2c.mapping.expression import (
     replace_lookups_at,
     source_fields,
 )
-from p2c.mapping.mapper import Mapper, MappingTask, Related, SimpleTask, to_wire
+from p2c.mapping.mapper import Mapper, MappingTask, Related, SimpleTask
 from p2c.mapping.transforms import TransformError, ValueMap, coerce, is_empty, to_bool, to_decimal
+from p2c.mapping.wire import to_wire
 
 __all__ = [
     "Arithmetic",

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, DecimalException
 from typing import Any, Protocol
 
-from p2c.catalog import EntitySpec, FieldSpec, FieldType
+from p2c.catalog import FieldSpec, FieldType
 from p2c.errors import RecordError, WaitingForParentError
 from p2c.mapping.arithmetic import evaluate_arithmetic
 from p2c.mapping.expression import (
@@ -52,9 +52,8 @@ from p2c.mapping.expression import (
 )
 from p2c.mapping.expression import lookups as expr_lookups
 from p2c.mapping.transforms import TransformError, ValueMap, coerce, concat, is_empty, split, to_decimal
-from p2c.odata import quote_string
 
-__all__ = ["Mapper", "MappingTask", "Related", "SimpleTask", "to_wire"]
+__all__ = ["Mapper", "MappingTask", "Related", "SimpleTask"]
 
 Related = Mapping[tuple[str, str, str], Mapping[Any, Any]]
 #: the field types whose every value is taken as it is (:func:`~p2c.mapping.transforms.coerce`)
@@ -453,38 +452,3 @@ class Mapper:
             self._folded[id(table)] = cached
         folded = value.casefold()
         return (True, cached[2][folded]) if folded in cached[2] else (False, None)
-
-
-def to_wire(payload: Mapping[str, Any], entity: EntitySpec) -> dict[str, Any]:
-    """A Dataverse payload: lookup fields become ``nav@odata.bind`` references.
-
-    A lookup value is a record id (``/set(id)``) or a mapping of alternate-key values
-    (``/set(k='v')``); polymorphic lookups (``customerid``) take ``(entity set, id)``.
-    """
-    lookups = entity.lookups
-    if lookups.keys().isdisjoint(payload):
-        return dict(payload)
-    out: dict[str, Any] = {}
-    for name, value in payload.items():
-        spec = lookups.get(name)
-        if spec is None:
-            out[name] = value
-            continue
-        targets = spec.targets
-        if isinstance(value, tuple):
-            set_name, value = value
-            nav = targets[set_name]
-        elif len(targets) == 1:
-            ((set_name, nav),) = targets.items()
-        else:
-            raise ValueError(f"{name} is polymorphic ({', '.join(targets)}): give (entity set, id)")
-        if type(value) is str:  # a record id: most lookups
-            out[f"{nav}@odata.bind"] = f"/{set_name}({value})"
-        elif value is None:
-            out[f"{nav}@odata.bind"] = None
-        elif isinstance(value, Mapping):
-            keys = ",".join(f"{k}={quote_string(v) if isinstance(v, str) else v}" for k, v in value.items())
-            out[f"{nav}@odata.bind"] = f"/{set_name}({keys})"
-        else:
-            out[f"{nav}@odata.bind"] = f"/{set_name}({value})"
-    return out

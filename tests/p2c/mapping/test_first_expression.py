@@ -29,7 +29,8 @@ from p2c.mapping.expression import (
     source_fields,
     value_maps_used,
 )
-from p2c.mapping.mapper import Mapper, SimpleTask, to_wire
+from p2c.mapping.mapper import Mapper, SimpleTask
+from p2c.mapping.wire import to_wire
 from p2c.project import load_template
 
 ACCOUNT = {"source": "CustomerNumber", "entity": "accounts", "by": "accountnumber", "field": "accountid"}

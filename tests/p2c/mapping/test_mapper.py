@@ -10,7 +10,8 @@ import pytest
 from p2c.catalog import FieldSpec, FieldType, load_catalog
 from p2c.errors import RecordError, WaitingForParentError
 from p2c.mapping.expression import parse_expression
-from p2c.mapping.mapper import Mapper, SimpleTask, to_wire
+from p2c.mapping.mapper import Mapper, SimpleTask
+from p2c.mapping.wire import to_wire
 
 CUR = ("transactioncurrencies", "transactioncurrencyid", "isocurrencycode")
 UOM = ("uoms", "name", "uomid")
