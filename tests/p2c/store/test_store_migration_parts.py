@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, insert, inspect, select
+from migration_helpers import a_run, at_revision, back_to
+from sqlalchemy import insert, inspect, select
 
 from p2c.store import RunStatus, StateStore
-from p2c.store.database import MIGRATIONS, WRITE, create_store_engine, resolve_url
-from p2c.store.schema import runs, task_runs
+from p2c.store.schema import task_runs
 
 AT = datetime(2026, 11, 1, 8, 30, tzinfo=UTC)
 
@@ -27,40 +25,21 @@ BEFORE = {
 }
 
 
-def _migrate(conn: Connection, revision: str, down: bool = False) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("path_separator", "os")
-    cfg.attributes["connection"] = conn
-    (command.downgrade if down else command.upgrade)(cfg, revision)
-
-
 def test_parts_move_from_the_message_into_their_column_and_back(store_url: str) -> None:
-    engine = create_store_engine(resolve_url(store_url))
-    try:
-        with engine.connect() as conn:
-            conn.execution_options(**{WRITE: True})
-            with conn.begin():
-                _migrate(conn, "0008")
-                assert "part" not in {c["name"] for c in inspect(conn).get_columns("task_runs")}
-                run = conn.execute(
-                    insert(runs).values(
-                        project="p", trigger="cli", tasks="[]", full=False, status="succeeded", started_at=AT
-                    )
-                ).inserted_primary_key[0]
-                for message in [*BEFORE, None]:
-                    conn.execute(
-                        insert(task_runs).values(
-                            run_id=run,
-                            task="Accounts",
-                            status="succeeded",
-                            started_at=AT,
-                            heartbeat_at=AT,
-                            message=message,
-                        )
-                    )
-    finally:
-        engine.dispose()
+    with at_revision(store_url, "0008") as conn:
+        assert "part" not in {c["name"] for c in inspect(conn).get_columns("task_runs")}
+        run = a_run(conn, at=AT)
+        for message in [*BEFORE, None]:
+            conn.execute(
+                insert(task_runs).values(
+                    run_id=run,
+                    task="Accounts",
+                    status="succeeded",
+                    started_at=AT,
+                    heartbeat_at=AT,
+                    message=message,
+                )
+            )
 
     with StateStore(store_url) as store:  # opening migrates to head
         [info] = store.runs()
@@ -69,13 +48,10 @@ def test_parts_move_from_the_message_into_their_column_and_back(store_url: str) 
         assert [t.label for t in info.task_runs[:2]] == ["Accounts (part 1/3)", "Accounts (part 2/3)"]
         assert info.task_runs[3].label == "Accounts"
 
-        with store.engine.connect() as conn:  # and back: the prefixes the older code reads again
-            conn.execution_options(**{WRITE: True})
-            with conn.begin():
-                _migrate(conn, "0008", down=True)
-                assert "part" not in {c["name"] for c in inspect(conn).get_columns("task_runs")}
-                back = list(conn.scalars(select(task_runs.c.message).order_by(task_runs.c.id)))
-                assert back == [*BEFORE, None]
+        with back_to(store, "0008") as conn:  # and back: the prefixes the older code reads again
+            assert "part" not in {c["name"] for c in inspect(conn).get_columns("task_runs")}
+            back = list(conn.scalars(select(task_runs.c.message).order_by(task_runs.c.id)))
+            assert back == [*BEFORE, None]
 
 
 def test_a_task_run_started_as_a_part_says_so(open_store) -> None:  # type: ignore[no-untyped-def]

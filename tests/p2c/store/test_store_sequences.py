@@ -7,13 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, insert, inspect, select
+from migration_helpers import at_revision, back_to
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from p2c.store import Action, Link, Outcome, RunStatus, StateStore, now
-from p2c.store.database import MIGRATIONS, WRITE, create_store_engine, resolve_url
 from p2c.store.schema import cursors, record_outcomes, runs, sequences, task_runs
 
 T = "accounts"
@@ -83,60 +81,43 @@ def test_blocks_reserved_at_once_never_overlap(open_store: Callable[[], StateSto
 AT = datetime(2025, 5, 1, 8, 30, tzinfo=UTC)
 
 
-def _migrate(conn: Connection, revision: str, down: bool = False) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("path_separator", "os")
-    cfg.attributes["connection"] = conn
-    (command.downgrade if down else command.upgrade)(cfg, revision)
-
-
 @pytest.fixture
 def at_0001(store_url: str) -> Iterator[str]:
     """``store_url`` holding a database at revision 0001 with sequences kept as cursors, as the
     engine wrote them, and one failed record outcome."""
-    engine = create_store_engine(resolve_url(store_url))
-    try:
-        with engine.connect() as conn:
-            conn.execution_options(**{WRITE: True})
-            with conn.begin():
-                _migrate(conn, "0001")
-                assert "sequences" not in inspect(conn).get_table_names()
-                conn.execute(
-                    insert(cursors),
-                    [
-                        {"task": "~sequence:ACC", "value": "1041", "updated_at": AT},
-                        {"task": "~sequence:CON", "value": "20007", "updated_at": AT},
-                        {"task": "~sequence:BAD", "value": "not a number", "updated_at": AT},
-                        {"task": T, "value": "delta-7", "updated_at": AT},
-                    ],
-                )
-                run = conn.execute(
-                    insert(runs).values(
-                        project="p", trigger="cli", tasks="[]", full=False, status="partial", started_at=AT
-                    )
-                ).inserted_primary_key
-                assert run is not None
-                tr = conn.execute(
-                    insert(task_runs).values(
-                        run_id=run[0], task=T, status="partial", started_at=AT, heartbeat_at=AT
-                    )
-                ).inserted_primary_key
-                assert tr is not None
-                conn.execute(
-                    insert(record_outcomes).values(
-                        run_id=run[0],
-                        task_run_id=tr[0],
-                        task=T,
-                        source_key="A1",
-                        action="failed",
-                        transient=False,
-                        at=AT,
-                    )
-                )
-        yield store_url
-    finally:
-        engine.dispose()
+    with at_revision(store_url, "0001") as conn:
+        assert "sequences" not in inspect(conn).get_table_names()
+        conn.execute(
+            insert(cursors),
+            [
+                {"task": "~sequence:ACC", "value": "1041", "updated_at": AT},
+                {"task": "~sequence:CON", "value": "20007", "updated_at": AT},
+                {"task": "~sequence:BAD", "value": "not a number", "updated_at": AT},
+                {"task": T, "value": "delta-7", "updated_at": AT},
+            ],
+        )
+        run = conn.execute(
+            insert(runs).values(
+                project="p", trigger="cli", tasks="[]", full=False, status="partial", started_at=AT
+            )
+        ).inserted_primary_key
+        assert run is not None
+        tr = conn.execute(
+            insert(task_runs).values(run_id=run[0], task=T, status="partial", started_at=AT, heartbeat_at=AT)
+        ).inserted_primary_key
+        assert tr is not None
+        conn.execute(
+            insert(record_outcomes).values(
+                run_id=run[0],
+                task_run_id=tr[0],
+                task=T,
+                source_key="A1",
+                action="failed",
+                transient=False,
+                at=AT,
+            )
+        )
+    yield store_url
 
 
 def test_migration_moves_sequence_cursors_into_sequences(at_0001: str) -> None:
@@ -159,13 +140,10 @@ def test_migration_moves_sequence_cursors_into_sequences(at_0001: str) -> None:
         assert store.sequence("ACC") == 1045
 
         # Downgrade puts them back as cursors (the latest value) and drops the new table and column.
-        with store.engine.connect() as conn:
-            conn.execution_options(**{WRITE: True})
-            with conn.begin():
-                _migrate(conn, "0001", down=True)
-                found = dict(conn.execute(select(cursors.c.task, cursors.c.value)).all())
-                assert "sequences" not in inspect(conn).get_table_names()
-                assert "operation" not in {c["name"] for c in inspect(conn).get_columns("record_outcomes")}
+        with back_to(store, "0001") as conn:
+            found = dict(conn.execute(select(cursors.c.task, cursors.c.value)).all())
+            assert "sequences" not in inspect(conn).get_table_names()
+            assert "operation" not in {c["name"] for c in inspect(conn).get_columns("record_outcomes")}
         assert found == {
             "~sequence:ACC": "1045",
             "~sequence:CON": "20007",

@@ -5,51 +5,43 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from migration_helpers import at_revision, back_to
 from sqlalchemy import insert, select
-from test_store_sequences import _migrate
 
 from p2c.store import StateStore
-from p2c.store.database import WRITE, create_store_engine, resolve_url
 from p2c.store.schema import links
 
 AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def test_comma_joined_target_keys_become_json_arrays_and_back(store_url: str) -> None:
-    engine = create_store_engine(resolve_url(store_url))
-    try:
-        with engine.connect() as conn:
-            conn.execution_options(**{WRITE: True})
-            with conn.begin():
-                _migrate(conn, "0002")
-                conn.execute(
-                    insert(links),
-                    [
-                        {
-                            "task": "QuoteLine",
-                            "source_key": "q1",
-                            "target_key": "usmf,QUO-001,2",
-                            "hash": "h",
-                            "synced_at": AT,
-                        },
-                        {
-                            "task": "Accounts",
-                            "source_key": "a1",
-                            "target_key": "usmf,ACC-01000-BVRCPS",
-                            "hash": "h",
-                            "synced_at": AT,
-                        },
-                        {
-                            "task": "Products",
-                            "source_key": "p1",
-                            "target_key": "D0001",
-                            "hash": "h",
-                            "synced_at": AT,
-                        },
-                    ],
-                )
-    finally:
-        engine.dispose()
+    with at_revision(store_url, "0002") as conn:
+        conn.execute(
+            insert(links),
+            [
+                {
+                    "task": "QuoteLine",
+                    "source_key": "q1",
+                    "target_key": "usmf,QUO-001,2",
+                    "hash": "h",
+                    "synced_at": AT,
+                },
+                {
+                    "task": "Accounts",
+                    "source_key": "a1",
+                    "target_key": "usmf,ACC-01000-BVRCPS",
+                    "hash": "h",
+                    "synced_at": AT,
+                },
+                {
+                    "task": "Products",
+                    "source_key": "p1",
+                    "target_key": "D0001",
+                    "hash": "h",
+                    "synced_at": AT,
+                },
+            ],
+        )
     with StateStore(store_url) as store:  # opening migrates to head
         keys = {
             lk.source_key: json.loads(lk.target_key)
@@ -61,9 +53,6 @@ def test_comma_joined_target_keys_become_json_arrays_and_back(store_url: str) ->
         assert store.links_by_target("Accounts", ['["usmf","ACC-01000-BVRCPS"]']).keys() == {
             '["usmf","ACC-01000-BVRCPS"]'
         }
-        with store.engine.connect() as conn:
-            conn.execution_options(**{WRITE: True})
-            with conn.begin():
-                _migrate(conn, "0002", down=True)
-                back = dict(conn.execute(select(links.c.source_key, links.c.target_key)).all())
+        with back_to(store, "0002") as conn:
+            back = dict(conn.execute(select(links.c.source_key, links.c.target_key)).all())
     assert back == {"q1": "usmf,QUO-001,2", "a1": "usmf,ACC-01000-BVRCPS", "p1": "D0001"}
