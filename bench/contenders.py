@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import ssl
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,6 +55,7 @@ __all__ = [
     "sandbox_requests",
     "start_realistic",
     "start_side_by_side",
+    "target_core",
     "verdict",
 ]
 
@@ -199,14 +200,56 @@ def p2c_session(work: Path, sandbox: SandboxProcess, templates: Sequence[str]) -
         yield session
 
 
+def _set_cores(pid: int, cores: Collection[int]) -> None:
+    """Every thread of process ``pid`` on ``cores`` (Linux binds each thread on its own)."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            os.sched_setaffinity(int(tid), cores)
+        except OSError:
+            continue  # ended meanwhile
+
+
+@contextmanager
+def target_core(sandbox: SandboxProcess | None, key: str, on: bool = True) -> Iterator[str | None]:
+    """While a contender writes: the process of the service written (``key``) on a core of its own,
+    the contender (this process) and the other service's process on the rest. A real service never
+    shares a CPU with its clients or with the other service; on a 2-core machine, unpinned, the
+    service p2c writes to competed for a core with p2c's own work and with the source service
+    answering p2c's reads and write-backs, while the raw writer (almost no CPU of its own, no reads)
+    left it a core to itself. Both contenders run the same way. Yields what was done (for the
+    report), or ``None`` when nothing was: off, one core, or a sandbox not ``split``."""
+    cores = sorted(os.sched_getaffinity(0))
+    pids = sandbox.pids() if sandbox is not None else []
+    if not on or len(cores) < 2 or len(pids) != 2:
+        yield None
+        return
+    crm, erp = pids  # a split sandbox: the main process serves the CRM, its child the ERP
+    target, other = (crm, erp) if key == "crm" else (erp, crm)
+    alone, rest = {cores[-1]}, set(cores[:-1])
+    try:
+        _set_cores(target, alone)
+        _set_cores(other, rest)
+        _set_cores(os.getpid(), rest)
+        yield f"the {key.upper()} service on core {cores[-1]}, the contender and the other service on {sorted(rest)}"
+    finally:
+        for pid in (target, other, os.getpid()):
+            try:
+                _set_cores(pid, cores)
+            except OSError:
+                continue
+
+
 def engine_of(session: ProjectSession) -> Engine:
     return Engine(session.project, session.store, session.by_system, redactor=session.redactor)
 
 
-def run_p2c(session: ProjectSession, task: BenchTask, sandbox: SandboxProcess | None = None) -> Result:
+def run_p2c(
+    session: ProjectSession, task: BenchTask, sandbox: SandboxProcess | None = None, *, pin: bool = False
+) -> Result:
     """The engine running ``task`` as ``p2c run --task`` does; requests = both services, reads included;
     with ``sandbox``, the CPU it spent meanwhile. ``writing``: from the first chunk handed to the
-    target's connector to the last one's answer (the connector's ``write`` timed for the run)."""
+    target's connector to the last one's answer (the connector's ``write`` timed for the run).
+    ``pin``: the service written on a core of its own meanwhile (:func:`target_core`)."""
     target = session.by_system[System.CRM if task.key == "crm" else System.ERP]
     spans: list[tuple[float, float]] = []
     write = target.write
@@ -220,14 +263,15 @@ def run_p2c(session: ProjectSession, task: BenchTask, sandbox: SandboxProcess | 
                 spans.append((started, time.perf_counter()))
 
     target.write = timed
-    cpu = sandbox.cpu_seconds() if sandbox is not None else 0.0
-    own = time.process_time()
-    t0 = time.perf_counter()
-    try:
-        report = engine_of(session).run([task.task])
-    finally:
-        del target.write  # the class's own again
-    wall = time.perf_counter() - t0
+    with target_core(sandbox, task.key, pin):
+        cpu = sandbox.cpu_seconds() if sandbox is not None else 0.0
+        own = time.process_time()
+        t0 = time.perf_counter()
+        try:
+            report = engine_of(session).run([task.task])
+        finally:
+            del target.write  # the class's own again
+        wall = time.perf_counter() - t0
     own = time.process_time() - own
     spent = sandbox.cpu_seconds() - cpu if sandbox is not None else None
     (t,) = report.tasks
@@ -320,20 +364,23 @@ def run_raw(
     *,
     batch_size: int,
     concurrency: int,
+    pin: bool = False,
 ) -> Result:
-    """Post ``rows`` in batches of ``batch_size`` with ``concurrency`` requests in flight: rows/s."""
+    """Post ``rows`` in batches of ``batch_size`` with ``concurrency`` requests in flight: rows/s.
+    ``pin``: as :func:`run_p2c`'s."""
     conn = sandbox.connections[task.key]
     client = api_client(conn)
     batches = [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
     before = sandbox_requests(sandbox, task.key)
-    cpu = sandbox.cpu_seconds()
-    t0 = time.perf_counter()
-    with client, ThreadPoolExecutor(concurrency, thread_name_prefix="raw") as pool:
-        if task.key == "crm":
-            list(pool.map(lambda b: _crm_bulk(client, task, b), batches))
-        else:
-            list(pool.map(lambda b: _erp_batch(client, conn["api"], task, b), batches))
-    wall = time.perf_counter() - t0
+    with target_core(sandbox, task.key, pin):
+        cpu = sandbox.cpu_seconds()
+        t0 = time.perf_counter()
+        with client, ThreadPoolExecutor(concurrency, thread_name_prefix="raw") as pool:
+            if task.key == "crm":
+                list(pool.map(lambda b: _crm_bulk(client, task, b), batches))
+            else:
+                list(pool.map(lambda b: _erp_batch(client, conn["api"], task, b), batches))
+        wall = time.perf_counter() - t0
     spent = sandbox.cpu_seconds() - cpu
     requests = sandbox_requests(sandbox, task.key) - before
     note = f"batches of {batch_size}, {concurrency} in flight"

@@ -5,11 +5,15 @@
     .venv/bin/python bench/throughput.py --protection         # with the real service-protection limits
     .venv/bin/python bench/throughput.py --latency-ms 0       # loopback, as the first figures
     .venv/bin/python bench/throughput.py --repeat 5 --sample 100  # the p2c/raw ratio as a median of 5
+    .venv/bin/python bench/throughput.py --no-pin             # no process bound to a core
 
 For a CRM-bound task (Products → CRM products, UpsertMultiple) and an ERP-bound one (Accounts →
 ERP CustomersV3, ``$batch``), three contenders write the same rows, each into its own fresh
 ``p2c sandbox up --seed large:N`` (own process, started side by side), every request delayed by
-``--latency-ms`` as an internet round trip plus service time would (``contenders.start_realistic``):
+``--latency-ms`` as an internet round trip plus service time would (``contenders.start_realistic``).
+While p2c and the raw writer write, the service written runs on a core of its own and the
+contender with the other service on the rest (``contenders.target_core``; ``--no-pin``: as the OS
+places them), as a real service shares no CPU with its clients:
 
 - p2c: the engine running the task exactly as ``p2c run --task`` does; rows written/s, HTTP
   requests (both services, reads and side writes included), wall time;
@@ -87,13 +91,18 @@ def one_round(
                 settings = session.project.settings
                 print(f"p2c project: batch_size {settings.batch_size}, concurrency {settings.concurrency}")
                 for t in tasks:
-                    results[t.key]["p2c"] = run_p2c(session, t, sandboxes["p2c"])
+                    results[t.key]["p2c"] = run_p2c(session, t, sandboxes["p2c"], pin=not args.no_pin)
             with p2c_session(work / "raw", sandboxes["raw"], templates) as session:
                 for t in tasks:
                     rows = prepared(session, t)
                     size = CRM_BATCH if t.key == "crm" else settings.batch_size or ERP_BATCH
                     results[t.key]["raw"] = run_raw(
-                        sandboxes["raw"], t, rows, batch_size=size, concurrency=settings.concurrency
+                        sandboxes["raw"],
+                        t,
+                        rows,
+                        batch_size=size,
+                        concurrency=settings.concurrency,
+                        pin=not args.no_pin,
                     )
             if "per-record" in names:
                 with p2c_session(work / "per-record", sandboxes["per-record"], templates) as session:
@@ -120,6 +129,12 @@ def main() -> None:
         action="store_true",
         help="serve CRM and ERP from one sandbox process (one CPU for both, as before --split)",
     )
+    ap.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="leave the processes where the OS puts them (by default, while p2c and the raw writer write, "
+        "the service written has a core of its own: contenders.target_core)",
+    )
     ap.add_argument("--sample", type=int, default=500, help="records the per-record client times")
     ap.add_argument("--tasks", default="crm,erp", help="crm, erp or both")
     ap.add_argument("--quick", action="store_true", help="large:5000 and a sample of 150: about 2 minutes")
@@ -138,7 +153,13 @@ def main() -> None:
     layout = (
         "CRM and ERP in one sandbox process" if args.one_process else "CRM and ERP in processes of their own"
     )
-    print(f"seed {args.seed}, {args.latency_ms} ms added per request, {limits}, {layout}")
+    cores = (
+        "unpinned"
+        if args.no_pin or args.one_process or len(os.sched_getaffinity(0)) < 2
+        else "while p2c and the raw writer write, the service written on a core of its own, they and the "
+        "other service on the rest"
+    )
+    print(f"seed {args.seed}, {args.latency_ms} ms added per request, {limits}, {layout}, {cores}")
     results = one_round(args, tasks, CONTENDERS)
     rounds = [results] + [one_round(args, tasks, ("p2c", "raw")) for _ in range(args.repeat - 1)]
 
