@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from p2c.store import Action, RunStatus
+from p2c.store import Action, RunStatus, task_label
 
 __all__ = ["PlannedRecord", "Progress", "TaskReport"]
 
@@ -53,8 +53,7 @@ class TaskReport:
 
     @property
     def label(self) -> str:
-        """The task as people read it: ``Accounts``, ``Accounts (part 2/4)``."""
-        return f"{self.task} (part {self.part})" if self.part else self.task
+        return task_label(self.task, self.part)
 
     @property
     def written(self) -> int:

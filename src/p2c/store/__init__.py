@@ -33,6 +33,7 @@ from p2c.store.model import (
     RunStatus,
     TaskRunInfo,
     Trigger,
+    task_label,
 )
 from p2c.store.records import MessageGroup, RecordPage
 from p2c.store.service_state import ProjectPausedError, ProjectState, ScheduleState
@@ -66,4 +67,5 @@ __all__ = [
     "WorkItem",
     "holder_id",
     "now",
+    "task_label",
 ]

@@ -33,6 +33,7 @@ __all__ = [
     "RunStatus",
     "TaskRunInfo",
     "Trigger",
+    "task_label",
 ]
 
 
@@ -239,8 +240,13 @@ class TaskRunInfo:
 
     @property
     def label(self) -> str:
-        """The task as people read it: ``Accounts``, ``Accounts (part 2/4)``."""
-        return f"{self.task} (part {self.part})" if self.part else self.task
+        return task_label(self.task, self.part)
+
+
+def task_label(task: str, part: str | None) -> str:
+    """A task run as people read it: ``Accounts``, or ``Accounts (part 2/4)`` for a part of a
+    split load."""
+    return f"{task} (part {part})" if part else task
 
 
 @dataclass(frozen=True)
