@@ -216,8 +216,8 @@ def target_core(sandbox: SandboxProcess | None, key: str, on: bool = True) -> It
     shares a CPU with its clients or with the other service; on a 2-core machine, unpinned, the
     service p2c writes to competed for a core with p2c's own work and with the source service
     answering p2c's reads and write-backs, while the raw writer (almost no CPU of its own, no reads)
-    left it a core to itself. Both contenders run the same way. Yields what was done (for the
-    report), or ``None`` when nothing was: off, one core, or a sandbox not ``split``."""
+    left it a core to itself. Both contenders run the same way. Yields what was done (the result's
+    note says it), or ``None`` when nothing was: off, one core, or a sandbox not ``split``."""
     cores = sorted(os.sched_getaffinity(0))
     pids = sandbox.pids() if sandbox is not None else []
     if not on or len(cores) < 2 or len(pids) != 2:
@@ -230,7 +230,7 @@ def target_core(sandbox: SandboxProcess | None, key: str, on: bool = True) -> It
         _set_cores(target, alone)
         _set_cores(other, rest)
         _set_cores(os.getpid(), rest)
-        yield f"the {key.upper()} service on core {cores[-1]}, the contender and the other service on {sorted(rest)}"
+        yield f"{key.upper()} on core {cores[-1]}, the rest on {sorted(rest)}"
     finally:
         for pid in (target, other, os.getpid()):
             try:
@@ -263,7 +263,7 @@ def run_p2c(
                 spans.append((started, time.perf_counter()))
 
     target.write = timed
-    with target_core(sandbox, task.key, pin):
+    with target_core(sandbox, task.key, pin) as pinned:
         cpu = sandbox.cpu_seconds() if sandbox is not None else 0.0
         own = time.process_time()
         t0 = time.perf_counter()
@@ -276,7 +276,9 @@ def run_p2c(
     spent = sandbox.cpu_seconds() - cpu if sandbox is not None else None
     (t,) = report.tasks
     per = ", ".join(f"{k} {v}" for k, v in report.requests.items())
-    note = f"{per}; side writes {t.side_writes}, failed {t.failed}, waiting {t.waiting}"
+    note = f"{per}; side writes {t.side_writes}, failed {t.failed}, waiting {t.waiting}" + (
+        f"; {pinned}" if pinned else ""
+    )
     result = Result(
         t.written, wall, sum(report.requests.values()), note, report.requests.get(task.key), spent, cpu=own
     )
@@ -372,7 +374,7 @@ def run_raw(
     client = api_client(conn)
     batches = [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
     before = sandbox_requests(sandbox, task.key)
-    with target_core(sandbox, task.key, pin):
+    with target_core(sandbox, task.key, pin) as pinned:
         cpu = sandbox.cpu_seconds()
         t0 = time.perf_counter()
         with client, ThreadPoolExecutor(concurrency, thread_name_prefix="raw") as pool:
@@ -383,7 +385,7 @@ def run_raw(
         wall = time.perf_counter() - t0
     spent = sandbox.cpu_seconds() - cpu
     requests = sandbox_requests(sandbox, task.key) - before
-    note = f"batches of {batch_size}, {concurrency} in flight"
+    note = f"batches of {batch_size}, {concurrency} in flight" + (f"; {pinned}" if pinned else "")
     return Result(len(rows), wall, requests, note, sandbox_cpu=spent)
 
 
