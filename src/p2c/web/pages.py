@@ -161,8 +161,8 @@ def bars(tasks: Sequence[Any], width: int = 520) -> str:
     parts = []
     for i, t in enumerate(tasks):
         y = i * row
-        name = f"{t.task} {t.part}" if getattr(t, "part", None) else t.task  # a part: "Accounts 2/4"
-        parts.append(f'<text x="0" y="{y + 15}" font-size="12">{_esc(name)}</text>')
+        task = f"{t.task} {t.part}" if getattr(t, "part", None) else t.task  # a part: "Accounts 2/4"
+        parts.append(f'<text x="0" y="{y + 15}" font-size="12">{_esc(task)}</text>')
         x = float(label)
         for name, shown, colour in FATES:
             value = getattr(t.counts, name)
@@ -171,7 +171,7 @@ def bars(tasks: Sequence[Any], width: int = 520) -> str:
             w = max(1.0, value / top * (width - label - 10))
             parts.append(
                 f'<rect x="{x:.1f}" y="{y + 4}" width="{w:.1f}" height="{row - 8}" fill="{colour}">'
-                f"<title>{_esc(name)}: {value} {shown}</title></rect>"
+                f"<title>{_esc(task)}: {value} {shown}</title></rect>"
             )
             x += w
     height = len(tasks) * row

@@ -125,4 +125,5 @@ def test_the_parts_of_a_split_load_are_told_apart_in_the_history_the_api_and_the
         assert page.status_code == 200
         assert page.text.count('<span class="small part">part 1/2</span>') == 1
         assert page.text.count('<span class="small part">part 2/2</span>') == 1
-        assert ">Accounts 1/2</text>" in page.text  # the chart's label
+        assert ">Accounts 1/2</text>" in page.text  # the chart's label, and its bars' titles
+        assert "<title>Accounts 1/2: " in page.text and "<title>Accounts: " in page.text
