@@ -1,4 +1,4 @@
-"""Dataverse change tracking for :class:`~p2c.connectors.dataverse.DataverseConnector` (DATAVERSE.md §2.7).
+"""Dataverse change tracking for :class:`~p2c.connectors.dataverse.DataverseConnector` (DATAVERSE.md §2.8).
 
 :meth:`DataverseChanges.changes` reads a table's changes: a first read with
 ``Prefer: odata.track-changes`` returns every row and a delta link; the delta link (the cursor) later
@@ -27,7 +27,7 @@ from p2c.connectors.protocol_json import loads
 from p2c.connectors.protocol_session import HttpSession
 from p2c.errors import NotFoundError, P2CError, PrerequisiteError, RecordError
 
-__all__ = ["API_ROOT", "DataverseChanges"]
+__all__ = ["DataverseChanges"]
 
 log = logging.getLogger("p2c.connectors")
 
