@@ -161,7 +161,8 @@ def bars(tasks: Sequence[Any], width: int = 520) -> str:
     parts = []
     for i, t in enumerate(tasks):
         y = i * row
-        task = f"{t.task} {t.part}" if getattr(t, "part", None) else t.task  # a part: "Accounts 2/4"
+        # a part of a split load, short for the label's 170 px: "Accounts 2/4"
+        task = f"{t.task} {t.part}" if t.part else t.task
         parts.append(f'<text x="0" y="{y + 15}" font-size="12">{_esc(task)}</text>')
         x = float(label)
         for name, shown, colour in FATES:

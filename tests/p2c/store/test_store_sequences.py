@@ -7,12 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
-from migration_helpers import at_revision, back_to
+from migration_helpers import a_run, at_revision, back_to
 from sqlalchemy import insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from p2c.store import Action, Link, Outcome, RunStatus, StateStore, now
-from p2c.store.schema import cursors, record_outcomes, runs, sequences, task_runs
+from p2c.store.schema import cursors, record_outcomes, sequences, task_runs
 
 T = "accounts"
 
@@ -96,19 +96,14 @@ def at_0001(store_url: str) -> Iterator[str]:
                 {"task": T, "value": "delta-7", "updated_at": AT},
             ],
         )
-        run = conn.execute(
-            insert(runs).values(
-                project="p", trigger="cli", tasks="[]", full=False, status="partial", started_at=AT
-            )
-        ).inserted_primary_key
-        assert run is not None
+        run = a_run(conn, "partial", at=AT)
         tr = conn.execute(
-            insert(task_runs).values(run_id=run[0], task=T, status="partial", started_at=AT, heartbeat_at=AT)
+            insert(task_runs).values(run_id=run, task=T, status="partial", started_at=AT, heartbeat_at=AT)
         ).inserted_primary_key
         assert tr is not None
         conn.execute(
             insert(record_outcomes).values(
-                run_id=run[0],
+                run_id=run,
                 task_run_id=tr[0],
                 task=T,
                 source_key="A1",
